@@ -1,0 +1,198 @@
+"""Command line: `python -m bot [run|check-config|migrate|backup ...]` (also installed as `hearth`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from bot import __version__
+from bot.config import ConfigError, Settings, discord_token, load_settings
+from bot.content import check_content
+from bot.logs import configure_logging
+
+log = logging.getLogger("bot")
+
+TOKEN_HELP = (
+    "hearth: no bot token. Set DISCORD_TOKEN to your bot's token from the Discord developer portal, "
+    "for example: export DISCORD_TOKEN=...  (see README.md)"
+)
+REJECTED_TOKEN = (
+    "hearth: Discord rejected the token in DISCORD_TOKEN (401). Copy it again from the developer portal "
+    "(Bot > Reset Token) and set DISCORD_TOKEN to the new value."
+)
+
+
+def _load_settings_or_exit(path: str) -> Settings:
+    try:
+        return load_settings(path)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+# ----- run ------------------------------------------------------------------
+
+
+async def _run(settings: Settings, token: str) -> int:
+    import discord
+
+    from bot.app import create_bot
+    from bot.content import ContentError, load_content
+    from bot.storage.crypto import load_keyring
+
+    try:
+        content = load_content(settings.content_path)
+    except ContentError as exc:
+        print(f"hearth: the content has problems (run `python -m bot check-config`):\n{exc}", file=sys.stderr)
+        return 1
+    keyring = load_keyring(settings.database_path)
+    bot = create_bot(settings, keyring=keyring, content=content)
+    loop = asyncio.get_running_loop()
+    stopping: list[asyncio.Task[None]] = []
+
+    def request_stop(signame: str) -> None:
+        if not stopping:
+            log.info("received %s; shutting down", signame)
+            stopping.append(loop.create_task(bot.close()))
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, request_stop, sig.name)
+    try:
+        await bot.start(token)
+    except discord.LoginFailure:
+        print(REJECTED_TOKEN, file=sys.stderr)
+        return 2
+    finally:
+        if stopping:
+            await stopping[0]
+        elif not bot.is_closed():
+            await bot.close()
+        elif bot.db is not None:
+            await bot.db.close()
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the bot until SIGTERM or SIGINT."""
+    token = discord_token()
+    if token is None:
+        print(TOKEN_HELP, file=sys.stderr)
+        return 2
+    settings = _load_settings_or_exit(args.config)
+    configure_logging(settings.bot.log_level)
+    return asyncio.run(_run(settings, token))
+
+
+# ----- check-config -----------------------------------------------------------
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    """Validate config.toml and every content file, printing each problem."""
+    problems: list[str] = []
+    path = Path(args.config)
+    try:
+        settings = load_settings(path)
+    except ConfigError as exc:
+        problems.extend(f"{exc.path}: {key}: {message}" for key, message in exc.problems)
+        settings = Settings()
+    if not path.exists():
+        print(f"note: {path} does not exist; checking the defaults", file=sys.stderr)
+    _, content_problems = check_content(settings.content_path)
+    problems.extend(str(p) for p in content_problems)
+    for line in problems:
+        print(line)
+    if problems:
+        print(f"{len(problems)} problem(s) found", file=sys.stderr)
+        return 1
+    print(f"{path} and {settings.content_path}/ are valid")
+    return 0
+
+
+# ----- migrate and backup ---------------------------------------------------------
+
+
+async def _migrate(settings: Settings) -> list[int]:
+    from bot.storage.db import Database
+
+    db = await Database.open(settings.database_path)
+    try:
+        return await db.migrate()
+    finally:
+        await db.close()
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Bring the database to the current schema."""
+    settings = _load_settings_or_exit(args.config)
+    configure_logging(settings.bot.log_level)
+    applied = asyncio.run(_migrate(settings))
+    if applied:
+        print(f"applied migrations {', '.join(f'{n:04d}' for n in applied)} to {settings.database_path}")
+    else:
+        print(f"{settings.database_path} is already at the current schema")
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    """Copy a consistent snapshot of the database, safe while the bot runs."""
+    from bot.storage.crypto import key_file_path
+    from bot.storage.db import backup_file
+
+    settings = _load_settings_or_exit(args.config)
+    source = settings.database_path
+    if not source.exists():
+        print(f"hearth: there is no database at {source} to back up", file=sys.stderr)
+        return 1
+    destination = Path(args.dest)
+    backup_file(source, destination)
+    print(f"backed up {source} to {destination}")
+    key_file = key_file_path(source)
+    if key_file.exists():
+        print(f"remember to keep a copy of {key_file} too: without it the encrypted text cannot be read")
+    return 0
+
+
+# ----- parser -------------------------------------------------------------------
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the command-line parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="hearth",
+        description="Hearth: a Discord bot for moderated peer-support groups.",
+    )
+    parser.add_argument("--version", action="version", version=f"hearth {__version__}")
+    parser.add_argument("--config", default="config.toml", help="path to config.toml (default: %(default)s)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        command.add_argument("--config", default=argparse.SUPPRESS, help="path to config.toml")
+        command.set_defaults(handler=handler)
+        return command
+
+    add("run", cmd_run, "run the bot (the default); the token comes from DISCORD_TOKEN")
+    add("check-config", cmd_check_config, "validate config.toml and every file in content/")
+    add("migrate", cmd_migrate, "bring the database to the current schema")
+    backup = add("backup", cmd_backup, "write an online, consistent copy of the database to DEST")
+    backup.add_argument("dest", metavar="DEST", help="where to write the copy")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run the chosen command."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler = getattr(args, "handler", cmd_run)
+    return handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,231 @@
+"""The Hearth bot: lifecycle, services, command sync and the one error handler."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import pkgutil
+import secrets
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import discord
+import yarl
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from discord import app_commands
+from discord.ext import commands
+
+from bot.config import DiscordSettings, Settings
+from bot.content import Content, load_content
+from bot.errors import UserFacingError
+from bot.services.settings import SettingsService
+from bot.storage.crypto import Keyring
+from bot.storage.db import Database, StorageBusyError
+from bot.storage.settings import SettingsStore
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+BUSY_MESSAGE = (
+    "Hearth is very busy for a moment and couldn't save that. Please try again in a few seconds."
+)
+
+
+def utc_now() -> datetime:
+    """Return the current time in UTC."""
+    return datetime.now(UTC)
+
+
+def configure_endpoints(discord_settings: DiscordSettings) -> None:
+    """Point discord.py at the configured REST and gateway URLs (process-wide settings)."""
+    discord.http.Route.BASE = discord_settings.api_base_url.rstrip("/")
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(discord_settings.gateway_url)
+
+
+def error_reference() -> str:
+    """Return a short code that ties a member's error message to its log line."""
+    return "E-" + secrets.token_hex(3).upper()
+
+
+class Hearth(commands.Bot):
+    """The bot: owns the database, content, scheduler and services; cogs hold the commands."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        keyring: Keyring,
+        content: Content | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            help_command=None,
+            intents=intents,
+            chunk_guilds_at_startup=False,
+            member_cache_flags=discord.MemberCacheFlags.none(),
+            max_messages=None,
+            allowed_mentions=discord.AllowedMentions.none(),
+            guild_ready_timeout=settings.discord.guild_ready_timeout,
+        )
+        self.config = settings
+        self.keyring = keyring
+        self.content = content
+        self.clock = clock
+        self.started_at = time.monotonic()
+        self.db: Database | None = None
+        self.scheduler: AsyncIOScheduler | None = None
+        self.guild_settings: SettingsService | None = None
+        self.tree.on_error = self.on_app_command_error
+        self.synced_commands: list[str] = []
+
+    # ----- lifecycle -----------------------------------------------------
+
+    async def setup_hook(self) -> None:
+        """Open and migrate the database, load content and cogs, start the scheduler, sync commands."""
+        self.db = await Database.open(self.config.database_path)
+        await self.db.migrate()
+        if self.content is None:
+            self.content = load_content(self.config.content_path)
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self._build_services()
+        for name in self.extension_names():
+            await self.load_extension(name)
+        self.scheduler.start()
+        await self.sync_commands_if_changed()
+
+    def _build_services(self) -> None:
+        assert self.db is not None
+        self.guild_settings = SettingsService(SettingsStore(self.db), self.known_regions)
+
+    def known_regions(self) -> list[str]:
+        """Return the region codes the resources content knows."""
+        resources = self.content.parts.get("resources") if self.content else None
+        return sorted(getattr(resources, "regions", {}) or {})
+
+    @staticmethod
+    def extension_names() -> list[str]:
+        """List the cog modules: every module in bot/cogs whose name does not start with '_'."""
+        import bot.cogs as cogs
+
+        modules = pkgutil.iter_modules(cogs.__path__)
+        return [f"{cogs.__name__}.{m.name}" for m in modules if not m.name.startswith("_")]
+
+    async def close(self) -> None:
+        """Stop the scheduler, unload cogs, disconnect, then close the database after the last write."""
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        await super().close()
+        if self.db is not None:
+            await self.db.close()
+        log.info("Hearth has shut down cleanly")
+
+    def uptime_seconds(self) -> float:
+        """Return how long this process has been running the bot."""
+        return time.monotonic() - self.started_at
+
+    def now(self) -> datetime:
+        """Return the current time from the injected clock."""
+        return self.clock()
+
+    # ----- command sync ----------------------------------------------------
+
+    def _command_payload(self, guild: discord.abc.Snowflake | None) -> list[dict[str, Any]]:
+        commands_ = self.tree.get_commands(guild=guild)
+        return sorted((c.to_dict(self.tree) for c in commands_), key=lambda c: (c.get("type", 1), c["name"]))
+
+    async def sync_commands_if_changed(self) -> bool:
+        """Sync the command set to Discord only when its hash differs from the last sync.
+
+        Discord allows 200 command creates a day per guild, and a restart loop
+        would burn through them, so the hash of what was last synced is kept in
+        the database.
+        """
+        assert self.guild_settings is not None
+        guild = discord.Object(self.config.bot.dev_guild_id) if self.config.bot.dev_guild_id else None
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)
+        payload = self._command_payload(guild)
+        self.synced_commands = [c["name"] for c in payload]
+        digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+        key = f"command_hash:{guild.id if guild else 'global'}:{self.application_id}"
+        if await self.guild_settings.store.get_state(key) == digest:
+            log.info("commands unchanged since the last sync; not syncing")
+            return False
+        await self.tree.sync(guild=guild)
+        await self.guild_settings.store.set_state(key, digest)
+        log.info("synced %d commands %s", len(payload), f"to guild {guild.id}" if guild else "globally")
+        return True
+
+    # ----- errors ---------------------------------------------------------
+
+    async def on_app_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        """Tell the member what went wrong, kindly; keep the detail in the log."""
+        await self.report_interaction_error(interaction, error)
+
+    async def report_interaction_error(self, interaction: discord.Interaction, error: BaseException) -> None:
+        """Reply with a short ephemeral message; unexpected errors get a reference that matches the log."""
+        cause = error
+        if isinstance(cause, app_commands.CommandInvokeError):
+            cause = cause.original
+        if isinstance(cause, app_commands.TransformerError) and cause.__cause__ is not None:
+            cause = cause.__cause__
+        if isinstance(cause, UserFacingError):
+            message = cause.message
+            if cause.keep_text:
+                message = _with_kept_text(message, cause.keep_text)
+        elif isinstance(cause, app_commands.CheckFailure):
+            message = str(cause) or "You can't use this command here."
+        elif isinstance(cause, StorageBusyError):
+            log.warning("database busy while handling an interaction: %s", cause)
+            message = BUSY_MESSAGE
+        elif isinstance(cause, discord.Forbidden):
+            log.warning("missing permission while handling an interaction: %s", cause.text)
+            message = (
+                "I don't have permission to do that in this channel. A moderator can check my role's "
+                "permissions (View Channel, Send Messages, Embed Links, Create Public Threads)."
+            )
+        else:
+            reference = error_reference()
+            name = interaction.command.qualified_name if interaction.command else interaction.type.name
+            log.error("error %s in %s", reference, name, exc_info=(type(cause), cause, cause.__traceback__))
+            message = (
+                "Something went wrong on my side, sorry. Nothing you did caused it. "
+                f"(Reference: {reference})"
+            )
+        await send_ephemeral(interaction, message)
+
+
+def _with_kept_text(message: str, text: str) -> str:
+    room = 2000 - len(message) - 40
+    if room <= 0:
+        return message
+    kept = text if len(text) <= room else text[: room - 1] + "…"
+    return f"{message}\n\nHere is what you wrote, so nothing is lost:\n```\n{kept.replace('```', '`​``')}\n```"
+
+
+async def send_ephemeral(interaction: discord.Interaction, content: str, **kwargs: Any) -> None:
+    """Send a private message whether or not the interaction was already answered."""
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(content, ephemeral=True, **kwargs)
+        else:
+            await interaction.response.send_message(content, ephemeral=True, **kwargs)
+    except discord.HTTPException as exc:
+        log.warning("could not deliver an ephemeral reply (%s)", exc.status)
+
+
+def create_bot(
+    settings: Settings, *, keyring: Keyring, content: Content | None = None, clock: Clock = utc_now
+) -> Hearth:
+    """Construct a bot talking to the configured endpoints (used by `run` and the tests)."""
+    configure_endpoints(settings.discord)
+    return Hearth(settings, keyring=keyring, content=content, clock=clock)

@@ -1,0 +1,141 @@
+"""Shared pieces for cogs: moderator checks, error routing for views, and Discord's text limits."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import discord
+from discord import app_commands
+
+from bot.errors import NotModeratorError
+
+if TYPE_CHECKING:
+    from bot.app import Hearth
+
+log = logging.getLogger(__name__)
+
+EMBED_DESCRIPTION_LIMIT = 4096
+MESSAGE_LIMIT = 2000
+EMBED_TOTAL_LIMIT = 6000
+MODAL_TITLE_LIMIT = 45
+TEXT_INPUT_LIMIT = 4000
+CHOICES_LIMIT = 25
+CHOICE_NAME_LIMIT = 100
+
+# The house colour for Hearth's embeds: a warm ember.
+HEARTH_COLOUR = discord.Colour(0xE07A5F)
+
+
+def clip(text: str, limit: int) -> str:
+    """Trim text to a limit on purpose, marking the cut with an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Split text into pieces within a limit, preferring paragraph, line and word breaks."""
+    pieces: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        cut = max(rest.rfind("\n\n", 0, limit), rest.rfind("\n", 0, limit), rest.rfind(" ", 0, limit))
+        if cut <= limit // 2:
+            cut = limit
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        pieces.append(rest)
+    return pieces
+
+
+def hearth(interaction: discord.Interaction) -> Hearth:
+    """Return the bot behind an interaction, typed."""
+    return interaction.client  # type: ignore[return-value]
+
+
+async def is_moderator(interaction: discord.Interaction) -> bool:
+    """Say whether the member has Manage Server or this guild's moderator role."""
+    if interaction.guild_id is None or not isinstance(interaction.user, discord.Member):
+        return False
+    if interaction.permissions.manage_guild:
+        return True
+    bot = hearth(interaction)
+    assert bot.guild_settings is not None
+    settings = await bot.guild_settings.get(interaction.guild_id)
+    role_id = settings.moderator_role_id
+    return role_id is not None and any(role.id == role_id for role in interaction.user.roles)
+
+
+class NotModerator(app_commands.CheckFailure):
+    """Raised by the moderator check; the error handler shows its friendly text."""
+
+    def __init__(self) -> None:
+        super().__init__(NotModeratorError().message)
+
+
+async def require_moderator(interaction: discord.Interaction) -> bool:
+    """App-command check: pass for moderators, raise NotModerator for anyone else."""
+    if await is_moderator(interaction):
+        return True
+    raise NotModerator()
+
+
+def moderator_command() -> Any:
+    """Decorate a command (or Group class) as moderator-only: hidden by default, checked at run time."""
+
+    def decorator(func: Any) -> Any:
+        func = app_commands.default_permissions(manage_guild=True)(func)
+        func = app_commands.guild_only()(func)
+        return app_commands.check(require_moderator)(func)
+
+    return decorator
+
+
+class ModeratorGroup(app_commands.Group):
+    """A command group for moderators only: Manage Server by default, and checked at run time."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("default_permissions", discord.Permissions(manage_guild=True))
+        kwargs.setdefault("guild_only", True)
+        super().__init__(**kwargs)
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        return await require_moderator(interaction)
+
+
+async def report(interaction: discord.Interaction, error: BaseException) -> None:
+    """Send an error from a view, modal or button through the bot's one error handler."""
+    await hearth(interaction).report_interaction_error(interaction, error)
+
+
+class HearthView(discord.ui.View):
+    """A view whose errors reach the member kindly instead of only the log."""
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception, item: Any, /) -> None:
+        await report(interaction, error)
+
+
+class HearthModal(discord.ui.Modal):
+    """A modal whose errors reach the member kindly instead of only the log."""
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:
+        await report(interaction, error)
+
+
+ItemT = TypeVar("ItemT", bound=discord.ui.Item[Any])
+
+
+class HearthDynamicItem(discord.ui.DynamicItem[ItemT]):
+    """A persistent item: subclasses implement `handle`; errors go through the one handler.
+
+    discord.py only logs exceptions from dynamic items, so the callback is wrapped here.
+    """
+
+    async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
+        try:
+            await self.handle(interaction)
+        except Exception as exc:
+            await report(interaction, exc)
+
+    async def handle(self, interaction: discord.Interaction) -> None:
+        """Answer the click."""
+        raise NotImplementedError

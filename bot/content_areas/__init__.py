@@ -1,0 +1,1 @@
+"""One module per area, each registering a loader with `bot.content.content_loader`."""

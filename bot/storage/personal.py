@@ -1,0 +1,43 @@
+"""What each area holds about a member, so /mydata can export and erase all of it.
+
+Every storage area that keeps rows about a member registers a `PersonalData`
+here. Rows are found by user id, or, for anonymous content, by the member's ban
+keys (one per guild), since no anonymous table holds a user id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.storage.crypto import Keyring
+from bot.storage.db import Database, Transaction
+
+
+@dataclass(frozen=True)
+class MemberRef:
+    """Everything that can point at one member: their id and their ban key in each guild."""
+
+    user_id: int
+    ban_keys: dict[int, str]
+
+
+@dataclass(frozen=True)
+class PersonalData:
+    """One area's export (decrypted, as plain JSON-ready values) and erase for a member."""
+
+    area: str
+    export: Callable[[Database, Keyring, MemberRef], Awaitable[Any]]
+    erase: Callable[[Transaction, MemberRef], Awaitable[None]]
+
+
+REGISTRY: list[PersonalData] = []
+
+
+def register_personal_data(entry: PersonalData) -> PersonalData:
+    """Add an area to what /mydata exports and erases."""
+    if any(existing.area == entry.area for existing in REGISTRY):
+        raise ValueError(f"personal data for {entry.area!r} is registered twice")
+    REGISTRY.append(entry)
+    return entry

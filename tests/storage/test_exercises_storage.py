@@ -149,7 +149,7 @@ async def test_journal_write_page_read_delete_and_export(db: Database, keyring: 
     await journal.write(guild_id=GUILD, user_id=BOB, text="Bob's own words", now=NOW)
     first = await journal.page(GUILD, ALICE, 0)
     assert (first.total, first.pages, first.has_next, first.has_previous) == (7, 2, True, False)
-    assert [e.body for e in first.entries][0] == "Day 6: a quiet walk helped"
+    assert first.entries[0].body == "Day 6: a quiet walk helped"
     last = await journal.page(GUILD, ALICE, 9)
     assert last.page == 1 and len(last.entries) == 2
     assert await journal.page_of(await journal.read(ids[0], ALICE)) == 1
@@ -168,7 +168,9 @@ async def test_journal_write_page_read_delete_and_export(db: Database, keyring: 
     assert "Day 3" not in markdown and "Bob" not in markdown
 
 
-async def test_journal_refuses_empty_or_overlong_text_and_hands_it_back(db: Database, keyring: Keyring) -> None:
+async def test_journal_refuses_empty_or_overlong_text_and_hands_it_back(
+    db: Database, keyring: Keyring
+) -> None:
     journal = JournalService(JournalStore(db, keyring))
     with pytest.raises(UserFacingError, match="empty"):
         await journal.write(guild_id=GUILD, user_id=ALICE, text="   ", now=NOW)
@@ -201,7 +203,9 @@ async def test_the_ladder_sorts_by_difficulty_and_logs_a_trend(db: Database, key
     assert await db.fetchval("SELECT COUNT(*) FROM ladder_logs") == 0
 
 
-async def test_the_ladder_has_room_for_as_many_steps_as_autocomplete_shows(db: Database, keyring: Keyring) -> None:
+async def test_the_ladder_has_room_for_as_many_steps_as_autocomplete_shows(
+    db: Database, keyring: Keyring
+) -> None:
     ladder = LadderService(LadderStore(db, keyring))
     for n in range(25):
         await ladder.add(guild_id=GUILD, user_id=ALICE, title=f"Step {n}", difficulty=n, now=NOW)

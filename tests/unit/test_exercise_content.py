@@ -138,7 +138,8 @@ phases = [{ label = "Breathe in", seconds = "four" }, { label = "Out", seconds =
         ('title = "t"\nkind = "steps"\nsummary = "s"\narea = "feelings"\n[[steps]]\ntitle = "a"\ntext = "b"\n'
          '[[steps]]\ntitle = "c"\ntext = "d"\n', "content/exercises/bad.toml: area: must be one of"),
         ('title = "t"\nkind = "breathing"\nsummary = "s"\narea = "self-awareness"\n'
-         'safety_note = "n"\n[breathing]\ncycles = 3\nmax_cycles = 3\nphases = [{label = "in", seconds = 4}]\n',
+         'safety_note = "n"\n[breathing]\ncycles = 3\nmax_cycles = 3\n'
+         'phases = [{label = "in", seconds = 4}]\n',
          "content/exercises/bad.toml: breathing.phases: has 1 entries; it needs 2 to 6"),
         ('title = "t"\nkind = "breathing"\nsummary = "s"\narea = "self-awareness"\n[breathing]\ncycles = 1\n'
          'max_cycles = 3\nphases = [{label = "in", seconds = 4}, {label = "out", seconds = 4}]\n',
@@ -146,8 +147,9 @@ phases = [{ label = "Breathe in", seconds = "four" }, { label = "Out", seconds =
         ('title = "t"\nkind = "steps"\nsummary = "s"\narea = "self-awareness"\ntitel = "x"\n[[steps]]\n'
          'title = "a"\ntext = "b"\n[[steps]]\ntitle = "c"\ntext = "d"\n',
          "content/exercises/bad.toml: titel: is not a known key"),
-        ('title = "t"\nkind = "thought_record"\nsummary = "s"\narea = "self-awareness"\n[[steps]]\ntitle = "a"\n'
-         'text = "b"\n[[steps.fields]]\nkey = "situation"\nlabel = "What?"\n[[steps]]\ntitle = "c"\ntext = "d"\n'
+        ('title = "t"\nkind = "thought_record"\nsummary = "s"\narea = "self-awareness"\n'
+         '[[steps]]\ntitle = "a"\ntext = "b"\n[[steps.fields]]\nkey = "situation"\nlabel = "What?"\n'
+         '[[steps]]\ntitle = "c"\ntext = "d"\n'
          '[[steps.fields]]\nkey = "emotion"\nlabel = "Which?"\n',
          "content/exercises/bad.toml: steps.fields: the thought-record field 'automatic_thought' is missing"),
         ('title = "t"\nkind = "steps"\nsummary = "s"\narea = "self-awareness"\n[[steps]]\ntitle = "a"\n'
@@ -155,7 +157,9 @@ phases = [{ label = "Breathe in", seconds = "four" }, { label = "Out", seconds =
          "content/exercises/bad.toml: (file): is not valid TOML"),
     ],
 )
-def test_malformed_exercise_files_are_named_with_their_field(tmp_path: Path, body: str, expected: str) -> None:
+def test_malformed_exercise_files_are_named_with_their_field(
+    tmp_path: Path, body: str, expected: str
+) -> None:
     problems = _problems_for(tmp_path, "bad.toml", body)
     assert any(p.startswith(expected) for p in problems), problems
 

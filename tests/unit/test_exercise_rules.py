@@ -79,14 +79,18 @@ def test_seconds_are_said_the_way_people_count() -> None:
 
 @pytest.mark.parametrize(
     ("typed", "rating"),
-    [("45", 45), (" 80 ", 80), ("100%", 100), ("0", 0), ("101", None), ("-3", None), ("lots", None), ("", None)],
+    [("45", 45), (" 80 ", 80), ("100%", 100), ("0", 0), ("101", None), ("-3", None), ("lots", None),
+     ("", None)],
 )
 def test_ratings_are_whole_numbers_from_0_to_100(typed: str, rating: int | None) -> None:
     assert parse_rating(typed) == rating
 
 
 def test_answers_that_need_fixing_are_named_and_the_typed_text_is_kept() -> None:
-    fields = (Field("emotion", "Which emotion?", "short"), Field("intensity", "How strong?", "short", rating=True))
+    fields = (
+        Field("emotion", "Which emotion?", "short"),
+        Field("intensity", "How strong?", "short", rating=True),
+    )
     cleaned, problems = check_answers(fields, {"emotion": " hurt ", "intensity": "very"})
     assert cleaned == {"emotion": "hurt", "intensity": "very"}
     assert problems == ["**How strong?** needs a whole number from 0 to 100."]
@@ -125,7 +129,9 @@ def test_a_first_try_is_a_small_win_and_the_trend_says_how_it_eased() -> None:
     progress = _progress((70, 50))
     milestone = milestone_for(progress)
     assert milestone is not None and "first time" in milestone.message
-    assert progress.trend.describe() == "First try: discomfort 70 before, 50 after. It eased by 20 points by the end."
+    assert progress.trend.describe() == (
+        "First try: discomfort 70 before, 50 after. It eased by 20 points by the end."
+    )
 
 
 def test_the_trend_follows_discomfort_before_across_tries() -> None:
@@ -135,7 +141,9 @@ def test_the_trend_follows_discomfort_before_across_tries() -> None:
     )
     milestone = milestone_for(progress)
     assert milestone is not None
-    assert milestone.message == "Your discomfort before this step has come down 25 points since your first try."
+    assert milestone.message == (
+        "Your discomfort before this step has come down 25 points since your first try."
+    )
     # The suggested anonymous post never carries the member's own step text.
     assert "favour" not in milestone.share_text
 

@@ -21,6 +21,7 @@ from discord.ext import commands
 from bot.config import DiscordSettings, Settings
 from bot.content import Content, load_content
 from bot.errors import UserFacingError
+from bot.services.safety import SafetyService, build_safety_service
 from bot.services.settings import SettingsService
 from bot.storage.crypto import Keyring
 from bot.storage.db import Database, StorageBusyError
@@ -103,6 +104,7 @@ class Hearth(commands.Bot):
     def _build_services(self) -> None:
         assert self.db is not None
         self.guild_settings = SettingsService(SettingsStore(self.db), self.known_regions)
+        self.safety: SafetyService = build_safety_service(self.content, self.db)
 
     def known_regions(self) -> list[str]:
         """Return the region codes the resources content knows."""

@@ -452,6 +452,23 @@ class SharingService:
             delay_seconds=delay,
         )
 
+    async def refusal_if_blocked(self, guild_id: int, user_id: int, now: datetime) -> str | None:
+        """Return why the member can't post right now (a block), or None."""
+        refused = await self._refuse_if_blocked(guild_id, self.ban_key(guild_id, user_id), now)
+        return None if refused is None else refused.reason
+
+    async def discard(self, post_id: int) -> None:
+        """Forget a held post that has nowhere to be reviewed."""
+        await self.store.discard(post_id)
+
+    async def abandon(self, post_id: int, now: datetime) -> None:
+        """Give up on a reply whose share was removed before it could be posted."""
+        await self.store.abandon(post_id, now, "the share it answered was removed")
+
+    async def pending(self, guild_id: int) -> list[Post]:
+        """Return the items waiting for review."""
+        return await self.store.pending_posts(guild_id)
+
     async def share_for_reply(self, guild_id: int, post_id: int) -> Post:
         """Return the share a reply would go under: the post itself, or a reply's parent."""
         post = await self.store.get_post(post_id)

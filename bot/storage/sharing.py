@@ -405,6 +405,26 @@ class SharingStore:
         )
         return before
 
+    async def abandon(self, post_id: int, now: datetime, reason: str) -> bool:
+        """Give up on a claimed post that can no longer go anywhere (its share was removed)."""
+        changed = await self.db.execute(
+            "UPDATE sharing_posts SET status = ?, reject_reason = ?, decided_at = ?, title_enc = NULL, "
+            "warning_enc = NULL, body_enc = NULL, notify_enc = NULL WHERE id = ? AND status = ?",
+            (REJECTED, reason, to_db_time(now), post_id, POSTING),
+        )
+        return changed > 0
+
+    async def discard(self, post_id: int) -> None:
+        """Delete a post that never reached anyone (no review channel to hold it in)."""
+        await self.db.execute("DELETE FROM sharing_posts WHERE id = ?", (post_id,))
+
+    async def pending_posts(self, guild_id: int, limit: int = 50) -> list[Post]:
+        """Return a guild's posts waiting for review, oldest first."""
+        rows = await self.db.fetchall(
+            f"{_SELECT_POST} WHERE guild_id = ? AND status = ? ORDER BY id LIMIT ?", (guild_id, PENDING, limit)
+        )
+        return [_post(r) for r in rows]
+
     async def set_review_message(self, post_id: int, channel_id: int, message_id: int) -> None:
         """Remember where a post's review item is."""
         await self.db.execute(

@@ -62,11 +62,14 @@ async def _erase(tx: Transaction, member: MemberRef) -> None:
 async def _posts(db: Database, member: MemberRef) -> list[tuple[int, int]]:
     keys = list(member.ban_keys.values())
     marks = ",".join("?" * len(keys)) or "NULL"
-    rows = await db.fetchall(f"SELECT channel_id, message_id FROM anon_posts WHERE ban_key IN ({marks})", keys)
+    rows = await db.fetchall(
+        f"SELECT channel_id, message_id FROM anon_posts WHERE ban_key IN ({marks})", keys
+    )
     return [(r[0], r[1]) for r in rows]
 
 
-DIARY = PersonalData("diary", _export, _erase, posts=_posts, description="Notes you wrote.", retention="moods")
+DIARY = PersonalData("diary", _export, _erase, posts=_posts, description="Notes you wrote.",
+                     retention="moods")
 
 
 def service(db: Database, keyring: Keyring, **retention: int) -> PrivacyService:
@@ -81,9 +84,11 @@ async def add_note(db: Database, keyring: Keyring, user_id: int, text: str, when
     )
 
 
-async def add_post(db: Database, keyring: Keyring, user_id: int, message_id: int, guild_id: int = GUILD) -> None:
+async def add_post(db: Database, keyring: Keyring, user_id: int, message_id: int,
+                   guild_id: int = GUILD) -> None:
     await db.execute(
-        "INSERT INTO anon_posts (guild_id, ban_key, channel_id, message_id, created_at) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO anon_posts (guild_id, ban_key, channel_id, message_id, created_at) "
+        "VALUES (?, ?, ?, ?, ?)",
         (guild_id, ban_key_for(keyring, guild_id, user_id), 555, message_id, to_db_time(NOW)),
     )
 
@@ -181,8 +186,10 @@ async def test_retention_purges_what_is_old_and_keeps_what_is_new(db: Database, 
 async def test_a_guild_left_behind_is_purged_after_the_grace_period(db: Database, keyring: Keyring) -> None:
     await add_note(db, keyring, ALICE, "in the old guild")
     await add_note(db, keyring, ALICE, "in another guild", guild_id=OTHER_GUILD)
-    await db.execute("INSERT INTO safety_phrases (guild_id, phrase, level, created_at) VALUES (?, 'x', 'crisis', ?)",
-                     (GUILD, to_db_time(NOW)))
+    await db.execute(
+        "INSERT INTO safety_phrases (guild_id, phrase, level, created_at) VALUES (?, 'x', 'crisis', ?)",
+        (GUILD, to_db_time(NOW)),
+    )
     privacy = service(db, keyring, left_guild_grace_days=30)
     await privacy.guild_left(GUILD, NOW)
     assert (await privacy.run_retention(NOW + timedelta(days=29))).guilds_purged == []
@@ -202,7 +209,8 @@ async def test_rejoining_cancels_the_purge(db: Database, keyring: Keyring) -> No
     assert await db.fetchval("SELECT count(*) FROM diary") == 1
 
 
-async def test_rotation_reseals_every_registered_column_and_round_trips(db: Database, keyring: Keyring) -> None:
+async def test_rotation_reseals_every_registered_column_and_round_trips(db: Database,
+                                                                       keyring: Keyring) -> None:
     privacy_store.register_sensitive_column("diary", "body", NOTE, "id")
     try:
         texts = [f"note {i} ✨" for i in range(25)]

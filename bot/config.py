@@ -53,6 +53,7 @@ class SharingSettings:
     shares_per_hour: int = 3
     min_length: int = 20
     max_delay_seconds: int = 0
+    replies_per_hour: int = 20
 
 
 @dataclass(frozen=True)

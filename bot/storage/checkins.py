@@ -549,6 +549,13 @@ class CheckinStore:
         assert row is not None
         return self._answer(row)
 
+    async def set_note_message(self, occurrence_id: int, user_id: int, message_id: int | None) -> None:
+        """Remember which thread message shows a member's group note."""
+        await self.db.execute(
+            "UPDATE checkin_answers SET note_message_id = ? WHERE occurrence_id = ? AND user_id = ?",
+            (message_id, occurrence_id, user_id),
+        )
+
     async def add_personal_answer(
         self, user_id: int, guild_id: int | None, mood: int, note: str | None, now: datetime
     ) -> AnswerRow:

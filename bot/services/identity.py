@@ -15,7 +15,8 @@ ADJECTIVES = (
     "Hopeful", "Curious", "Honest", "Tender", "Still", "Willing", "Open", "Careful", "Hardy", "Earnest",
     "Mellow", "Serene", "Sincere", "Thoughtful", "Resolute", "Humble", "Hearty", "Lively", "Golden", "Silver",
     "Amber", "Misty", "Sunny", "Rainy", "Snowy", "Mossy", "Woodland", "Meadow", "River", "Coastal",
-    "Northern", "Southern", "Eastern", "Western", "Morning", "Evening", "Twilight", "Starlit", "Moonlit", "Dawn",
+    "Northern", "Southern", "Eastern", "Western", "Morning",
+    "Evening", "Twilight", "Starlit", "Moonlit", "Dawn",
     "Velvet", "Cedar", "Maple", "Willow", "Juniper", "Clover", "Fern", "Sage", "Harbor", "Ember",
 )
 

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 KEY_FILE_NAME = "hearth.key"
 ENV_VAR = "HEARTH_SECRET_KEY"
 _TOKEN = re.compile(r"^v(\d+):([A-Za-z0-9_\-=]+)$")
-_ENTRY = re.compile(r"^(?:(\d+):)?(\S+)$")
+_ENTRY = re.compile(r"^(?:(\d+):)?(.+)$")
 
 
 class DecryptionError(Exception):
@@ -73,9 +73,10 @@ class Keyring:
 
     @classmethod
     def parse(cls, text: str) -> Keyring:
-        """Parse ``key`` or ``1:key,2:key`` (commas, spaces or newlines between entries)."""
+        """Parse ``key`` or ``1:key,2:key`` (commas or newlines between entries; ``#`` starts a comment)."""
         masters: dict[int, bytes] = {}
-        entries = [e for e in re.split(r"[\s,]+", text.strip()) if e and not e.startswith("#")]
+        lines = (line.split("#", 1)[0] for line in text.splitlines())
+        entries = [e.strip() for line in lines for e in line.split(",") if e.strip()]
         for entry in entries:
             match = _ENTRY.match(entry)
             if not match:

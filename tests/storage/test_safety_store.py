@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.content import load_content
+from bot.errors import UserFacingError
+from bot.services.safety import CrisisLevel, SafetyService, build_safety_service
+from bot.storage.db import Database
+
+CONTENT = Path(__file__).resolve().parents[2] / "content"
+NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
+
+
+@pytest.fixture
+async def db(tmp_path: Path):
+    database = await Database.open(tmp_path / "hearth.db")
+    await database.migrate()
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+def service(db: Database) -> SafetyService:
+    return build_safety_service(load_content(CONTENT), db)
+
+
+async def test_a_guild_phrase_counts_only_in_its_guild(service: SafetyService) -> None:
+    assert (await service.assess(1, "I am going to the blue bridge tonight")).level is CrisisLevel.NONE
+    await service.add_phrase(1, "going to the blue bridge", "crisis", NOW)
+    here = await service.assess(1, "I'm GOING to the bluuue bridge tonight")
+    assert here.level is CrisisLevel.CRISIS
+    assert here.matched == ("going to the blue bridge",)
+    assert (await service.assess(2, "I am going to the blue bridge tonight")).level is CrisisLevel.NONE
+    assert (await service.assess(None, "I am going to the blue bridge tonight")).level is CrisisLevel.NONE
+
+
+async def test_removing_a_phrase_stops_it_matching(service: SafetyService) -> None:
+    await service.add_phrase(1, "Red Door", "concern", NOW)
+    assert (await service.assess(1, "back at the red door")).level is CrisisLevel.CONCERN
+    assert await service.remove_phrase(1, "red door")
+    assert not await service.remove_phrase(1, "red door")
+    assert (await service.assess(1, "back at the red door")).level is CrisisLevel.NONE
+
+
+async def test_an_ignore_phrase_silences_a_built_in_match_in_that_guild(service: SafetyService) -> None:
+    text = "that raid boss made me want to die lol"
+    assert (await service.assess(1, text)).level is CrisisLevel.CRISIS
+    await service.add_phrase(1, "made me want to die", "ignore", NOW)
+    assert (await service.assess(1, text)).level is CrisisLevel.NONE
+    assert (await service.assess(2, text)).level is CrisisLevel.CRISIS
+
+
+async def test_adding_a_phrase_again_changes_its_level(service: SafetyService) -> None:
+    await service.add_phrase(1, "grey cloud", "concern", NOW)
+    await service.add_phrase(1, "grey cloud", "crisis", NOW)
+    assert [(p.phrase, p.level) for p in await service.list_phrases(1)] == [("grey cloud", "crisis")]
+
+
+async def test_bad_phrases_are_refused_kindly(service: SafetyService) -> None:
+    with pytest.raises(UserFacingError):
+        await service.add_phrase(1, "   ", "crisis", NOW)
+    with pytest.raises(UserFacingError):
+        await service.add_phrase(1, "!!!", "crisis", NOW)
+    with pytest.raises(UserFacingError):
+        await service.add_phrase(1, "x" * 101, "crisis", NOW)
+    with pytest.raises(UserFacingError):
+        await service.add_phrase(1, "fine", "panic", NOW)
+
+
+async def test_concern_alerts_only_when_the_guild_chooses(service: SafetyService) -> None:
+    concern = await service.assess(1, "I feel so alone")
+    crisis = await service.assess(1, "I want to end my life")
+    assert concern.level is CrisisLevel.CONCERN
+    assert not await service.should_alert(1, concern)
+    assert await service.should_alert(1, crisis)
+    await service.set_alerts_on_concern(1, True, NOW)
+    assert await service.should_alert(1, concern)
+    assert not await service.should_alert(2, concern)
+    assert not await service.should_alert(None, crisis)

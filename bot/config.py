@@ -43,6 +43,9 @@ class CheckinSettings:
     grace_minutes: int = 120
     default_window_hours: int = 12
     reminder_at_fraction: float = 0.8
+    posts_per_second: float = 48.0
+    post_workers: int = 16
+    count_refresh_seconds: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class SharingSettings:
     shares_per_hour: int = 3
     min_length: int = 20
     max_delay_seconds: int = 0
+    replies_per_hour: int = 20
 
 
 @dataclass(frozen=True)
@@ -59,7 +63,9 @@ class RetentionSettings:
     exercise_state_days: int = 30
     faq_misses_days: int = 90
     audit_days: int = 365
+    shares_days: int = 365
     left_guild_grace_days: int = 30
+    erasure_log_days: int = 400
 
 
 @dataclass(frozen=True)
@@ -121,6 +127,8 @@ def _check_value(section: str, key: str, value: Any) -> str | None:
         return "must not be negative"
     if section == "checkins" and key == "reminder_at_fraction" and not 0 < value < 1:
         return "must be between 0 and 1"
+    if section == "checkins" and key in ("posts_per_second", "post_workers") and value <= 0:
+        return "must be more than 0"
     return None
 
 

@@ -124,10 +124,11 @@ class HearthModal(discord.ui.Modal):
 ItemT = TypeVar("ItemT", bound=discord.ui.Item[Any])
 
 
-class HearthDynamicItem(discord.ui.DynamicItem[ItemT]):
+class HearthDynamicItem(discord.ui.DynamicItem[ItemT], template=r"hearth:abstract-item"):
     """A persistent item: subclasses implement `handle`; errors go through the one handler.
 
     discord.py only logs exceptions from dynamic items, so the callback is wrapped here.
+    DynamicItem requires a template on every subclass; subclasses give their own.
     """
 
     async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]

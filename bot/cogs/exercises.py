@@ -278,8 +278,10 @@ def invitation_embed(exercise: Exercise) -> discord.Embed:
 
 def _cog(interaction: discord.Interaction) -> Exercises:
     cog = interaction.client.get_cog("Exercises")  # type: ignore[attr-defined]
-    assert isinstance(cog, Exercises)
-    return cog
+    # Compared by name, not class: discord.py loads each extension as a fresh module object,
+    # and another cog may hold this module's helpers from an earlier import.
+    assert cog is not None
+    return cast("Exercises", cog)
 
 
 class StartButton(

@@ -11,7 +11,7 @@ import logging
 import re
 import secrets
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import discord
 from discord import app_commands
@@ -241,8 +241,10 @@ _ENTRY_LABELS = {
 
 def _cog(interaction: discord.Interaction) -> Journal:
     cog = interaction.client.get_cog("Journal")  # type: ignore[attr-defined]
-    assert isinstance(cog, Journal)
-    return cog
+    # Compared by name, not class: discord.py loads each extension as a fresh module object,
+    # and another cog may hold this module's helpers from an earlier import.
+    assert cog is not None
+    return cast("Journal", cog)
 
 
 class PromptButton(

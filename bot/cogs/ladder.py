@@ -102,6 +102,13 @@ def log_embed(result: LogResult, before: int, after: int) -> discord.Embed:
     return embed
 
 
+def _cog(interaction: discord.Interaction) -> LadderCog:
+    # Compared by name, not class: discord.py loads each extension as a fresh module object.
+    cog = interaction.client.get_cog("Ladder")  # type: ignore[attr-defined]
+    assert cog is not None
+    return cast("LadderCog", cog)
+
+
 class ShareMilestoneButton(
     HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth:ladder:share:(?P<step>\d{1,20})"
 ):
@@ -124,8 +131,7 @@ class ShareMilestoneButton(
         return cls(int(match["step"]))
 
     async def handle(self, interaction: discord.Interaction) -> None:
-        cog = interaction.client.get_cog("Ladder")  # type: ignore[attr-defined]
-        assert isinstance(cog, LadderCog)
+        cog = _cog(interaction)
         if not sharing_available(cog.bot):
             raise UserFacingError("Anonymous sharing isn't available on this server right now.")
         step = await cog.service.own_step(self.step_id, interaction.user.id)

@@ -70,7 +70,7 @@ def ladder_embed(ladder: Ladder) -> discord.Embed:
     total = len(ladder.steps)
     done = ladder.manageable_count
     lines = [
-        f"**{done} of {total}** step{'s' if total != 1 else ''} feel{'s' if done == 1 else ''} manageable  "
+        f"**{done} of {total}** step{'s' if total != 1 else ''} feel{'s' if total == 1 else ''} manageable  "
         + "▰" * done
         + "▱" * (total - done),
         "",

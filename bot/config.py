@@ -43,6 +43,9 @@ class CheckinSettings:
     grace_minutes: int = 120
     default_window_hours: int = 12
     reminder_at_fraction: float = 0.8
+    posts_per_second: float = 48.0
+    post_workers: int = 16
+    count_refresh_seconds: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,8 @@ def _check_value(section: str, key: str, value: Any) -> str | None:
         return "must not be negative"
     if section == "checkins" and key == "reminder_at_fraction" and not 0 < value < 1:
         return "must be between 0 and 1"
+    if section == "checkins" and key in ("posts_per_second", "post_workers") and value <= 0:
+        return "must be more than 0"
     return None
 
 

@@ -1,0 +1,372 @@
+"""The check-in runner: what happens when time passes, driven by `tick(now)`.
+
+APScheduler calls `tick(bot.now())` at the earliest moment the database says
+something is due; tests call `tick(now)` directly with the time they choose, so
+no test ever waits for real minutes. A tick:
+
+1. resolves occurrences claimed by an earlier process but never confirmed
+   (killed mid-post): the channel's recent messages are searched for the
+   occurrence's marker; found means confirm, not found means post it now if it is
+   still within grace, else record it as skipped. Exercise posts carry no marker
+   of ours, so an unconfirmed one is never posted again (at most once);
+2. claims what is due in one transaction, then posts each claim through a bounded
+   pool of workers that share one pacer, so a burst of check-ins stays under
+   Discord's global rate limit; each post is confirmed with its message id;
+3. closes check-ins whose window has ended;
+4. sends the one reminder at 80% of a window to members who opted in and have
+   not answered, and the personal reminders whose time has come.
+
+Posting goes through a `CheckinPoster` that the cog implements with discord.py,
+so this module stays free of Discord.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol, TypeVar
+
+from bot.services.checkins import CheckinService, Tally, recurrence_of, start_of_local_day
+from bot.storage.checkins import OccurrenceRow, ReminderRow
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class Failure(StrEnum):
+    """Why a request to Discord did not work, as far as the runner needs to know."""
+
+    DM_CLOSED = "dm_closed"  # 50007: the member does not accept DMs
+    FORBIDDEN = "forbidden"  # 403: missing permissions
+    NOT_FOUND = "not_found"  # 404: the channel or message is gone
+    TRANSIENT = "transient"  # 5xx, timeouts: worth trying again later
+
+
+class DeliveryError(Exception):
+    """A request the poster could not complete."""
+
+    def __init__(self, failure: Failure, detail: str = "") -> None:
+        super().__init__(f"{failure}: {detail}" if detail else str(failure))
+        self.failure = failure
+        self.detail = detail
+
+
+class CheckinPoster(Protocol):
+    """What the runner needs from Discord; the cog implements it."""
+
+    async def post_checkin(self, occurrence: OccurrenceRow, tally: Tally) -> int:
+        """Post a check-in's embed and buttons; return the message id."""
+
+    async def post_exercise(self, occurrence: OccurrenceRow) -> int:
+        """Post a group exercise; return the message id."""
+
+    async def find_posted(self, occurrence: OccurrenceRow) -> int | None:
+        """Search the channel's recent messages for the occurrence's marker; return the message id."""
+
+    async def close_checkin(self, occurrence: OccurrenceRow, tally: Tally) -> None:
+        """Edit a check-in's message to say it has closed."""
+
+    async def send_group_reminder(self, reminder: ReminderRow, occurrence: OccurrenceRow) -> int | None:
+        """DM a member about an open check-in; return the DM channel id used."""
+
+    async def send_personal_reminder(self, reminder: ReminderRow) -> int | None:
+        """DM a member their personal check-in reminder; return the DM channel id used."""
+
+
+class Pacer:
+    """Spaces requests evenly at `rate` per second, first come first served.
+
+    discord.py handles each route's own limits and retries a 429, but nothing in it
+    keeps a burst under the global limit; this does, for every request the runner makes.
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ) -> None:
+        if rate <= 0:
+            raise ValueError("a pacer needs a positive rate")
+        self.interval = 1.0 / rate
+        self._clock = clock
+        self._sleep = sleep
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        """Return when the next request may be sent."""
+        async with self._lock:
+            now = self._clock()
+            if self._next > now:
+                await self._sleep(self._next - now)
+                now = self._next
+            self._next = max(now, self._next) + self.interval
+
+
+async def run_pool(
+    items: Iterable[T], work: Callable[[T], Awaitable[None]], workers: int, pacer: Pacer | None
+) -> None:
+    """Run `work` on every item with at most `workers` at once, each waiting its turn at the pacer."""
+    queue: asyncio.Queue[T] = asyncio.Queue()
+    for item in items:
+        queue.put_nowait(item)
+    if queue.empty():
+        return
+
+    async def worker() -> None:
+        while True:
+            try:
+                item = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            if pacer is not None:
+                await pacer.wait()
+            try:
+                await work(item)
+            except Exception:
+                log.exception("a check-in task failed")
+
+    await asyncio.gather(*(worker() for _ in range(min(workers, queue.qsize()))))
+
+
+@dataclass
+class TickReport:
+    """What one tick did, for logs and tests."""
+
+    now: datetime
+    posted: list[int] = field(default_factory=list)
+    confirmed_after_restart: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)  # occurrence ids recorded as skipped
+    missed: int = 0
+    closed: list[int] = field(default_factory=list)
+    reminded: list[int] = field(default_factory=list)  # user ids that got a group reminder
+    personal_reminded: list[int] = field(default_factory=list)
+    dm_closed: list[int] = field(default_factory=list)
+
+
+class CheckinRunner:
+    """Posts, closes and reminds when the database says it is time; safe to tick as often as you like."""
+
+    def __init__(
+        self,
+        service: CheckinService,
+        poster: CheckinPoster,
+        *,
+        pacer: Pacer,
+        workers: int = 16,
+        on_idle: Callable[[datetime | None], Awaitable[None] | None] | None = None,
+    ) -> None:
+        self.service = service
+        self.store = service.store
+        self.poster = poster
+        self.pacer = pacer
+        self.workers = workers
+        self.on_idle = on_idle
+        self._tick_lock = asyncio.Lock()
+        # Occurrences this process is posting right now; a tick never treats them as orphans.
+        self._in_flight: set[int] = set()
+
+    async def tick(self, now: datetime) -> TickReport:
+        """Do everything that is due at `now`; return what was done."""
+        report = TickReport(now)
+        async with self._tick_lock:
+            reposts = await self._resolve_unconfirmed(now, report)
+            claims = await self.service.claim_due(now)
+            report.missed = len(claims.missed)
+            report.skipped.extend(claims.skipped_ids)
+            await run_pool(
+                [*reposts, *claims.claimed], lambda o: self._post(o, report), self.workers, self.pacer
+            )
+            await self._close_due(now, report)
+            await self._remind_due(now, report)
+            await self._personal_reminders(now, report)
+        await self._notify_idle()
+        return report
+
+    async def post_now(self, occurrence: OccurrenceRow) -> TickReport:
+        """Post one claimed occurrence at once (for /schedule test)."""
+        report = TickReport(occurrence.claimed_at)
+        await self.pacer.wait()
+        await self._post(occurrence, report)
+        await self._notify_idle()
+        return report
+
+    async def _notify_idle(self) -> None:
+        if self.on_idle is None:
+            return
+        result = self.on_idle(await self.store.next_wakeup())
+        if result is not None:
+            await result
+
+    # ----- posting ----------------------------------------------------------------------
+
+    async def _post(self, occurrence: OccurrenceRow, report: TickReport) -> None:
+        self._in_flight.add(occurrence.id)
+        try:
+            if occurrence.kind == "exercise":
+                message_id = await self.poster.post_exercise(occurrence)
+            else:
+                message_id = await self.poster.post_checkin(occurrence, Tally(0, None))
+        except DeliveryError as exc:
+            if exc.failure is Failure.TRANSIENT:
+                # Left claimed: the next tick looks for it in the channel and posts it if it is
+                # missing and still within grace.
+                log.warning("posting check-in %s failed for now (%s); will check again", occurrence.id, exc)
+                return
+            await self._record_failure(occurrence, exc, report.now)
+            report.failed.append(occurrence.id)
+            return
+        except LookupError as exc:  # the exercises area is not loaded
+            await self._record_failure(occurrence, DeliveryError(Failure.NOT_FOUND, str(exc)), report.now)
+            report.failed.append(occurrence.id)
+            return
+        finally:
+            self._in_flight.discard(occurrence.id)
+        await self.store.confirm_posted(occurrence.id, message_id, report.now)
+        if occurrence.kind == "exercise":
+            await self.store.mark_closed([occurrence.id])
+        report.posted.append(occurrence.id)
+
+    async def _record_failure(self, occurrence: OccurrenceRow, exc: DeliveryError, now: datetime) -> None:
+        reason = {
+            Failure.FORBIDDEN: "I'm missing permission to post in that channel",
+            Failure.NOT_FOUND: "the channel no longer exists or the exercise is unavailable",
+        }.get(exc.failure, "Discord refused the post")
+        log.warning(
+            "check-in %s of schedule %s could not be posted: %s", occurrence.id, occurrence.schedule_id, exc
+        )
+        await self.store.set_state(occurrence.id, "failed", str(exc.failure))
+        if occurrence.schedule_id is not None:
+            await self.store.update_schedule(occurrence.schedule_id, now, last_error=reason)
+
+    async def _resolve_unconfirmed(self, now: datetime, report: TickReport) -> list[OccurrenceRow]:
+        """Settle claims no one in this process is posting: confirm, repost within grace, or skip."""
+        reposts: list[OccurrenceRow] = []
+        orphans = [o for o in await self.store.claimed_occurrences() if o.id not in self._in_flight]
+        for occurrence in orphans:
+            if occurrence.kind == "exercise":
+                # An exercise post carries no marker of ours, so it cannot be found again:
+                # at most once, never twice.
+                await self.store.set_state(occurrence.id, "unknown", "interrupted while posting")
+                log.warning(
+                    "group exercise %s was interrupted while posting; not posting it again", occurrence.id
+                )
+                continue
+            await self.pacer.wait()
+            try:
+                found = await self.poster.find_posted(occurrence)
+            except DeliveryError as exc:
+                if exc.failure is Failure.TRANSIENT:
+                    continue
+                if exc.failure is Failure.NOT_FOUND:
+                    await self._record_failure(occurrence, exc, now)
+                    report.failed.append(occurrence.id)
+                else:
+                    # Unable to read the channel: never risk a second post.
+                    await self.store.set_state(occurrence.id, "unknown", "could not read the channel")
+                continue
+            if found is not None:
+                await self.store.confirm_posted(occurrence.id, found, now)
+                report.confirmed_after_restart.append(occurrence.id)
+                log.info("check-in %s was posted before a restart; confirmed it", occurrence.id)
+            elif occurrence.kind == "checkin" and now - occurrence.scheduled_for <= self.service.grace:
+                reposts.append(occurrence)
+            else:
+                await self.store.set_state(occurrence.id, "skipped", "interrupted and past grace")
+                report.skipped.append(occurrence.id)
+                log.warning("check-in %s was interrupted and is past grace; skipped", occurrence.id)
+        return reposts
+
+    # ----- closing and reminding ----------------------------------------------------------
+
+    async def _close_due(self, now: datetime, report: TickReport) -> None:
+        due = await self.store.occurrences_to_close(now)
+
+        async def close(occurrence: OccurrenceRow) -> None:
+            try:
+                await self.poster.close_checkin(occurrence, await self.service.tally(occurrence))
+            except DeliveryError as exc:
+                if exc.failure is Failure.TRANSIENT:
+                    return  # the next tick tries again; the buttons already refuse late answers
+                log.info("could not edit closed check-in %s (%s)", occurrence.id, exc.failure)
+            await self.store.mark_closed([occurrence.id])
+            report.closed.append(occurrence.id)
+
+        await run_pool(due, close, self.workers, self.pacer)
+
+    async def _remind_due(self, now: datetime, report: TickReport) -> None:
+        await self.store.skip_stale_reminders(now)
+        pairs: list[tuple[ReminderRow, OccurrenceRow]] = []
+        for occurrence in await self.store.claim_reminder_pass(now):
+            for reminder in await self.store.reminder_recipients(occurrence.id, occurrence.guild_id, now):
+                pairs.append((reminder, occurrence))
+
+        async def remind(pair: tuple[ReminderRow, OccurrenceRow]) -> None:
+            reminder, occurrence = pair
+            try:
+                channel = await self.poster.send_group_reminder(reminder, occurrence)
+            except DeliveryError as exc:
+                await self._reminder_failed(reminder, exc, occurrence.channel_id, report)
+                return
+            if channel is not None and channel != reminder.dm_channel_id:
+                await self.store.set_dm_channel(reminder.user_id, channel)
+            report.reminded.append(reminder.user_id)
+
+        await run_pool(pairs, remind, self.workers, self.pacer)
+
+    async def _personal_reminders(self, now: datetime, report: TickReport) -> None:
+        sendable: list[ReminderRow] = []
+        for reminder in await self.store.due_reminders(now):
+            assert reminder.next_run_at is not None
+            recurrence = recurrence_of(reminder)
+            # Move on first: a reminder is sent at most once, even if the process dies mid-send.
+            await self.store.set_reminder_next_run(
+                reminder.user_id, reminder.guild_id, recurrence.next_after(now)
+            )
+            if now - reminder.next_run_at > self.service.grace:
+                log.info(
+                    "skipped a personal reminder that was %s minutes late",
+                    int((now - reminder.next_run_at).total_seconds() // 60),
+                )
+                continue
+            if await self.service.is_paused(reminder.user_id, now):
+                continue
+            if await self.service.checked_in_since(
+                reminder.user_id, start_of_local_day(now, recurrence.zone)
+            ):
+                continue
+            sendable.append(reminder)
+        # One member with reminders on in two servers at the same time gets one DM.
+        unique = list({r.user_id: r for r in sendable}.values())
+
+        async def send(reminder: ReminderRow) -> None:
+            try:
+                channel = await self.poster.send_personal_reminder(reminder)
+            except DeliveryError as exc:
+                await self._reminder_failed(reminder, exc, None, report)
+                return
+            if channel is not None and channel != reminder.dm_channel_id:
+                await self.store.set_dm_channel(reminder.user_id, channel)
+            report.personal_reminded.append(reminder.user_id)
+
+        await run_pool(unique, send, self.workers, self.pacer)
+
+    async def _reminder_failed(
+        self, reminder: ReminderRow, exc: DeliveryError, channel_id: int | None, report: TickReport
+    ) -> None:
+        if exc.failure in (Failure.DM_CLOSED, Failure.FORBIDDEN):
+            # No retry loop: reminders go off, and the member is told once, next time they are here.
+            await self.service.dm_closed(reminder.user_id, channel_id, report.now)
+            report.dm_closed.append(reminder.user_id)
+            log.info("a member's DMs are closed; turned their reminders off")
+        else:
+            log.warning("a reminder could not be delivered (%s)", exc.failure)

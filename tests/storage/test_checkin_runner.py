@@ -1,0 +1,298 @@
+"""The runner against a real database and a recording poster: post once, resolve restarts, close, remind."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.config import CheckinSettings
+from bot.content import ContentReader
+from bot.content_areas.prompts import load_prompts
+from bot.services.checkin_runner import CheckinRunner, DeliveryError, Failure, Pacer, run_pool
+from bot.services.checkins import CheckinService, Tally
+from bot.storage.checkins import CheckinStore, OccurrenceRow, ReminderRow
+from bot.storage.crypto import Keyring, generate_master_key
+from bot.storage.db import Database
+
+CONTENT = Path(__file__).resolve().parents[2] / "content"
+GUILD = 111
+CHANNEL = 222
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+class RecordingPoster:
+    """Stands in for Discord: keeps each channel's messages, and fails on request."""
+
+    def __init__(self) -> None:
+        self.channels: dict[int, list[tuple[int, int]]] = {}  # channel -> [(message id, occurrence id)]
+        self.posts: list[int] = []
+        self.closed: list[tuple[int, Tally]] = []
+        self.group_reminders: list[tuple[int, int]] = []
+        self.personal_reminders: list[int] = []
+        self.fail_post: Failure | None = None
+        self.dm_closed_users: set[int] = set()
+        self.next_id = 900_000
+        self.active = 0
+        self.most_active = 0
+
+    def _message(self, channel: int, occurrence_id: int) -> int:
+        self.next_id += 1
+        self.channels.setdefault(channel, []).append((self.next_id, occurrence_id))
+        return self.next_id
+
+    async def post_checkin(self, occurrence: OccurrenceRow, tally: Tally) -> int:
+        self.active += 1
+        self.most_active = max(self.most_active, self.active)
+        try:
+            await asyncio.sleep(0)
+            if self.fail_post is not None:
+                raise DeliveryError(self.fail_post, "test")
+            self.posts.append(occurrence.id)
+            return self._message(occurrence.channel_id, occurrence.id)
+        finally:
+            self.active -= 1
+
+    async def post_exercise(self, occurrence: OccurrenceRow) -> int:
+        self.posts.append(occurrence.id)
+        return self._message(occurrence.channel_id, -occurrence.id)
+
+    async def find_posted(self, occurrence: OccurrenceRow) -> int | None:
+        for message_id, occurrence_id in self.channels.get(occurrence.channel_id, []):
+            if occurrence_id == occurrence.id:
+                return message_id
+        return None
+
+    async def close_checkin(self, occurrence: OccurrenceRow, tally: Tally) -> None:
+        self.closed.append((occurrence.id, tally))
+
+    async def send_group_reminder(self, reminder: ReminderRow, occurrence: OccurrenceRow) -> int | None:
+        if reminder.user_id in self.dm_closed_users:
+            raise DeliveryError(Failure.DM_CLOSED, "50007")
+        self.group_reminders.append((reminder.user_id, occurrence.id))
+        return 70_000 + reminder.user_id
+
+    async def send_personal_reminder(self, reminder: ReminderRow) -> int | None:
+        if reminder.user_id in self.dm_closed_users:
+            raise DeliveryError(Failure.DM_CLOSED, "50007")
+        self.personal_reminders.append(reminder.user_id)
+        return 70_000 + reminder.user_id
+
+
+@pytest.fixture
+async def db(tmp_path: Path):
+    database = await Database.open(tmp_path / "hearth.db")
+    await database.migrate()
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+def service(db: Database) -> CheckinService:
+    _, prompts = load_prompts(ContentReader(CONTENT))
+    keyring = Keyring.parse(generate_master_key())
+    return CheckinService(
+        CheckinStore(db, keyring), CheckinSettings(), prompts, exercise_ids=["box-breathing"]
+    )
+
+
+@pytest.fixture
+def poster() -> RecordingPoster:
+    return RecordingPoster()
+
+
+def runner_for(service: CheckinService, poster: RecordingPoster, **kwargs) -> CheckinRunner:
+    return CheckinRunner(service, poster, pacer=Pacer(10_000), **kwargs)
+
+
+async def schedule(service: CheckinService, channel: int = CHANNEL, **kwargs) -> int:
+    saved = await service.create_schedule(
+        GUILD,
+        channel,
+        time_text="09:00",
+        days_text="daily",
+        zone_text="UTC",
+        now=utc(2026, 5, 1, 8),
+        **kwargs,
+    )
+    return saved.schedule.id
+
+
+async def test_a_due_check_in_is_posted_once_however_often_it_ticks(service, poster) -> None:
+    schedule_id = await schedule(service)
+    runner = runner_for(service, poster)
+    assert (await runner.tick(utc(2026, 5, 1, 8, 59))).posted == []
+    report = await runner.tick(utc(2026, 5, 1, 9))
+    await asyncio.gather(*(runner.tick(utc(2026, 5, 1, 9, 0, s)) for s in range(1, 6)))
+    assert len(report.posted) == 1 and poster.posts == report.posted
+    [occurrence] = await service.store.schedule_occurrences(schedule_id)
+    assert occurrence.state == "posted" and occurrence.message_id is not None
+
+
+async def test_killed_after_posting_is_confirmed_not_posted_again(service, poster) -> None:
+    await schedule(service)
+    # The first process claimed and posted, then died before recording the message id.
+    [claimed] = (await service.claim_due(utc(2026, 5, 1, 9))).claimed
+    message_id = poster._message(CHANNEL, claimed.id)
+    restarted = runner_for(service, poster)
+    report = await restarted.tick(utc(2026, 5, 1, 9, 5))
+    assert report.confirmed_after_restart == [claimed.id]
+    assert poster.posts == []
+    occurrence = await service.store.get_occurrence(claimed.id)
+    assert occurrence is not None and occurrence.state == "posted" and occurrence.message_id == message_id
+
+
+async def test_killed_before_posting_is_posted_once_within_grace(service, poster) -> None:
+    await schedule(service)
+    [claimed] = (await service.claim_due(utc(2026, 5, 1, 9))).claimed
+    restarted = runner_for(service, poster)
+    report = await restarted.tick(utc(2026, 5, 1, 10))
+    assert report.posted == [claimed.id] and poster.posts == [claimed.id]
+    await restarted.tick(utc(2026, 5, 1, 10, 1))
+    assert poster.posts == [claimed.id]
+
+
+async def test_killed_before_posting_and_back_after_grace_is_skipped(service, poster) -> None:
+    await schedule(service)
+    [claimed] = (await service.claim_due(utc(2026, 5, 1, 9))).claimed
+    report = await runner_for(service, poster).tick(utc(2026, 5, 1, 11, 30))
+    assert report.skipped == [claimed.id] and poster.posts == []
+    occurrence = await service.store.get_occurrence(claimed.id)
+    assert occurrence is not None and occurrence.state == "skipped"
+
+
+async def test_an_interrupted_group_exercise_is_never_posted_twice(service, poster) -> None:
+    await schedule(service, exercise_id="box-breathing")
+    [claimed] = (await service.claim_due(utc(2026, 5, 1, 9))).claimed
+    await runner_for(service, poster).tick(utc(2026, 5, 1, 9, 1))
+    occurrence = await service.store.get_occurrence(claimed.id)
+    assert occurrence is not None and occurrence.state == "unknown" and poster.posts == []
+
+
+async def test_a_transient_failure_is_retried_on_the_next_tick(service, poster) -> None:
+    await schedule(service)
+    runner = runner_for(service, poster)
+    poster.fail_post = Failure.TRANSIENT
+    first = await runner.tick(utc(2026, 5, 1, 9))
+    assert first.posted == []
+    poster.fail_post = None
+    second = await runner.tick(utc(2026, 5, 1, 9, 1))
+    assert len(second.posted) == 1 and len(poster.posts) == 1
+
+
+async def test_a_missing_permission_is_recorded_on_the_schedule(service, poster) -> None:
+    schedule_id = await schedule(service)
+    poster.fail_post = Failure.FORBIDDEN
+    report = await runner_for(service, poster).tick(utc(2026, 5, 1, 9))
+    assert len(report.failed) == 1
+    saved = await service.store.get_schedule(schedule_id)
+    assert saved is not None and "permission" in (saved.last_error or "")
+
+
+async def test_windows_close_once_with_the_count(service, poster) -> None:
+    await schedule(service)
+    runner = runner_for(service, poster)
+    [occurrence_id] = (await runner.tick(utc(2026, 5, 1, 9))).posted
+    await service.record_mood(occurrence_id, 1, 3, utc(2026, 5, 1, 10))
+    await service.record_pass(occurrence_id, 2, utc(2026, 5, 1, 10))
+    assert (await runner.tick(utc(2026, 5, 1, 20, 59))).closed == []
+    assert (await runner.tick(utc(2026, 5, 1, 21))).closed == [occurrence_id]
+    assert (await runner.tick(utc(2026, 5, 1, 21, 5))).closed == []
+    assert poster.closed == [(occurrence_id, Tally(2, None))]
+
+
+async def test_one_group_reminder_at_eighty_percent_to_those_who_opted_in(service, poster) -> None:
+    await schedule(service)
+    runner = runner_for(service, poster)
+    now = utc(2026, 5, 1, 8)
+    for user in (1, 2, 3):
+        await service.reminders_on(user, GUILD, "22:00", "UTC", None, now)
+    poster.dm_closed_users.add(3)
+    [occurrence_id] = (await runner.tick(utc(2026, 5, 1, 9))).posted
+    await service.record_mood(occurrence_id, 2, 4, utc(2026, 5, 1, 10))
+    await service.record_mood(occurrence_id, 5, 4, utc(2026, 5, 1, 10))  # answered, never opted in
+    assert (await runner.tick(utc(2026, 5, 1, 18, 35))).reminded == []  # 80% of 12 h is 18:36
+    report = await runner.tick(utc(2026, 5, 1, 18, 36))
+    assert report.reminded == [1] and report.dm_closed == [3]
+    await runner.tick(utc(2026, 5, 1, 18, 40))
+    assert poster.group_reminders == [(1, occurrence_id)]
+    assert await service.store.get_reminder(3, GUILD) is not None
+    assert not (await service.store.get_reminder(3, GUILD)).enabled  # type: ignore[union-attr]
+    assert await service.store.take_dm_closed_notice(3) == (True, CHANNEL)
+
+
+async def test_personal_reminders_skip_paused_and_already_checked_in(service, poster) -> None:
+    runner = runner_for(service, poster)
+    now = utc(2026, 5, 1, 8)
+    for user in (1, 2, 3):
+        await service.reminders_on(user, None, "20:00", "UTC", "daily", now)
+    await service.pause(2, 2, now)
+    await service.personal_checkin(3, None, 4, None, utc(2026, 5, 1, 12))
+    report = await runner.tick(utc(2026, 5, 1, 20))
+    assert report.personal_reminded == [1]
+    assert (await runner.tick(utc(2026, 5, 1, 20, 1))).personal_reminded == []
+    # The next day Cara has not checked in yet, so she hears from us; Bob is still paused.
+    assert sorted((await runner.tick(utc(2026, 5, 2, 20))).personal_reminded) == [1, 3]
+
+
+async def test_personal_reminders_missed_past_grace_are_skipped(service, poster) -> None:
+    runner = runner_for(service, poster)
+    await service.reminders_on(1, None, "20:00", "UTC", "daily", utc(2026, 5, 1, 8))
+    assert (await runner.tick(utc(2026, 5, 1, 23))).personal_reminded == []
+    reminder = await service.store.get_reminder(1, 0)
+    assert reminder is not None and reminder.next_run_at == utc(2026, 5, 2, 20)
+
+
+async def test_a_burst_posts_every_check_in_exactly_once_with_bounded_workers(service, poster) -> None:
+    for channel in range(300):
+        await service.create_schedule(
+            channel, channel, time_text="09:00", days_text="daily", zone_text="UTC", now=utc(2026, 5, 1, 8)
+        )
+    runner = runner_for(service, poster, workers=8)
+    report = await runner.tick(utc(2026, 5, 1, 9))
+    assert len(report.posted) == 300
+    assert sorted(poster.posts) == sorted(set(poster.posts)) and len(poster.posts) == 300
+    assert poster.most_active <= 8
+    assert await service.store.next_wakeup() == utc(2026, 5, 1, 18, 36)  # the first reminder pass
+
+
+async def test_the_wakeup_is_the_earliest_thing_due(service, poster) -> None:
+    assert await service.store.next_wakeup() is None
+    await schedule(service)
+    assert await service.store.next_wakeup() == utc(2026, 5, 1, 9)
+    seen: list[datetime | None] = []
+    runner = runner_for(service, poster, on_idle=seen.append)
+    await runner.tick(utc(2026, 5, 1, 9))
+    assert seen == [utc(2026, 5, 1, 18, 36)]
+
+
+async def test_the_pacer_spaces_requests_evenly() -> None:
+    clock = [0.0]
+    sleeps: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        clock[0] += seconds
+
+    pacer = Pacer(50, clock=lambda: clock[0], sleep=fake_sleep)
+    for _ in range(101):
+        await pacer.wait()
+    assert clock[0] == pytest.approx(2.0)  # 100 gaps of 20 ms
+    assert all(s == pytest.approx(0.02) for s in sleeps)
+
+
+async def test_run_pool_survives_a_failing_item() -> None:
+    done: list[int] = []
+
+    async def work(item: int) -> None:
+        if item == 3:
+            raise RuntimeError("boom")
+        done.append(item)
+
+    await run_pool(range(6), work, 2, None)
+    assert sorted(done) == [0, 1, 2, 4, 5]

@@ -66,6 +66,7 @@ REVIEW_COLOUR = discord.Colour(0xF2CC8F)
 CARE_HOLD_COLOUR = discord.Colour(0xD62828)
 DONE_COLOUR = discord.Colour(0x81B29A)
 QUEUE_SWEEP_SECONDS = 60
+REMOVED_THREAD_NAME = "Removed share"
 
 STATUS_WORDS = {
     "pending": "waiting for a moderator",
@@ -783,23 +784,26 @@ class Sharing(commands.Cog):
         return True
 
     async def _remove_messages(self, gone: list[Post]) -> bool:
-        """Delete the Discord side of deleted posts: a share's thread and message, or a reply."""
+        """Delete the Discord side of deleted posts: a share, its replies and its thread's name.
+
+        Hearth has no Manage Threads permission, so a share's thread cannot be deleted;
+        it deletes its own messages in it, and renames and archives the thread (which
+        the thread's creator may do), so the share's title does not linger.
+        """
         ok = True
         if not gone:
             return ok
         first = gone[0]
+        for post in gone:
+            ok = await self._delete_message(post.channel_id, post.message_id) and ok
         if first.is_share and first.thread_id is not None:
             try:
-                await self.bot.http.delete_channel(first.thread_id)
+                await self.bot.http.edit_channel(first.thread_id, name=REMOVED_THREAD_NAME, archived=True)
             except discord.NotFound:
                 pass
             except discord.HTTPException as exc:
-                log.warning("could not delete a share's thread (%s)", exc.status)
+                log.warning("could not close a removed share's thread (%s)", exc.status)
                 ok = False
-        if first.is_share and first.thread_id is None:
-            for reply in gone[1:]:
-                ok = await self._delete_message(reply.channel_id, reply.message_id) and ok
-        ok = await self._delete_message(first.channel_id, first.message_id) and ok
         if first.status == PENDING:
             await self._edit_review(first, "Withdrawn by its author before a decision.")
         return ok

@@ -157,6 +157,114 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----- safety -------------------------------------------------------------------
+
+
+async def _guild_assessment(settings: Settings, guild_id: int, text: str) -> object:
+    from bot.content import load_content
+    from bot.services.safety import build_safety_service
+    from bot.storage.db import Database
+
+    content = load_content(settings.content_path)
+    db = await Database.open(settings.database_path)
+    try:
+        await db.migrate()
+        return await build_safety_service(content, db).assess(guild_id, text)
+    finally:
+        await db.close()
+
+
+def cmd_safety(args: argparse.Namespace) -> int:
+    """Classify TEXT as none, concern or crisis and print the matched phrases."""
+    import json
+
+    from bot.content import ContentError, load_content
+    from bot.services.safety import Assessment, build_safety_service
+
+    settings = _load_settings_or_exit(args.config)
+    try:
+        if args.guild is not None and settings.database_path.exists():
+            assessment = asyncio.run(_guild_assessment(settings, args.guild, args.text))
+        else:
+            service = build_safety_service(load_content(settings.content_path), None)
+            assessment = service.assess_builtin(args.text)
+    except ContentError as exc:
+        print(f"hearth: the content has problems (run `python -m bot check-config`):\n{exc}", file=sys.stderr)
+        return 1
+    assert isinstance(assessment, Assessment)
+    if args.json:
+        print(json.dumps(assessment.to_json()))
+    else:
+        print(f"level: {assessment.level.value}")
+        print("matched: " + (", ".join(assessment.matched) if assessment.matched else "(nothing)"))
+    return 0
+
+
+# ----- rotate-key ----------------------------------------------------------------
+
+
+async def _rotate_key(settings: Settings, environ: dict[str, str]) -> int:
+    from bot.services.privacy import pending_rotation, reseal_all
+    from bot.storage.crypto import (
+        ENV_VAR,
+        Keyring,
+        generate_master_key,
+        key_file_path,
+        load_keyring,
+        write_key_file,
+    )
+    from bot.storage.db import Database
+
+    if not environ.get(ENV_VAR, "").strip() and not key_file_path(settings.database_path).exists():
+        print(f"hearth: no key to rotate: set {ENV_VAR} or restore {key_file_path(settings.database_path)}",
+              file=sys.stderr)
+        return 1
+    keyring = load_keyring(settings.database_path, environ)
+    db = await Database.open(settings.database_path)
+    try:
+        await db.migrate()
+        if not await pending_rotation(db, keyring):
+            fresh = Keyring.parse(generate_master_key()).masters[1]
+            rotated = Keyring({**keyring.masters, keyring.current_version + 1: fresh})
+            if environ.get(ENV_VAR, "").strip():
+                print(f"A new key version {rotated.current_version} is ready; nothing is re-encrypted yet.")
+                print(f"1. Stop Hearth. 2. Set {ENV_VAR} to this value (it keeps the old versions, which")
+                print("   are still needed to read older data and for members' one-way keys):")
+                print()
+                print(f"   {ENV_VAR}={rotated.serialize().replace(chr(10), ',')}")
+                print()
+                print("3. Run `python -m bot rotate-key` again to re-encrypt everything. 4. Start Hearth.")
+                return 0
+            write_key_file(key_file_path(settings.database_path), rotated)
+            print(f"wrote key version {rotated.current_version} to {key_file_path(settings.database_path)}")
+            keyring = rotated
+        report = await reseal_all(db, keyring)
+    finally:
+        await db.close()
+    total = sum(report.resealed.values())
+    for column, count in sorted(report.resealed.items()):
+        print(f"  {column}: {count} re-encrypted")
+    print(f"re-encrypted {total} value(s) under key version {keyring.current_version}")
+    if report.unregistered:
+        names = ", ".join(f"{t}.{c}" for t, c in report.unregistered)
+        print(f"hearth: these columns hold encrypted values but are not registered, so they were NOT "
+              f"re-encrypted: {names}. Keep every old key version until they are.", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_rotate_key(args: argparse.Namespace) -> int:
+    """Add a new key version and re-encrypt every sensitive column under it."""
+    import os
+
+    settings = _load_settings_or_exit(args.config)
+    configure_logging("WARNING")
+    if not settings.database_path.exists():
+        print(f"hearth: there is no database at {settings.database_path}", file=sys.stderr)
+        return 1
+    return asyncio.run(_rotate_key(settings, dict(os.environ)))
+
+
 # ----- parser -------------------------------------------------------------------
 
 Handler = Callable[[argparse.Namespace], int]
@@ -183,6 +291,11 @@ def build_parser() -> argparse.ArgumentParser:
     add("migrate", cmd_migrate, "bring the database to the current schema")
     backup = add("backup", cmd_backup, "write an online, consistent copy of the database to DEST")
     backup.add_argument("dest", metavar="DEST", help="where to write the copy")
+    safety = add("safety", cmd_safety, "classify TEXT as none, concern or crisis; show the matched phrases")
+    safety.add_argument("text", metavar="TEXT", help="the text to classify")
+    safety.add_argument("--guild", type=int, default=None, help="also use this guild's own phrases")
+    safety.add_argument("--json", action="store_true", help='print {"level": ..., "matched": [...]}')
+    add("rotate-key", cmd_rotate_key, "re-encrypt secret columns under a new key version (stop Hearth first)")
     return parser
 
 

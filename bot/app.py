@@ -21,6 +21,7 @@ from discord.ext import commands
 from bot.config import DiscordSettings, Settings
 from bot.content import Content, load_content
 from bot.errors import UserFacingError
+from bot.services.privacy import PrivacyService
 from bot.services.safety import SafetyService, build_safety_service
 from bot.services.settings import SettingsService
 from bot.services.sharing import SharingService
@@ -107,6 +108,7 @@ class Hearth(commands.Bot):
         assert self.db is not None
         self.guild_settings = SettingsService(SettingsStore(self.db), self.known_regions)
         self.safety: SafetyService = build_safety_service(self.content, self.db)
+        self.privacy: PrivacyService = PrivacyService(self.db, self.keyring, self.config.retention)
         self.sharing = SharingService(SharingStore(self.db), self.keyring, self.config.sharing)
 
     def known_regions(self) -> list[str]:

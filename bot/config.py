@@ -63,7 +63,9 @@ class RetentionSettings:
     exercise_state_days: int = 30
     faq_misses_days: int = 90
     audit_days: int = 365
+    shares_days: int = 365
     left_guild_grace_days: int = 30
+    erasure_log_days: int = 400
 
 
 @dataclass(frozen=True)

@@ -145,8 +145,10 @@ class PhraseError(ValueError):
     """A phrase that cannot be compiled; the message says why."""
 
 
-_PATTERN_TOKEN = re.compile(r"\{|\}|\||\.\.\.|\$|[a-z0-9']+\*?|\S")
+_PATTERN_TOKEN = re.compile(r"\{|\}|\||\.\.\.|\$|~|[a-z0-9']+\*?|\S")
+_SYNTAX = ("{", "}", "|", "...", "$", "~")
 _GAP = r"(?:[a-z0-9]+ ){0,3}"
+_WIDE_GAP = r"(?:(?:[a-z0-9]+|\.) ){0,6}"
 
 
 def _word_regex(word: str) -> str:
@@ -160,7 +162,7 @@ def _phrase_words(source: str, spelling: Mapping[str, str]) -> list[str]:
     """Normalise the words of a phrase the same way text is normalised, keeping syntax tokens."""
     out: list[str] = []
     for token in _PATTERN_TOKEN.findall(source.casefold().translate(_QUOTES)):
-        if token in ("{", "}", "|", "...", "$") or token.endswith("*"):
+        if token in _SYNTAX or token.endswith("*"):
             out.append(token)
         elif re.fullmatch(r"[a-z0-9']+", token):
             out.extend(normalise_tokens(token, spelling))
@@ -193,6 +195,8 @@ def _compile_sequence(tokens: list[str], pos: int, depth: int) -> tuple[str, int
             continue
         if token == "...":
             parts.append(_GAP)
+        elif token == "~":
+            parts.append(_WIDE_GAP)
         elif token == "$":
             parts.append(r"(?=\. |$)")
         else:
@@ -213,7 +217,7 @@ def compile_phrase(
         body = "".join(_word_regex(w) for w in words)
     else:
         tokens = _phrase_words(source, spelling)
-        if not any(t not in ("{", "}", "|", "...", "$") for t in tokens):
+        if not any(t not in _SYNTAX for t in tokens):
             raise PhraseError("the phrase has no words")
         body, pos = _compile_sequence(tokens, 0, 0)
         if pos != len(tokens):

@@ -23,13 +23,28 @@ class MemberRef:
     ban_keys: dict[int, str]
 
 
+# (channel id, message id) of a message Hearth posted for the member, e.g. an anonymous share.
+PostedMessage = tuple[int, int]
+
+
 @dataclass(frozen=True)
 class PersonalData:
-    """One area's export (decrypted, as plain JSON-ready values) and erase for a member."""
+    """One area's export (decrypted, as plain JSON-ready values) and erase for a member.
+
+    Optional parts, all backward compatible:
+    - `posts(db, member)` lists the messages Hearth posted in channels on the member's
+      behalf (anonymous shares and replies). /mydata erase deletes them from Discord
+      when the member asks; otherwise they stay, and `erase` cuts every link to them.
+    - `description` says in one plain sentence what the area keeps (shown by /privacy).
+    - `retention` names the `[retention]` setting (without `_days`) that ages these rows out.
+    """
 
     area: str
     export: Callable[[Database, Keyring, MemberRef], Awaitable[Any]]
     erase: Callable[[Transaction, MemberRef], Awaitable[None]]
+    posts: Callable[[Database, MemberRef], Awaitable[list[PostedMessage]]] | None = None
+    description: str = ""
+    retention: str | None = None
 
 
 REGISTRY: list[PersonalData] = []

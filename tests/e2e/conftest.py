@@ -1,0 +1,62 @@
+"""The end-to-end harness: a fake Discord and the real bot, fresh for every test.
+
+Use the `hearth` fixture (a `tests.fakediscord.harness.Harness`); see
+tests/fakediscord/README.md. Markers that relax the end-of-test checks:
+
+- ``@pytest.mark.expect_errors``: errors logged by discord.py or the bot do not fail the test;
+- ``@pytest.mark.allow_unknown_routes``: calls to routes the fake does not know do not fail it;
+- ``@pytest.mark.allow_rejected_payloads``: payloads the fake refused (Discord's 400s) do not fail it;
+- ``@pytest.mark.hearth_config(section={...})``: config overrides for the test's bot;
+- ``@pytest.mark.hearth_options(start=False, rate_limits=True, heartbeat_timeout=1.0)``: harness options.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakediscord.harness import TEST_SECRET_KEY, Harness, running_hearth
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for line in (
+        "expect_errors: logged errors from discord.py or the bot do not fail this test",
+        "allow_unknown_routes: calls to routes the fake Discord does not know do not fail this test",
+        "allow_rejected_payloads: payloads the fake Discord refused with a 400 do not fail this test",
+        "hearth_config(**sections): config.toml overrides for this test's bot",
+        "hearth_options(**options): options for running_hearth (start, rate_limits, heartbeat_timeout, ...)",
+    ):
+        config.addinivalue_line("markers", line)
+
+
+@pytest.fixture
+async def hearth(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Harness]:
+    """Start the fake Discord and the real bot on a fresh database; check for trouble afterwards."""
+    monkeypatch.setenv("HEARTH_SECRET_KEY", TEST_SECRET_KEY)
+    config_marker = request.node.get_closest_marker("hearth_config")
+    options_marker = request.node.get_closest_marker("hearth_options")
+    config = dict(config_marker.kwargs) if config_marker else None
+    options = dict(options_marker.kwargs) if options_marker else {}
+    async with running_hearth(tmp_path, config=config, **options) as harness:
+        yield harness
+        # Stop inside the context so the bot's own errors surface here, then check the rest.
+        await harness.stop()
+        problems = []
+        for text in harness.problems():
+            if text.startswith("logged error") and request.node.get_closest_marker("expect_errors"):
+                continue
+            if text.startswith("the bot called a route") and request.node.get_closest_marker(
+                "allow_unknown_routes"
+            ):
+                continue
+            if text.startswith("Discord would refuse") and request.node.get_closest_marker(
+                "allow_rejected_payloads"
+            ):
+                continue
+            problems.append(text)
+        if problems:
+            pytest.fail("\n\n".join(problems), pytrace=False)

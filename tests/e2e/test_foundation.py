@@ -1,0 +1,111 @@
+"""The foundation end to end: start-up and sync, /about, /setup and who may use it, restarts."""
+
+from __future__ import annotations
+
+from tests.fakediscord.harness import Harness
+
+SYNC_ROUTE = "PUT /applications/{application_id}/guilds/{guild_id}/commands"
+
+
+def _field(embed: dict, name: str) -> str:
+    for field in embed.get("fields") or []:
+        if field["name"] == name:
+            return field["value"]
+    raise AssertionError(f"no field {name!r} in embed {embed.get('title')!r}")
+
+
+async def test_start_syncs_the_commands_to_the_dev_guild(hearth: Harness) -> None:
+    syncs = hearth.fake.journal.select(SYNC_ROUTE)
+    assert len(syncs) == 1
+    assert syncs[0].params["guild_id"] == str(hearth.guild.id)
+    names = {c["name"] for c in syncs[0].json}
+    assert {"about", "setup"} <= names
+    assert {"about", "setup"} <= set(hearth.fake.command_names(hearth.guild))
+    # Nothing is synced globally while a dev guild is configured.
+    assert hearth.fake.journal.select("PUT /applications/{application_id}/commands") == []
+    setup = next(c for c in syncs[0].json if c["name"] == "setup")
+    # Moderator commands are hidden from members by default (Manage Server = 1 << 5).
+    assert int(setup["default_member_permissions"]) == 1 << 5
+
+
+async def test_restart_on_the_same_database_does_not_sync_again(hearth: Harness) -> None:
+    await hearth.restart()
+    assert len(hearth.fake.journal.select(SYNC_ROUTE)) == 1
+    # The commands still work after the restart without a new sync.
+    result = await hearth.actor("bob").slash("about")
+    assert result.ephemeral
+
+
+async def test_about_answers_ephemerally(hearth: Harness) -> None:
+    result = await hearth.actor("alice").slash("about")
+    assert result.type == 4
+    assert result.ephemeral
+    assert result.embed["title"] == "Hearth"
+    assert "/resources" in result.text and "/privacy" in result.text
+    assert _field(result.embed, "Version")
+    # Nothing was posted where others could see it.
+    assert hearth.fake.messages(hearth.channels["general"]) == []
+
+
+async def test_setup_by_a_moderator_persists_across_a_restart(hearth: Harness) -> None:
+    mod = hearth.actor("mod")
+    result = await mod.slash(
+        "setup",
+        moderator_role=hearth.roles["Moderator"],
+        checkin_channel=hearth.channels["checkins"],
+        review_channel=hearth.channels["review"],
+        vetting=True,
+    )
+    reply = await result.reply()
+    assert reply.ephemeral
+    assert _field(reply.embed, "Check-in channel") == hearth.channels["checkins"].mention
+    assert _field(reply.embed, "Moderator role") == hearth.roles["Moderator"].mention
+    assert _field(reply.embed, "Vetting of shares") == "on"
+
+    await hearth.stop()
+    await hearth.start()
+
+    shown = await (await hearth.actor("mod").slash("setup")).reply()
+    assert _field(shown.embed, "Check-in channel") == hearth.channels["checkins"].mention
+    assert _field(shown.embed, "Review channel") == hearth.channels["review"].mention
+    assert _field(shown.embed, "Moderator role") == hearth.roles["Moderator"].mention
+    assert _field(shown.embed, "Vetting of shares") == "on"
+    assert _field(shown.embed, "Sharing channel") == "not set"
+
+
+async def test_setup_by_a_plain_member_is_refused_kindly(hearth: Harness) -> None:
+    result = await hearth.actor("alice").slash("setup", vetting=True)
+    assert result.ephemeral
+    assert "moderator" in result.content.lower()
+    assert "Reference" not in result.content
+    # The refusal changed nothing.
+    shown = await (await hearth.actor("mod").slash("setup")).reply()
+    assert _field(shown.embed, "Vetting of shares") == "off"
+
+
+async def test_moderator_role_without_manage_server_is_allowed_once_configured(hearth: Harness) -> None:
+    refused = await hearth.actor("mod2").slash("setup")
+    assert refused.type == 4 and "moderator" in refused.content.lower()
+
+    await (await hearth.actor("mod").slash("setup", moderator_role=hearth.roles["Moderator"])).reply()
+
+    allowed = await hearth.actor("mod2").slash("setup", alerts_channel=hearth.channels["alerts"])
+    reply = await allowed.reply()
+    assert reply.ephemeral
+    assert _field(reply.embed, "Alerts channel") == hearth.channels["alerts"].mention
+
+
+async def test_setup_clear_unsets_a_channel(hearth: Harness) -> None:
+    mod = hearth.actor("mod")
+    await (await mod.slash("setup", sharing_channel=hearth.channels["sharing"])).reply()
+    cleared = await (await mod.slash("setup", clear="sharing_channel")).reply()
+    assert _field(cleared.embed, "Sharing channel") == "not set"
+
+
+async def test_setup_region_autocomplete_offers_known_regions(hearth: Harness) -> None:
+    choices = await hearth.actor("mod").autocomplete("setup", "region", "")
+    values = [c["value"] for c in choices]
+    assert "INTL" in values
+    assert len(values) <= 25
+    narrowed = await hearth.actor("mod").autocomplete("setup", "region", "int")
+    assert [c["value"] for c in narrowed] == ["INTL"]

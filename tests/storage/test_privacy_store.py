@@ -1,0 +1,241 @@
+"""Export, erase, retention, guild purges and key rotation against a real SQLite file."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.config import RetentionSettings
+from bot.services.identity import ban_key_for
+from bot.services.privacy import PrivacyService, pending_rotation, reseal_all
+from bot.storage import privacy as privacy_store
+from bot.storage.crypto import DecryptionError, Keyring, generate_master_key
+from bot.storage.db import Database, Transaction, to_db_time
+from bot.storage.personal import REGISTRY, MemberRef, PersonalData
+
+NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
+ALICE, BOB = 111111111111111111, 222222222222222222
+GUILD, OTHER_GUILD = 900000000000000001, 900000000000000002
+NOTE = "diary.body"
+
+
+@pytest.fixture
+def keyring() -> Keyring:
+    return Keyring.parse(generate_master_key())
+
+
+@pytest.fixture
+async def db(tmp_path: Path):
+    database = await Database.open(tmp_path / "hearth.db")
+    await database.migrate()
+    # A stand-in area: named notes (encrypted) and anonymous posts found by ban key.
+    await database.execute(
+        "CREATE TABLE diary (id INTEGER PRIMARY KEY, guild_id INTEGER, user_id INTEGER, body TEXT, "
+        "created_at TEXT)"
+    )
+    await database.execute(
+        "CREATE TABLE anon_posts (id INTEGER PRIMARY KEY, guild_id INTEGER, ban_key TEXT, "
+        "channel_id INTEGER, message_id INTEGER, created_at TEXT)"
+    )
+    yield database
+    await database.close()
+
+
+async def _export(db: Database, keyring: Keyring, member: MemberRef) -> dict[str, Any]:
+    notes = await db.fetchall("SELECT body FROM diary WHERE user_id = ?", (member.user_id,))
+    keys = list(member.ban_keys.values())
+    marks = ",".join("?" * len(keys)) or "NULL"
+    posts = await db.fetchall(f"SELECT message_id FROM anon_posts WHERE ban_key IN ({marks})", keys)
+    return {"notes": [keyring.decrypt(r[0], context=NOTE) for r in notes],
+            "posts": [str(r[0]) for r in posts]}
+
+
+async def _erase(tx: Transaction, member: MemberRef) -> None:
+    await tx.execute("DELETE FROM diary WHERE user_id = ?", (member.user_id,))
+    for key in member.ban_keys.values():
+        await tx.execute("DELETE FROM anon_posts WHERE ban_key = ?", (key,))
+
+
+async def _posts(db: Database, member: MemberRef) -> list[tuple[int, int]]:
+    keys = list(member.ban_keys.values())
+    marks = ",".join("?" * len(keys)) or "NULL"
+    rows = await db.fetchall(
+        f"SELECT channel_id, message_id FROM anon_posts WHERE ban_key IN ({marks})", keys
+    )
+    return [(r[0], r[1]) for r in rows]
+
+
+DIARY = PersonalData("diary", _export, _erase, posts=_posts, description="Notes you wrote.",
+                     retention="moods")
+
+
+def service(db: Database, keyring: Keyring, **retention: int) -> PrivacyService:
+    return PrivacyService(db, keyring, RetentionSettings(**retention), registry=[*REGISTRY, DIARY])
+
+
+async def add_note(db: Database, keyring: Keyring, user_id: int, text: str, when: datetime = NOW,
+                   guild_id: int = GUILD) -> None:
+    await db.execute(
+        "INSERT INTO diary (guild_id, user_id, body, created_at) VALUES (?, ?, ?, ?)",
+        (guild_id, user_id, keyring.encrypt(text, context=NOTE), to_db_time(when)),
+    )
+
+
+async def add_post(db: Database, keyring: Keyring, user_id: int, message_id: int,
+                   guild_id: int = GUILD) -> None:
+    await db.execute(
+        "INSERT INTO anon_posts (guild_id, ban_key, channel_id, message_id, created_at) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (guild_id, ban_key_for(keyring, guild_id, user_id), 555, message_id, to_db_time(NOW)),
+    )
+
+
+async def rows_mentioning(db: Database, needles: list[str]) -> list[tuple[str, str]]:
+    """Scan every column of every table for any of the needles (as a value or inside text)."""
+    found = []
+    for table in await privacy_store.user_tables(db):
+        for column in await privacy_store.table_columns(db, table):
+            for needle in needles:
+                count = await db.fetchval(
+                    f'SELECT count(*) FROM {table} WHERE CAST("{column}" AS TEXT) LIKE ?', (f"%{needle}%",)
+                )
+                if count:
+                    found.append((table, column))
+    return found
+
+
+async def test_export_holds_the_member_and_no_one_else(db: Database, keyring: Keyring) -> None:
+    await add_note(db, keyring, ALICE, "alice's note")
+    await add_note(db, keyring, BOB, "bob's note")
+    await add_post(db, keyring, ALICE, 1001)
+    await add_post(db, keyring, ALICE, 1002, guild_id=OTHER_GUILD)
+    await add_post(db, keyring, BOB, 2001)
+    data = await service(db, keyring).export(ALICE, NOW)
+    assert data["user_id"] == str(ALICE)
+    assert data["areas"]["diary"] == {"notes": ["alice's note"], "posts": ["1001", "1002"]}
+    assert "bob" not in repr(data)
+    assert "2001" not in repr(data)
+
+
+async def test_erase_leaves_no_trace_of_the_member_anywhere(db: Database, keyring: Keyring) -> None:
+    await add_note(db, keyring, ALICE, "alice's note")
+    await add_note(db, keyring, BOB, "bob's note")
+    await add_post(db, keyring, ALICE, 1001)
+    await add_post(db, keyring, BOB, 2001)
+    privacy = service(db, keyring)
+    member = await privacy.member_ref(ALICE)
+    needles = [str(ALICE), *member.ban_keys.values()]
+    assert await rows_mentioning(db, needles)
+
+    result = await privacy.erase(ALICE, NOW, delete_posts=True)
+
+    assert result.posts_to_delete == ((555, 1001),)
+    assert await rows_mentioning(db, needles) == []
+    # Bob is untouched.
+    assert (await privacy.export(BOB, NOW))["areas"]["diary"] == {"notes": ["bob's note"], "posts": ["2001"]}
+
+
+async def test_erase_can_leave_posts_in_place(db: Database, keyring: Keyring) -> None:
+    await add_post(db, keyring, ALICE, 1001)
+    result = await service(db, keyring).erase(ALICE, NOW, delete_posts=False)
+    assert result.posts_to_delete == ()
+    assert await db.fetchval("SELECT count(*) FROM anon_posts") == 0
+
+
+async def test_an_erasure_is_applied_again_after_restoring_an_old_backup(db: Database, keyring: Keyring,
+                                                                        tmp_path: Path) -> None:
+    await add_note(db, keyring, ALICE, "alice's note")
+    await add_note(db, keyring, BOB, "bob's note")
+    privacy = service(db, keyring)
+    await privacy.erase(ALICE, NOW, delete_posts=False)
+    # Simulate a restore: the old rows come back, the erasure log (kept beside) survives.
+    await add_note(db, keyring, ALICE, "alice's note")
+    assert await privacy.reapply_erasures() == 1
+    assert await rows_mentioning(db, [str(ALICE)]) == []
+    assert await db.fetchval("SELECT count(*) FROM diary") == 1
+
+
+async def test_summary_counts_items_and_names_the_retention(db: Database, keyring: Keyring) -> None:
+    await add_note(db, keyring, ALICE, "one")
+    await add_note(db, keyring, ALICE, "two")
+    summary = {s.area: s for s in await service(db, keyring, moods_days=90).summary(ALICE)}
+    assert summary["diary"].items == 2
+    assert summary["diary"].keep_days == 90
+    assert summary["diary"].description == "Notes you wrote."
+
+
+async def test_retention_purges_what_is_old_and_keeps_what_is_new(db: Database, keyring: Keyring) -> None:
+    privacy_store.register_retention(privacy_store.RetentionRule("moods", "diary", "created_at"))
+    try:
+        await add_note(db, keyring, ALICE, "old", when=NOW - timedelta(days=31))
+        await add_note(db, keyring, ALICE, "recent", when=NOW - timedelta(days=29))
+        report = await service(db, keyring, moods_days=30).run_retention(NOW)
+        assert report.rows_by_kind == {"moods": 1}
+        assert (await service(db, keyring).export(ALICE, NOW))["areas"]["diary"]["notes"] == ["recent"]
+        # 0 days means "keep until erased".
+        await add_note(db, keyring, ALICE, "ancient", when=NOW - timedelta(days=3000))
+        await service(db, keyring, moods_days=0).run_retention(NOW)
+        assert await db.fetchval("SELECT count(*) FROM diary") == 2
+    finally:
+        privacy_store.RETENTION_RULES.remove(privacy_store.RetentionRule("moods", "diary", "created_at"))
+
+
+async def test_a_guild_left_behind_is_purged_after_the_grace_period(db: Database, keyring: Keyring) -> None:
+    await add_note(db, keyring, ALICE, "in the old guild")
+    await add_note(db, keyring, ALICE, "in another guild", guild_id=OTHER_GUILD)
+    await db.execute(
+        "INSERT INTO safety_phrases (guild_id, phrase, level, created_at) VALUES (?, 'x', 'crisis', ?)",
+        (GUILD, to_db_time(NOW)),
+    )
+    privacy = service(db, keyring, left_guild_grace_days=30)
+    await privacy.guild_left(GUILD, NOW)
+    assert (await privacy.run_retention(NOW + timedelta(days=29))).guilds_purged == []
+    assert await db.fetchval("SELECT count(*) FROM diary WHERE guild_id = ?", (GUILD,)) == 1
+    report = await privacy.run_retention(NOW + timedelta(days=30))
+    assert report.guilds_purged == [GUILD]
+    assert await rows_mentioning(db, [str(GUILD)]) == []
+    assert await db.fetchval("SELECT count(*) FROM diary WHERE guild_id = ?", (OTHER_GUILD,)) == 1
+
+
+async def test_rejoining_cancels_the_purge(db: Database, keyring: Keyring) -> None:
+    await add_note(db, keyring, ALICE, "stay")
+    privacy = service(db, keyring)
+    await privacy.guild_left(GUILD, NOW)
+    assert await privacy.guild_joined(GUILD)
+    assert (await privacy.run_retention(NOW + timedelta(days=90))).guilds_purged == []
+    assert await db.fetchval("SELECT count(*) FROM diary") == 1
+
+
+async def test_rotation_reseals_every_registered_column_and_round_trips(db: Database,
+                                                                       keyring: Keyring) -> None:
+    privacy_store.register_sensitive_column("diary", "body", NOTE, "id")
+    try:
+        texts = [f"note {i} ✨" for i in range(25)]
+        for text in texts:
+            await add_note(db, keyring, ALICE, text)
+        rotated = Keyring({**keyring.masters, 2: Keyring.parse(generate_master_key()).masters[1]})
+        assert await pending_rotation(db, rotated)
+        report = await reseal_all(db, rotated)
+        assert report.resealed["diary.body"] == 25
+        assert report.unregistered == []
+        assert not await pending_rotation(db, rotated)
+        stored = [r[0] for r in await db.fetchall("SELECT body FROM diary ORDER BY id")]
+        assert all(value.startswith("v2:") for value in stored)
+        assert [rotated.decrypt(v, context=NOTE) for v in stored] == texts
+        with pytest.raises(DecryptionError):
+            keyring.decrypt(stored[0], context=NOTE)
+        # Ban keys and pseudonyms survive: they come from the oldest key.
+        assert ban_key_for(rotated, GUILD, ALICE) == ban_key_for(keyring, GUILD, ALICE)
+        # Running it again changes nothing.
+        assert (await reseal_all(db, rotated)).resealed["diary.body"] == 0
+    finally:
+        privacy_store.SENSITIVE_COLUMNS.remove(privacy_store.SensitiveColumn("diary", "body", NOTE, "id"))
+
+
+async def test_rotation_names_sealed_columns_nobody_registered(db: Database, keyring: Keyring) -> None:
+    await add_note(db, keyring, ALICE, "unregistered")
+    report = await reseal_all(db, keyring)
+    assert ("diary", "body") in report.unregistered

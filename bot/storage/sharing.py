@@ -14,7 +14,8 @@ from typing import Any
 
 from bot.storage.crypto import Keyring
 from bot.storage.db import Database, Transaction, from_db_time, to_db_time
-from bot.storage.personal import MemberRef, PersonalData, register_personal_data
+from bot.storage.personal import MemberRef, PersonalData, PostedMessage, register_personal_data
+from bot.storage.privacy import RetentionRule, register_retention, register_sensitive_column
 
 PENDING = "pending"
 QUEUED = "queued"
@@ -678,8 +679,12 @@ class SharingStore:
 
     # ----- housekeeping --------------------------------------------------
 
-    async def purge(self, now: datetime, *, audit_days: int) -> dict[str, int]:
-        """Drop what is no longer needed: old rate events, expired blocks, old rejections and audit rows."""
+    async def purge(self, now: datetime, *, audit_days: int = 0) -> dict[str, int]:
+        """Drop what is no longer needed: old rate events, expired blocks, old rejections (and audit rows).
+
+        The daily retention job ages the audit log out too (`[retention] audit_days`); passing
+        `audit_days` here does the same at once.
+        """
         removed: dict[str, int] = {}
         async with self.db.transaction() as tx:
             removed["events"] = await tx.execute(
@@ -725,6 +730,7 @@ async def export_member(db: Database, keyring: Keyring, member: MemberRef) -> di
     """Return a member's shares, replies, preferences and moderator actions, text decrypted."""
     posts: list[dict[str, Any]] = []
     prefs: list[dict[str, Any]] = []
+    blocks: list[dict[str, Any]] = []
     for guild_id, ban_key in sorted(member.ban_keys.items()):
         rows = await db.fetchall(
             f"{_SELECT_POST} WHERE guild_id = ? AND ban_key = ? ORDER BY id", (guild_id, ban_key)
@@ -754,6 +760,19 @@ async def export_member(db: Database, keyring: Keyring, member: MemberRef) -> di
         )
         if pref is not None:
             prefs.append({"guild_id": guild_id, "dm_decisions": bool(pref)})
+        # A block's reason is a moderator's note and may name others, so only its dates are shown.
+        for row in await db.fetchall(
+            "SELECT id, created_at, expires_at FROM sharing_blocks WHERE guild_id = ? AND ban_key = ?",
+            (guild_id, ban_key),
+        ):
+            blocks.append(
+                {
+                    "guild_id": guild_id,
+                    "block_id": row["id"],
+                    "since": row["created_at"],
+                    "until": row["expires_at"],
+                }
+            )
     actions = await db.fetchall(
         "SELECT guild_id, action, post_id, block_id, detail, created_at FROM sharing_audit "
         "WHERE moderator_id = ? ORDER BY id",
@@ -762,14 +781,29 @@ async def export_member(db: Database, keyring: Keyring, member: MemberRef) -> di
     return {
         "posts": posts,
         "preferences": prefs,
+        "blocks": blocks,
         "moderator_actions": [dict(r) for r in actions],
     }
+
+
+async def posted_messages(db: Database, member: MemberRef) -> list[PostedMessage]:
+    """List the channel messages of a member's posted shares and replies (for /mydata erase)."""
+    found: list[PostedMessage] = []
+    for guild_id, ban_key in sorted(member.ban_keys.items()):
+        rows = await db.fetchall(
+            "SELECT channel_id, message_id FROM sharing_posts WHERE guild_id = ? AND ban_key = ? "
+            "AND channel_id IS NOT NULL AND message_id IS NOT NULL ORDER BY id",
+            (guild_id, ban_key),
+        )
+        found.extend((int(r["channel_id"]), int(r["message_id"])) for r in rows)
+    return found
 
 
 async def erase_member(tx: Transaction, member: MemberRef) -> None:
     """Delete a member's shares, replies, rate events and preferences; unname their moderator actions.
 
-    Blocks on the member's ban key stay: they protect the group and name no one.
+    Blocks on the member's ban key stay: they name no one, and they protect the group
+    from someone who could otherwise lift their own block by erasing their data.
     """
     for guild_id, ban_key in member.ban_keys.items():
         for table in ("sharing_posts", "sharing_events", "sharing_prefs"):
@@ -778,4 +812,23 @@ async def erase_member(tx: Transaction, member: MemberRef) -> None:
     await tx.execute("UPDATE sharing_blocks SET created_by = NULL WHERE created_by = ?", (member.user_id,))
 
 
-PERSONAL_DATA = register_personal_data(PersonalData("sharing", export_member, erase_member))
+PERSONAL_DATA = register_personal_data(
+    PersonalData(
+        "sharing",
+        export_member,
+        erase_member,
+        posts=posted_messages,
+        description=(
+            "Your anonymous shares and replies, found by a one-way key; their text only while "
+            "they wait for a moderator."
+        ),
+    )
+)
+for _column, _context in (
+    ("title_enc", TITLE_CONTEXT),
+    ("warning_enc", WARNING_CONTEXT),
+    ("body_enc", BODY_CONTEXT),
+    ("notify_enc", NOTIFY_CONTEXT),
+):
+    register_sensitive_column("sharing_posts", _column, _context, key_column="id")
+register_retention(RetentionRule("audit", "sharing_audit", "created_at"))

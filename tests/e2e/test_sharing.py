@@ -124,7 +124,11 @@ def assert_no_leaks(hearth: Harness, logs: LogCapture) -> int:
 @pytest.fixture
 async def sharing(hearth: Harness) -> AsyncIterator[Harness]:
     """Set up the sharing, review and alerts channels; afterwards, scan for identity leaks."""
-    for name, display in (("alice", "Alice Marchbanks"), ("bob", "Bobby Tables"), ("carol", "Caro Lindqvist")):
+    for name, display in (
+        ("alice", "Alice Marchbanks"),
+        ("bob", "Bobby Tables"),
+        ("carol", "Caro Lindqvist"),
+    ):
         member = hearth.members[name]
         member.user.global_name = display
         member.nick = display.split()[0] + "y"
@@ -139,7 +143,9 @@ async def sharing(hearth: Harness) -> AsyncIterator[Harness]:
     try:
         channels = hearth.channels
         done = await hearth.actor("mod").slash(
-            "setup", sharing_channel=channels["sharing"], review_channel=channels["review"],
+            "setup",
+            sharing_channel=channels["sharing"],
+            review_channel=channels["review"],
             alerts_channel=channels["alerts"],
         )
         await done.reply()
@@ -154,8 +160,9 @@ async def sharing(hearth: Harness) -> AsyncIterator[Harness]:
 # ----- helpers ---------------------------------------------------------------------------------
 
 
-async def share(hearth: Harness, who: str, text: str = TEXT, *, title: str | None = None,
-                warning: str | None = None) -> Any:
+async def share(
+    hearth: Harness, who: str, text: str = TEXT, *, title: str | None = None, warning: str | None = None
+) -> Any:
     """Use /share and submit the modal; return the submission's result, once answered."""
     opened = await hearth.actor(who).slash("share")
     assert opened.modal.title == "Share anonymously"
@@ -178,8 +185,11 @@ def footer(message: Any) -> str:
 
 
 def thread_of(hearth: Harness, message: Any) -> Any:
-    threads = [t for t in hearth.fake.world.threads_of(hearth.channels["sharing"]) if t.id == message.id
-               or t.starter_message_id == message.id]
+    threads = [
+        t
+        for t in hearth.fake.world.threads_of(hearth.channels["sharing"])
+        if t.id == message.id or t.starter_message_id == message.id
+    ]
     assert len(threads) == 1, "a share opens exactly one thread"
     return threads[0]
 
@@ -210,7 +220,9 @@ async def test_a_share_is_posted_without_a_name_signed_by_a_pseudonym_with_a_thr
     result = await share(hearth, "alice", TEXT, title="Something I finally said")
     assert result.ephemeral
     [posted] = posts(hearth)
-    assert posted.author.bot and posted.interaction_metadata is None, "a plain bot message, not a reply to /share"
+    assert posted.author.bot and posted.interaction_metadata is None, (
+        "a plain bot message, not a reply to /share"
+    )
     embed = posted.embeds[0]
     assert embed["description"] == TEXT and embed["title"] == "Something I finally said"
     assert "author" not in embed
@@ -242,7 +254,9 @@ async def test_the_authors_reply_is_marked_and_another_member_gets_another_name(
     menu = await hearth.actor("alice", "sharing").message_command("Reply anonymously", second)
     again = await menu.submit({REPLY_FIELD: "It really did."})
     await again.reply()
-    assert footer(thread_posts(hearth, thread_of(hearth, posted))[-1]).startswith(f"Anonymous reply from {author_name}")
+    assert footer(thread_posts(hearth, thread_of(hearth, posted))[-1]).startswith(
+        f"Anonymous reply from {author_name}"
+    )
 
 
 async def test_one_author_has_different_names_in_two_threads(sharing: Harness) -> None:
@@ -276,8 +290,9 @@ async def test_mentions_are_neutralised_and_never_allowed(sharing: Harness) -> N
         assert raw not in shown
     assert "everyone" in posted.embeds[0]["description"], "the words stay readable"
     sends = hearth.fake.journal.select("POST /channels/{channel_id}/messages", after=mark)
-    sends += hearth.fake.journal.select(lambda e: (e.route or "").startswith(("POST /webhooks", "PATCH /")),
-                                        after=mark)
+    sends += hearth.fake.journal.select(
+        lambda e: (e.route or "").startswith(("POST /webhooks", "PATCH /")), after=mark
+    )
     assert sends
     for entry in sends:
         assert entry.json.get("allowed_mentions") == {"parse": []}, entry
@@ -312,7 +327,9 @@ async def test_blocked_terms_are_refused_with_the_reason(sharing: Harness) -> No
 
 async def test_invite_links_are_stripped_and_the_member_told(sharing: Harness) -> None:
     hearth = sharing
-    result = await share(hearth, "alice", TEXT + " Join us at https://discord.gg/abcdEF12 and read https://example.org/help")
+    result = await share(
+        hearth, "alice", TEXT + " Join us at https://discord.gg/abcdEF12 and read https://example.org/help"
+    )
     assert "removed an invite link" in result.text
     description = posts(hearth)[0].embeds[0]["description"]
     assert "abcdEF12" not in description and "discord.gg" not in description
@@ -362,8 +379,12 @@ async def test_vetting_approve_reject_and_block_without_unmasking(sharing: Harne
     await share(hearth, "alice", third)
     item = hearth.fake.last_message(hearth.channels["review"])
     opened = await hearth.actor("mod", "review").click(item, label="Block author")
-    blocked = await opened.submit({"Days (leave empty to block for good)": "7", "Reason (only moderators see it)":
-                                   "repeated harassment"})
+    blocked = await opened.submit(
+        {
+            "Days (leave empty to block for good)": "7",
+            "Reason (only moderators see it)": "repeated harassment",
+        }
+    )
     assert "block #1" in (await blocked.reply()).text
     assert third not in hearth.fake.message(item.id).text and len(posts(hearth)) == 1
     refused = await hearth.actor("alice").slash("share")
@@ -432,7 +453,9 @@ async def test_crisis_language_is_held_with_care_for_the_author_and_an_alert(sha
     assert posts(hearth) == [], "held even though vetting is off"
     item = hearth.fake.last_message(hearth.channels["review"])
     assert "may need care" in item.text and "crisis language" in item.text
-    alert = await hearth.fake.wait_for_message(hearth.channels["alerts"], lambda m: "share" in m.text, timeout=2)
+    alert = await hearth.fake.wait_for_message(
+        hearth.channels["alerts"], lambda m: "share" in m.text, timeout=2
+    )
     assert str(item.id) in json.dumps(alert.embeds), "the alert links to the review item"
     approved = await hearth.actor("mod", "review").click(item, label="Approve")
     await approved.reply()
@@ -530,8 +553,9 @@ async def test_the_random_delay_holds_a_share_back_then_posts_it(sharing: Harnes
 
 async def test_a_queued_share_survives_a_restart(sharing: Harness) -> None:
     hearth = sharing
-    hearth.fake.faults.missing_permissions("POST /channels/{channel_id}/messages",
-                                           channel_id=hearth.channels["sharing"].id)
+    hearth.fake.faults.missing_permissions(
+        "POST /channels/{channel_id}/messages", channel_id=hearth.channels["sharing"].id
+    )
     result = await share(hearth, "alice", TEXT)
     assert "saved" in result.text
     await hearth.restart()
@@ -549,7 +573,10 @@ async def test_two_hundred_members_share_at_once(sharing: Harness) -> None:
     limits = hearth.fake.ratelimits
     # Discord's buckets, a hundred times faster, so the test takes seconds, not minutes.
     limits.enable(global_limit=50, global_per=0.01)
-    for route in ("POST /channels/{channel_id}/messages", "POST /channels/{channel_id}/messages/{message_id}/threads"):
+    for route in (
+        "POST /channels/{channel_id}/messages",
+        "POST /channels/{channel_id}/messages/{message_id}/threads",
+    ):
         limits.set_bucket(route, 5, 0.05)
     members = [hearth.add_member(f"member{n:03d}") for n in range(200)]
 
@@ -567,8 +594,12 @@ async def test_two_hundred_members_share_at_once(sharing: Harness) -> None:
     assert len(hearth.fake.world.threads_of(hearth.channels["sharing"])) == 200
     assert await hearth.bot.sharing.store.count_by_status() == {"posted": 200}
     # A burst from a few members at once still honours the per-member limit of three an hour.
-    burst = await asyncio.gather(*(
-        share(hearth, f"member{n:03d}", f"Burst {k} from {n}: {OTHER_TEXT}") for n in range(3) for k in range(3)
-    ))
+    burst = await asyncio.gather(
+        *(
+            share(hearth, f"member{n:03d}", f"Burst {k} from {n}: {OTHER_TEXT}")
+            for n in range(3)
+            for k in range(3)
+        )
+    )
     assert sum("Shared anonymously as" in r.text for r in burst) == 6
     assert sum("limit of 3 shares an hour" in r.text for r in burst) == 3

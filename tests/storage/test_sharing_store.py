@@ -414,10 +414,21 @@ async def test_personal_data_exports_and_erases_a_members_items(
     moderator_export = await entry.export(db, keyring, moderator)
     assert [a["action"] for a in moderator_export["moderator_actions"]] == ["approve"]
 
+    assert entry.posts is not None
+    assert await entry.posts(db, member) == [(1, 70)]
+    await service.block_author(
+        GUILD, posted.post.id, MODERATOR, NOW, days=None, reason="hurt someone named X"
+    )
+    exported = await entry.export(db, keyring, member)
+    assert exported["blocks"] and "hurt someone" not in str(exported), "a block's reason is not exported"
+
     async with db.transaction() as tx:
         await entry.erase(tx, member)
         await entry.erase(tx, moderator)
     remaining = await db.fetchall("SELECT id, share_id FROM sharing_posts")
     assert [(r["id"], r["share_id"]) for r in remaining] == [(other.post.id, None)]
     assert (await entry.export(db, keyring, member))["posts"] == []
+    assert await entry.posts(db, member) == []
     assert str(MODERATOR) not in await all_sharing_values(db)
+    refused = await share(service, text=TEXT + " after erasing")
+    assert refused.outcome is Outcome.REFUSED, "erasing one's data does not lift a block"

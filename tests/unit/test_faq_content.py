@@ -1,0 +1,135 @@
+"""The shipped FAQ and topic cards: complete, within Discord's limits, and validated with file + key."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.content import ContentReader, check_content
+from bot.content_areas.faq import validate_entry
+from bot.services.faq import FaqLibrary
+
+CONTENT = Path(__file__).resolve().parents[2] / "content"
+# shared/ sits beside the repository (in a worktree, beside the folder of worktrees).
+GUIDE = next(
+    (p / "shared" / "seed" / "trust-issues-guide.txt" for p in Path(__file__).resolve().parents
+     if (p / "shared" / "seed" / "trust-issues-guide.txt").exists()),
+    Path("shared/seed/trust-issues-guide.txt"),
+)
+
+
+@pytest.fixture(scope="module")
+def library() -> FaqLibrary:
+    content, problems = check_content(CONTENT)
+    assert [str(p) for p in problems if "faq" in p.file or "topics" in p.file] == []
+    return content.parts["faq"]
+
+
+def test_there_are_at_least_25_entries_with_every_field(library: FaqLibrary) -> None:
+    assert len(library.entries) >= 25
+    for entry in library.entries:
+        assert entry.question and entry.answer and entry.section
+        assert entry.aliases or entry.keywords, entry.id
+        assert entry.related, f"{entry.id} links to no related entry"
+
+
+def test_all_eight_guide_faq_questions_have_an_entry(library: FaqLibrary) -> None:
+    ids = {e.id for e in library.entries}
+    for wanted in ("can-trust-issues-heal", "how-long-healing-takes", "always-from-childhood",
+                   "healthy-relationships-possible", "trust-issues-vs-caution", "stay-with-partner",
+                   "develop-later-in-life", "trust-too-much"):
+        assert wanted in ids
+
+
+def test_the_other_questions_the_issue_lists_have_entries(library: FaqLibrary) -> None:
+    ids = {e.id for e in library.entries}
+    assert {
+        "what-are-trust-issues", "healthy-skepticism", "signs-overview", "childhood-causes",
+        "adult-betrayal", "repeated-disappointment", "romantic-relationships", "friendships", "family",
+        "work", "impact-overview",
+        "first-steps", "self-awareness", "emotional-regulation", "gradual-trust-building", "cbt",
+        "trauma-therapy-emdr", "couples-family-group-therapy", "supporting-someone", "when-to-seek-help",
+    } <= ids
+
+
+def test_answers_fit_an_embed_with_room_to_spare(library: FaqLibrary) -> None:
+    for entry in library.entries:
+        assert len(entry.question) <= 200
+        assert len(entry.answer) <= 4000
+        assert len(entry.question) + len(entry.answer) + 300 < 6000
+
+
+def test_entries_about_crisis_or_self_harm_point_to_resources(library: FaqLibrary) -> None:
+    care = [e for e in library.entries if e.care]
+    assert care, "there must be an entry for members in crisis"
+    for entry in care:
+        assert "/resources" in entry.answer
+    crisis = library.entry("crisis-help-now")
+    assert crisis is not None and crisis.care
+
+
+def test_every_major_section_of_the_guide_has_a_topic_card(library: FaqLibrary) -> None:
+    sections = {t.guide_section for t in library.topics}
+    for heading in ("What Are Trust Issues?", "Common Signs of Trust Issues",
+                    "Trust Issues in Different Relationships", "Causes of Trust Issues",
+                    "The Impact of Trust Issues", "Healing from Trust Issues",
+                    "Professional Treatment Options", "Supporting Someone with Trust Issues", "FAQ"):
+        assert heading in sections
+    for topic in library.topics:
+        assert all(len(p.body) <= 4000 for p in topic.pages)
+        assert topic.related
+    assert any(len(t.pages) > 1 for t in library.topics), "long topics are paged"
+
+
+def test_related_entries_and_sections_resolve(library: FaqLibrary) -> None:
+    ids = {e.id for e in library.entries}
+    for entry in library.entries:
+        assert set(entry.related) <= ids
+        assert library.section_label(entry.section)
+    for topic in library.topics:
+        assert set(topic.related) <= ids
+
+
+def _sentences(text: str) -> list[str]:
+    return [s.strip().lower() for s in re.split(r"(?<=[.!?])\s+", text) if len(s.split()) >= 8]
+
+
+@pytest.mark.skipif(not GUIDE.exists(), reason="the seed guide is not beside the repository")
+def test_no_sentence_of_the_guide_is_pasted(library: FaqLibrary) -> None:
+    guide = " ".join(GUIDE.read_text(encoding="utf-8").replace("’", "'").lower().split())
+    ours = [e.answer for e in library.entries] + [p.body for t in library.topics for p in t.pages]
+    for text in ours:
+        for sentence in _sentences(" ".join(text.replace("’", "'").split())):
+            assert sentence not in guide, f"pasted from the guide: {sentence!r}"
+        words = " ".join(text.lower().split()).split()
+        # No run of 10 words in a row may match the guide.
+        for i in range(len(words) - 9):
+            run = " ".join(words[i : i + 10])
+            assert run not in guide, f"copied wording: {run!r}"
+
+
+def test_a_broken_entry_is_reported_with_its_file_and_key() -> None:
+    reader = ContentReader(Path("content"))
+    path = Path("content/faq/broken.toml")
+    entry = validate_entry(reader, path, "entry[3]", {
+        "id": "Bad Id", "question": "x" * 300, "answer": "If you want to hurt yourself, call someone.",
+        "section": "nowhere", "keywords": "not a list", "colour": "red",
+    }, {"causes"})
+    assert entry is None
+    shown = [str(p) for p in reader.problems]
+    assert any(s.startswith("content/faq/broken.toml: entry[3].id:") for s in shown)
+    assert any("entry[3].question" in s and "limit is 200" in s for s in shown)
+    assert any("entry[3].section" in s for s in shown)
+    assert any("entry[3].keywords" in s and "must be a list" in s for s in shown)
+    assert any("entry[3].colour" in s and "not a known key" in s for s in shown)
+
+
+def test_an_answer_about_self_harm_without_resources_is_refused() -> None:
+    reader = ContentReader(Path("content"))
+    validate_entry(reader, Path("content/faq/x.toml"), "entry[0]", {
+        "id": "ok-id", "question": "What if I want to hurt myself?", "answer": "Talk to a friend.",
+        "section": "causes",
+    }, {"causes"})
+    assert any("entry[0].answer" in str(p) and "/resources" in str(p) for p in reader.problems)

@@ -30,9 +30,17 @@ def day_of(moment: datetime) -> datetime:
 class FaqStore:
     """Reads and writes the FAQ tables."""
 
-    def __init__(self, db: Database, keyring: Keyring) -> None:
+    def __init__(self, db: Database, keyring: Keyring | None) -> None:
         self.db = db
-        self.keyring = keyring
+        # None for read-only use (the command line), which never touches the sealed gap queue.
+        self._keyring = keyring
+
+    @property
+    def keyring(self) -> Keyring:
+        """Return the keyring, which only the gap queue needs."""
+        if self._keyring is None:
+            raise RuntimeError("this FAQ store was opened without a keyring")
+        return self._keyring
 
     # ----- a guild's changes -----
 
@@ -72,7 +80,9 @@ class FaqStore:
             deleted = await tx.execute(
                 "DELETE FROM faq_guild_entries WHERE guild_id = ? AND entry_id = ?", (guild_id, entry_id)
             )
-            await tx.execute("DELETE FROM faq_aliases WHERE guild_id = ? AND entry_id = ?", (guild_id, entry_id))
+            await tx.execute(
+                "DELETE FROM faq_aliases WHERE guild_id = ? AND entry_id = ?", (guild_id, entry_id)
+            )
         return deleted > 0
 
     async def hide(self, guild_id: int, entry_id: str, now: datetime) -> None:
@@ -99,7 +109,9 @@ class FaqStore:
             )
             await _delete_misses(tx, guild_id, clear_misses)
 
-    async def apply_import(self, guild_id: int, incoming: GuildFaq, now: datetime, *, replace_all: bool) -> None:
+    async def apply_import(
+        self, guild_id: int, incoming: GuildFaq, now: datetime, *, replace_all: bool
+    ) -> None:
         """Apply a validated import in one transaction (replacing the guild's changes if asked)."""
         async with self.db.transaction() as tx:
             if replace_all:

@@ -58,6 +58,8 @@ FIELD_LABEL_LIMIT = 45
 PLACEHOLDER_LIMIT = 100
 TEXT_INPUT_LIMIT = 4000
 PROMPT_LIMIT = 100
+# A finished thought record is one journal entry and must fit one embed (4096) with its headings.
+RECORD_TEXT_LIMIT = 3700
 
 
 @dataclass(frozen=True)
@@ -348,6 +350,11 @@ def _load_steps(
                 said = "is missing" if key not in keys else f"appears {keys.count(key)} times"
                 reader.problem(path, "steps.fields",
                                f"the thought-record field {key!r} {said}; it must appear once")
+        room = sum(f.max_length for s in steps for f in s.fields)
+        if room > RECORD_TEXT_LIMIT:
+            reader.problem(path, "steps.fields",
+                           f"the fields' max_length add up to {room}; at most {RECORD_TEXT_LIMIT} fit one "
+                           "journal entry")
     return tuple(steps)
 
 

@@ -510,21 +510,23 @@ class InteractionResult:
     async def wait_response(self, timeout: float = DEFAULT_TIMEOUT) -> InteractionResult:
         """Wait for the bot's initial response; fail with what went wrong if none comes."""
         record = self.record
+        # A refused answer (a 400) is not final: the bot may still answer, e.g. with its error message.
         try:
             await self.fake.wait_until(
-                lambda: record.response_type is not None or record.rejected or record.expired,
+                lambda: record.response_type is not None or record.expired,
                 timeout,
                 f"the bot to answer {self.describe()}",
             )
         except TimeoutError:
+            refused = f"; Discord refused its answer(s): {record.rejected}" if record.rejected else ""
             raise AssertionError(
                 f"the bot did not answer {self.describe()} within {timeout}s "
-                f"(Discord would show 'This interaction failed')"
+                f"(Discord would show 'This interaction failed'){refused}"
             ) from None
         if record.response_type is None:
             raise AssertionError(
-                f"the bot's answer to {self.describe()} was refused: {record.rejected}"
-                + (" (later than Discord's 3 second deadline)" if record.expired else "")
+                f"the bot answered {self.describe()} later than Discord's 3 second deadline; "
+                "it must defer before slow work"
             )
         return self
 

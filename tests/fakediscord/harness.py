@@ -210,6 +210,7 @@ class Harness:
     settings: Settings
     keyring: Keyring
     heartbeat_timeout: float | None = None
+    identify_delay: bool = False
     errors: ErrorCollector = field(default_factory=ErrorCollector)
     bot: Hearth | None = None
     task: asyncio.Task[None] | None = None
@@ -304,6 +305,9 @@ class Harness:
         bot = create_bot(self.settings, keyring=self.keyring, clock=self.clock)
         if self.heartbeat_timeout is not None:
             bot._connection.heartbeat_timeout = self.heartbeat_timeout
+        if not self.identify_delay:
+            # discord.py waits 5 s before every IDENTIFY after the first; tests need not.
+            bot.before_identify_hook = _no_identify_delay  # type: ignore[method-assign]
         for callback in self._on_start:
             outcome = callback(bot)
             if asyncio.iscoroutine(outcome):
@@ -405,6 +409,10 @@ class Harness:
         return found
 
 
+async def _no_identify_delay(shard_id: int | None, *, initial: bool = False) -> None:
+    return None
+
+
 def _belongs_to_bot(task: asyncio.Task[Any]) -> bool:
     coro = task.get_coro()
     code = getattr(coro, "cr_code", None) or getattr(coro, "gi_code", None)
@@ -422,6 +430,7 @@ async def running_hearth(
     start: bool = True,
     clock: FakeClock | None = None,
     heartbeat_timeout: float | None = None,
+    identify_delay: bool = False,
     rate_limits: bool = False,
     setup_world: Callable[[World, StandardWorld], Any] | None = None,
 ) -> AsyncIterator[Harness]:
@@ -429,7 +438,9 @@ async def running_hearth(
 
     `config` overrides config sections (``{"checkins": {"grace_minutes": 5}}``); `setup_world`
     can change the world before the bot connects; `rate_limits=True` turns on the fake's
-    rate-limit emulation; `start=False` leaves starting the bot to the caller.
+    rate-limit emulation; `start=False` leaves starting the bot to the caller;
+    `heartbeat_timeout` shortens discord.py's 60 s; `identify_delay=True` keeps discord.py's
+    5 s pause before a re-IDENTIFY (skipped by default to keep tests fast).
     """
     from bot.config import load_settings
     from bot.storage.crypto import load_keyring
@@ -460,6 +471,7 @@ async def running_hearth(
             settings=settings,
             keyring=keyring,
             heartbeat_timeout=heartbeat_timeout,
+            identify_delay=identify_delay,
             errors=errors,
         )
         fake.liveness = harness.check_bot

@@ -1,0 +1,702 @@
+"""/exercise: breathing with a live pacer, step-by-step exercises, the thought record and group mode.
+
+Other areas use two things from here: `Exercises.post_group_exercise(channel, exercise_id)` for
+check-in schedules of kind "exercise", and the persistent `hearth:exercise:start:<id>` buttons
+(`StartButton`) that let anyone start an exercise privately.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import secrets
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.cogs._ui import (
+    CHOICE_NAME_LIMIT,
+    EMBED_DESCRIPTION_LIMIT,
+    HearthDynamicItem,
+    clip,
+    hearth,
+    is_moderator,
+    report,
+)
+from bot.cogs.journal import (
+    care_for_private_text,
+    journal_service,
+    member_ids,
+    modal_custom_id,
+    pick_prompt,
+    prompt_message,
+    prompt_pool,
+    routed_modal,
+    submitted_values,
+)
+from bot.content_areas.exercises import Exercise, Phase
+from bot.errors import NotModeratorError, UserFacingError
+from bot.services.exercises import (
+    LEAD_IN_SECONDS,
+    MIN_EDIT_INTERVAL,
+    Actor,
+    ExerciseService,
+    NotYourSessionError,
+    PacerFrame,
+    PacerPlan,
+    StepAction,
+    StepState,
+    choose_cycles,
+    frame_text,
+    plan_pacer,
+)
+from bot.storage.db import StorageBusyError
+from bot.storage.exercises import ExerciseSessionStore
+
+if TYPE_CHECKING:
+    from bot.app import Hearth
+
+log = logging.getLogger(__name__)
+
+EXERCISE_COLOUR = discord.Colour(0x81B29A)
+ANSWER_MODAL = re.compile(r"^hearth:exercise:answer:(?P<session>\d{1,20}):(?P<step>\d{1,2})$")
+STOPPED_TEXT = (
+    "Breathe normally and take your time. You can start again with **/exercise** whenever you like."
+)
+GROUP_NOTE = "Follow along together. Anyone can stop following at any time and breathe normally."
+# How long a Stop click waits for an edit already on its way, so the stopped message is the last word.
+STOP_WAIT_SECONDS = 2.0
+
+
+@dataclass
+class PacerTiming:
+    """How fast the pacer runs: `scale` multiplies every phase (tests make it small);
+    `min_edit_interval` is the least real time between two edits of one message."""
+
+    scale: float = 1.0
+    min_edit_interval: float = MIN_EDIT_INTERVAL
+    lead_in: float = LEAD_IN_SECONDS
+
+
+@dataclass(eq=False)
+class PacerRun:
+    """One live pacer: its plan, who may stop it, and the task that edits its message."""
+
+    token: str
+    exercise: Exercise
+    plan: PacerPlan
+    owner_id: int | None
+    channel_id: int | None = None
+    stopped: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+    finished: bool = False
+
+    @property
+    def is_group(self) -> bool:
+        """Say whether a whole channel follows this pacer."""
+        return self.owner_id is None
+
+    async def wait_until(self, deadline: float) -> bool:
+        """Sleep until `deadline` (loop time); return True at once if the pacer is stopped."""
+        if self.stopped.is_set():
+            return True
+        delay = deadline - asyncio.get_running_loop().time()
+        if delay <= 0:
+            return False
+        try:
+            await asyncio.wait_for(self.stopped.wait(), delay)
+        except TimeoutError:
+            return False
+        return True
+
+
+Editor = Callable[..., Awaitable[Any]]
+
+
+# ----- rendering -------------------------------------------------------------------------
+
+
+def _title(exercise: Exercise, group: bool) -> str:
+    return f"{exercise.title} · together" if group else exercise.title
+
+
+def _dots(done: int, total: int) -> str:
+    return "●" * done + "○" * max(0, total - done)
+
+
+def pacer_embed(run: PacerRun, frame: PacerFrame | None) -> discord.Embed:
+    """Render the pacer at one frame; frame None (or the lead-in frame) is the lead-in."""
+    exercise = run.exercise
+    if frame is None or not frame.phases:
+        lines = ["## Get comfortable", "The first breath begins in a moment."]
+        if exercise.intro:
+            lines.append(exercise.intro)
+        lines.append(f"{run.plan.cycles} rounds, about {_run_length(run)}.")
+    else:
+        lines = [
+            f"## {frame_text(frame)}",
+            f"Round {frame.cycle} of {run.plan.cycles}  {_dots(frame.cycle, run.plan.cycles)}",
+        ]
+    if run.is_group:
+        lines.append(f"_{GROUP_NOTE}_")
+    embed = discord.Embed(
+        title=_title(exercise, run.is_group), description="\n\n".join(lines), colour=EXERCISE_COLOUR
+    )
+    embed.set_footer(text=exercise.safety_note)
+    return embed
+
+
+def _run_length(run: PacerRun) -> str:
+    seconds = round(sum(p.seconds for p in _phases_of(run)) * run.plan.cycles)
+    minutes, rest = divmod(seconds, 60)
+    if minutes and rest:
+        return f"{minutes} min {rest} s"
+    return f"{minutes} min" if minutes else f"{rest} s"
+
+
+def _phases_of(run: PacerRun) -> tuple[Phase, ...]:
+    seen: list[Phase] = []
+    for frame in run.plan.frames:
+        if frame.cycle == 1:
+            seen.extend(frame.phases)
+    return tuple(seen)
+
+
+def pacer_end_embed(run: PacerRun, *, stopped: bool, note: str = "") -> discord.Embed:
+    """Render the pacer's last state: done, or stopped."""
+    exercise = run.exercise
+    if stopped:
+        text = f"## Stopped\n{note or STOPPED_TEXT}"
+    else:
+        text = f"## Done\n{exercise.closing or 'Well done. Notice how you feel now.'}"
+    embed = discord.Embed(title=_title(exercise, run.is_group), description=text, colour=EXERCISE_COLOUR)
+    embed.set_footer(text=exercise.safety_note)
+    return embed
+
+
+def step_embed(state: StepState, *, problems: tuple[str, ...] = ()) -> discord.Embed:
+    """Render a step exercise at its current step, or its ending."""
+    exercise = state.exercise
+    group = state.session.is_group
+    embed = discord.Embed(title=_title(exercise, group), colour=EXERCISE_COLOUR)
+    if state.ended == "finished":
+        embed.description = (
+            f"## Finished\n{exercise.closing or 'Well done for taking this time for yourself.'}"
+        )
+        return embed
+    if state.ended == "stopped":
+        embed.description = "## Stopped\nThat's fine: you can pick it up again any time with **/exercise**."
+        return embed
+    parts = []
+    if state.index == 0 and exercise.intro:
+        parts.append(exercise.intro)
+    parts.append(f"### {state.step.title}\n{state.step.text}")
+    if exercise.kind == "thought_record" and not group:
+        answered = [(f.label, state.session.answers.get(f.key, "")) for f in state.step.fields]
+        if any(value for _, value in answered):
+            parts.append(
+                "**Your answer so far**\n"
+                + "\n".join(f"• {label}: {clip(value, 300)}" for label, value in answered if value)
+            )
+        parts.append("Press **Answer** to write in a private form.")
+    if problems:
+        parts.append("**Please check:**\n" + "\n".join(f"• {p}" for p in problems))
+    embed.description = clip("\n\n".join(parts), EMBED_DESCRIPTION_LIMIT)
+    footer = f"Step {state.number} of {state.total}  {_dots(state.number, state.total)}"
+    if group:
+        footer += "\nA moderator moves the group on. 'Do it on my own' goes at your own pace, privately."
+    embed.set_footer(text=footer)
+    return embed
+
+
+def step_view(state: StepState) -> discord.ui.View | None:
+    """Render the buttons for a step exercise: Back, Next (or Answer, or Finish) and Stop."""
+    group = state.session.is_group
+    view = discord.ui.View(timeout=None)
+    if state.ended is None:
+        session_id = state.session.id
+        if state.exercise.kind == "thought_record":
+            forward = "Answer"
+        else:
+            forward = "Finish" if state.is_last else "Next"
+        view.add_item(StepButton(session_id, "back", disabled=state.index == 0))
+        view.add_item(StepButton(session_id, "next", label=forward))
+        view.add_item(StepButton(session_id, "stop"))
+    if group:
+        view.add_item(StartButton(state.exercise.id, label="Do it on my own"))
+    return view if view.children else None
+
+
+def answer_modal(state: StepState) -> discord.ui.Modal:
+    """Build the private form for the current thought-record step, filled with earlier answers."""
+    inputs: list[discord.ui.TextInput[Any]] = []
+    for item in state.step.fields:
+        inputs.append(
+            discord.ui.TextInput(
+                label=item.label,
+                custom_id=item.key,
+                style=discord.TextStyle.short if item.style == "short" else discord.TextStyle.paragraph,
+                placeholder=item.placeholder or None,
+                required=item.required,
+                max_length=item.max_length,
+                default=state.session.answers.get(item.key) or None,
+            )
+        )
+    return routed_modal(state.step.title, f"hearth:exercise:answer:{state.session.id}:{state.index}", inputs)
+
+
+def record_saved_embed(state: StepState, record_text: str) -> discord.Embed:
+    """Render the end of a thought record: what was saved, and where to find it."""
+    embed = discord.Embed(
+        title=state.exercise.title,
+        description=clip(f"## Saved to your journal\n{record_text}", EMBED_DESCRIPTION_LIMIT),
+        colour=EXERCISE_COLOUR,
+    )
+    if state.exercise.closing:
+        embed.add_field(name="What now", value=clip(state.exercise.closing, 1024), inline=False)
+    embed.set_footer(text="Only you can see this. Read it again any time with /journal entries.")
+    return embed
+
+
+def invitation_embed(exercise: Exercise) -> discord.Embed:
+    """Render a public invitation to a private exercise (the thought record)."""
+    text = f"{exercise.summary}\n\n{exercise.intro}".strip()
+    embed = discord.Embed(
+        title=exercise.title, description=clip(text, EMBED_DESCRIPTION_LIMIT), colour=EXERCISE_COLOUR
+    )
+    embed.set_footer(text="This one is private: press the button to do it on your own. Nobody else sees it.")
+    return embed
+
+
+# ----- persistent components -------------------------------------------------------------------
+
+
+def _cog(interaction: discord.Interaction) -> Exercises:
+    cog = interaction.client.get_cog("Exercises")  # type: ignore[attr-defined]
+    # Compared by name, not class: discord.py loads each extension as a fresh module object,
+    # and another cog may hold this module's helpers from an earlier import.
+    assert cog is not None
+    return cast("Exercises", cog)
+
+
+class StartButton(
+    HearthDynamicItem[discord.ui.Button[Any]],
+    template=r"hearth:exercise:start:(?P<exercise>[a-z0-9_-]{1,60})",
+):
+    """Anyone can click to start an exercise privately (check-in replies and group posts link it)."""
+
+    def __init__(self, exercise_id: str, *, label: str = "Start") -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label,
+                style=discord.ButtonStyle.primary,
+                custom_id=f"hearth:exercise:start:{exercise_id}",
+            )
+        )
+        self.exercise_id = exercise_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> StartButton:
+        return cls(match["exercise"])
+
+    async def handle(self, interaction: discord.Interaction) -> None:
+        await _cog(interaction).start_private(interaction, self.exercise_id)
+
+
+_STEP_LABELS = {
+    "next": ("Next", discord.ButtonStyle.primary),
+    "back": ("Back", discord.ButtonStyle.secondary),
+    "stop": ("Stop", discord.ButtonStyle.danger),
+}
+
+
+class StepButton(
+    HearthDynamicItem[discord.ui.Button[Any]],
+    template=r"hearth:exercise:step:(?P<session>\d{1,20}):(?P<action>next|back|stop)",
+):
+    """Move a step exercise; the session lives in the database, so this works after a restart."""
+
+    def __init__(
+        self, session_id: int, action: str, *, label: str | None = None, disabled: bool = False
+    ) -> None:
+        default_label, style = _STEP_LABELS[action]
+        super().__init__(
+            discord.ui.Button(
+                label=label or default_label,
+                style=style,
+                disabled=disabled,
+                custom_id=f"hearth:exercise:step:{session_id}:{action}",
+            )
+        )
+        self.session_id = session_id
+        self.action = StepAction(action)
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> StepButton:
+        return cls(int(match["session"]), match["action"])
+
+    async def handle(self, interaction: discord.Interaction) -> None:
+        cog = _cog(interaction)
+        actor = Actor(interaction.user.id, await is_moderator(interaction))
+        if self.action is StepAction.NEXT:
+            state = await cog.service.state(self.session_id, actor)
+            if state.exercise.kind == "thought_record" and state.ended is None and not state.session.is_group:
+                await interaction.response.send_modal(answer_modal(state))
+                return
+        state = await cog.service.act(self.session_id, self.action, actor, hearth(interaction).now())
+        await interaction.response.edit_message(embed=step_embed(state), view=step_view(state))
+
+
+class PacerStopButton(
+    HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth:exercise:pacer:(?P<run>[0-9a-f]{12}):stop"
+):
+    """Stop a live breathing pacer."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Stop",
+                style=discord.ButtonStyle.danger,
+                custom_id=f"hearth:exercise:pacer:{token}:stop",
+            )
+        )
+        self.token = token
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> PacerStopButton:
+        return cls(match["run"])
+
+    async def handle(self, interaction: discord.Interaction) -> None:
+        cog = _cog(interaction)
+        run = cog.runs.get(self.token)
+        if run is None:
+            # The pacer ended, or Hearth restarted since it began: tidy the message up.
+            embed = discord.Embed(
+                title="Breathing",
+                colour=EXERCISE_COLOUR,
+                description=f"## This breathing session has ended\n{STOPPED_TEXT}",
+            )
+            await interaction.response.edit_message(embed=embed, view=None)
+            return
+        if run.is_group:
+            if not await is_moderator(interaction):
+                raise UserFacingError(
+                    "Only a moderator can stop the group's breathing for everyone. You can stop following "
+                    "at any time: just breathe normally."
+                )
+        elif run.owner_id != interaction.user.id:
+            raise NotYourSessionError()
+        await cog.stop_run(run)
+        view = None
+        if run.is_group:
+            view = discord.ui.View(timeout=None).add_item(
+                StartButton(run.exercise.id, label="Do it on my own")
+            )
+        await interaction.response.edit_message(embed=pacer_end_embed(run, stopped=True), view=view)
+
+
+DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (StartButton, StepButton, PacerStopButton)
+
+
+# ----- the cog ---------------------------------------------------------------------------------
+
+
+class Exercises(commands.Cog, name="Exercises"):
+    """Guided exercises for one member, or for a whole channel together."""
+
+    def __init__(self, bot: commands.Bot) -> None:
+        self.bot = bot
+        self.hearth = cast("Hearth", bot)
+        assert self.hearth.db is not None
+        self.service = ExerciseService(
+            ExerciseSessionStore(self.hearth.db, self.hearth.keyring),
+            journal_service(bot).store,
+            self.library,
+        )
+        self.pacer_timing = PacerTiming()
+        self.runs: dict[str, PacerRun] = {}
+        # Kept only in memory: one live pacer per member and per channel.
+        self._run_of_member: dict[int, str] = {}
+        self._run_of_channel: dict[int, str] = {}
+
+    def library(self) -> Mapping[str, Exercise]:
+        """Return the loaded exercises by id."""
+        content = getattr(self.bot, "content", None)
+        return content.parts.get("exercises", {}) if content else {}
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(*DYNAMIC_ITEMS)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(*DYNAMIC_ITEMS)
+        runs = list(self.runs.values())
+        for run in runs:
+            run.stopped.set()
+        tasks = [run.task for run in runs if run.task is not None]
+        if tasks:
+            await asyncio.wait(tasks, timeout=STOP_WAIT_SECONDS)
+
+    # ----- /exercise ---------------------------------------------------------------------
+
+    @app_commands.command(
+        name="exercise",
+        description="Start a guided exercise: breathing, grounding, journaling, a thought record and more",
+    )
+    @app_commands.describe(
+        name="Which exercise (start typing to see them all)",
+        group="Moderators: run it in this channel for everyone to follow together",
+        rate="Paced breathing only: breaths per minute (6 is a good start)",
+        cycles="Breathing only: how many rounds",
+    )
+    @app_commands.guild_only()
+    async def exercise(
+        self,
+        interaction: discord.Interaction,
+        name: str,
+        group: bool = False,
+        rate: app_commands.Range[int, 2, 30] | None = None,
+        cycles: app_commands.Range[int, 1, 30] | None = None,
+    ) -> None:
+        exercise = self.service.exercise(name.strip())
+        if not group:
+            await self.start_private(interaction, exercise.id, rate=rate, cycles=cycles)
+            return
+        if not await is_moderator(interaction):
+            raise NotModeratorError()
+        channel = interaction.channel
+        if not isinstance(channel, discord.abc.Messageable):
+            raise UserFacingError("Please run a group exercise in a text channel.")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        message = await self.post_group_exercise(channel, exercise.id, rate=rate, cycles=cycles)
+        await interaction.followup.send(
+            f"Started **{exercise.title}** for everyone in this channel: {message.jump_url}", ephemeral=True
+        )
+
+    @exercise.autocomplete("name")
+    async def exercise_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        library = self.library()
+        found = library.search(current) if hasattr(library, "search") else list(library.values())
+        return [
+            app_commands.Choice(name=clip(f"{e.title}: {e.summary}", CHOICE_NAME_LIMIT), value=e.id)
+            for e in found[:25]
+        ]
+
+    # ----- starting exercises --------------------------------------------------------------
+
+    async def start_private(
+        self,
+        interaction: discord.Interaction,
+        exercise_id: str,
+        *,
+        rate: int | None = None,
+        cycles: int | None = None,
+    ) -> None:
+        """Start an exercise for the member who asked, in a message only they can see."""
+        exercise = self.service.exercise(exercise_id)
+        if exercise.kind == "breathing":
+            await self._start_private_pacer(interaction, exercise, rate, cycles)
+        elif exercise.kind == "journal_prompt":
+            member_ids(interaction)
+            embed, view = prompt_message(pick_prompt(prompt_pool(self.bot)), exercise.intro)
+            await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
+        else:
+            guild_id, user_id = member_ids(interaction)
+            state = await self.service.start(
+                guild_id=guild_id, user_id=user_id, exercise_id=exercise.id, now=hearth(interaction).now()
+            )
+            view = step_view(state)
+            assert view is not None
+            await interaction.response.send_message(embed=step_embed(state), view=view, ephemeral=True)
+
+    def _new_run(
+        self,
+        exercise: Exercise,
+        rate: int | None,
+        cycles: int | None,
+        owner_id: int | None,
+        channel_id: int | None = None,
+    ) -> PacerRun:
+        assert exercise.breathing is not None
+        rounds = choose_cycles(exercise, cycles, rate)
+        timing = self.pacer_timing
+        plan = plan_pacer(
+            exercise.breathing.phases_at(rate),
+            rounds,
+            scale=timing.scale,
+            min_interval=timing.min_edit_interval,
+            lead_in=timing.lead_in,
+        )
+        run = PacerRun(secrets.token_hex(6), exercise, plan, owner_id, channel_id)
+        self.runs[run.token] = run
+        return run
+
+    async def _start_private_pacer(
+        self, interaction: discord.Interaction, exercise: Exercise, rate: int | None, cycles: int | None
+    ) -> None:
+        previous = self.runs.get(self._run_of_member.get(interaction.user.id, ""))
+        if previous is not None:
+            previous.stopped.set()
+        run = self._new_run(exercise, rate, cycles, interaction.user.id)
+        self._run_of_member[interaction.user.id] = run.token
+        view = discord.ui.View(timeout=None).add_item(PacerStopButton(run.token))
+        try:
+            await interaction.response.send_message(embed=pacer_embed(run, None), view=view, ephemeral=True)
+        except BaseException:
+            self._forget(run)
+            raise
+        run.task = asyncio.create_task(
+            self._drive(run, interaction.edit_original_response, None), name=f"hearth-pacer-{run.token}"
+        )
+
+    async def post_group_exercise(
+        self,
+        channel: discord.abc.Messageable,
+        exercise_id: str,
+        *,
+        rate: int | None = None,
+        cycles: int | None = None,
+    ) -> discord.Message:
+        """Post one public exercise message in a channel for the group to follow together.
+
+        Breathing gets a live pacer; step exercises get one message a moderator moves on; the
+        private thought record and journal prompts get an invitation to do them on one's own.
+        Raises UserFacingError for an unknown exercise and discord.HTTPException if posting fails.
+        """
+        exercise = self.service.exercise(exercise_id)
+        channel_id = getattr(channel, "id", None)
+        if exercise.kind == "breathing":
+            if channel_id is not None:
+                previous = self.runs.get(self._run_of_channel.get(channel_id, ""))
+                if previous is not None:
+                    await self.stop_run(previous)
+            run = self._new_run(exercise, rate, cycles, None, channel_id)
+            view = discord.ui.View(timeout=None)
+            view.add_item(PacerStopButton(run.token)).add_item(
+                StartButton(exercise.id, label="Do it on my own")
+            )
+            try:
+                message = await channel.send(embed=pacer_embed(run, None), view=view)
+            except BaseException:
+                self._forget(run)
+                raise
+            if channel_id is not None:
+                self._run_of_channel[channel_id] = run.token
+            final = discord.ui.View(timeout=None).add_item(StartButton(exercise.id, label="Do it on my own"))
+            run.task = asyncio.create_task(
+                self._drive(run, message.edit, final), name=f"hearth-pacer-{run.token}"
+            )
+            return message
+        if exercise.kind == "steps":
+            guild = getattr(channel, "guild", None)
+            if guild is None or channel_id is None:
+                raise UserFacingError("Group exercises run in a server's text channel.")
+            state = await self.service.start(
+                guild_id=guild.id,
+                user_id=None,
+                exercise_id=exercise.id,
+                now=self.hearth.now(),
+                channel_id=channel_id,
+            )
+            view = step_view(state)
+            message = await channel.send(embed=step_embed(state), view=view)  # type: ignore[arg-type]
+            await self.service.sessions.set_message(
+                state.session.id, channel_id=channel_id, message_id=message.id
+            )
+            return message
+        if exercise.kind == "journal_prompt":
+            embed, view = prompt_message(pick_prompt(prompt_pool(self.bot)), exercise.intro, public=True)
+            return await channel.send(embed=embed, view=view)
+        view = discord.ui.View(timeout=None).add_item(StartButton(exercise.id, label="Do it on my own"))
+        return await channel.send(embed=invitation_embed(exercise), view=view)
+
+    # ----- the pacer ---------------------------------------------------------------------------
+
+    async def _drive(self, run: PacerRun, edit: Editor, final_view: discord.ui.View | None) -> None:
+        """Edit the pacer message at each planned frame, never faster than the edit interval."""
+        loop = asyncio.get_running_loop()
+        start = last_request = loop.time()
+        gap = self.pacer_timing.min_edit_interval
+        try:
+            for frame in run.plan.frames[1:]:
+                if await run.wait_until(max(start + frame.at, last_request + gap)):
+                    return
+                last_request = loop.time()
+                await edit(embed=pacer_embed(run, frame))
+            if await run.wait_until(max(start + run.plan.ends_at, last_request + gap)):
+                return
+            run.finished = True
+            await edit(embed=pacer_end_embed(run, stopped=False), view=final_view)
+        except discord.NotFound:
+            log.info("a pacer message was dismissed or deleted; stopping that pacer")
+        except discord.HTTPException as exc:
+            log.warning("a pacer stopped because an edit failed (%s)", exc.status)
+        except Exception:
+            log.exception("a pacer stopped unexpectedly")
+        finally:
+            self._forget(run)
+
+    async def stop_run(self, run: PacerRun) -> None:
+        """Stop a pacer and wait for any edit already on its way, so nothing lands after the stop."""
+        run.stopped.set()
+        if run.task is not None and not run.task.done():
+            await asyncio.wait({run.task}, timeout=STOP_WAIT_SECONDS)
+        self._forget(run)
+
+    def _forget(self, run: PacerRun) -> None:
+        self.runs.pop(run.token, None)
+        if run.owner_id is not None and self._run_of_member.get(run.owner_id) == run.token:
+            del self._run_of_member[run.owner_id]
+        if run.channel_id is not None and self._run_of_channel.get(run.channel_id) == run.token:
+            del self._run_of_channel[run.channel_id]
+
+    # ----- thought-record answers ------------------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Take thought-record answers, even from a form opened before a restart."""
+        match = ANSWER_MODAL.match(modal_custom_id(interaction) or "")
+        if match is None:
+            return
+        try:
+            await self.save_answers(interaction, int(match["session"]), int(match["step"]))
+        except Exception as exc:
+            await report(interaction, exc)
+
+    async def save_answers(self, interaction: discord.Interaction, session_id: int, step: int) -> None:
+        """Store one step's answers and move on; the last step saves the record to the journal."""
+        values = submitted_values(interaction)
+        actor = Actor(interaction.user.id)
+        try:
+            result = await self.service.answer(session_id, step, values, actor, hearth(interaction).now())
+        except StorageBusyError:
+            raise UserFacingError(
+                "Hearth is very busy and couldn't save that step. Please try again.",
+                keep_text="\n\n".join(v for v in values.values() if v),
+            ) from None
+        if result.journal_entry_id is not None and result.record_text is not None:
+            await interaction.response.edit_message(
+                embed=record_saved_embed(result.state, result.record_text), view=None
+            )
+            await care_for_private_text(interaction, result.record_text)
+            return
+        await interaction.response.edit_message(
+            embed=step_embed(result.state, problems=result.problems), view=step_view(result.state)
+        )
+
+
+async def setup(bot: commands.Bot) -> None:
+    """Load the cog."""
+    await bot.add_cog(Exercises(bot))

@@ -1,0 +1,127 @@
+"""The breathing pacer through the fake Discord: the edit sequence, its timing, Stop and rate limits."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from typing import Any
+
+import pytest
+
+from bot.cogs.exercises import PacerTiming
+from tests.fakediscord.harness import Harness
+
+CALLBACK = "POST /interactions/{webhook_id}/{webhook_token}/callback"
+WEBHOOK_EDIT = "PATCH /webhooks/{webhook_id}/{webhook_token}/messages/{message_id}"
+CHANNEL_EDIT = "PATCH /channels/{channel_id}/messages/{message_id}"
+
+
+def _use_timing(hearth: Harness, timing: PacerTiming) -> None:
+    # The bot loads its cogs as fresh modules, so the cog is found by name, not by class.
+    cog: Any = hearth.bot.get_cog("Exercises")
+    cog.pacer_timing = timing
+
+
+def _heading(payload: dict[str, Any]) -> str:
+    return payload["embeds"][0]["description"].split("\n")[0]
+
+
+async def _wait_for_heading(hearth: Harness, message_id: int, heading: str, within: float = 5.0) -> None:
+    def shows() -> bool:
+        embeds = hearth.fake.message(message_id).embeds
+        return bool(embeds) and embeds[0].get("description", "").startswith(heading)
+
+    await hearth.fake.wait_until(shows, timeout=within, what=f"the pacer to show {heading!r}")
+
+
+async def test_box_breathing_edits_one_private_message_at_each_phase_on_time(hearth: Harness) -> None:
+    # Every duration is a twentieth of real time: each 4-second phase lasts 0.2 s.
+    _use_timing(hearth, PacerTiming(scale=0.05, min_edit_interval=0.1))
+    journal = hearth.fake.journal
+    mark = journal.mark
+    started = await hearth.actor("alice").slash("exercise", name="box-breathing", cycles=2)
+
+    assert started.ephemeral
+    assert started.embed["title"] == "Box breathing"
+    assert started.embed["description"].startswith("## Get comfortable")
+    assert "2 rounds, about 32 s." in started.embed["description"]
+    assert started.embed["footer"]["text"].startswith(
+        "If you feel lightheaded or dizzy, stop and breathe normally"
+    )
+    assert [b["label"] for b in started.message.buttons] == ["Stop"]
+
+    await _wait_for_heading(hearth, started.message.id, "## Done")
+    edits = journal.select(WEBHOOK_EDIT, after=mark)
+    assert [_heading(e.json) for e in edits] == [
+        "## Breathe in for 4", "## Hold for 4", "## Breathe out for 4", "## Hold for 4",
+        "## Breathe in for 4", "## Hold for 4", "## Breathe out for 4", "## Hold for 4",
+        "## Done",
+    ]
+    rounds = [e.json["embeds"][0]["description"].split("\n")[2] for e in edits[:8]]
+    assert rounds == ["Round 1 of 2  ●○"] * 4 + ["Round 2 of 2  ●●"] * 4
+    # The message keeps its safety note throughout, and the finished pacer has no Stop button left.
+    assert all("lightheaded" in e.json["embeds"][0]["footer"]["text"] for e in edits)
+    assert edits[-1].json["components"] == []
+    assert hearth.fake.message(started.message.id).buttons == []
+
+    # Timing: a 3 s lead-in (0.15 s here), then a phase every 4 s (0.2 s), then the end.
+    callback = journal.select(CALLBACK, after=mark)[0]
+    offsets = [e.at - callback.at for e in edits]
+    expected = [0.15 + 0.2 * n for n in range(9)]
+    for got, want in zip(offsets, expected, strict=True):
+        assert want - 0.005 <= got <= want + 0.15, (offsets, expected)
+
+
+async def test_stop_ends_the_pacer_at_once_and_nothing_is_edited_afterwards(hearth: Harness) -> None:
+    _use_timing(hearth, PacerTiming(scale=0.1, min_edit_interval=0.1))
+    journal = hearth.fake.journal
+    alice = hearth.actor("alice")
+    started = await alice.slash("exercise", name="breathing-4-7-8")
+    await _wait_for_heading(hearth, started.message.id, "## Breathe in for 4")
+
+    stopped = await alice.click(started, label="Stop")
+    assert stopped.type == 7
+    assert stopped.embed["description"].startswith("## Stopped\nBreathe normally and take your time.")
+    assert stopped.message.buttons == []
+    after_stop = journal.mark
+    await asyncio.sleep(1.2)  # longer than the next two phases (0.7 s and 0.8 s here)
+    assert journal.select(WEBHOOK_EDIT, after=after_stop) == []
+    assert hearth.fake.message(started.message.id).embeds[0]["description"].startswith("## Stopped")
+
+
+async def test_paced_breathing_follows_the_chosen_rate(hearth: Harness) -> None:
+    _use_timing(hearth, PacerTiming(scale=0.05, min_edit_interval=0.1))
+    started = await hearth.actor("bob").slash("exercise", name="paced-breathing", rate=10, cycles=1)
+    assert "1 rounds, about 6 s." in started.embed["description"]
+    await _wait_for_heading(hearth, started.message.id, "## Done")
+    edits = hearth.fake.edits_of(started.message.id)
+    headings = [_heading(e) for e in edits if e.get("embeds")]
+    assert "## Breathe in for about 2" in headings and "## Breathe out for about 4" in headings
+
+
+@pytest.mark.hearth_options(rate_limits=True)
+async def test_short_phases_are_merged_so_edits_stay_well_inside_the_rate_limit(hearth: Harness) -> None:
+    # Discord allows 5 edits per 5 s on an interaction's message. This test runs ten times
+    # faster than real life: 5 edits per 0.5 s, and the pacer's 2 s gap between edits becomes
+    # 0.2 s. Paced breathing at 12 a minute has phases of 2 and 3 s (0.04 and 0.06 s here),
+    # far shorter than the gap, so they must be merged.
+    hearth.fake.ratelimits.set_bucket(WEBHOOK_EDIT, 5, 0.5)
+    _use_timing(hearth, PacerTiming(scale=0.02, min_edit_interval=0.2, lead_in=3.0))
+    journal = hearth.fake.journal
+    mark = journal.mark
+    started = await hearth.actor("alice").slash("exercise", name="paced-breathing", rate=12, cycles=20)
+    await _wait_for_heading(hearth, started.message.id, "## Done", within=10)
+
+    edits = journal.select(WEBHOOK_EDIT, after=mark)
+    assert all(e.status == 200 for e in edits)
+    assert hearth.fake.ratelimits.violation_count == 0
+    times = [journal.select(CALLBACK, after=mark)[0].at, *(e.at for e in edits)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert min(gaps) >= 0.2 - 0.005
+    busiest = max(sum(1 for t in times if start <= t < start + 0.5) for start in times)
+    assert busiest <= 3
+    # 40 phases in 2 s, shown in about ten messages, each naming the phases it covers.
+    assert 8 <= len(edits) <= 12
+    assert _heading(edits[0].json).startswith(
+        "## Breathe in for 2, then breathe out for 3, then breathe in for 2"
+    )

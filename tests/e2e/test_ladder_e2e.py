@@ -1,0 +1,93 @@
+"""The trust ladder through the fake Discord: add, view, log with trends, remove and milestones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.fakediscord.harness import Harness
+
+
+def _desc(result: Any) -> str:
+    return str(result.embed.get("description", ""))
+
+
+async def _step_value(hearth: Harness, member: str, typed: str) -> str:
+    # The fake asks for the other required options too, although Discord would not.
+    choices = await hearth.actor(member).autocomplete("ladder log", "step", typed, before=50, after=50)
+    assert len(choices) == 1, choices
+    return str(choices[0]["value"])
+
+
+async def test_add_log_and_view_a_ladder(hearth: Harness) -> None:
+    alice = hearth.actor("alice")
+    first = await alice.slash("ladder add", step="Tell a friend how my week really went", difficulty=60)
+    assert first.ephemeral
+    assert first.content.startswith("Added **Tell a friend how my week really went** (difficulty 60). "
+                                    "It's step 1 of 1")
+    assert "Start with the easiest" in first.content
+    second = await alice.slash("ladder add", step="Ask a colleague for a recommendation", difficulty=15)
+    assert "It's step 1 of 2, counting from the easiest." in second.content
+
+    empty_view = await alice.slash("ladder view")
+    assert "**0 of 2** steps feel manageable" in _desc(empty_view)
+    lines = _desc(empty_view).splitlines()
+    assert lines[2] == "` 15` **Ask a colleague for a recommendation**: ○ not tried yet"
+    assert lines[3] == "` 60` **Tell a friend how my week really went**: ○ not tried yet"
+    assert "**Next to practise:** Ask a colleague for a recommendation" in _desc(empty_view)
+    guidance = empty_view.embed["fields"][0]
+    assert guidance["name"] == "How to climb"
+    assert "**Start small.**" in guidance["value"] and "**Celebrate small wins.**" in guidance["value"]
+
+    step = await _step_value(hearth, "alice", "colleague")
+    logged = await alice.slash("ladder log", step=step, before=70, after=40)
+    assert logged.embed["title"] == "Logged: Ask a colleague for a recommendation"
+    assert "Discomfort before: **70**, after: **40**." in _desc(logged)
+    assert "First try: discomfort 70 before, 40 after. It eased by 30 points by the end." in _desc(logged)
+    assert "🎉 **A small win.** You tried a step on your trust ladder for the first time." in _desc(logged)
+
+    await alice.slash("ladder log", step=step, before=45, after=30)
+    third = await alice.slash("ladder log", step=step, before=25, after=10)
+    assert "Discomfort before, try by try: 70 → 45 → 25, down 45 since your first try." in _desc(third)
+    assert "This step now feels manageable." in _desc(third)
+
+    view = await alice.slash("ladder view")
+    text = _desc(view)
+    assert "**1 of 2** steps feel manageable  ▰▱" in text
+    assert (
+        "**Ask a colleague for a recommendation**: ✅ feels manageable\n      discomfort before: 70 → 45 → 25"
+    ) in text
+    assert "**Next to practise:** Tell a friend how my week really went" in text
+
+
+async def test_each_member_sees_only_their_own_ladder(hearth: Harness) -> None:
+    await hearth.actor("alice").slash("ladder add", step="Say good morning first", difficulty=10)
+    assert await hearth.actor("bob").autocomplete("ladder remove", "step", "") == []
+    bob_view = await hearth.actor("bob").slash("ladder view")
+    assert "Your ladder is empty." in _desc(bob_view)
+    step = await _step_value(hearth, "alice", "")
+    refused = await hearth.actor("bob").slash("ladder log", step=step, before=10, after=5)
+    assert refused.ephemeral and "I can't find that step on your ladder" in refused.content
+
+
+async def test_remove_a_step(hearth: Harness) -> None:
+    alice = hearth.actor("alice")
+    await alice.slash("ladder add", step="Share a small opinion at dinner", difficulty=30)
+    step = await _step_value(hearth, "alice", "opinion")
+    removed = await alice.slash("ladder remove", step=step)
+    assert removed.content == "Removed **Share a small opinion at dinner** and its history from your ladder."
+    assert "Your ladder is empty." in _desc(await alice.slash("ladder view"))
+
+
+async def test_typed_text_that_is_not_a_step_gets_a_kind_answer(hearth: Harness) -> None:
+    refused = await hearth.actor("alice").slash("ladder log", step="my step", before=10, after=5)
+    assert "Please pick a step from the list" in refused.content
+
+
+async def test_no_share_button_without_the_sharing_area(hearth: Harness) -> None:
+    alice = hearth.actor("alice")
+    await alice.slash("ladder add", step="Ask for directions", difficulty=5)
+    logged = await alice.slash("ladder log", step=await _step_value(hearth, "alice", ""), before=30, after=10)
+    if hearth.bot.get_cog("Sharing") is None:
+        assert logged.message.buttons == []
+    else:
+        assert [b["label"] for b in logged.message.buttons] == ["Share this win anonymously"]

@@ -33,7 +33,8 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 @pytest.fixture
 def service(db: Database) -> FaqService:
     content, _ = check_content(CONTENT)
-    return FaqService(content.parts["faq"], FaqStore(db, Keyring.parse(generate_master_key())), misses_days=90)
+    store = FaqStore(db, Keyring.parse(generate_master_key()))
+    return FaqService(content.parts["faq"], store, misses_days=90)
 
 
 async def test_a_custom_entry_is_found_in_its_guild_only(service: FaqService) -> None:
@@ -61,7 +62,7 @@ async def test_an_override_of_a_care_entry_must_keep_pointing_to_resources(servi
         await service.edit(GUILD, "crisis-help-now", "Where can I get help?", "Talk to a friend.", [], NOW)
 
 
-async def test_removing_hides_a_built_in_and_deletes_a_custom_entry(service: FaqService, db: Database) -> None:
+async def test_removing_hides_a_built_in_and_deletes_a_custom(service: FaqService, db: Database) -> None:
     custom = await service.add_custom(GUILD, "Where are the group rules?", "Pinned in #welcome.", [], NOW)
     await service.remove(GUILD, "work", NOW)
     await service.remove(GUILD, custom.id, NOW)

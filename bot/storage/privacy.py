@@ -231,6 +231,31 @@ async def reseal_column(db: Database, column: SensitiveColumn, keyring: Keyring)
     return len(stale)
 
 
+async def discover_sealed_columns(
+    db: Database, keyring: Keyring, registered: Iterable[SensitiveColumn]
+) -> tuple[list[SensitiveColumn], list[tuple[str, str]]]:
+    """Find sealed columns nobody registered: those under the "table.column" context convention are
+    returned as columns to re-seal; any other is returned as a stray (table, column)."""
+    registered = list(registered)
+    found: list[SensitiveColumn] = []
+    strays: list[tuple[str, str]] = []
+    for table, name in await sealed_values_outside(db, registered):
+        quoted = _quote(name)
+        sample = await db.fetchval(
+            f"SELECT {quoted} FROM {table} WHERE typeof({quoted}) = 'text' "
+            f"AND {quoted} GLOB 'v[0-9]*:*' LIMIT 1"
+        )
+        context = f"{table}.{name}"
+        try:
+            keyring.decrypt(sample, context=context)
+            await db.fetchval(f"SELECT rowid FROM {table} LIMIT 1")
+        except Exception:
+            strays.append((table, name))
+            continue
+        found.append(SensitiveColumn(table, name, context, "rowid"))
+    return found, strays
+
+
 async def sealed_values_outside(db: Database, columns: Iterable[SensitiveColumn]) -> list[tuple[str, str]]:
     """Find (table, column) pairs holding sealed values that no area registered."""
     registered = {(c.table, c.column) for c in columns}

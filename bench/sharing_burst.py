@@ -25,7 +25,10 @@ from tests.fakediscord.harness import running_hearth
 
 TEXT = "Today I told my sister something I had kept to myself for years, and she simply listened."
 FIELD = "What would you like to share?"
-BUCKETED = ("POST /channels/{channel_id}/messages", "POST /channels/{channel_id}/messages/{message_id}/threads")
+BUCKETED = (
+    "POST /channels/{channel_id}/messages",
+    "POST /channels/{channel_id}/messages/{message_id}/threads",
+)
 
 
 async def run(shares: int, speedup: float) -> None:
@@ -35,8 +38,9 @@ async def run(shares: int, speedup: float) -> None:
         for route in BUCKETED:
             limits.set_bucket(route, 5, 5.0 / speedup)
         channels = hearth.channels
-        setup = await hearth.actor("mod").slash("setup", sharing_channel=channels["sharing"],
-                                                review_channel=channels["review"])
+        setup = await hearth.actor("mod").slash(
+            "setup", sharing_channel=channels["sharing"], review_channel=channels["review"]
+        )
         await setup.reply()
         members = [hearth.add_member(f"sharer{n:04d}") for n in range(shares)]
         opened = await asyncio.gather(*(hearth.actor(m).slash("share", timeout=60) for m in members))
@@ -51,10 +55,14 @@ async def run(shares: int, speedup: float) -> None:
         threads = len(hearth.fake.world.threads_of(channels["sharing"]))
         latencies = sorted(s.latency or 0.0 for s in submitted)
         print(f"sharing burst: {shares} members submit /share at once (buckets {speedup:g}x faster)")
-        print(f"  acknowledged: all within {acknowledged:.2f} s; latency median "
-              f"{statistics.median(latencies) * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms (limit 3000)")
-        print(f"  posted: {posted} shares and {threads} threads in {drained:.2f} s "
-              f"(about {drained * speedup:.0f} s at Discord's real pace)")
+        print(
+            f"  acknowledged: all within {acknowledged:.2f} s; latency median "
+            f"{statistics.median(latencies) * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms (limit 3000)"
+        )
+        print(
+            f"  posted: {posted} shares and {threads} threads in {drained:.2f} s "
+            f"(about {drained * speedup:.0f} s at Discord's real pace)"
+        )
         print(f"  rate-limit violations: {limits.violation_count} {dict(limits.violations_by_scope())}")
         print(f"  problems: {hearth.problems() or 'none'}")
 

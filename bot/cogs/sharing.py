@@ -857,9 +857,12 @@ class Sharing(commands.Cog):
             )
             self._schedule(post.id, retry_at)
             return None
-        notify = await self.service.posted(
+        exists, notify = await self.service.posted(
             post.id, self.bot.now(), channel_id=channel_id, message_id=message.id, thread_id=thread_id
         )
+        if not exists:
+            await self._delete_message(channel_id, message.id)
+            return None
         link = jump_url(post.guild_id, channel_id, message.id)
         if notify is not None:
             await self._dm(

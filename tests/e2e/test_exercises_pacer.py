@@ -125,3 +125,38 @@ async def test_short_phases_are_merged_so_edits_stay_well_inside_the_rate_limit(
     assert _heading(edits[0].json).startswith(
         "## Breathe in for 2, then breathe out for 3, then breathe in for 2"
     )
+
+
+async def test_a_restart_tells_the_member_their_pacer_stopped(hearth: Harness) -> None:
+    _use_timing(hearth, PacerTiming(scale=0.2, min_edit_interval=0.1))
+    alice = hearth.actor("alice")
+    started = await alice.slash("exercise", name="box-breathing")
+    await _wait_for_heading(hearth, started.message.id, "## Breathe in for 4")
+    await hearth.restart()
+    shown = hearth.fake.message(started.message.id)
+    assert shown.embeds[0]["description"].startswith(
+        "## Stopped\nHearth is restarting, so this session stopped."
+    )
+    assert shown.buttons == []
+
+
+async def test_a_second_pacer_replaces_the_first(hearth: Harness) -> None:
+    _use_timing(hearth, PacerTiming(scale=0.2, min_edit_interval=0.1))
+    alice = hearth.actor("alice")
+    first = await alice.slash("exercise", name="box-breathing")
+    second = await alice.slash("exercise", name="breathing-4-7-8")
+    await _wait_for_heading(hearth, first.message.id, "## Stopped\nA new breathing session started")
+    await _wait_for_heading(hearth, second.message.id, "## Breathe in for 4")
+    stale = await hearth.actor("alice").click(hearth.fake.message(second.message.id), label="Stop")
+    assert stale.embed["description"].startswith("## Stopped")
+
+
+async def test_stop_after_a_restart_tidies_up_a_group_pacer(hearth: Harness) -> None:
+    _use_timing(hearth, PacerTiming(scale=0.2, min_edit_interval=0.1))
+    await (await hearth.actor("mod").slash("exercise", name="box-breathing", group=True)).reply()
+    posted = hearth.fake.last_message(hearth.channels["general"])
+    assert posted is not None
+    await hearth.restart(hard=True)
+    clicked = await hearth.actor("bob").click(hearth.fake.message(posted.id), label="Stop")
+    assert clicked.embed["description"].startswith("## This breathing session has ended")
+    assert [b["label"] for b in clicked.message.buttons] == ["Do it on my own"]

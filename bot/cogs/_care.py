@@ -151,10 +151,9 @@ def alert_embed(
         lines.append(f"[Open the message]({link})")
     if review_link:
         lines.append(f"[Open the review item]({review_link})")
+    # The member's words (even the matched phrases) stay with the member: moderators get the
+    # level, the feature and where to look, nothing more.
     embed.description = "\n".join(lines)
-    if assessment.matched:
-        shown = ", ".join(f"`{clip(m, 60)}`" for m in assessment.matched[:5])
-        embed.add_field(name="Matched", value=clip(shown, FIELD_LIMIT), inline=False)
     embed.set_footer(text="Reach out gently and privately. For immediate danger, contact emergency services.")
     return embed
 

@@ -223,3 +223,12 @@ async def test_without_an_alerts_channel_the_member_is_told_nobody_was_told(prob
     await result.wait_followups(1)
     assert "Nobody has been told" in result.followups[-1].text
     assert _alerts(probed) == []
+
+
+async def test_an_alert_does_not_quote_the_member(probed: Harness) -> None:
+    result = await probed.actor("carol").slash("probe", text="I keep thinking about killing myself",
+                                               source="faq")
+    await result.wait_followups(1)
+    alert = await probed.fake.wait_for_message(probed.channels["alerts"], lambda m: True, timeout=3)
+    assert "killing myself" not in alert.text
+    assert "faq" in alert.text

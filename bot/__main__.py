@@ -200,6 +200,62 @@ def cmd_safety(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----- faq -----------------------------------------------------------------------
+
+
+async def _faq_search(
+    settings: Settings, library: object, query: str, guild_id: int | None
+) -> list[dict[str, object]]:
+    from bot.services.faq import FaqLibrary, FaqService
+    from bot.storage.db import Database
+    from bot.storage.faq import FaqStore
+
+    assert isinstance(library, FaqLibrary)
+    db = None
+    if guild_id is not None and settings.database_path.exists():
+        db = await Database.open(settings.database_path)
+    try:
+        if db is not None:
+            await db.migrate()
+        service = FaqService(library, FaqStore(db, None) if db is not None else None)
+        found = await service.search(guild_id if db is not None else None, query, limit=3)
+    finally:
+        if db is not None:
+            await db.close()
+    return [
+        {"id": m.entry.id, "question": m.entry.question, "score": m.score, "confident": confident}
+        for m, confident in found
+    ]
+
+
+def cmd_faq(args: argparse.Namespace) -> int:
+    """Print the top three FAQ matches for QUERY, as members of a guild would get them."""
+    import json
+
+    from bot.content import ContentError, load_content
+
+    settings = _load_settings_or_exit(args.config)
+    try:
+        library = load_content(settings.content_path).parts["faq"]
+    except ContentError as exc:
+        print(f"hearth: the content has problems (run `python -m bot check-config`):\n{exc}", file=sys.stderr)
+        return 1
+    if args.guild is not None and not settings.database_path.exists():
+        print(f"note: there is no database at {settings.database_path}; showing the built-in entries only",
+              file=sys.stderr)
+    results = asyncio.run(_faq_search(settings, library, args.query, args.guild))
+    if args.json:
+        print(json.dumps(results, ensure_ascii=False))
+        return 0
+    if not results:
+        print("no match: members asking this would be pointed to /learn and /resources")
+        return 0
+    for n, result in enumerate(results, start=1):
+        verdict = "confident" if result["confident"] else "not confident"
+        print(f"{n}. {result['id']}  (score {result['score']}, {verdict})\n   {result['question']}")
+    return 0
+
+
 # ----- rotate-key ----------------------------------------------------------------
 
 
@@ -295,6 +351,11 @@ def build_parser() -> argparse.ArgumentParser:
     safety.add_argument("text", metavar="TEXT", help="the text to classify")
     safety.add_argument("--guild", type=int, default=None, help="also use this guild's own phrases")
     safety.add_argument("--json", action="store_true", help='print {"level": ..., "matched": [...]}')
+    faq = add("faq", cmd_faq, "show the top 3 FAQ entries for QUERY, as a member asking it would get them")
+    faq.add_argument("query", metavar="QUERY", help="a question, worded as a member might ask it")
+    faq.add_argument("--guild", type=int, default=None, help="include this guild's own entries and changes")
+    faq.add_argument("--json", action="store_true",
+                     help="print a JSON list of {id, question, score, confident}")
     add("rotate-key", cmd_rotate_key, "re-encrypt secret columns under a new key version (stop Hearth first)")
     return parser
 

@@ -21,12 +21,14 @@ from discord.ext import commands
 from bot.config import DiscordSettings, Settings
 from bot.content import Content, load_content
 from bot.errors import UserFacingError
+from bot.services.faq import FaqService
 from bot.services.privacy import PrivacyService
 from bot.services.safety import SafetyService, build_safety_service
 from bot.services.settings import SettingsService
 from bot.services.sharing import SharingService
 from bot.storage.crypto import Keyring
 from bot.storage.db import Database, StorageBusyError
+from bot.storage.faq import FaqStore
 from bot.storage.settings import SettingsStore
 from bot.storage.sharing import SharingStore
 
@@ -110,6 +112,8 @@ class Hearth(commands.Bot):
         self.safety: SafetyService = build_safety_service(self.content, self.db)
         self.privacy: PrivacyService = PrivacyService(self.db, self.keyring, self.config.retention)
         self.sharing = SharingService(SharingStore(self.db), self.keyring, self.config.sharing)
+        self.faq = FaqService(self.content.parts["faq"], FaqStore(self.db, self.keyring),
+                              misses_days=self.config.retention.faq_misses_days)
 
     def known_regions(self) -> list[str]:
         """Return the region codes the resources content knows."""

@@ -356,6 +356,7 @@ class NoteSaved:
     """A note was stored; the cog posts it (group or anonymous) and records the message."""
 
     occurrence: OccurrenceRow
+    user_id: int
     visibility: str
     text: str
     previous_visibility: str | None  # where the member's earlier note for this check-in was
@@ -827,7 +828,9 @@ class CheckinService:
                 note_visibility=visibility,
                 note_message_id=keep_message,
             )
-        return NoteSaved(occurrence, visibility, cleaned, previous_visibility, previous_message, ban_key)
+        return NoteSaved(
+            occurrence, user_id, visibility, cleaned, previous_visibility, previous_message, ban_key
+        )
 
     async def tally(self, occurrence: OccurrenceRow) -> Tally:
         """Return what the public embed of a check-in may show."""

@@ -123,22 +123,22 @@ class PrivacyService:
 
     async def posts(self, user_id: int, guild_ids: Iterable[int] = ()) -> list[PostedMessage]:
         """List the channel messages Hearth posted on the member's behalf."""
-        member = await self.member_ref(user_id, guild_ids)
+        return await self._posts(await self.member_ref(user_id, guild_ids))
+
+    async def _posts(self, member: MemberRef) -> list[PostedMessage]:
+        # Areas may list their posts; tables with ban_key, channel_id and message_id are found too.
         found: list[PostedMessage] = []
         for entry in self.registry:
             if entry.posts is not None:
                 found.extend(await entry.posts(self.db, member))
-        return found
+        found.extend(await store.anonymous_messages(self.db, member.ban_keys.values()))
+        return list(dict.fromkeys(found))
 
     async def erase(self, user_id: int, now: datetime, *, delete_posts: bool,
                     guild_ids: Iterable[int] = ()) -> ErasureResult:
         """Erase every row about the member in one transaction, and remember the erasure."""
         member = await self.member_ref(user_id, guild_ids)
-        to_delete: list[PostedMessage] = []
-        if delete_posts:
-            for entry in self.registry:
-                if entry.posts is not None:
-                    to_delete.extend(await entry.posts(self.db, member))
+        to_delete = await self._posts(member) if delete_posts else []
         async with self.db.transaction() as tx:
             for entry in self.registry:
                 await entry.erase(tx, member)
@@ -218,12 +218,20 @@ class RotationReport:
     unregistered: list[tuple[str, str]]
 
 
-async def pending_rotation(db: Database, keyring: Keyring) -> bool:
-    """Say whether any registered column still holds a value under an older key version."""
+async def sensitive_columns(db: Database, keyring: Keyring) -> tuple[list[store.SensitiveColumn],
+                                                                   list[tuple[str, str]]]:
+    """Return every column to re-seal (registered, or found by its "table.column" context) and strays."""
     store.import_storage_modules()
-    for column in store.SENSITIVE_COLUMNS:
-        if column.table not in await store.user_tables(db):
-            continue
+    tables = set(await store.user_tables(db))
+    registered = [c for c in store.SENSITIVE_COLUMNS if c.table in tables]
+    discovered, strays = await store.discover_sealed_columns(db, keyring, store.SENSITIVE_COLUMNS)
+    return registered + discovered, strays
+
+
+async def pending_rotation(db: Database, keyring: Keyring) -> bool:
+    """Say whether any sensitive column still holds a value under an older key version."""
+    columns, _ = await sensitive_columns(db, keyring)
+    for column in columns:
         rows = await db.fetchall(
             f"SELECT {column.column} FROM {column.table} WHERE {column.column} IS NOT NULL"
         )
@@ -233,12 +241,9 @@ async def pending_rotation(db: Database, keyring: Keyring) -> bool:
 
 
 async def reseal_all(db: Database, keyring: Keyring) -> RotationReport:
-    """Re-encrypt every registered sensitive column under the keyring's current version."""
-    store.import_storage_modules()
-    tables = set(await store.user_tables(db))
+    """Re-encrypt every sensitive column under the keyring's current version."""
+    columns, strays = await sensitive_columns(db, keyring)
     resealed: dict[str, int] = {}
-    for column in store.SENSITIVE_COLUMNS:
-        if column.table in tables:
-            resealed[f"{column.table}.{column.column}"] = await store.reseal_column(db, column, keyring)
-    strays = await store.sealed_values_outside(db, store.SENSITIVE_COLUMNS)
+    for column in columns:
+        resealed[f"{column.table}.{column.column}"] = await store.reseal_column(db, column, keyring)
     return RotationReport(resealed, strays)

@@ -304,15 +304,21 @@ class SharingService:
         if terms is not None:
             changes.append("blocked terms")
         if changes:
-            await self.store.audit(guild_id, now, action="settings", moderator_id=moderator_id,
-                                   detail=", ".join(changes))
+            await self.store.audit(
+                guild_id, now, action="settings", moderator_id=moderator_id, detail=", ".join(changes)
+            )
         return updated
 
     async def rotate_names(self, guild_id: int, moderator_id: int, now: datetime) -> SharingConfig:
         """Give every author new names from now on; blocks, on ban keys, are untouched."""
         updated = await self.store.update_config(guild_id, now, bump_epoch=True)
-        await self.store.audit(guild_id, now, action="rotate-names", moderator_id=moderator_id,
-                               detail=f"names epoch {updated.name_epoch}")
+        await self.store.audit(
+            guild_id,
+            now,
+            action="rotate-names",
+            moderator_id=moderator_id,
+            detail=f"names epoch {updated.name_epoch}",
+        )
         return updated
 
     # ----- shares and replies ------------------------------------------
@@ -324,7 +330,8 @@ class SharingService:
         until = "" if block.expires_at is None else f" This lasts until {block.expires_at:%d %B %Y}."
         return Submission(
             Outcome.REFUSED,
-            "You can't share anonymously in this server right now." + until
+            "You can't share anonymously in this server right now."
+            + until
             + " If you think this is a mistake, you can talk to a moderator.",
         )
 
@@ -348,8 +355,9 @@ class SharingService:
                 return ("That looks like the same words repeated. Please share it in your own words.", links)
         return None, links
 
-    def _admission_refusal(self, limited_until: datetime | None, repeated: bool, now: datetime,
-                           what: str, limit: int) -> Submission:
+    def _admission_refusal(
+        self, limited_until: datetime | None, repeated: bool, now: datetime, what: str, limit: int
+    ) -> Submission:
         if repeated:
             return Submission(
                 Outcome.REFUSED,
@@ -644,7 +652,12 @@ class SharingService:
         reason = " ".join(reason.split())[:REASON_LIMIT]
         expires = None if days is None else now + timedelta(days=days)
         block = await self.store.add_block(
-            guild_id, post.ban_key, now, moderator_id=moderator_id, reason=reason, expires_at=expires,
+            guild_id,
+            post.ban_key,
+            now,
+            moderator_id=moderator_id,
+            reason=reason,
+            expires_at=expires,
             post_id=post.id,
         )
         notify = None

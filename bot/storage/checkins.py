@@ -9,7 +9,8 @@ from typing import Any
 
 from bot.storage.crypto import Keyring
 from bot.storage.db import Database, Transaction, from_db_time, to_db_time
-from bot.storage.personal import MemberRef, PersonalData, register_personal_data
+from bot.storage.personal import MemberRef, PersonalData, PostedMessage, register_personal_data
+from bot.storage.privacy import RetentionRule, register_retention, register_sensitive_column
 
 NOTE_CONTEXT = "checkin_answers.note"
 ANON_NOTE_CONTEXT = "checkin_anonymous_notes.note"
@@ -549,6 +550,13 @@ class CheckinStore:
         assert row is not None
         return self._answer(row)
 
+    async def set_note_message(self, occurrence_id: int, user_id: int, message_id: int | None) -> None:
+        """Remember which thread message shows a member's group note."""
+        await self.db.execute(
+            "UPDATE checkin_answers SET note_message_id = ? WHERE occurrence_id = ? AND user_id = ?",
+            (message_id, occurrence_id, user_id),
+        )
+
     async def add_personal_answer(
         self, user_id: int, guild_id: int | None, mood: int, note: str | None, now: datetime
     ) -> AnswerRow:
@@ -862,4 +870,41 @@ async def erase_member(tx: Transaction, member: MemberRef) -> None:
     await tx.execute("DELETE FROM checkin_members WHERE user_id = ?", (member.user_id,))
 
 
-register_personal_data(PersonalData("checkins", export_member, erase_member))
+async def posted_messages(db: Database, member: MemberRef) -> list[PostedMessage]:
+    """List the thread messages showing a member's group and anonymous notes, as (channel, message)."""
+    rows = await db.fetchall(
+        "SELECT o.thread_id, a.note_message_id FROM checkin_answers a "
+        "JOIN checkin_occurrences o ON o.id = a.occurrence_id "
+        "WHERE a.user_id = ? AND a.note_message_id IS NOT NULL AND o.thread_id IS NOT NULL",
+        (member.user_id,),
+    )
+    found: list[PostedMessage] = [(int(r[0]), int(r[1])) for r in rows]
+    for guild_id, ban_key in member.ban_keys.items():
+        rows = await db.fetchall(
+            "SELECT o.thread_id, n.message_id FROM checkin_anonymous_notes n "
+            "JOIN checkin_occurrences o ON o.id = n.occurrence_id "
+            "WHERE n.guild_id = ? AND n.ban_key = ? AND n.message_id IS NOT NULL AND o.thread_id IS NOT NULL",
+            (guild_id, ban_key),
+        )
+        found.extend((int(r[0]), int(r[1])) for r in rows)
+    return found
+
+
+PERSONAL_DATA = register_personal_data(
+    PersonalData(
+        "checkins",
+        export_member,
+        erase_member,
+        posts=posted_messages,
+        description=(
+            "Your moods and check-in notes (notes sealed), reminder times and pauses; anonymous notes "
+            "are found by a one-way key, never by your id."
+        ),
+        retention="moods",
+    )
+)
+register_sensitive_column("checkin_answers", "note", NOTE_CONTEXT, key_column="id")
+register_sensitive_column("checkin_anonymous_notes", "note", ANON_NOTE_CONTEXT, key_column="id")
+register_retention(RetentionRule("moods", "checkin_answers", "answered_at"))
+register_retention(RetentionRule("moods", "checkin_anonymous_notes", "created_at"))
+register_retention(RetentionRule("moods", "checkin_pauses", "ends_at"))

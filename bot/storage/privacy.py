@@ -134,6 +134,25 @@ async def known_member_ids(db: Database | Transaction) -> set[int]:
     return found
 
 
+async def anonymous_messages(db: Database, ban_keys: Iterable[str]) -> list[tuple[int, int]]:
+    """Find (channel id, message id) of posts tied to these ban keys, in any table that has
+    `ban_key`, `channel_id` and `message_id` columns (such as the sharing area's posts)."""
+    keys = list(ban_keys)
+    if not keys:
+        return []
+    marks = ",".join("?" * len(keys))
+    found: list[tuple[int, int]] = []
+    for table in await user_tables(db):
+        if {"ban_key", "channel_id", "message_id"} <= set(await table_columns(db, table)):
+            rows = await db.fetchall(
+                f"SELECT channel_id, message_id FROM {table} WHERE ban_key IN ({marks}) "
+                "AND channel_id IS NOT NULL AND message_id IS NOT NULL ORDER BY message_id",
+                keys,
+            )
+            found.extend((int(r[0]), int(r[1])) for r in rows)
+    return found
+
+
 # ----- guild departures and purges -------------------------------------------------------
 
 
@@ -229,6 +248,31 @@ async def reseal_column(db: Database, column: SensitiveColumn, keyring: Keyring)
                 f"UPDATE {column.table} SET {column.column} = ? WHERE {column.key_column} = ?", (fresh, key)
             )
     return len(stale)
+
+
+async def discover_sealed_columns(
+    db: Database, keyring: Keyring, registered: Iterable[SensitiveColumn]
+) -> tuple[list[SensitiveColumn], list[tuple[str, str]]]:
+    """Find sealed columns nobody registered: those under the "table.column" context convention are
+    returned as columns to re-seal; any other is returned as a stray (table, column)."""
+    registered = list(registered)
+    found: list[SensitiveColumn] = []
+    strays: list[tuple[str, str]] = []
+    for table, name in await sealed_values_outside(db, registered):
+        quoted = _quote(name)
+        sample = await db.fetchval(
+            f"SELECT {quoted} FROM {table} WHERE typeof({quoted}) = 'text' "
+            f"AND {quoted} GLOB 'v[0-9]*:*' LIMIT 1"
+        )
+        context = f"{table}.{name}"
+        try:
+            keyring.decrypt(sample, context=context)
+            await db.fetchval(f"SELECT rowid FROM {table} LIMIT 1")
+        except Exception:
+            strays.append((table, name))
+            continue
+        found.append(SensitiveColumn(table, name, context, "rowid"))
+    return found, strays
 
 
 async def sealed_values_outside(db: Database, columns: Iterable[SensitiveColumn]) -> list[tuple[str, str]]:

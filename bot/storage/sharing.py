@@ -14,7 +14,8 @@ from typing import Any
 
 from bot.storage.crypto import Keyring
 from bot.storage.db import Database, Transaction, from_db_time, to_db_time
-from bot.storage.personal import MemberRef, PersonalData, register_personal_data
+from bot.storage.personal import MemberRef, PersonalData, PostedMessage, register_personal_data
+from bot.storage.privacy import RetentionRule, register_retention, register_sensitive_column
 
 PENDING = "pending"
 QUEUED = "queued"
@@ -261,8 +262,13 @@ class SharingStore:
                 repeated = await tx.fetchval(
                     "SELECT 1 FROM sharing_events WHERE guild_id = ? AND ban_key = ? AND kind = ? "
                     "AND text_hash = ? AND created_at > ? LIMIT 1",
-                    (new.guild_id, new.ban_key, rule.kind, rule.text_hash,
-                     to_db_time(now - rule.repeat_window)),
+                    (
+                        new.guild_id,
+                        new.ban_key,
+                        rule.kind,
+                        rule.text_hash,
+                        to_db_time(now - rule.repeat_window),
+                    ),
                 )
                 if repeated:
                     return Admission(post=None, repeated=True)
@@ -291,9 +297,21 @@ class SharingStore:
             "held_for_care, flags, title_enc, warning_enc, body_enc, notify_enc, created_at, post_at) "
             "VALUES (?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                new.guild_id, new.kind, new.share_id, new.ban_key, int(new.is_op), new.source, new.status,
-                int(new.held_for_care), json.dumps(list(new.flags)), new.title_enc, new.warning_enc,
-                new.body_enc, new.notify_enc, to_db_time(new.created_at), _time(new.post_at),
+                new.guild_id,
+                new.kind,
+                new.share_id,
+                new.ban_key,
+                int(new.is_op),
+                new.source,
+                new.status,
+                int(new.held_for_care),
+                json.dumps(list(new.flags)),
+                new.title_enc,
+                new.warning_enc,
+                new.body_enc,
+                new.notify_enc,
+                to_db_time(new.created_at),
+                _time(new.post_at),
             ),
         )
         await tx.execute(
@@ -301,8 +319,15 @@ class SharingStore:
         )
         return post_id
 
-    async def record_event(self, guild_id: int, ban_key: str, kind: str, now: datetime,
-                           limit: int, window: timedelta = timedelta(hours=1)) -> datetime | None:
+    async def record_event(
+        self,
+        guild_id: int,
+        ban_key: str,
+        kind: str,
+        now: datetime,
+        limit: int,
+        window: timedelta = timedelta(hours=1),
+    ) -> datetime | None:
         """Count one event (such as a report) against a limit; return when it frees up if over it."""
         async with self.db.transaction() as tx:
             recent = await tx.fetchall(
@@ -421,9 +446,14 @@ class SharingStore:
     async def pending_posts(self, guild_id: int, limit: int = 50) -> list[Post]:
         """Return a guild's posts waiting for review, oldest first."""
         rows = await self.db.fetchall(
-            f"{_SELECT_POST} WHERE guild_id = ? AND status = ? ORDER BY id LIMIT ?", (guild_id, PENDING, limit)
+            f"{_SELECT_POST} WHERE guild_id = ? AND status = ? ORDER BY id LIMIT ?",
+            (guild_id, PENDING, limit),
         )
         return [_post(r) for r in rows]
+
+    async def set_thread(self, post_id: int, thread_id: int) -> None:
+        """Remember the reply thread of a share opened after it was posted."""
+        await self.db.execute("UPDATE sharing_posts SET thread_id = ? WHERE id = ?", (thread_id, post_id))
 
     async def set_review_message(self, post_id: int, channel_id: int, message_id: int) -> None:
         """Remember where a post's review item is."""
@@ -468,8 +498,9 @@ class SharingStore:
                 (REJECTED, reason, to_db_time(now), post_id),
             )
             if action == "reject":
-                await self._audit(tx, now, post_id=post_id, moderator_id=moderator_id, action="reject",
-                                  detail=reason)
+                await self._audit(
+                    tx, now, post_id=post_id, moderator_id=moderator_id, action="reject", detail=reason
+                )
         return _post(row)
 
     async def delete_post(
@@ -488,8 +519,15 @@ class SharingStore:
             await tx.execute("DELETE FROM sharing_posts WHERE id = ?", (post_id,))
             if audit:
                 detail = "by a moderator" if moderator_id is not None else "by its author"
-                await self._audit(tx, now, post_id=post_id, moderator_id=moderator_id, action="delete",
-                                  detail=f"{gone[0].kind} deleted {detail}", guild_id=guild_id)
+                await self._audit(
+                    tx,
+                    now,
+                    post_id=post_id,
+                    moderator_id=moderator_id,
+                    action="delete",
+                    detail=f"{gone[0].kind} deleted {detail}",
+                    guild_id=guild_id,
+                )
         return gone
 
     # ----- blocks --------------------------------------------------------
@@ -504,8 +542,15 @@ class SharingStore:
         return _block(rows[0]) if rows else None
 
     async def add_block(
-        self, guild_id: int, ban_key: str, now: datetime, *, moderator_id: int, reason: str,
-        expires_at: datetime | None, post_id: int | None = None,
+        self,
+        guild_id: int,
+        ban_key: str,
+        now: datetime,
+        *,
+        moderator_id: int,
+        reason: str,
+        expires_at: datetime | None,
+        post_id: int | None = None,
     ) -> Block:
         """Block a ban key and record it in the audit log."""
         async with self.db.transaction() as tx:
@@ -515,8 +560,16 @@ class SharingStore:
                 (guild_id, ban_key, reason, moderator_id, to_db_time(now), _time(expires_at)),
             )
             until = "for good" if expires_at is None else f"until {to_db_time(expires_at)}"
-            await self._audit(tx, now, post_id=post_id, block_id=block_id, moderator_id=moderator_id,
-                              action="block", detail=f"{until}: {reason}".strip(), guild_id=guild_id)
+            await self._audit(
+                tx,
+                now,
+                post_id=post_id,
+                block_id=block_id,
+                moderator_id=moderator_id,
+                action="block",
+                detail=f"{until}: {reason}".strip(),
+                guild_id=guild_id,
+            )
             row = await tx.fetchone("SELECT * FROM sharing_blocks WHERE id = ?", (block_id,))
         return _block(row)
 
@@ -531,8 +584,9 @@ class SharingStore:
             if row is None:
                 return None
             await tx.execute("DELETE FROM sharing_blocks WHERE id = ?", (block_id,))
-            await self._audit(tx, now, block_id=block_id, moderator_id=moderator_id, action="unblock",
-                              guild_id=guild_id)
+            await self._audit(
+                tx, now, block_id=block_id, moderator_id=moderator_id, action="unblock", guild_id=guild_id
+            )
         return _block(row)
 
     async def list_blocks(self, guild_id: int, now: datetime) -> list[Block]:
@@ -547,8 +601,15 @@ class SharingStore:
     # ----- audit ---------------------------------------------------------
 
     async def _audit(
-        self, tx: Transaction, now: datetime, *, action: str, moderator_id: int | None,
-        post_id: int | None = None, block_id: int | None = None, detail: str = "",
+        self,
+        tx: Transaction,
+        now: datetime,
+        *,
+        action: str,
+        moderator_id: int | None,
+        post_id: int | None = None,
+        block_id: int | None = None,
+        detail: str = "",
         guild_id: int | None = None,
     ) -> None:
         if guild_id is None:
@@ -561,13 +622,28 @@ class SharingStore:
         )
 
     async def audit(
-        self, guild_id: int, now: datetime, *, action: str, moderator_id: int | None, detail: str = "",
-        post_id: int | None = None, block_id: int | None = None,
+        self,
+        guild_id: int,
+        now: datetime,
+        *,
+        action: str,
+        moderator_id: int | None,
+        detail: str = "",
+        post_id: int | None = None,
+        block_id: int | None = None,
     ) -> None:
         """Record one moderator action that has no other write to ride along with."""
         async with self.db.transaction() as tx:
-            await self._audit(tx, now, action=action, moderator_id=moderator_id, detail=detail,
-                              post_id=post_id, block_id=block_id, guild_id=guild_id)
+            await self._audit(
+                tx,
+                now,
+                action=action,
+                moderator_id=moderator_id,
+                detail=detail,
+                post_id=post_id,
+                block_id=block_id,
+                guild_id=guild_id,
+            )
 
     async def audit_log(self, guild_id: int, limit: int = 20) -> list[AuditEntry]:
         """Return a guild's latest moderator actions, newest first."""
@@ -603,8 +679,12 @@ class SharingStore:
 
     # ----- housekeeping --------------------------------------------------
 
-    async def purge(self, now: datetime, *, audit_days: int) -> dict[str, int]:
-        """Drop what is no longer needed: old rate events, expired blocks, old rejections and audit rows."""
+    async def purge(self, now: datetime, *, audit_days: int = 0) -> dict[str, int]:
+        """Drop what is no longer needed: old rate events, expired blocks, old rejections (and audit rows).
+
+        The daily retention job ages the audit log out too (`[retention] audit_days`); passing
+        `audit_days` here does the same at once.
+        """
         removed: dict[str, int] = {}
         async with self.db.transaction() as tx:
             removed["events"] = await tx.execute(
@@ -628,8 +708,14 @@ class SharingStore:
 
     async def purge_guild(self, tx: Transaction, guild_id: int) -> None:
         """Delete everything sharing keeps for one guild."""
-        for table in ("sharing_posts", "sharing_events", "sharing_blocks", "sharing_audit", "sharing_prefs",
-                      "sharing_settings"):
+        for table in (
+            "sharing_posts",
+            "sharing_events",
+            "sharing_blocks",
+            "sharing_audit",
+            "sharing_prefs",
+            "sharing_settings",
+        ):
             await tx.execute(f"DELETE FROM {table} WHERE guild_id = ?", (guild_id,))
 
 
@@ -644,32 +730,49 @@ async def export_member(db: Database, keyring: Keyring, member: MemberRef) -> di
     """Return a member's shares, replies, preferences and moderator actions, text decrypted."""
     posts: list[dict[str, Any]] = []
     prefs: list[dict[str, Any]] = []
+    blocks: list[dict[str, Any]] = []
     for guild_id, ban_key in sorted(member.ban_keys.items()):
-        rows = await db.fetchall(f"{_SELECT_POST} WHERE guild_id = ? AND ban_key = ? ORDER BY id",
-                                 (guild_id, ban_key))
+        rows = await db.fetchall(
+            f"{_SELECT_POST} WHERE guild_id = ? AND ban_key = ? ORDER BY id", (guild_id, ban_key)
+        )
         for post in map(_post, rows):
-            posts.append({
-                "guild_id": post.guild_id,
-                "id": post.id,
-                "kind": post.kind,
-                "share_id": post.share_id,
-                "pseudonym": post.pseudonym,
-                "status": post.status,
-                "title": _open(keyring, post.title_enc, TITLE_CONTEXT),
-                "content_warning": _open(keyring, post.warning_enc, WARNING_CONTEXT),
-                "text": _open(keyring, post.body_enc, BODY_CONTEXT),
-                "reject_reason": post.reject_reason,
-                "channel_id": post.channel_id,
-                "message_id": post.message_id,
-                "thread_id": post.thread_id,
-                "created_at": _time(post.created_at),
-                "posted_at": _time(post.posted_at),
-            })
+            posts.append(
+                {
+                    "guild_id": post.guild_id,
+                    "id": post.id,
+                    "kind": post.kind,
+                    "share_id": post.share_id,
+                    "pseudonym": post.pseudonym,
+                    "status": post.status,
+                    "title": _open(keyring, post.title_enc, TITLE_CONTEXT),
+                    "content_warning": _open(keyring, post.warning_enc, WARNING_CONTEXT),
+                    "text": _open(keyring, post.body_enc, BODY_CONTEXT),
+                    "reject_reason": post.reject_reason,
+                    "channel_id": post.channel_id,
+                    "message_id": post.message_id,
+                    "thread_id": post.thread_id,
+                    "created_at": _time(post.created_at),
+                    "posted_at": _time(post.posted_at),
+                }
+            )
         pref = await db.fetchval(
             "SELECT dm_decisions FROM sharing_prefs WHERE guild_id = ? AND ban_key = ?", (guild_id, ban_key)
         )
         if pref is not None:
             prefs.append({"guild_id": guild_id, "dm_decisions": bool(pref)})
+        # A block's reason is a moderator's note and may name others, so only its dates are shown.
+        for row in await db.fetchall(
+            "SELECT id, created_at, expires_at FROM sharing_blocks WHERE guild_id = ? AND ban_key = ?",
+            (guild_id, ban_key),
+        ):
+            blocks.append(
+                {
+                    "guild_id": guild_id,
+                    "block_id": row["id"],
+                    "since": row["created_at"],
+                    "until": row["expires_at"],
+                }
+            )
     actions = await db.fetchall(
         "SELECT guild_id, action, post_id, block_id, detail, created_at FROM sharing_audit "
         "WHERE moderator_id = ? ORDER BY id",
@@ -678,14 +781,29 @@ async def export_member(db: Database, keyring: Keyring, member: MemberRef) -> di
     return {
         "posts": posts,
         "preferences": prefs,
+        "blocks": blocks,
         "moderator_actions": [dict(r) for r in actions],
     }
+
+
+async def posted_messages(db: Database, member: MemberRef) -> list[PostedMessage]:
+    """List the channel messages of a member's posted shares and replies (for /mydata erase)."""
+    found: list[PostedMessage] = []
+    for guild_id, ban_key in sorted(member.ban_keys.items()):
+        rows = await db.fetchall(
+            "SELECT channel_id, message_id FROM sharing_posts WHERE guild_id = ? AND ban_key = ? "
+            "AND channel_id IS NOT NULL AND message_id IS NOT NULL ORDER BY id",
+            (guild_id, ban_key),
+        )
+        found.extend((int(r["channel_id"]), int(r["message_id"])) for r in rows)
+    return found
 
 
 async def erase_member(tx: Transaction, member: MemberRef) -> None:
     """Delete a member's shares, replies, rate events and preferences; unname their moderator actions.
 
-    Blocks on the member's ban key stay: they protect the group and name no one.
+    Blocks on the member's ban key stay: they name no one, and they protect the group
+    from someone who could otherwise lift their own block by erasing their data.
     """
     for guild_id, ban_key in member.ban_keys.items():
         for table in ("sharing_posts", "sharing_events", "sharing_prefs"):
@@ -694,4 +812,23 @@ async def erase_member(tx: Transaction, member: MemberRef) -> None:
     await tx.execute("UPDATE sharing_blocks SET created_by = NULL WHERE created_by = ?", (member.user_id,))
 
 
-PERSONAL_DATA = register_personal_data(PersonalData("sharing", export_member, erase_member))
+PERSONAL_DATA = register_personal_data(
+    PersonalData(
+        "sharing",
+        export_member,
+        erase_member,
+        posts=posted_messages,
+        description=(
+            "Your anonymous shares and replies, found by a one-way key; their text only while "
+            "they wait for a moderator."
+        ),
+    )
+)
+for _column, _context in (
+    ("title_enc", TITLE_CONTEXT),
+    ("warning_enc", WARNING_CONTEXT),
+    ("body_enc", BODY_CONTEXT),
+    ("notify_enc", NOTIFY_CONTEXT),
+):
+    register_sensitive_column("sharing_posts", _column, _context, key_column="id")
+register_retention(RetentionRule("audit", "sharing_audit", "created_at"))

@@ -7,6 +7,8 @@ threads, files, Discord's limits, and what counts as a problem at the end of a t
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 import discord
@@ -315,3 +317,46 @@ async def test_problems_list_unknown_routes_and_refusals(hearth: Harness) -> Non
     problems = hearth.problems()
     assert any("does not know" in p for p in problems)
     hearth.fake.unknown_routes.clear()
+
+
+SEND = "POST /channels/{channel_id}/messages"
+
+
+@pytest.mark.hearth_options(rate_limits=True)
+async def test_rate_limit_emulation_paces_the_bot_without_violations(hearth: Harness) -> None:
+    fake = hearth.fake
+    fake.ratelimits.set_bucket(SEND, limit=2, per=0.3)
+    general = hearth.channels["general"]
+    channel = hearth.running_bot.get_channel(general.id)
+    assert isinstance(channel, discord.TextChannel)
+    started = time.monotonic()
+    await asyncio.gather(*(channel.send(f"message {i}") for i in range(6)))
+    elapsed = time.monotonic() - started
+
+    assert sorted(m.content for m in fake.messages(general)) == [f"message {i}" for i in range(6)]
+    assert fake.ratelimits.violation_count == 0
+    headers = fake.journal.select(SEND)[0].response_headers
+    assert headers["X-RateLimit-Limit"] == "2"
+    assert headers["X-RateLimit-Remaining"] == "1"
+    assert {"X-RateLimit-Reset", "X-RateLimit-Reset-After", "X-RateLimit-Bucket"} <= set(headers)
+    # Three windows of two messages each: the bot waited for two resets.
+    assert elapsed >= 0.55
+
+
+@pytest.mark.hearth_options(rate_limits=True)
+async def test_global_limit_violations_are_counted_and_retried(hearth: Harness) -> None:
+    fake = hearth.fake
+    fake.ratelimits.enable(global_limit=3, global_per=0.5)
+    bot = hearth.running_bot
+    channels = [
+        bot.get_channel(hearth.channels[name].id)
+        for name in ("general", "checkins", "sharing", "review", "alerts")
+    ]
+    await asyncio.gather(*(c.send("hello") for c in channels))  # type: ignore[union-attr]
+
+    # discord.py does not pace the global limit itself: two of five went over and were retried.
+    assert fake.ratelimits.violations_by_scope() == {"global": 2}
+    limited = [e for e in fake.journal.select(SEND) if e.status == 429]
+    assert len(limited) == 2 and all(e.response["global"] for e in limited)
+    for name in ("general", "checkins", "sharing", "review", "alerts"):
+        assert [m.content for m in fake.messages(hearth.channels[name])] == ["hello"]

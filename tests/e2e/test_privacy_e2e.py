@@ -281,3 +281,47 @@ async def test_rotate_key_round_trips_everything_the_bot_reads(
     await diary.start()
     export = await (await diary.actor("alice").slash("mydata export")).reply()
     assert json.loads(export.attachments[0].data)["areas"]["diary"]["notes"] == texts
+
+
+# ----- with a real area: the journal -----------------------------------------------------------
+
+
+async def _write_journal(hearth: Harness, member: str, text: str) -> None:
+    opened = await hearth.actor(member).slash("journal write")
+    saved = await opened.submit({"Your entry": text})
+    assert "Saved" in saved.content
+
+
+async def test_journal_entries_export_rotate_and_erase(hearth: Harness, monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    await _write_journal(hearth, "alice", "Alice's entry about a small brave step.")
+    await _write_journal(hearth, "bob", "Bob's entry about his week.")
+
+    exported = await (await hearth.actor("alice").slash("mydata export")).reply()
+    raw = exported.attachments[0].data.decode()
+    assert "small brave step" in raw and "Bob's entry" not in raw
+
+    # Rotate the key with the bot stopped; the journal reads back under the new key.
+    await hearth.stop()
+    monkeypatch.setenv(ENV_VAR, hearth.keyring.serialize().replace("\n", ","))
+    assert await asyncio.to_thread(cli_main, ["--config", str(hearth.config_path), "rotate-key"]) == 0
+    new_value = next(line.split("=", 1)[1] for line in capsys.readouterr().out.splitlines()
+                     if f"{ENV_VAR}=" in line)
+    monkeypatch.setenv(ENV_VAR, new_value)
+    assert await asyncio.to_thread(cli_main, ["--config", str(hearth.config_path), "rotate-key"]) == 0
+    assert "journal_entries.body: 2 re-encrypted" in capsys.readouterr().out
+    hearth.keyring = Keyring.parse(new_value)
+    await hearth.start()
+    listed = await (await hearth.actor("alice").slash("journal entries")).reply()
+    assert "small brave step" in listed.text
+
+    asked = await hearth.actor("alice").slash("mydata erase")
+    done = await asked.click(label="Erase, and leave my posts unlinked")
+    await hearth.fake.wait_until(lambda: "Done." in (done.message.content or ""), 3, "the erasure")
+    db = hearth.bot.db
+    assert db is not None
+    alice = hearth.members["alice"]
+    needles = [str(alice.id), ban_key_for(hearth.bot.keyring, hearth.guild.id, alice.id)]
+    assert await rows_mentioning(db, needles) == []
+    bob = await (await hearth.actor("bob").slash("journal entries")).reply()
+    assert "Bob's entry" in bob.text

@@ -113,6 +113,8 @@ class Gateway:
         self.ready_count = 0
         self.resumed_count = 0
         self.failed_resumes = 0
+        # The intents of the last IDENTIFY: the fake only sends events the bot asked for.
+        self.intents = 0
         self._connected = asyncio.Event()
         self._change = asyncio.Event()
 
@@ -205,6 +207,7 @@ class Gateway:
         if data.get("token") != self.fake.world.token:
             await connection.ws.close(code=4004, message=b"Authentication failed.")
             return
+        self.intents = int(data.get("intents") or 0)
         for old in self.sessions.values():
             old.valid = False
         session = Session(id=secrets.token_hex(16), token=data["token"])

@@ -146,7 +146,8 @@ class InteractionRecord:
     choices: list[dict[str, Any]] | None = None
     expired: bool = False
     rejected: list[tuple[int, Any]] = field(default_factory=list)
-    responded: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set once the bot answered, or once it was too late to answer.
+    settled: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def latency(self) -> float | None:

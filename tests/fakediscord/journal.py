@@ -40,6 +40,7 @@ class Entry:
     files: list[UploadedFile] = field(default_factory=list)
     status: int = 0
     response: Any = None
+    response_headers: dict[str, str] = field(default_factory=dict)
     fault: str | None = None
 
     @property

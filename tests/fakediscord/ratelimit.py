@@ -105,8 +105,10 @@ class RateLimiter:
         global_per: float = 1.0,
         buckets: dict[str, BucketSpec] | None = None,
     ) -> None:
-        """Turn emulation on (optionally with other limits)."""
+        """Turn emulation on (optionally with other limits); windows start afresh."""
         self.enabled = True
+        self._global = None
+        self._windows.clear()
         self.global_limit = global_limit
         self.global_per = global_per
         if buckets is not None:
@@ -123,6 +125,7 @@ class RateLimiter:
         old = self.buckets.get(route)
         major = major or (old.major if old else _guess_major(route))
         self.buckets[route] = BucketSpec(name or (old.name if old else route), limit, per, major)
+        self._windows.clear()
 
     @property
     def violation_count(self) -> int:

@@ -259,9 +259,13 @@ class FakeDiscord:
         return self.world.channel_messages(channel, include_deleted=include_deleted)
 
     def last_message(self, channel: Channel | int) -> Message | None:
-        """Return the newest message in a channel, or None."""
-        found = self.messages(channel)
-        return found[-1] if found else None
+        """Return the newest (not deleted) message in a channel, or None."""
+        found = self.world.channels.get(channel if isinstance(channel, int) else channel.id)
+        for message_id in reversed(found.message_ids if found else []):
+            message = self.world.messages[message_id]
+            if not message.deleted:
+                return message
+        return None
 
     def message(self, message_id: int) -> Message:
         """Return any stored message (including ephemeral and deleted ones)."""
@@ -331,6 +335,7 @@ class FakeDiscord:
                     reply = await self._run_handler(handler, entry, request, path)
         entry.status = reply.status
         entry.response = reply.body
+        entry.response_headers = {**extra_headers, **reply.headers}
         if reply.status == 400 and isinstance(reply.body, dict) and reply.body.get("code") in (50035, 50006):
             self.rejections.append(entry)
             log.warning("fake Discord refused %s %s: %s", method, path, json.dumps(reply.body)[:500])
@@ -370,10 +375,7 @@ class FakeDiscord:
         task.add_done_callback(self._tasks.discard)
 
     def _identified_intents(self) -> int:
-        for received in reversed(self.gateway.received):
-            if received.op == 2 and isinstance(received.data, dict):
-                return int(received.data.get("intents") or 0)
-        return 0
+        return self.gateway.intents
 
     # ----- world lookups that answer like Discord -----
 
@@ -955,6 +957,7 @@ class FakeDiscord:
             raise ApiError(400, 40060, "Interaction has already been acknowledged.")
         if time.monotonic() - record.dispatched_at > self.callback_deadline:
             record.expired = True
+            record.settled.set()
             raise ApiError(404, 10062, "Unknown interaction")
         body = call.json or {}
         kind = int(body.get("type") or 0)
@@ -999,7 +1002,7 @@ class FakeDiscord:
         record.response_type = kind
         record.response = body
         record.responded_at = time.monotonic()
-        record.responded.set()
+        record.settled.set()
         self.world.changed()
         resource: dict[str, Any] = {"type": kind}
         if message is not None:

@@ -235,7 +235,22 @@ async def test_rotation_reseals_every_registered_column_and_round_trips(db: Data
         privacy_store.SENSITIVE_COLUMNS.remove(privacy_store.SensitiveColumn("diary", "body", NOTE, "id"))
 
 
-async def test_rotation_names_sealed_columns_nobody_registered(db: Database, keyring: Keyring) -> None:
-    await add_note(db, keyring, ALICE, "unregistered")
+async def test_rotation_finds_unregistered_columns_by_their_table_column_context(
+    db: Database, keyring: Keyring
+) -> None:
+    await add_note(db, keyring, ALICE, "sealed under diary.body, never registered")
+    rotated = Keyring({**keyring.masters, 2: Keyring.parse(generate_master_key()).masters[1]})
+    report = await reseal_all(db, rotated)
+    assert report.resealed["diary.body"] == 1
+    assert report.unregistered == []
+    stored = await db.fetchval("SELECT body FROM diary")
+    assert rotated.decrypt(stored, context=NOTE) == "sealed under diary.body, never registered"
+
+
+async def test_rotation_names_sealed_columns_it_cannot_open(db: Database, keyring: Keyring) -> None:
+    await db.execute(
+        "INSERT INTO diary (guild_id, user_id, body, created_at) VALUES (?, ?, ?, ?)",
+        (GUILD, ALICE, keyring.encrypt("odd context", context="something.else"), to_db_time(NOW)),
+    )
     report = await reseal_all(db, keyring)
-    assert ("diary", "body") in report.unregistered
+    assert report.unregistered == [("diary", "body")]

@@ -63,8 +63,16 @@ def service(db: Database, keyring: Keyring) -> SharingService:
     return make_service(db, keyring, max_delay_seconds=60)
 
 
-async def share(service: SharingService, user: int = AUTHOR, text: str = TEXT, *, vetting: bool = False,
-                assessment: FakeAssessment | None = CALM, at: datetime = NOW, **kwargs: str):
+async def share(
+    service: SharingService,
+    user: int = AUTHOR,
+    text: str = TEXT,
+    *,
+    vetting: bool = False,
+    assessment: FakeAssessment | None = CALM,
+    at: datetime = NOW,
+    **kwargs: str,
+):
     return await service.submit_share(
         GUILD, user, at, text=text, vetting=vetting, assessment=assessment, **kwargs
     )
@@ -77,9 +85,12 @@ async def post_it(service: SharingService, post_id: int, message_id: int, at: da
 
 
 async def all_sharing_values(db: Database) -> list[str]:
-    tables = [r[0] for r in await db.fetchall(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'sharing_%'"
-    )]
+    tables = [
+        r[0]
+        for r in await db.fetchall(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'sharing_%'"
+        )
+    ]
     values: list[str] = []
     for table in tables:
         for row in await db.fetchall(f"SELECT * FROM {table}"):
@@ -145,9 +156,7 @@ async def test_the_rate_limit_is_three_an_hour_and_says_when_to_come_back(servic
     assert later.outcome is Outcome.QUEUED
 
 
-async def test_the_rate_limit_holds_when_many_shares_arrive_at_once(
-    db: Database, keyring: Keyring
-) -> None:
+async def test_the_rate_limit_holds_when_many_shares_arrive_at_once(db: Database, keyring: Keyring) -> None:
     service = make_service(db, keyring, shares_per_hour=2)
     results = await asyncio.gather(*(share(service, text=f"{TEXT} number {n}") for n in range(8)))
     assert sorted(r.outcome for r in results).count(Outcome.QUEUED) == 2
@@ -173,8 +182,9 @@ async def test_short_and_repetitive_shares_are_refused_with_the_reason(service: 
     assert spam.outcome is Outcome.REFUSED and "repeated" in spam.reason
 
 
-async def test_a_blocked_term_is_refused_without_vetting_and_flagged_with_it(service: SharingService,
-                                                                             db: Database) -> None:
+async def test_a_blocked_term_is_refused_without_vetting_and_flagged_with_it(
+    service: SharingService, db: Database
+) -> None:
     await service.change_settings(GUILD, MODERATOR, NOW, add_terms="forbidden thing, other")
     text = "I keep thinking about the Forbidden Thing that happened last year."
     refused = await share(service, text=text)
@@ -199,8 +209,12 @@ async def test_the_refuse_policy_refuses_links(service: SharingService) -> None:
 
 
 async def test_mentions_are_neutralised_in_everything_stored(service: SharingService) -> None:
-    result = await share(service, text=TEXT + " @everyone <@123456789012345678>", title="@here",
-                         content_warning="<@&99999999999999>")
+    result = await share(
+        service,
+        text=TEXT + " @everyone <@123456789012345678>",
+        title="@here",
+        content_warning="<@&99999999999999>",
+    )
     opened = await service.claim(result.post.id)
     for part in (opened.text, opened.title, opened.content_warning):
         assert "@everyone" not in part and "@here" not in part and "<@1" not in part and "<@&" not in part
@@ -400,10 +414,21 @@ async def test_personal_data_exports_and_erases_a_members_items(
     moderator_export = await entry.export(db, keyring, moderator)
     assert [a["action"] for a in moderator_export["moderator_actions"]] == ["approve"]
 
+    assert entry.posts is not None
+    assert await entry.posts(db, member) == [(1, 70)]
+    await service.block_author(
+        GUILD, posted.post.id, MODERATOR, NOW, days=None, reason="hurt someone named X"
+    )
+    exported = await entry.export(db, keyring, member)
+    assert exported["blocks"] and "hurt someone" not in str(exported), "a block's reason is not exported"
+
     async with db.transaction() as tx:
         await entry.erase(tx, member)
         await entry.erase(tx, moderator)
     remaining = await db.fetchall("SELECT id, share_id FROM sharing_posts")
     assert [(r["id"], r["share_id"]) for r in remaining] == [(other.post.id, None)]
     assert (await entry.export(db, keyring, member))["posts"] == []
+    assert await entry.posts(db, member) == []
     assert str(MODERATOR) not in await all_sharing_values(db)
+    refused = await share(service, text=TEXT + " after erasing")
+    assert refused.outcome is Outcome.REFUSED, "erasing one's data does not lift a block"

@@ -1,0 +1,613 @@
+"""/faq and /learn for everyone, /faqadmin for moderators.
+
+Answers are private unless the member presses "Post in channel". A question that
+reads as crisis goes to the safety service and `offer_care` first, and is never
+stored. A question nothing answers goes to the gap queue with no trace of who asked.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.cogs._care import offer_care
+from bot.cogs._ui import (
+    CHOICE_NAME_LIMIT,
+    CHOICES_LIMIT,
+    HEARTH_COLOUR,
+    HearthDynamicItem,
+    HearthModal,
+    HearthView,
+    ModeratorGroup,
+    clip,
+    hearth,
+)
+from bot.errors import UserFacingError
+from bot.services.faq import (
+    ALIAS_LIMIT,
+    ANSWER_LIMIT,
+    IMPORT_BYTES_LIMIT,
+    QUESTION_LIMIT,
+    FaqEntry,
+    FaqService,
+    MissGroup,
+    Origin,
+    Topic,
+    Verdict,
+    split_keywords,
+)
+from bot.services.safety import CrisisLevel
+from bot.storage.db import StorageBusyError
+
+if TYPE_CHECKING:
+    from bot.app import Hearth
+
+log = logging.getLogger(__name__)
+
+PICKED = re.compile(r"^faq:(?P<entry>[a-z0-9][a-z0-9-]{0,47})$")
+BUTTON_LABEL_LIMIT = 80
+RELATED_BUTTONS = 3
+TOPIC_RELATED_BUTTONS = 10
+MISS_GROUPS_SHOWN = 10
+BUSY = "Hearth is very busy for a moment and couldn't save that. Please try again in a few seconds."
+
+NO_MATCH = (
+    "I couldn't find an answer to that in the FAQ yet, sorry.\n\n"
+    "• Browse the topic cards with **/learn**, for example `/learn healing`.\n"
+    "• If you're having a hard time right now, **/resources** lists people you can talk to today."
+)
+NO_MATCH_QUEUED = (
+    "\n\nI've added your question to a list the moderators use to improve the FAQ. "
+    "It doesn't say who asked."
+)
+
+
+def faq_service(interaction: discord.Interaction) -> FaqService:
+    """Return the bot's FAQ service."""
+    service = getattr(hearth(interaction), "faq", None)
+    assert isinstance(service, FaqService)
+    return service
+
+
+# ----- rendering -------------------------------------------------------------------
+
+
+def answer_embed(service: FaqService, entry: FaqEntry, *, shared: bool = False) -> discord.Embed:
+    """Render an entry's answer."""
+    embed = discord.Embed(title=clip(entry.question, 256), description=entry.answer, colour=HEARTH_COLOUR)
+    if entry.origin is Origin.CUSTOM:
+        source = "Written by this server's moderators"
+    else:
+        label = service.section_label(entry)
+        topic = entry.section.partition("/")[0]
+        source = f"From the guide: {label} · more with /learn {topic}" if label else "From Hearth's FAQ"
+        if entry.origin is Origin.OVERRIDE:
+            source += " · adapted by this server's moderators"
+    if shared:
+        source = "Shared from /faq · " + source
+    embed.set_footer(text=clip(source, 2048))
+    return embed
+
+
+def _button_label(text: str) -> str:
+    return clip(text, BUTTON_LABEL_LIMIT)
+
+
+async def answer_view(service: FaqService, guild_id: int | None, entry: FaqEntry) -> discord.ui.View:
+    """Buttons under an answer: post it publicly, and open related entries."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(PostButton(entry.id))
+    for related_id in entry.related[:RELATED_BUTTONS]:
+        related = await service.entry(guild_id, related_id)
+        if related is not None:
+            view.add_item(ShowButton(related.id, label=_button_label(related.question), row=1))
+    return view
+
+
+async def send_answer(interaction: discord.Interaction, entry: FaqEntry, *, edit: bool = False) -> None:
+    """Show an answer privately (as a new message, or in place of the message clicked)."""
+    service = faq_service(interaction)
+    embed = answer_embed(service, entry)
+    view = await answer_view(service, interaction.guild_id, entry)
+    if edit:
+        await interaction.response.edit_message(content=None, embed=embed, view=view)
+    elif interaction.response.is_done():
+        await interaction.followup.send(embed=embed, view=view, ephemeral=True)
+    else:
+        await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
+
+
+def did_you_mean(entries: list[FaqEntry]) -> tuple[discord.Embed, discord.ui.View]:
+    """Offer up to three entries as buttons."""
+    lines = "\n".join(f"• {clip(e.question, 200)}" for e in entries)
+    embed = discord.Embed(
+        title="Did you mean…",
+        description=f"{lines}\n\nPick one, or ask again in other words. `/learn` has the topic cards.",
+        colour=HEARTH_COLOUR,
+    )
+    view = discord.ui.View(timeout=None)
+    for entry in entries[:3]:
+        view.add_item(PickButton(entry.id, label=_button_label(entry.question)))
+    return embed, view
+
+
+async def learn_card(service: FaqService, guild_id: int | None, topic: Topic,
+                     page: int) -> tuple[discord.Embed, discord.ui.View]:
+    """Render one page of a topic card with Previous/Next and its related entries."""
+    page = max(0, min(page, len(topic.pages) - 1))
+    shown = topic.pages[page]
+    heading = f"**{shown.heading}**\n\n" if shown.heading else ""
+    embed = discord.Embed(title=topic.title, description=f"{heading}{shown.body}", colour=HEARTH_COLOUR)
+    footer = f"Page {page + 1} of {len(topic.pages)} · " if len(topic.pages) > 1 else ""
+    embed.set_footer(text=f"{footer}Ask your own question with /faq")
+    view = discord.ui.View(timeout=None)
+    if len(topic.pages) > 1:
+        last = len(topic.pages) - 1
+        # The ids stay distinct at both ends: on the first page Previous points at 0 and Next at 1.
+        view.add_item(LearnPageButton(topic.id, max(page - 1, 0), label="Previous", disabled=page == 0))
+        view.add_item(LearnPageButton(topic.id, min(page + 1, last), label="Next", disabled=page == last))
+    related: list[FaqEntry] = []
+    for entry_id in topic.related:
+        entry = await service.entry(guild_id, entry_id)
+        if entry is not None:
+            related.append(entry)
+    for n, entry in enumerate(related[:TOPIC_RELATED_BUTTONS]):
+        view.add_item(ShowButton(entry.id, label=_button_label(entry.question), row=1 + n // 5))
+    return embed, view
+
+
+# ----- persistent buttons ------------------------------------------------------------
+
+
+class PostButton(
+    HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth:faq:post:(?P<entry>[a-z0-9-]{1,48})"
+):
+    """Post an answer in the channel, for a member who wants to show it to the group."""
+
+    def __init__(self, entry_id: str) -> None:
+        super().__init__(discord.ui.Button(label="Post in channel", style=discord.ButtonStyle.secondary,
+                                           custom_id=f"hearth:faq:post:{entry_id}"))
+        self.entry_id = entry_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
+                             match: re.Match[str], /) -> PostButton:
+        return cls(match["entry"])
+
+    async def handle(self, interaction: discord.Interaction) -> None:
+        service = faq_service(interaction)
+        entry = await service.entry(interaction.guild_id, self.entry_id)
+        if entry is None:
+            raise UserFacingError("That answer is no longer in this server's FAQ.")
+        await interaction.response.send_message(embed=answer_embed(service, entry, shared=True))
+
+
+class ShowButton(
+    HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth:faq:show:(?P<entry>[a-z0-9-]{1,48})"
+):
+    """Open a related entry privately, without replacing the message it sits on."""
+
+    def __init__(self, entry_id: str, *, label: str = "Open", row: int | None = None) -> None:
+        super().__init__(discord.ui.Button(label=label, style=discord.ButtonStyle.secondary, row=row,
+                                           custom_id=f"hearth:faq:show:{entry_id}"))
+        self.entry_id = entry_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
+                             match: re.Match[str], /) -> ShowButton:
+        return cls(match["entry"])
+
+    async def handle(self, interaction: discord.Interaction) -> None:
+        entry = await faq_service(interaction).entry(interaction.guild_id, self.entry_id)
+        if entry is None:
+            raise UserFacingError("That answer is no longer in this server's FAQ.")
+        await send_answer(interaction, entry)
+
+
+class PickButton(
+    HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth:faq:pick:(?P<entry>[a-z0-9-]{1,48})"
+):
+    """A "Did you mean" choice: the answer replaces the question."""
+
+    def __init__(self, entry_id: str, *, label: str = "Open") -> None:
+        super().__init__(discord.ui.Button(label=label, style=discord.ButtonStyle.primary,
+                                           custom_id=f"hearth:faq:pick:{entry_id}"))
+        self.entry_id = entry_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
+                             match: re.Match[str], /) -> PickButton:
+        return cls(match["entry"])
+
+    async def handle(self, interaction: discord.Interaction) -> None:
+        entry = await faq_service(interaction).entry(interaction.guild_id, self.entry_id)
+        if entry is None:
+            raise UserFacingError("That answer is no longer in this server's FAQ.")
+        await send_answer(interaction, entry, edit=True)
+
+
+class LearnPageButton(
+    HearthDynamicItem[discord.ui.Button[Any]],
+    template=r"hearth:learn:(?P<topic>[a-z0-9-]+):(?P<page>\d+)",
+):
+    """Previous/Next on a topic card; works after a restart because the page is in the id."""
+
+    def __init__(self, topic_id: str, page: int, *, label: str = "Next", disabled: bool = False) -> None:
+        super().__init__(discord.ui.Button(label=label, style=discord.ButtonStyle.primary, disabled=disabled,
+                                           custom_id=f"hearth:learn:{topic_id}:{page}"))
+        self.topic_id = topic_id
+        self.page = page
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
+                             match: re.Match[str], /) -> LearnPageButton:
+        return cls(match["topic"], int(match["page"]))
+
+    async def handle(self, interaction: discord.Interaction) -> None:
+        service = faq_service(interaction)
+        topic = service.library.topic(self.topic_id)
+        if topic is None:
+            raise UserFacingError("That topic card is no longer available. Try `/learn` again.")
+        embed, view = await learn_card(service, interaction.guild_id, topic, self.page)
+        await interaction.response.edit_message(embed=embed, view=view)
+
+
+DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
+    PostButton, ShowButton, PickButton, LearnPageButton,
+)
+
+
+# ----- moderator modals and views ------------------------------------------------------
+
+
+class EntryModal(HearthModal):
+    """Question, answer and keywords, for adding an entry or editing one."""
+
+    def __init__(self, *, title: str, entry: FaqEntry | None = None) -> None:
+        super().__init__(title=title, timeout=900)
+        self.entry = entry
+        self.question: discord.ui.TextInput[EntryModal] = discord.ui.TextInput(
+            label="Question", max_length=QUESTION_LIMIT, default=entry.question if entry else None,
+            placeholder="How members would ask it, e.g. When does the group meet?",
+        )
+        self.answer: discord.ui.TextInput[EntryModal] = discord.ui.TextInput(
+            label="Answer", style=discord.TextStyle.paragraph, max_length=ANSWER_LIMIT,
+            default=entry.answer if entry else None,
+        )
+        self.keywords: discord.ui.TextInput[EntryModal] = discord.ui.TextInput(
+            label="Keywords (comma separated)", required=False, max_length=1000,
+            default=", ".join(entry.keywords) if entry else None,
+            placeholder="words members might use, e.g. meeting, voice chat, schedule",
+        )
+        for item in (self.question, self.answer, self.keywords):
+            self.add_item(item)
+
+    async def on_submit(self, interaction: discord.Interaction, /) -> None:
+        service = faq_service(interaction)
+        guild_id = interaction.guild_id
+        assert guild_id is not None
+        now = hearth(interaction).now()
+        question, answer = self.question.value.strip(), self.answer.value.strip()
+        keywords = split_keywords(self.keywords.value)
+        try:
+            if self.entry is None:
+                saved = await service.add_custom(guild_id, question, answer, keywords, now)
+                done = f"Added `{saved.id}`. Members can find it with `/faq` now."
+            else:
+                saved = await service.edit(guild_id, self.entry.id, question, answer, keywords, now)
+                done = (f"Saved `{saved.id}` for this server."
+                        + (" The built-in wording stays for other servers." if saved.origin is Origin.OVERRIDE
+                           else ""))
+        except StorageBusyError:
+            raise UserFacingError(BUSY, keep_text=answer) from None
+        await interaction.response.send_message(done, embed=answer_embed(service, saved), ephemeral=True)
+
+
+class AliasModal(HearthModal):
+    """Teach an entry the wording of a group of misses."""
+
+    def __init__(self, queue: MissesView, group: MissGroup) -> None:
+        super().__init__(title="Add as another way of asking", timeout=900)
+        self.queue = queue
+        self.group = group
+        suggested = group.suggestion.entry.id if group.suggestion else None
+        self.entry_id: discord.ui.TextInput[AliasModal] = discord.ui.TextInput(
+            label="Entry id", max_length=48, default=suggested,
+            placeholder="the id shown by /faqadmin edit, e.g. adult-betrayal",
+        )
+        self.wording: discord.ui.TextInput[AliasModal] = discord.ui.TextInput(
+            label="Wording (remove anything personal)", max_length=ALIAS_LIMIT,
+            default=clip(group.wording, ALIAS_LIMIT),
+        )
+        self.add_item(self.entry_id)
+        self.add_item(self.wording)
+
+    async def on_submit(self, interaction: discord.Interaction, /) -> None:
+        service = faq_service(interaction)
+        guild_id = interaction.guild_id
+        assert guild_id is not None
+        bot = hearth(interaction)
+        try:
+            entry = await service.add_alias(guild_id, self.entry_id.value.strip().lower(), self.wording.value,
+                                            self.group.miss_ids, bot.now())
+        except StorageBusyError:
+            raise UserFacingError(BUSY, keep_text=self.wording.value) from None
+        note = f"Added “{clip(self.wording.value.strip(), 120)}” as a way of asking `{entry.id}`."
+        await self.queue.refresh(interaction, note)
+
+
+class MissesView(HearthView):
+    """The gap queue for a moderator: choose a group, then add it as an alias or dismiss it."""
+
+    def __init__(self, groups: list[MissGroup]) -> None:
+        super().__init__(timeout=900)
+        self.groups = groups[:MISS_GROUPS_SHOWN]
+        self.chosen = 0
+        self.picker: discord.ui.Select[MissesView] = discord.ui.Select(
+            placeholder="Choose a question", custom_id="hearth:faq:misses:pick",
+            options=[discord.SelectOption(label=clip(g.wording, 100), value=str(n),
+                                          description=f"asked {g.count} time{'s' if g.count != 1 else ''}",
+                                          default=n == 0)
+                     for n, g in enumerate(self.groups)],
+        )
+        self.picker.callback = self.pick  # type: ignore[method-assign]
+        self.add_item(self.picker)
+
+    async def pick(self, interaction: discord.Interaction) -> None:
+        self.chosen = int(self.picker.values[0])
+        for n, option in enumerate(self.picker.options):
+            option.default = n == self.chosen
+        await interaction.response.edit_message(view=self)
+
+    @discord.ui.button(label="Add as alias…", style=discord.ButtonStyle.primary,
+                       custom_id="hearth:faq:misses:alias")
+    async def add_alias(self, interaction: discord.Interaction, _: discord.ui.Button[MissesView]) -> None:
+        await interaction.response.send_modal(AliasModal(self, self.groups[self.chosen]))
+
+    @discord.ui.button(label="Dismiss", style=discord.ButtonStyle.secondary,
+                       custom_id="hearth:faq:misses:dismiss")
+    async def dismiss(self, interaction: discord.Interaction, _: discord.ui.Button[MissesView]) -> None:
+        guild_id = interaction.guild_id
+        assert guild_id is not None
+        group = self.groups[self.chosen]
+        await faq_service(interaction).dismiss(guild_id, group.miss_ids)
+        await self.refresh(interaction, f"Dismissed “{clip(group.wording, 120)}”.")
+
+    async def refresh(self, interaction: discord.Interaction, note: str) -> None:
+        """Show the queue again after a change."""
+        guild_id = interaction.guild_id
+        assert guild_id is not None
+        groups = await faq_service(interaction).misses(guild_id, hearth(interaction).now())
+        self.stop()
+        embed = misses_embed(groups)
+        view = MissesView(groups) if groups else None
+        await interaction.response.edit_message(content=note, embed=embed, view=view)
+
+
+def misses_embed(groups: list[MissGroup]) -> discord.Embed:
+    """List the gap queue's groups, most asked first."""
+    embed = discord.Embed(title="Questions the FAQ didn't answer", colour=HEARTH_COLOUR)
+    if not groups:
+        embed.description = ("The gap queue is empty. When `/faq` can't answer a question, it appears here "
+                             "(without who asked).")
+        return embed
+    lines = []
+    for n, group in enumerate(groups[:MISS_GROUPS_SHOWN], start=1):
+        closest = f" · closest: `{group.suggestion.entry.id}`" if group.suggestion else ""
+        times = f"{group.count} time{'s' if group.count != 1 else ''}"
+        lines.append(f"**{n}.** “{clip(group.wording, 150)}” · asked {times}{closest}")
+    more = len(groups) - MISS_GROUPS_SHOWN
+    if more > 0:
+        lines.append(f"…and {more} more group{'s' if more != 1 else ''}.")
+    embed.description = "\n".join(lines)
+    embed.set_footer(text="Choose a question, then add it as another way of asking an entry, or dismiss it.")
+    return embed
+
+
+# ----- the cog ----------------------------------------------------------------------------
+
+
+class Faq(commands.Cog):
+    """Answers from the guide, topic cards, and moderator curation."""
+
+    faqadmin = ModeratorGroup(name="faqadmin", description="Curate this server's FAQ")
+
+    def __init__(self, bot: Hearth) -> None:
+        self.bot = bot
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(*DYNAMIC_ITEMS)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(*DYNAMIC_ITEMS)
+
+    # ----- /faq -----
+
+    @app_commands.command(name="faq", description="Ask a question about trust and healing")
+    @app_commands.describe(question="Ask in your own words, or pick one of the suggestions")
+    async def faq(self, interaction: discord.Interaction, question: app_commands.Range[str, 1, 300]) -> None:
+        service = faq_service(interaction)
+        text = question.strip()
+        picked = PICKED.match(text)
+        if picked:
+            entry = await service.entry(interaction.guild_id, picked["entry"])
+            if entry is not None:
+                await send_answer(interaction, entry)
+                return
+        assessment = await self.bot.safety.assess(interaction.guild_id, text)
+        if assessment.needs_care:
+            # Crisis language goes to people, and is never kept in the gap queue.
+            await offer_care(interaction, assessment, source="FAQ question")
+            if assessment.level is CrisisLevel.CONCERN:
+                outcome = await service.ask(interaction.guild_id, text)
+                if outcome.verdict is Verdict.ANSWER and outcome.best is not None:
+                    await send_answer(interaction, outcome.best.entry)
+            return
+        outcome = await service.ask(interaction.guild_id, text)
+        if outcome.verdict is Verdict.ANSWER and outcome.best is not None:
+            await send_answer(interaction, outcome.best.entry)
+        elif outcome.verdict is Verdict.SUGGEST:
+            embed, view = did_you_mean([m.entry for m in outcome.matches])
+            await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
+        else:
+            queued = interaction.guild_id is not None
+            reply = NO_MATCH + (NO_MATCH_QUEUED if queued else "")
+            await interaction.response.send_message(reply, ephemeral=True)
+            if queued:
+                assert interaction.guild_id is not None
+                try:
+                    await service.record_miss(interaction.guild_id, text, self.bot.now())
+                except StorageBusyError:
+                    log.warning("the database was busy; a FAQ miss was not queued")
+
+    @faq.autocomplete("question")
+    async def faq_autocomplete(self, interaction: discord.Interaction,
+                               current: str) -> list[app_commands.Choice[str]]:
+        matches = await faq_service(interaction).suggest(interaction.guild_id, current[:300], CHOICES_LIMIT)
+        return [app_commands.Choice(name=clip(m.entry.question, CHOICE_NAME_LIMIT), value=f"faq:{m.entry.id}")
+                for m in matches]
+
+    # ----- /learn -----
+
+    @app_commands.command(name="learn", description="Read the topic cards about trust issues and healing")
+    @app_commands.describe(topic="Which topic to read")
+    async def learn(self, interaction: discord.Interaction, topic: app_commands.Range[str, 1, 100]) -> None:
+        service = faq_service(interaction)
+        found = service.library.find_topic(topic)
+        if found is None:
+            names = ", ".join(f"`{t.id}`" for t in service.library.topics)
+            raise UserFacingError(f"I don't have a topic card called that. Try one of: {names}.")
+        embed, view = await learn_card(service, interaction.guild_id, found, 0)
+        await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
+
+    @learn.autocomplete("topic")
+    async def learn_autocomplete(self, interaction: discord.Interaction,
+                                 current: str) -> list[app_commands.Choice[str]]:
+        typed = current.strip().lower()
+        topics = faq_service(interaction).library.topics
+        shown = [t for t in topics if typed in t.id or typed in t.title.lower() or typed in t.summary.lower()]
+        return [app_commands.Choice(name=clip(t.title, CHOICE_NAME_LIMIT), value=t.id)
+                for t in (shown or list(topics))][:CHOICES_LIMIT]
+
+    # ----- /faqadmin -----
+
+    @faqadmin.command(name="add", description="Add an entry of this server's own")
+    async def admin_add(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_modal(EntryModal(title="Add an FAQ entry"))
+
+    @faqadmin.command(name="edit", description="Change an entry (a built-in gets this server's own version)")
+    @app_commands.describe(entry="The entry to change")
+    async def admin_edit(self, interaction: discord.Interaction, entry: str) -> None:
+        assert interaction.guild_id is not None
+        found = await faq_service(interaction).editable(interaction.guild_id, _entry_id(entry))
+        await interaction.response.send_modal(EntryModal(title="Edit an FAQ entry", entry=found))
+
+    @faqadmin.command(name="remove", description="Hide a built-in entry here, or delete a custom one")
+    @app_commands.describe(entry="The entry to remove")
+    async def admin_remove(self, interaction: discord.Interaction, entry: str) -> None:
+        assert interaction.guild_id is not None
+        service = faq_service(interaction)
+        removed = await service.remove(interaction.guild_id, _entry_id(entry), self.bot.now())
+        if removed.origin is Origin.CUSTOM:
+            message = f"Deleted this server's entry `{removed.id}` ({clip(removed.question, 120)})."
+        else:
+            message = (f"Hid `{removed.id}` ({clip(removed.question, 120)}) on this server. Other servers "
+                       "still see it; `/faqadmin restore` brings it back here.")
+        await interaction.response.send_message(message, ephemeral=True)
+
+    @faqadmin.command(name="restore", description="Show a built-in entry this server hid")
+    @app_commands.describe(entry="The hidden entry to show again")
+    async def admin_restore(self, interaction: discord.Interaction, entry: str) -> None:
+        assert interaction.guild_id is not None
+        restored = await faq_service(interaction).restore(interaction.guild_id, _entry_id(entry))
+        await interaction.response.send_message(f"`{restored.id}` is back in this server's FAQ.",
+                                                ephemeral=True)
+
+    @admin_edit.autocomplete("entry")
+    @admin_remove.autocomplete("entry")
+    async def entry_autocomplete(self, interaction: discord.Interaction,
+                                 current: str) -> list[app_commands.Choice[str]]:
+        matches = await faq_service(interaction).suggest(interaction.guild_id, current[:300], CHOICES_LIMIT)
+        return [_entry_choice(m.entry) for m in matches]
+
+    @admin_restore.autocomplete("entry")
+    async def hidden_autocomplete(self, interaction: discord.Interaction,
+                                  current: str) -> list[app_commands.Choice[str]]:
+        if interaction.guild_id is None:
+            return []
+        typed = current.strip().lower()
+        hidden = await faq_service(interaction).hidden(interaction.guild_id)
+        found = [e for e in hidden if typed in e.id or typed in e.question.lower()]
+        return [_entry_choice(e) for e in found][:CHOICES_LIMIT]
+
+    @faqadmin.command(name="misses", description="Questions the FAQ couldn't answer, grouped by wording")
+    async def admin_misses(self, interaction: discord.Interaction) -> None:
+        assert interaction.guild_id is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        groups = await faq_service(interaction).misses(interaction.guild_id, self.bot.now())
+        if groups:
+            await interaction.followup.send(embed=misses_embed(groups), view=MissesView(groups),
+                                            ephemeral=True)
+        else:
+            await interaction.followup.send(embed=misses_embed(groups), ephemeral=True)
+
+    @faqadmin.command(name="export", description="Download this server's FAQ changes as a TOML file")
+    async def admin_export(self, interaction: discord.Interaction) -> None:
+        assert interaction.guild_id is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        name = interaction.guild.name if interaction.guild else ""
+        text = await faq_service(interaction).export(interaction.guild_id, name)
+        file = discord.File(io.BytesIO(text.encode("utf-8")), filename="hearth-faq.toml")
+        await interaction.followup.send(
+            "Here are this server's FAQ changes. Edit the file and bring it back with `/faqadmin import`.",
+            file=file, ephemeral=True,
+        )
+
+    @faqadmin.command(name="import", description="Load FAQ changes from a TOML file (checked whole first)")
+    @app_commands.describe(file="A TOML file like the one /faqadmin export gives",
+                           replace="Replace this server's current changes instead of adding to them")
+    async def admin_import(self, interaction: discord.Interaction, file: discord.Attachment,
+                           replace: bool = False) -> None:
+        assert interaction.guild_id is not None
+        if file.size > IMPORT_BYTES_LIMIT:
+            raise UserFacingError(f"Nothing was changed: the file is {file.size // 1024} KB and the limit is "
+                                  f"{IMPORT_BYTES_LIMIT // 1024} KB.")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            data = await file.read()
+        except discord.HTTPException:
+            raise UserFacingError(
+                "Nothing was changed: I couldn't download that file. Please try again."
+            ) from None
+        summary = await faq_service(interaction).import_(interaction.guild_id, data, self.bot.now(),
+                                                         replace_all=replace)
+        how = ("replaced this server's earlier changes" if summary.replaced
+               else "added to this server's changes")
+        await interaction.followup.send(
+            f"Imported and {how}: {summary.custom} custom entr{'y' if summary.custom == 1 else 'ies'}, "
+            f"{summary.overrides} rewritten built-in{'s' if summary.overrides != 1 else ''}, "
+            f"{summary.hidden} hidden, {summary.aliases} extra wording{'s' if summary.aliases != 1 else ''}.",
+            ephemeral=True,
+        )
+
+
+def _entry_id(value: str) -> str:
+    picked = PICKED.match(value.strip())
+    return picked["entry"] if picked else value.strip().lower()
+
+
+def _entry_choice(entry: FaqEntry) -> app_commands.Choice[str]:
+    tag = {Origin.BUILT_IN: "built-in", Origin.OVERRIDE: "changed here", Origin.CUSTOM: "this server's"}
+    name = f"{clip(entry.question, CHOICE_NAME_LIMIT - 40)} ({tag[entry.origin]}: {entry.id})"
+    return app_commands.Choice(name=clip(name, CHOICE_NAME_LIMIT), value=entry.id)
+
+
+async def setup(bot: commands.Bot) -> None:
+    """Load the cog."""
+    await bot.add_cog(Faq(bot))  # type: ignore[arg-type]

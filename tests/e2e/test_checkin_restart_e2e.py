@@ -1,0 +1,155 @@
+"""Restarts never lose or duplicate a check-in: downtime within and past grace, and a kill mid-post."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.e2e.checkin_helpers import (
+    MONDAY_8AM,
+    add_schedule,
+    checkin_posts,
+    cog,
+    occurrence_id_of,
+    settle,
+    tick,
+)
+from tests.fakediscord.harness import Harness
+
+NINE = datetime(2026, 6, 1, 9, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+async def frozen_monday(hearth: Harness) -> None:
+    await settle(hearth)
+    hearth.clock.set(MONDAY_8AM)
+
+
+async def occurrences(hearth: Harness, schedule_id: int):
+    return await cog(hearth).service.store.schedule_occurrences(schedule_id)
+
+
+async def test_downtime_within_grace_posts_once_late(hearth: Harness) -> None:
+    schedule_id = await add_schedule(hearth)
+    await hearth.stop()
+    hearth.clock.set(NINE + timedelta(minutes=90))  # down through 09:00; back 90 minutes later
+    await hearth.start()
+    await settle(hearth)  # the first tick after start catches up
+    await tick(hearth)
+    await tick(hearth, NINE + timedelta(minutes=95))
+    [post] = checkin_posts(hearth)
+    [row] = await occurrences(hearth, schedule_id)
+    assert row.state == "posted" and row.message_id == post.id and row.scheduled_for == NINE
+    # Its window runs from when it was actually posted.
+    assert row.closes_at == NINE + timedelta(minutes=90, hours=12)
+
+
+async def test_downtime_past_grace_skips_and_records_it(
+    hearth: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    schedule_id = await add_schedule(hearth)
+    await hearth.stop()
+    hearth.clock.set(NINE + timedelta(hours=2, minutes=30))  # grace is 120 minutes
+    await hearth.start()
+    await settle(hearth)
+    assert checkin_posts(hearth) == []
+    [row] = await occurrences(hearth, schedule_id)
+    assert row.state == "skipped" and row.scheduled_for == NINE
+    assert any("skipped check-in" in r.getMessage() for r in caplog.records)
+    # The next day's check-in comes as usual.
+    await tick(hearth, NINE + timedelta(days=1))
+    assert len(checkin_posts(hearth)) == 1
+
+
+@pytest.mark.hearth_config(checkins={"grace_minutes": 30})
+async def test_the_grace_window_is_configurable(hearth: Harness) -> None:
+    await add_schedule(hearth)
+    await hearth.stop()
+    hearth.clock.set(NINE + timedelta(minutes=45))
+    await hearth.start()
+    await settle(hearth)
+    assert checkin_posts(hearth) == []
+
+
+async def test_killed_after_posting_but_before_confirming_is_not_posted_again(hearth: Harness) -> None:
+    schedule_id = await add_schedule(hearth)
+    never = asyncio.Event()
+
+    async def die_before_confirming(*args: object) -> None:
+        await never.wait()
+
+    cog(hearth).service.store.confirm_posted = die_before_confirming  # type: ignore[method-assign]
+    hearth.clock.set(NINE)
+    ticking = asyncio.create_task(cog(hearth).runner.tick(NINE))
+    await hearth.fake.wait_until(lambda: checkin_posts(hearth), what="the check-in to reach Discord")
+    ticking.cancel()
+    await hearth.kill()
+    [row] = await occurrences_after_kill(hearth, schedule_id)
+    assert row.state == "claimed" and row.message_id is None
+
+    await hearth.start()
+    await settle(hearth)  # the first tick finds the post by its marker and confirms it
+    await tick(hearth, NINE + timedelta(minutes=1))
+    [post] = checkin_posts(hearth)
+    [row] = await occurrences(hearth, schedule_id)
+    assert row.state == "posted" and row.message_id == post.id
+    reply = await hearth.actor("alice", "checkins").click(post, label="4 · Good")
+    assert "Thank you for checking in" in reply.text
+
+
+async def test_killed_before_posting_is_posted_once_after_restart(hearth: Harness) -> None:
+    schedule_id = await add_schedule(hearth)
+    never = asyncio.Event()
+
+    async def die_before_sending(*args: object) -> int:
+        await never.wait()
+        return 0
+
+    cog(hearth).poster.post_checkin = die_before_sending  # type: ignore[method-assign]
+    ticking = asyncio.create_task(cog(hearth).runner.tick(NINE))
+
+    async def claimed() -> bool:
+        rows = await occurrences(hearth, schedule_id)
+        return bool(rows) and rows[0].state == "claimed"
+
+    for _ in range(200):
+        if await claimed():
+            break
+        await asyncio.sleep(0.01)
+    ticking.cancel()
+    await hearth.kill()
+    assert checkin_posts(hearth) == []
+
+    hearth.clock.set(NINE + timedelta(minutes=5))
+    await hearth.start()
+    await settle(hearth)
+    await tick(hearth, NINE + timedelta(minutes=6))
+    [post] = checkin_posts(hearth)
+    [row] = await occurrences(hearth, schedule_id)
+    assert row.state == "posted" and row.message_id == post.id and occurrence_id_of(post) == row.id
+
+
+async def test_a_check_in_posted_before_a_restart_still_closes_on_time(hearth: Harness) -> None:
+    await add_schedule(hearth)
+    await tick(hearth, NINE)
+    [post] = checkin_posts(hearth)
+    await hearth.restart()
+    await settle(hearth)
+    await tick(hearth, NINE + timedelta(hours=12))
+    closed = hearth.fake.message(post.id)
+    assert "This check-in has closed" in closed.text
+    assert all(b.get("disabled") for b in closed.buttons)
+
+
+async def occurrences_after_kill(hearth: Harness, schedule_id: int):
+    """Read the database directly while the bot is down."""
+    from bot.storage.checkins import CheckinStore
+    from bot.storage.db import Database
+
+    db = await Database.open(hearth.database_path)
+    try:
+        return await CheckinStore(db, hearth.keyring).schedule_occurrences(schedule_id)
+    finally:
+        await db.close()

@@ -1,0 +1,91 @@
+"""Safety and privacy through the real features: shares, the journal, and erasing real shares."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.services.identity import ban_key_for
+from bot.storage import privacy as privacy_store
+from tests.fakediscord.harness import Harness
+
+SHARE_FIELD = "What would you like to share?"
+EVERYDAY = "Today I told my sister something I had kept to myself for years, and she simply listened."
+CRISIS = "Honestly everyone would be better off without me, I don't want to be here anymore."
+
+
+async def _setup(hearth: Harness) -> None:
+    channels = hearth.channels
+    done = await hearth.actor("mod").slash(
+        "setup", sharing_channel=channels["sharing"], review_channel=channels["review"],
+        alerts_channel=channels["alerts"], region="UK",
+    )
+    await done.reply()
+
+
+async def _share(hearth: Harness, who: str, text: str) -> Any:
+    opened = await hearth.actor(who).slash("share")
+    submitted = await opened.submit({SHARE_FIELD: text})
+    await submitted.reply()
+    return submitted
+
+
+async def test_a_crisis_share_gives_private_help_and_an_alert_that_cannot_identify(hearth: Harness) -> None:
+    await _setup(hearth)
+    alice = hearth.members["alice"]
+    result = await _share(hearth, "alice", CRISIS)
+    await result.wait_followups(1)
+    assert all(m.ephemeral for m in result.messages)
+    assert "116 123" in result.text  # the server's region (UK) helplines, privately
+    alert = await hearth.fake.wait_for_message(hearth.channels["alerts"], lambda m: "share" in m.text,
+                                               timeout=3)
+    shown = alert.text + json.dumps(alert.embeds) + json.dumps(alert.components)
+    assert "anonymously" in alert.text and "review item" in alert.text
+    for trace in (str(alice.id), alice.user.username, alice.user.mention, "better off without me"):
+        assert trace not in shown
+    # Nobody else saw anything public.
+    assert hearth.fake.messages(hearth.channels["sharing"]) == []
+
+
+async def test_a_journal_entry_never_alerts_even_when_concern_alerts_are_on(hearth: Harness) -> None:
+    await _setup(hearth)
+    await hearth.actor("mod").slash("safety alerts", level="concern")
+    opened = await hearth.actor("bob").slash("journal write")
+    saved = await opened.submit({"Your entry": "I want to kill myself some nights."})
+    care = await saved.wait_followups(1)
+    assert care[0].ephemeral and "116 123" in care[0].text
+    assert "Nobody has been told" in care[0].text
+    assert hearth.fake.messages(hearth.channels["alerts"]) == []
+
+
+async def test_erasing_deletes_real_shares_from_the_channel_when_asked(hearth: Harness) -> None:
+    await _setup(hearth)
+    await _share(hearth, "alice", EVERYDAY)
+    await _share(hearth, "bob", "I noticed I checked my partner's phone again, then stopped and breathed.")
+    alice_post, bob_post = hearth.fake.messages(hearth.channels["sharing"])
+
+    exported = await (await hearth.actor("alice").slash("mydata export")).reply()
+    shares = json.loads(exported.attachments[0].data)["areas"]["sharing"]
+    mine = json.dumps(shares)
+    assert str(alice_post.id) in mine and str(bob_post.id) not in mine
+
+    asked = await hearth.actor("alice").slash("mydata erase")
+    done = await asked.click(label="Erase, and delete my anonymous posts")
+    await hearth.fake.wait_until(lambda: "Done." in (done.message.content or ""), 3, "the erasure")
+    assert "Deleted 1 anonymous post" in done.message.content
+    assert hearth.fake.message(alice_post.id).deleted
+    assert not hearth.fake.message(bob_post.id).deleted
+
+    db = hearth.bot.db
+    assert db is not None
+    alice = hearth.members["alice"]
+    key = ban_key_for(hearth.bot.keyring, hearth.guild.id, alice.id)
+    for table in await privacy_store.user_tables(db):
+        for column in await privacy_store.table_columns(db, table):
+            for needle in (str(alice.id), key):
+                hits = await db.fetchval(
+                    f'SELECT count(*) FROM "{table}" WHERE CAST("{column}" AS TEXT) LIKE ?', (f"%{needle}%",)
+                )
+                assert hits == 0, f"{table}.{column} still mentions alice"
+    mine = await (await hearth.actor("bob").slash("myshares")).reply()
+    assert "share · posted" in mine.text

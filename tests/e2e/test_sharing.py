@@ -1,0 +1,727 @@
+"""Anonymous sharing end to end: the real bot against the fake Discord.
+
+Every test here runs under the `sharing` fixture, which afterwards scans every REST
+payload the bot sent and every log line for the members' ids, usernames and display
+names. The only place a member may be named is a reply to that member alone: an
+ephemeral interaction response or follow-up, or their own DMs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from tests.fakediscord.harness import Harness
+
+SHARE_FIELD = "What would you like to share?"
+WARNING_FIELD = "Content warning (optional)"
+TITLE_FIELD = "Title (optional)"
+REPLY_FIELD = "Your reply"
+TEXT = "Today I told my sister something I had kept to myself for years, and she simply listened."
+OTHER_TEXT = "I noticed I checked my partner's phone again, then stopped myself and breathed instead."
+CRISIS_TEXT = "I have decided to end my life this weekend and I have a plan."
+MODERATORS = ("mod", "mod2", "owner")
+EPHEMERAL = 1 << 6
+
+
+# ----- the leak scan -----------------------------------------------------------------------
+
+
+@dataclass
+class LogCapture(logging.Handler):
+    records: list[logging.LogRecord] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__init__(logging.DEBUG)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def __hash__(self) -> int:
+        return id(self)
+
+
+def _identity_pattern(hearth: Harness) -> tuple[re.Pattern[str], dict[str, set[int]]]:
+    """Return one pattern for every id and name of members who may write anonymously, and whose each is."""
+    owners: dict[str, set[int]] = {}
+    for member in hearth.guild.members.values():
+        if member.user.bot or member.user.username in MODERATORS:
+            continue
+        for name in (str(member.user.id), member.user.username, member.user.global_name, member.nick):
+            if name:
+                owners.setdefault(name.casefold(), set()).add(member.user.id)
+    alternatives = "|".join(re.escape(n) for n in sorted(owners, key=len, reverse=True))
+    pattern = re.compile(rf"(?<![A-Za-z0-9])(?:{alternatives})(?![A-Za-z0-9])", re.I)
+    return pattern, owners
+
+
+def _named(
+    pattern: re.Pattern[str], owners: dict[str, set[int]], text: str, allowed: int | None
+) -> str | None:
+    """Return the first id or name in `text` that belongs to someone other than `allowed`."""
+    for found in pattern.finditer(text):
+        if owners[found.group(0).casefold()] - {allowed}:
+            return found.group(0)
+    return None
+
+
+def _private_to(hearth: Harness, entry: Any) -> int | None:
+    """Return the one user a request speaks to privately, or None if others can see it."""
+    fake = hearth.fake
+    route = entry.route or ""
+    if route == "POST /users/@me/channels":
+        return int(entry.json["recipient_id"])
+    if route.startswith("POST /channels/{channel_id}/messages") and route.count("/") == 3:
+        channel = fake.world.channels.get(int(entry.params["channel_id"]))
+        if channel is not None and channel.recipient_id is not None:
+            return channel.recipient_id
+        return None
+    record = None
+    if route.startswith("POST /interactions/"):
+        record = fake.interactions.get(int(entry.params["webhook_id"]))
+    elif route.startswith(("POST /webhooks/", "PATCH /webhooks/")):
+        token = entry.params.get("webhook_token")
+        record = next((r for r in fake.interactions.values() if r.token == token), None)
+    if record is None:
+        return None
+    body = entry.json or {}
+    if route.startswith("POST /interactions/"):
+        kind = body.get("type")
+        if kind in (8, 9):  # autocomplete choices, a modal: only the member sees them
+            return record.user.id
+        flags = (body.get("data") or {}).get("flags") or 0
+        return record.user.id if kind in (4, 5) and flags & EPHEMERAL else None
+    message_id = (entry.response or {}).get("id") if isinstance(entry.response, dict) else None
+    if message_id is not None:
+        message = fake.world.messages.get(int(message_id))
+        if message is not None and message.ephemeral:
+            return record.user.id
+    return None
+
+
+def assert_no_leaks(hearth: Harness, logs: LogCapture) -> int:
+    """Fail if any payload others can see, or any log line, names a member; return payloads checked."""
+    pattern, owners = _identity_pattern(hearth)
+    leaks: list[str] = []
+    checked = 0
+    for entry in hearth.fake.journal:
+        if entry.json is None:
+            continue
+        checked += 1
+        body = json.dumps(entry.json, ensure_ascii=False)
+        named = _named(pattern, owners, body, _private_to(hearth, entry))
+        if named:
+            leaks.append(f"{entry.method} {entry.path} names {named!r}: {body[:300]}")
+    for record in logs.records:
+        line = record.getMessage() + (f"\n{record.exc_text}" if record.exc_text else "")
+        named = _named(pattern, owners, line, None)
+        if named:
+            leaks.append(f"log line from {record.name} names {named!r}: {line[:300]}")
+    assert not leaks, "identity leaks:\n" + "\n".join(leaks)
+    return checked
+
+
+@pytest.fixture
+async def sharing(hearth: Harness) -> AsyncIterator[Harness]:
+    """Set up the sharing, review and alerts channels; afterwards, scan for identity leaks."""
+    for name, display in (
+        ("alice", "Alice Marchbanks"),
+        ("bob", "Bobby Tables"),
+        ("carol", "Caro Lindqvist"),
+    ):
+        member = hearth.members[name]
+        member.user.global_name = display
+        member.nick = display.split()[0] + "y"
+    # Log as production does at its most verbose: Hearth at DEBUG, discord.py at INFO.
+    logs = LogCapture()
+    root = logging.getLogger()
+    bot_logger, discord_logger = logging.getLogger("bot"), logging.getLogger("discord")
+    old_levels = bot_logger.level, discord_logger.level
+    root.addHandler(logs)
+    bot_logger.setLevel(logging.DEBUG)
+    discord_logger.setLevel(logging.INFO)
+    try:
+        channels = hearth.channels
+        done = await hearth.actor("mod").slash(
+            "setup",
+            sharing_channel=channels["sharing"],
+            review_channel=channels["review"],
+            alerts_channel=channels["alerts"],
+        )
+        await done.reply()
+        yield hearth
+        assert assert_no_leaks(hearth, logs) > 0
+    finally:
+        root.removeHandler(logs)
+        bot_logger.setLevel(old_levels[0])
+        discord_logger.setLevel(old_levels[1])
+
+
+# ----- helpers ---------------------------------------------------------------------------------
+
+
+async def share(
+    hearth: Harness, who: str, text: str = TEXT, *, title: str | None = None, warning: str | None = None
+) -> Any:
+    """Use /share and submit the modal; return the submission's result, once answered."""
+    opened = await hearth.actor(who).slash("share")
+    assert opened.modal.title == "Share anonymously"
+    values = {SHARE_FIELD: text}
+    if title:
+        values[TITLE_FIELD] = title
+    if warning:
+        values[WARNING_FIELD] = warning
+    submitted = await opened.submit(values)
+    await submitted.reply()
+    return submitted
+
+
+def posts(hearth: Harness, channel: str = "sharing") -> list[Any]:
+    return hearth.fake.messages(hearth.channels[channel])
+
+
+def footer(message: Any) -> str:
+    return message.embeds[0]["footer"]["text"]
+
+
+def thread_of(hearth: Harness, message: Any) -> Any:
+    threads = [
+        t
+        for t in hearth.fake.world.threads_of(hearth.channels["sharing"])
+        if t.id == message.id or t.starter_message_id == message.id
+    ]
+    assert len(threads) == 1, "a share opens exactly one thread"
+    return threads[0]
+
+
+async def reply_by_button(hearth: Harness, who: str, message: Any, text: str) -> Any:
+    opened = await hearth.actor(who, "sharing").click(message, label="Reply anonymously")
+    assert opened.modal.title == "Reply anonymously"
+    submitted = await opened.submit({REPLY_FIELD: text})
+    await submitted.reply()
+    return submitted
+
+
+def thread_posts(hearth: Harness, thread: Any) -> list[Any]:
+    return hearth.fake.world.channel_messages(thread)
+
+
+def pseudonym_in(text: str) -> str:
+    found = re.search(r"([A-Z][a-z]+ [A-Z][a-z]+ \d{4})", text)
+    assert found, f"no pseudonym in {text!r}"
+    return found.group(1)
+
+
+# ----- sharing and replies -------------------------------------------------------------------------
+
+
+async def test_a_share_is_posted_without_a_name_signed_by_a_pseudonym_with_a_thread(sharing: Harness) -> None:
+    hearth = sharing
+    result = await share(hearth, "alice", TEXT, title="Something I finally said")
+    assert result.ephemeral
+    [posted] = posts(hearth)
+    assert posted.author.bot and posted.interaction_metadata is None, (
+        "a plain bot message, not a reply to /share"
+    )
+    embed = posted.embeds[0]
+    assert embed["description"] == TEXT and embed["title"] == "Something I finally said"
+    assert "author" not in embed
+    name = pseudonym_in(footer(posted))
+    assert footer(posted) == f"Shared anonymously by {name}"
+    assert posted.find_component(label="Reply anonymously") is not None
+    thread = thread_of(hearth, posted)
+    assert thread.name == "Something I finally said"
+    reply = await result.reply()
+    assert name in reply.text and posted.jump_url.rsplit("/", 1)[1] in reply.text
+
+
+async def test_the_authors_reply_is_marked_and_another_member_gets_another_name(sharing: Harness) -> None:
+    hearth = sharing
+    await share(hearth, "alice")
+    [posted] = posts(hearth)
+    author_name = pseudonym_in(footer(posted))
+    own = await reply_by_button(hearth, "alice", posted, "Thank you all for reading this.")
+    assert "original poster" in own.text
+    menu = await hearth.actor("bob", "sharing").message_command("Reply anonymously", posted)
+    other = await menu.submit({REPLY_FIELD: "That took courage. I'm glad she listened."})
+    await other.reply()
+    first, second = thread_posts(hearth, thread_of(hearth, posted))
+    assert footer(first) == f"Anonymous reply from {author_name} (original poster)"
+    bob_name = pseudonym_in(footer(second))
+    assert bob_name != author_name and "original poster" not in footer(second)
+    assert second.embeds[0]["description"] == "That took courage. I'm glad she listened."
+    # A reply to a reply (menu on bob's message) still lands in the same thread, under the same names.
+    menu = await hearth.actor("alice", "sharing").message_command("Reply anonymously", second)
+    again = await menu.submit({REPLY_FIELD: "It really did."})
+    await again.reply()
+    assert footer(thread_posts(hearth, thread_of(hearth, posted))[-1]).startswith(
+        f"Anonymous reply from {author_name}"
+    )
+
+
+async def test_one_author_has_different_names_in_two_threads(sharing: Harness) -> None:
+    hearth = sharing
+    await share(hearth, "alice", TEXT)
+    await share(hearth, "alice", OTHER_TEXT)
+    first, second = posts(hearth)
+    assert pseudonym_in(footer(first)) != pseudonym_in(footer(second))
+
+
+async def test_a_content_warning_hides_the_text_behind_a_spoiler(sharing: Harness) -> None:
+    hearth = sharing
+    await share(hearth, "alice", TEXT + " || and this", warning="family conflict")
+    [posted] = posts(hearth)
+    description = posted.embeds[0]["description"]
+    assert description.startswith("**Content warning:** family conflict\n\n||")
+    assert description.endswith("||") and description.count("||") == 2
+
+
+async def test_mentions_are_neutralised_and_never_allowed(sharing: Harness) -> None:
+    hearth = sharing
+    bob = hearth.members["mod2"]  # mentioned, not an author: the leak scan is about authors
+    role = hearth.roles["Moderator"]
+    text = f"@everyone and @here, {bob.mention} and <@&{role.id}>: I need to say this out loud."
+    mark = hearth.fake.journal.mark
+    await share(hearth, "alice", text, title="@everyone listen")
+    [posted] = posts(hearth)
+    await reply_by_button(hearth, "carol", posted, f"@here {bob.mention} hugs")
+    shown = json.dumps(posted.embeds) + json.dumps(thread_posts(hearth, thread_of(hearth, posted))[0].embeds)
+    for raw in ("@everyone", "@here", f"<@{bob.id}>", f"<@&{role.id}>"):
+        assert raw not in shown
+    assert "everyone" in posted.embeds[0]["description"], "the words stay readable"
+    sends = hearth.fake.journal.select("POST /channels/{channel_id}/messages", after=mark)
+    sends += hearth.fake.journal.select(
+        lambda e: (e.route or "").startswith(("POST /webhooks", "PATCH /")), after=mark
+    )
+    assert sends
+    for entry in sends:
+        assert entry.json.get("allowed_mentions") == {"parse": []}, entry
+
+
+# ----- checks ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.hearth_config(sharing={"shares_per_hour": 2})
+async def test_the_rate_limit_refuses_and_hands_the_text_back(sharing: Harness) -> None:
+    hearth = sharing
+    await share(hearth, "alice", TEXT)
+    await share(hearth, "alice", OTHER_TEXT)
+    third = "A third thing I wanted to get off my chest before the week ends."
+    refused = await share(hearth, "alice", third)
+    assert "limit of 2 shares an hour" in refused.text and third in refused.text
+    assert len(posts(hearth)) == 2
+    hearth.clock.advance(minutes=61)
+    await share(hearth, "alice", third)
+    assert len(posts(hearth)) == 3
+
+
+async def test_blocked_terms_are_refused_with_the_reason(sharing: Harness) -> None:
+    hearth = sharing
+    settings = await hearth.actor("mod").slash("sharemod settings", add_terms="grimthorpe, bad place")
+    assert "grimthorpe" in (await settings.reply()).text
+    text = "I went back to the Bad   Place today and it was harder than I expected it to be."
+    refused = await share(hearth, "alice", text)
+    assert "“bad place”" in refused.text and text in refused.text
+    assert posts(hearth) == []
+
+
+async def test_invite_links_are_stripped_and_the_member_told(sharing: Harness) -> None:
+    hearth = sharing
+    result = await share(
+        hearth, "alice", TEXT + " Join us at https://discord.gg/abcdEF12 and read https://example.org/help"
+    )
+    assert "removed an invite link" in result.text
+    description = posts(hearth)[0].embeds[0]["description"]
+    assert "abcdEF12" not in description and "discord.gg" not in description
+    assert "[invite link removed]" in description and "https://example.org/help" in description
+
+
+async def test_short_text_is_refused_and_kept(sharing: Harness) -> None:
+    refused = await share(sharing, "alice", "just a bit")
+    assert "at least 20 characters" in refused.text and "just a bit" in refused.text
+
+
+# ----- vetting ----------------------------------------------------------------------------------------
+
+
+async def test_vetting_approve_reject_and_block_without_unmasking(sharing: Harness) -> None:
+    hearth = sharing
+    await (await hearth.actor("mod").slash("setup", vetting=True)).reply()
+    held = await share(hearth, "alice", TEXT, warning="family")
+    assert "waiting for a moderator" in held.text
+    assert posts(hearth) == []
+    item = hearth.fake.last_message(hearth.channels["review"])
+    assert TEXT in item.text and "family" in item.text and "Pseudonym" in item.text
+    name = pseudonym_in(item.text)
+
+    approved = await hearth.actor("mod", "review").click(item, label="Approve")
+    assert "Approved and posted" in (await approved.reply()).text
+    [posted] = posts(hearth)
+    assert footer(posted) == f"Shared anonymously by {name}"
+    item = hearth.fake.message(item.id)
+    assert TEXT not in item.text and "Approved by" in item.text and item.buttons == []
+
+    # The author asks for a DM, then a moderator rejects with a reason.
+    held = await share(hearth, "alice", OTHER_TEXT)
+    await held.click(label="DM me when it's decided")
+    item = hearth.fake.last_message(hearth.channels["review"])
+    opened = await hearth.actor("mod", "review").click(item, label="Reject")
+    rejected = await opened.submit({"Reason (the author can see it)": "Please add a content warning."})
+    await rejected.reply()
+    assert len(posts(hearth)) == 1
+    dms = hearth.fake.dm_messages(hearth.members["alice"])
+    assert dms and "Please add a content warning." in dms[-1].text
+    mine = await hearth.actor("alice").slash("myshares")
+    assert "Please add a content warning." in (await mine.reply()).text
+
+    # Block from the review item: the share is not posted and the author can no longer share.
+    third = "Something else that is on my mind this evening, written down at last."
+    await share(hearth, "alice", third)
+    item = hearth.fake.last_message(hearth.channels["review"])
+    opened = await hearth.actor("mod", "review").click(item, label="Block author")
+    blocked = await opened.submit(
+        {
+            "Days (leave empty to block for good)": "7",
+            "Reason (only moderators see it)": "repeated harassment",
+        }
+    )
+    assert "block #1" in (await blocked.reply()).text
+    assert third not in hearth.fake.message(item.id).text and len(posts(hearth)) == 1
+    refused = await hearth.actor("alice").slash("share")
+    assert refused.ephemeral and "can't share anonymously" in refused.text
+    assert await hearth.bot.sharing.store.count_by_status() == {"posted": 1, "rejected": 2}
+
+
+async def test_a_blocked_author_is_refused_after_names_rotate_and_blocks_list_no_identity(
+    sharing: Harness,
+) -> None:
+    hearth = sharing
+    await share(hearth, "alice", TEXT)
+    [posted] = posts(hearth)
+    await reply_by_button(hearth, "bob", posted, "Sending you strength.")
+    menu = await hearth.actor("mod", "sharing").message_command("Moderate anonymous post", posted)
+    assert menu.ephemeral
+    opened = await menu.click(label="Block author")
+    done = await opened.submit({"Reason (only moderators see it)": "spam links"})
+    assert "block #1" in (await done.reply()).text
+    rotated = await hearth.actor("mod").slash("sharemod rotate-names")
+    assert "new names" in (await rotated.reply()).text
+
+    refused = await hearth.actor("alice").slash("share")
+    assert "can't share anonymously" in refused.text
+    replying = await hearth.actor("alice", "sharing").click(posted, label="Reply anonymously")
+    assert "can't share anonymously" in replying.text
+    # Another member's name in the old thread changed with the rotation; the block did not.
+    await reply_by_button(hearth, "bob", posted, "Still thinking of you today.")
+    before, after = thread_posts(hearth, thread_of(hearth, posted))
+    assert pseudonym_in(footer(before)) != pseudonym_in(footer(after))
+
+    listing = await hearth.actor("mod").slash("sharemod blocks")
+    shown = await listing.reply()
+    assert "Block #1" in shown.text and "spam links" in shown.text and "for good" in shown.text
+    unblocked = await listing.click(label="Unblock #1")
+    assert "Lifted block #1" in (await unblocked.reply()).text
+    await share(hearth, "alice", OTHER_TEXT)
+    assert len(posts(hearth)) == 2
+
+    audit = await (await hearth.actor("mod").slash("sharemod audit")).reply()
+    for words in ("blocked the author of", "rotated the anonymous names", "lifted block #1"):
+        assert words in audit.text
+    assert f"<@{hearth.members['mod'].id}>" in audit.text
+
+
+async def test_a_moderator_who_is_not_one_cannot_approve(sharing: Harness) -> None:
+    hearth = sharing
+    await (await hearth.actor("mod").slash("setup", vetting=True)).reply()
+    await share(hearth, "alice", TEXT)
+    item = hearth.fake.last_message(hearth.channels["review"])
+    refused = await hearth.actor("mod2", "review").click(item, label="Approve")
+    assert refused.ephemeral and "moderators" in refused.text
+    assert posts(hearth) == []
+
+
+# ----- crisis hold -------------------------------------------------------------------------------------
+
+
+async def test_crisis_language_is_held_with_care_for_the_author_and_an_alert(sharing: Harness) -> None:
+    hearth = sharing
+    result = await share(hearth, "alice", CRISIS_TEXT)
+    await result.wait_followups(1)
+    assert all(m.ephemeral for m in result.messages)
+    assert "a moderator will look at it" in result.text
+    assert "You're not alone" in result.text
+    assert posts(hearth) == [], "held even though vetting is off"
+    item = hearth.fake.last_message(hearth.channels["review"])
+    assert "may need care" in item.text and "crisis language" in item.text
+    alert = await hearth.fake.wait_for_message(
+        hearth.channels["alerts"], lambda m: "share" in m.text, timeout=2
+    )
+    assert str(item.id) in json.dumps(alert.embeds), "the alert links to the review item"
+    approved = await hearth.actor("mod", "review").click(item, label="Approve")
+    await approved.reply()
+    assert len(posts(hearth)) == 1
+
+
+# ----- authors' controls -------------------------------------------------------------------------------
+
+
+async def test_delete_through_myshares_removes_the_message_thread_and_rows(sharing: Harness) -> None:
+    hearth = sharing
+    await share(hearth, "alice", TEXT)
+    [posted] = posts(hearth)
+    thread = thread_of(hearth, posted)
+    await reply_by_button(hearth, "bob", posted, "Proud of you for this.")
+    mine = await hearth.actor("alice").slash("myshares")
+    listed = await mine.reply()
+    assert listed.ephemeral and "share · posted" in listed.text and "reply" not in listed.text
+    bob_mine = await (await hearth.actor("bob").slash("myshares")).reply()
+    assert "reply · posted" in bob_mine.text
+    asking = await mine.click(label="Delete #1")
+    assert "can't be undone" in (await asking.reply()).text
+    deleted = await asking.click(label="Yes, delete it")
+    assert "Deleted your share #1" in (await deleted.reply()).text
+    assert posts(hearth) == []
+    assert thread_posts(hearth, thread) == [], "the replies under it are gone too"
+    thread = hearth.fake.world.channels[thread.id]
+    assert thread.name == "Removed share" and thread.archived
+    assert await hearth.bot.sharing.store.count_by_status() == {}
+    again = await (await hearth.actor("alice").slash("myshares")).reply()
+    assert "no anonymous shares" in again.text
+
+
+async def test_nobody_else_can_delete_a_share(sharing: Harness) -> None:
+    hearth = sharing
+    await share(hearth, "alice", TEXT)
+    forged = await hearth.actor("bob").slash("myshares")
+    await forged.reply()
+    # bob has no Delete #1 button; a forged click on alice's id is refused by ban key.
+    cog = hearth.bot.get_cog("Sharing")
+    assert cog is not None
+    assert "Delete #1" not in json.dumps(forged.components)
+    with pytest.raises(Exception, match="among yours"):
+        await hearth.bot.sharing.delete_own(hearth.guild.id, hearth.members["bob"].id, 1, hearth.clock.now())
+    assert len(posts(hearth)) == 1
+
+
+# ----- reports ------------------------------------------------------------------------------------------
+
+
+async def test_a_report_reaches_the_alerts_channel_without_the_reporter(sharing: Harness) -> None:
+    hearth = sharing
+    await share(hearth, "alice", TEXT)
+    [posted] = posts(hearth)
+    opened = await hearth.actor("bob", "sharing").message_command("Report to moderators", posted)
+    sent = await opened.submit({"What's wrong with it?": "This reads like it is about a real person here."})
+    assert "your name isn't shared" in (await sent.reply()).text
+    alert = hearth.fake.last_message(hearth.channels["alerts"])
+    assert "was reported" in alert.text and "about a real person here" in alert.text
+    assert posted.jump_url.rsplit("/", 1)[1] in json.dumps(alert.embeds)
+    removed = await hearth.actor("mod", "alerts").click(alert, label="Remove post")
+    assert "Removed share #1" in (await removed.reply()).text
+    assert posts(hearth) == []
+    audit = await (await hearth.actor("mod").slash("sharemod audit")).reply()
+    assert "deleted item #1" in audit.text
+
+
+async def test_report_works_only_on_anonymous_posts(sharing: Harness) -> None:
+    hearth = sharing
+    message = hearth.actor("carol", "general").say("an ordinary message")
+    refused = await hearth.actor("bob", "general").message_command("Report to moderators", message)
+    assert refused.ephemeral and "anonymous shares and replies" in refused.text
+
+
+# ----- the random delay ------------------------------------------------------------------------------------
+
+
+@pytest.mark.hearth_config(sharing={"max_delay_seconds": 600})
+async def test_the_random_delay_holds_a_share_back_then_posts_it(sharing: Harness) -> None:
+    hearth = sharing
+    too_long = await hearth.actor("mod").slash("sharemod settings", delay_seconds=601)
+    assert "at most 600 seconds" in (await too_long.reply()).text
+    await (await hearth.actor("mod").slash("sharemod settings", delay_seconds=600)).reply()
+    cog = hearth.bot.get_cog("Sharing")
+    cog.service.rng.randint = lambda low, high: 300  # type: ignore[method-assign,union-attr]
+    result = await share(hearth, "alice", TEXT)
+    assert "within about 5 minutes" in result.text
+    assert posts(hearth) == []
+    assert await cog.post_due() == 0  # type: ignore[union-attr]
+    hearth.clock.advance(seconds=301)
+    assert await cog.post_due() == 1  # type: ignore[union-attr]
+    assert len(posts(hearth)) == 1
+    assert await cog.post_due() == 0, "posted exactly once"  # type: ignore[union-attr]
+
+
+async def test_a_queued_share_survives_a_restart(sharing: Harness) -> None:
+    hearth = sharing
+    hearth.fake.faults.missing_permissions(
+        "POST /channels/{channel_id}/messages", channel_id=hearth.channels["sharing"].id
+    )
+    result = await share(hearth, "alice", TEXT)
+    assert "saved" in result.text
+    await hearth.restart()
+    hearth.clock.advance(minutes=1)
+    await hearth.bot.get_cog("Sharing").post_due()  # type: ignore[union-attr]
+    assert len(posts(hearth)) == 1
+
+
+# ----- the stress test --------------------------------------------------------------------------------------
+
+
+@pytest.mark.hearth_options(rate_limits=True)
+async def test_two_hundred_members_share_at_once(sharing: Harness) -> None:
+    hearth = sharing
+    limits = hearth.fake.ratelimits
+    # Discord's buckets, a hundred times faster, so the test takes seconds, not minutes.
+    limits.enable(global_limit=50, global_per=0.01)
+    for route in (
+        "POST /channels/{channel_id}/messages",
+        "POST /channels/{channel_id}/messages/{message_id}/threads",
+    ):
+        limits.set_bucket(route, 5, 0.05)
+    members = [hearth.add_member(f"member{n:03d}") for n in range(200)]
+
+    async def one(n: int) -> Any:
+        actor = hearth.actor(members[n], "general")
+        opened = await actor.slash("share")
+        submitted = await opened.submit({SHARE_FIELD: f"Share number {n}: {TEXT}"})
+        await submitted.reply(timeout=60)
+        return submitted
+
+    results = await asyncio.gather(*(one(n) for n in range(200)))
+    assert all("Shared anonymously as" in r.text for r in results)
+    shown = [m.embeds[0]["description"] for m in posts(hearth)]
+    assert len(shown) == 200 and len(set(shown)) == 200, "each share posted exactly once"
+    assert len(hearth.fake.world.threads_of(hearth.channels["sharing"])) == 200
+    assert await hearth.bot.sharing.store.count_by_status() == {"posted": 200}
+    # A burst from a few members at once still honours the per-member limit of three an hour.
+    burst = await asyncio.gather(
+        *(
+            share(hearth, f"member{n:03d}", f"Burst {k} from {n}: {OTHER_TEXT}")
+            for n in range(3)
+            for k in range(3)
+        )
+    )
+    assert sum("Shared anonymously as" in r.text for r in burst) == 6
+    assert sum("limit of 3 shares an hour" in r.text for r in burst) == 3
+
+
+# ----- decisions by DM, replies held for care, concern, the ladder contract ----------------------------
+
+
+async def test_decision_dms_only_when_the_member_turned_them_on(sharing: Harness) -> None:
+    hearth = sharing
+    await (await hearth.actor("mod").slash("setup", vetting=True)).reply()
+    await share(hearth, "bob", TEXT)
+    item = hearth.fake.last_message(hearth.channels["review"])
+    await (await hearth.actor("mod", "review").click(item, label="Approve")).reply()
+    assert hearth.fake.dm_messages(hearth.members["bob"]) == [], "no DM unless asked for"
+
+    mine = await hearth.actor("alice").slash("myshares")
+    await mine.reply()
+    turned_on = await mine.click(label="DM me about decisions")
+    assert "From now on" in (await turned_on.reply()).text
+    await share(hearth, "alice", OTHER_TEXT)
+    item = hearth.fake.last_message(hearth.channels["review"])
+    await (await hearth.actor("mod", "review").click(item, label="Approve")).reply()
+    [dm] = hearth.fake.dm_messages(hearth.members["alice"])
+    assert "approved and is now posted" in dm.text and str(posts(hearth)[-1].id) in dm.text
+
+    hearth.members["carol"].user.dms_open = False
+    carol_mine = await hearth.actor("carol").slash("myshares")
+    await carol_mine.reply()
+    await (await carol_mine.click(label="DM me about decisions")).reply()
+    await share(hearth, "carol", "A thing I have been carrying around for a while, now written down.")
+    item = hearth.fake.last_message(hearth.channels["review"])
+    opened = await hearth.actor("mod", "review").click(item, label="Reject")
+    done = await opened.submit({"Reason (the author can see it)": "Not this one, sorry."})
+    assert "Rejected share #3" in (await done.reply()).text, "closed DMs don't break the decision"
+
+
+async def test_a_reply_with_crisis_language_is_held_and_the_replier_cared_for(sharing: Harness) -> None:
+    hearth = sharing
+    await share(hearth, "alice", TEXT)
+    [posted] = posts(hearth)
+    opened = await hearth.actor("bob", "sharing").click(posted, label="Reply anonymously")
+    held = await opened.submit({REPLY_FIELD: "Same here. " + CRISIS_TEXT})
+    await held.wait_followups(1)
+    assert "You're not alone" in held.text and all(m.ephemeral for m in held.messages)
+    assert thread_posts(hearth, thread_of(hearth, posted)) == []
+    item = hearth.fake.last_message(hearth.channels["review"])
+    assert "this reply may need care" in item.text and "In reply to" in item.text
+    await hearth.fake.wait_for_message(hearth.channels["alerts"], lambda m: "reply" in m.text, timeout=2)
+    await (await hearth.actor("mod", "review").click(item, label="Approve")).reply()
+    [reply] = thread_posts(hearth, thread_of(hearth, posted))
+    assert CRISIS_TEXT in reply.embeds[0]["description"]
+
+
+async def test_a_share_with_concern_is_posted_and_the_author_offered_support(sharing: Harness) -> None:
+    hearth = sharing
+    result = await share(
+        hearth, "alice", "Some days I feel hopeless and like a burden to everyone around me."
+    )
+    await result.wait_followups(1)
+    assert "Shared anonymously as" in result.text and "You're not alone" in result.text
+    assert len(posts(hearth)) == 1
+
+
+async def test_held_items_go_to_the_alerts_channel_without_a_review_channel(sharing: Harness) -> None:
+    hearth = sharing
+    await (await hearth.actor("mod").slash("setup", vetting=True, clear="review_channel")).reply()
+    await share(hearth, "alice", TEXT)
+    item = hearth.fake.last_message(hearth.channels["alerts"])
+    assert "waiting for review" in item.text and item.find_component(label="Approve") is not None
+    listed = await (await hearth.actor("mod").slash("sharemod pending")).reply()
+    assert "1 item(s) waiting; posted 1 review item(s) again" in listed.text
+
+
+async def test_share_text_posts_a_ladder_milestone_through_the_same_pipeline(sharing: Harness) -> None:
+    hearth = sharing
+    import discord
+    from discord import app_commands
+    from discord.ext import commands
+
+    class LadderProbe(commands.Cog):
+        @app_commands.command(name="probe-milestone", description="test only")
+        async def probe(self, interaction: discord.Interaction) -> None:
+            cog = interaction.client.get_cog("Sharing")  # type: ignore[attr-defined]
+            await cog.share_text(
+                interaction,
+                text="I told a coworker I disagreed, kindly, and it went fine.",
+                title="A small win on the trust ladder",
+                source="ladder",
+            )
+
+    async def add_probe(bot: Any) -> None:
+        await bot.add_cog(LadderProbe())
+
+    hearth.on_start(add_probe)
+    await hearth.restart()
+    result = await hearth.actor("alice").slash("probe-milestone")
+    assert "Shared anonymously as" in (await result.reply()).text and result.ephemeral
+    [posted] = posts(hearth)
+    assert footer(posted).endswith("· a trust ladder milestone")
+    assert posted.embeds[0]["title"] == "A small win on the trust ladder"
+    refused = await hearth.actor("alice").slash("probe-milestone")
+    assert "same text" in (await refused.reply()).text, "the same checks apply"
+
+
+async def test_the_leak_scan_notices_a_name_in_a_public_payload(hearth: Harness) -> None:
+    """The scan behind every test above can fail: a public post naming a member is caught."""
+    await hearth.bot.get_partial_messageable(hearth.channels["general"].id).send(
+        f"thanks {hearth.members['alice'].user.username}!"
+    )
+    with pytest.raises(AssertionError, match="identity leaks"):
+        assert_no_leaks(hearth, LogCapture())
+    logs = LogCapture()
+    logs.emit(
+        logging.LogRecord("bot.x", logging.INFO, __file__, 1, "user %s", (hearth.members["bob"].id,), None)
+    )
+    with pytest.raises(AssertionError, match="log line"):
+        assert_no_leaks(hearth, logs)

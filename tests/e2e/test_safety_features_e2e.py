@@ -1,4 +1,4 @@
-"""Safety and privacy through the real features: shares, the journal, and erasing real shares."""
+"""Safety and privacy through the real features: shares, /faq, check-ins, the journal, and erasure."""
 
 from __future__ import annotations
 
@@ -89,3 +89,39 @@ async def test_erasing_deletes_real_shares_from_the_channel_when_asked(hearth: H
                 assert hits == 0, f"{table}.{column} still mentions alice"
     mine = await (await hearth.actor("bob").slash("myshares")).reply()
     assert "share · posted" in mine.text
+
+
+async def test_a_crisis_faq_question_gets_help_and_moderators_can_reach_out(hearth: Harness) -> None:
+    await _setup(hearth)
+    alice = hearth.members["alice"]
+    result = await hearth.actor("alice").slash("faq", question="is there any reason to keep living")
+    reply = await result.reply()
+    shown = reply.text + "".join(m.text for m in result.followups)
+    assert all(m.ephemeral for m in result.messages)
+    assert "116 123" in shown
+    assert "reach out" in shown
+    alert = await hearth.fake.wait_for_message(hearth.channels["alerts"], lambda m: "FAQ" in m.text,
+                                               timeout=3)
+    assert alert.embed["title"] == "Someone may be in crisis"
+    assert alice.user.mention in alert.text  # a named question: a moderator can reach out
+    assert "keep living" not in alert.text  # but the words stay private
+    assert hearth.fake.messages(hearth.channels["general"]) == []
+
+
+async def test_a_crisis_note_in_a_personal_check_in_stays_private(hearth: Harness) -> None:
+    await _setup(hearth)
+    result = await hearth.actor("carol").slash("checkin", mood=1, note="I wish I was dead, honestly")
+    assert result.ephemeral
+    care = await result.wait_followups(1)
+    assert care[-1].ephemeral and care[-1].embed["title"] == "You're not alone"
+    assert "116 123" in care[-1].text
+    assert hearth.fake.messages(hearth.channels["alerts"]) == []
+
+
+async def test_an_everyday_faq_question_gets_no_care_message(hearth: Harness) -> None:
+    await _setup(hearth)
+    question = "what is the difference between trust issues and caution"
+    result = await hearth.actor("bob").slash("faq", question=question)
+    reply = await result.reply()
+    assert "You're not alone" not in reply.text + "".join(m.text for m in result.followups)
+    assert hearth.fake.messages(hearth.channels["alerts"]) == []

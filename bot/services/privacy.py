@@ -123,22 +123,22 @@ class PrivacyService:
 
     async def posts(self, user_id: int, guild_ids: Iterable[int] = ()) -> list[PostedMessage]:
         """List the channel messages Hearth posted on the member's behalf."""
-        member = await self.member_ref(user_id, guild_ids)
+        return await self._posts(await self.member_ref(user_id, guild_ids))
+
+    async def _posts(self, member: MemberRef) -> list[PostedMessage]:
+        # Areas may list their posts; tables with ban_key, channel_id and message_id are found too.
         found: list[PostedMessage] = []
         for entry in self.registry:
             if entry.posts is not None:
                 found.extend(await entry.posts(self.db, member))
-        return found
+        found.extend(await store.anonymous_messages(self.db, member.ban_keys.values()))
+        return list(dict.fromkeys(found))
 
     async def erase(self, user_id: int, now: datetime, *, delete_posts: bool,
                     guild_ids: Iterable[int] = ()) -> ErasureResult:
         """Erase every row about the member in one transaction, and remember the erasure."""
         member = await self.member_ref(user_id, guild_ids)
-        to_delete: list[PostedMessage] = []
-        if delete_posts:
-            for entry in self.registry:
-                if entry.posts is not None:
-                    to_delete.extend(await entry.posts(self.db, member))
+        to_delete = await self._posts(member) if delete_posts else []
         async with self.db.transaction() as tx:
             for entry in self.registry:
                 await entry.erase(tx, member)

@@ -134,6 +134,25 @@ async def known_member_ids(db: Database | Transaction) -> set[int]:
     return found
 
 
+async def anonymous_messages(db: Database, ban_keys: Iterable[str]) -> list[tuple[int, int]]:
+    """Find (channel id, message id) of posts tied to these ban keys, in any table that has
+    `ban_key`, `channel_id` and `message_id` columns (such as the sharing area's posts)."""
+    keys = list(ban_keys)
+    if not keys:
+        return []
+    marks = ",".join("?" * len(keys))
+    found: list[tuple[int, int]] = []
+    for table in await user_tables(db):
+        if {"ban_key", "channel_id", "message_id"} <= set(await table_columns(db, table)):
+            rows = await db.fetchall(
+                f"SELECT channel_id, message_id FROM {table} WHERE ban_key IN ({marks}) "
+                "AND channel_id IS NOT NULL AND message_id IS NOT NULL ORDER BY message_id",
+                keys,
+            )
+            found.extend((int(r[0]), int(r[1])) for r in rows)
+    return found
+
+
 # ----- guild departures and purges -------------------------------------------------------
 
 

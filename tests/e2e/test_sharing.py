@@ -48,16 +48,28 @@ class LogCapture(logging.Handler):
         return id(self)
 
 
-def _identity_patterns(hearth: Harness) -> dict[int, re.Pattern[str]]:
-    """Return, per member who may write anonymously, a pattern for their id and names."""
-    patterns: dict[int, re.Pattern[str]] = {}
+def _identity_pattern(hearth: Harness) -> tuple[re.Pattern[str], dict[str, set[int]]]:
+    """Return one pattern for every id and name of members who may write anonymously, and whose each is."""
+    owners: dict[str, set[int]] = {}
     for member in hearth.guild.members.values():
         if member.user.bot or member.user.username in MODERATORS:
             continue
-        names = {str(member.user.id), member.user.username, member.user.global_name, member.nick}
-        alternatives = "|".join(re.escape(n) for n in sorted(filter(None, names), key=len, reverse=True))
-        patterns[member.user.id] = re.compile(rf"(?<![A-Za-z0-9])(?:{alternatives})(?![A-Za-z0-9])", re.I)
-    return patterns
+        for name in (str(member.user.id), member.user.username, member.user.global_name, member.nick):
+            if name:
+                owners.setdefault(name.casefold(), set()).add(member.user.id)
+    alternatives = "|".join(re.escape(n) for n in sorted(owners, key=len, reverse=True))
+    pattern = re.compile(rf"(?<![A-Za-z0-9])(?:{alternatives})(?![A-Za-z0-9])", re.I)
+    return pattern, owners
+
+
+def _named(
+    pattern: re.Pattern[str], owners: dict[str, set[int]], text: str, allowed: int | None
+) -> str | None:
+    """Return the first id or name in `text` that belongs to someone other than `allowed`."""
+    for found in pattern.finditer(text):
+        if owners[found.group(0).casefold()] - {allowed}:
+            return found.group(0)
+    return None
 
 
 def _private_to(hearth: Harness, entry: Any) -> int | None:
@@ -96,7 +108,7 @@ def _private_to(hearth: Harness, entry: Any) -> int | None:
 
 def assert_no_leaks(hearth: Harness, logs: LogCapture) -> int:
     """Fail if any payload others can see, or any log line, names a member; return payloads checked."""
-    patterns = _identity_patterns(hearth)
+    pattern, owners = _identity_pattern(hearth)
     leaks: list[str] = []
     checked = 0
     for entry in hearth.fake.journal:
@@ -104,19 +116,14 @@ def assert_no_leaks(hearth: Harness, logs: LogCapture) -> int:
             continue
         checked += 1
         body = json.dumps(entry.json, ensure_ascii=False)
-        private_to = _private_to(hearth, entry)
-        for user_id, pattern in patterns.items():
-            if user_id == private_to:
-                continue
-            found = pattern.search(body)
-            if found:
-                leaks.append(f"{entry.method} {entry.path} names {found.group(0)!r}: {body[:300]}")
+        named = _named(pattern, owners, body, _private_to(hearth, entry))
+        if named:
+            leaks.append(f"{entry.method} {entry.path} names {named!r}: {body[:300]}")
     for record in logs.records:
         line = record.getMessage() + (f"\n{record.exc_text}" if record.exc_text else "")
-        for pattern in patterns.values():
-            found = pattern.search(line)
-            if found:
-                leaks.append(f"log line from {record.name} names {found.group(0)!r}: {line[:300]}")
+        named = _named(pattern, owners, line, None)
+        if named:
+            leaks.append(f"log line from {record.name} names {named!r}: {line[:300]}")
     assert not leaks, "identity leaks:\n" + "\n".join(leaks)
     return checked
 
@@ -603,3 +610,133 @@ async def test_two_hundred_members_share_at_once(sharing: Harness) -> None:
     )
     assert sum("Shared anonymously as" in r.text for r in burst) == 6
     assert sum("limit of 3 shares an hour" in r.text for r in burst) == 3
+
+
+# ----- decisions by DM, replies held for care, concern, the ladder contract ----------------------------
+
+
+async def test_decision_dms_only_when_the_member_turned_them_on(sharing: Harness) -> None:
+    hearth = sharing
+    await (await hearth.actor("mod").slash("setup", vetting=True)).reply()
+    await share(hearth, "bob", TEXT)
+    item = hearth.fake.last_message(hearth.channels["review"])
+    await (await hearth.actor("mod", "review").click(item, label="Approve")).reply()
+    assert hearth.fake.dm_messages(hearth.members["bob"]) == [], "no DM unless asked for"
+
+    mine = await hearth.actor("alice").slash("myshares")
+    await mine.reply()
+    turned_on = await mine.click(label="DM me about decisions")
+    assert "From now on" in (await turned_on.reply()).text
+    await share(hearth, "alice", OTHER_TEXT)
+    item = hearth.fake.last_message(hearth.channels["review"])
+    await (await hearth.actor("mod", "review").click(item, label="Approve")).reply()
+    [dm] = hearth.fake.dm_messages(hearth.members["alice"])
+    assert "approved and is now posted" in dm.text and str(posts(hearth)[-1].id) in dm.text
+
+    hearth.members["carol"].user.dms_open = False
+    carol_mine = await hearth.actor("carol").slash("myshares")
+    await carol_mine.reply()
+    await (await carol_mine.click(label="DM me about decisions")).reply()
+    await share(hearth, "carol", "A thing I have been carrying around for a while, now written down.")
+    item = hearth.fake.last_message(hearth.channels["review"])
+    opened = await hearth.actor("mod", "review").click(item, label="Reject")
+    done = await opened.submit({"Reason (the author can see it)": "Not this one, sorry."})
+    assert "Rejected share #3" in (await done.reply()).text, "closed DMs don't break the decision"
+
+
+async def test_a_reply_with_crisis_language_is_held_and_the_replier_cared_for(sharing: Harness) -> None:
+    hearth = sharing
+    await share(hearth, "alice", TEXT)
+    [posted] = posts(hearth)
+    opened = await hearth.actor("bob", "sharing").click(posted, label="Reply anonymously")
+    held = await opened.submit({REPLY_FIELD: "Same here. " + CRISIS_TEXT})
+    await held.wait_followups(1)
+    assert "You're not alone" in held.text and all(m.ephemeral for m in held.messages)
+    assert thread_posts(hearth, thread_of(hearth, posted)) == []
+    item = hearth.fake.last_message(hearth.channels["review"])
+    assert "this reply may need care" in item.text and "In reply to" in item.text
+    await hearth.fake.wait_for_message(hearth.channels["alerts"], lambda m: "reply" in m.text, timeout=2)
+    await (await hearth.actor("mod", "review").click(item, label="Approve")).reply()
+    [reply] = thread_posts(hearth, thread_of(hearth, posted))
+    assert CRISIS_TEXT in reply.embeds[0]["description"]
+
+
+async def test_a_share_with_concern_is_posted_and_the_author_offered_support(sharing: Harness) -> None:
+    hearth = sharing
+    result = await share(
+        hearth, "alice", "Some days I feel hopeless and like a burden to everyone around me."
+    )
+    await result.wait_followups(1)
+    assert "Shared anonymously as" in result.text and "You're not alone" in result.text
+    assert len(posts(hearth)) == 1
+
+
+async def test_held_items_go_to_the_alerts_channel_without_a_review_channel(sharing: Harness) -> None:
+    hearth = sharing
+    await (await hearth.actor("mod").slash("setup", vetting=True, clear="review_channel")).reply()
+    await share(hearth, "alice", TEXT)
+    item = hearth.fake.last_message(hearth.channels["alerts"])
+    assert "waiting for review" in item.text and item.find_component(label="Approve") is not None
+    listed = await (await hearth.actor("mod").slash("sharemod pending")).reply()
+    assert "1 item(s) waiting; posted 1 review item(s) again" in listed.text
+
+
+async def test_share_text_posts_a_ladder_milestone_through_the_same_pipeline(sharing: Harness) -> None:
+    hearth = sharing
+    import discord
+    from discord import app_commands
+    from discord.ext import commands
+
+    class LadderProbe(commands.Cog):
+        @app_commands.command(name="probe-milestone", description="test only")
+        async def probe(self, interaction: discord.Interaction) -> None:
+            cog = interaction.client.get_cog("Sharing")  # type: ignore[attr-defined]
+            await cog.share_text(
+                interaction,
+                text="I told a coworker I disagreed, kindly, and it went fine.",
+                title="A small win on the trust ladder",
+                source="ladder",
+            )
+
+    async def add_probe(bot: Any) -> None:
+        await bot.add_cog(LadderProbe())
+
+    hearth.on_start(add_probe)
+    await hearth.restart()
+    result = await hearth.actor("alice").slash("probe-milestone")
+    assert "Shared anonymously as" in (await result.reply()).text and result.ephemeral
+    [posted] = posts(hearth)
+    assert footer(posted).endswith("· a trust ladder milestone")
+    assert posted.embeds[0]["title"] == "A small win on the trust ladder"
+    refused = await hearth.actor("alice").slash("probe-milestone")
+    assert "same text" in (await refused.reply()).text, "the same checks apply"
+
+
+async def test_the_leak_scan_notices_a_name_in_a_public_payload(hearth: Harness) -> None:
+    """The scan behind every test above can fail: a public post naming a member is caught."""
+    await hearth.bot.get_partial_messageable(hearth.channels["general"].id).send(
+        f"thanks {hearth.members['alice'].user.username}!"
+    )
+    with pytest.raises(AssertionError, match="identity leaks"):
+        assert_no_leaks(hearth, LogCapture())
+    logs = LogCapture()
+    logs.emit(
+        logging.LogRecord("bot.x", logging.INFO, __file__, 1, "user %s", (hearth.members["bob"].id,), None)
+    )
+    with pytest.raises(AssertionError, match="log line"):
+        assert_no_leaks(hearth, logs)
+
+
+async def test_without_a_sharing_channel_the_member_is_told_and_still_cared_for(sharing: Harness) -> None:
+    hearth = sharing
+    await (await hearth.actor("mod").slash("setup", clear="sharing_channel")).reply()
+    refused = await hearth.actor("alice").slash("share")
+    assert refused.ephemeral and "hasn't chosen a channel" in refused.text
+    await (await hearth.actor("mod").slash("setup", vetting=True, clear="review_channel")).reply()
+    await (await hearth.actor("mod").slash("setup", sharing_channel=hearth.channels["sharing"])).reply()
+    await (await hearth.actor("mod").slash("setup", clear="alerts_channel")).reply()
+    held = await share(hearth, "alice", CRISIS_TEXT)
+    await held.wait_followups(1)
+    assert "no review channel" in held.text and CRISIS_TEXT in held.text
+    assert "You're not alone" in held.text
+    assert await hearth.bot.sharing.store.count_by_status() == {}

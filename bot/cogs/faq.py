@@ -437,9 +437,11 @@ class Faq(commands.Cog):
         picked = PICKED.match(text)
         if picked:
             entry = await service.entry(interaction.guild_id, picked["entry"])
-            if entry is not None:
-                await send_answer(interaction, entry)
-                return
+            if entry is None:
+                raise UserFacingError("That answer isn't in this server's FAQ any more. Try asking in your "
+                                      "own words, or browse `/learn`.")
+            await send_answer(interaction, entry)
+            return
         assessment = await self.bot.safety.assess(interaction.guild_id, text)
         if assessment.needs_care:
             # Crisis language goes to people, and is never kept in the gap queue.
@@ -491,9 +493,10 @@ class Faq(commands.Cog):
                                  current: str) -> list[app_commands.Choice[str]]:
         typed = current.strip().lower()
         topics = faq_service(interaction).library.topics
-        shown = [t for t in topics if typed in t.id or typed in t.title.lower() or typed in t.summary.lower()]
+        named = [t for t in topics if typed in t.id or typed in t.title.lower()]
+        described = [t for t in topics if t not in named and typed in t.summary.lower()]
         return [app_commands.Choice(name=clip(t.title, CHOICE_NAME_LIMIT), value=t.id)
-                for t in (shown or list(topics))][:CHOICES_LIMIT]
+                for t in (named or described or list(topics))][:CHOICES_LIMIT]
 
     # ----- /faqadmin -----
 

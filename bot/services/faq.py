@@ -10,7 +10,9 @@ asked).
 
 from __future__ import annotations
 
+import asyncio
 import bisect
+import heapq
 import json
 import math
 import re
@@ -70,6 +72,7 @@ FOCUS_SHARE = 0.05
 MIN_COVERAGE = 0.4
 MIN_QUERY_INFORMATION = 1.6
 CANDIDATES_FOR_FUZZY = 40
+COMPLETIONS = 8
 TYPO_CUTOFF = 82
 TYPO_MIN_LENGTH = 5
 
@@ -201,6 +204,8 @@ class FaqIndex:
         self._texts: list[tuple[str, ...]] = []
         self._question_terms: list[tuple[str, ...]] = []
         postings: dict[str, list[tuple[int, float]]] = {}
+        # Terms found only in an answer; autocomplete leaves them out to stay within its budget.
+        answer_postings: dict[str, list[tuple[int, float]]] = {}
         raw_words: dict[str, str | None] = {}
         for i, entry in enumerate(self.entries):
             weights: dict[str, float] = {}
@@ -217,18 +222,28 @@ class FaqIndex:
             self._texts.append(tuple(texts))
             self._question_terms.append(tuple(terms_of(entry.question)))
             for term, weight in weights.items():
-                postings.setdefault(term, []).append((i, weight))
+                target = answer_postings if weight <= ANSWER_WEIGHT else postings
+                target.setdefault(term, []).append((i, weight))
         self._postings = postings
+        self._answer_postings = answer_postings
         count = len(self.entries)
-        self._idf = {term: self._rarity(term, len(hits), count) for term, hits in postings.items()}
+        frequency = {term: len(hits) for term, hits in answer_postings.items()}
+        for term, hits in postings.items():
+            frequency[term] = frequency.get(term, 0) + len(hits)
+        self._idf = {term: self._rarity(term, hits, count) for term, hits in frequency.items()}
+        self._question_weights = [
+            tuple((t, self._idf.get(t, 0.0)) for t in terms) for terms in self._question_terms
+        ]
+        self._question_totals = [sum(w for _, w in weighted) for weighted in self._question_weights]
         self._unknown_idf = max(self._idf.values(), default=1.0) * 0.6
+        self._common = max(50, count // 4)
         # Words a typo may be corrected to: the entries' own words, every synonym and slang word whose
         # term the index knows, and stopwords (a misspelt "untill" is dropped, not matched to "still").
         for word, term in SYNONYMS.items():
-            if term in postings:
+            if term in self._idf:
                 raw_words.setdefault(word, term)
         for word, expansion in SLANG.items():
-            if " " not in expansion and canonical(expansion) in postings:
+            if " " not in expansion and canonical(expansion) in self._idf:
                 raw_words.setdefault(word, canonical(expansion))
         for word in STOPWORDS:
             raw_words.setdefault(word, None)
@@ -277,14 +292,20 @@ class FaqIndex:
         return term
 
     def _completions(self, prefix: str) -> dict[str, float]:
+        """Return the terms a half-typed word may become: the shortest few, the likeliest."""
         start = bisect.bisect_left(self._sorted_words, prefix)
-        found: dict[str, float] = {}
-        for word in self._sorted_words[start : start + 60]:
+        words = []
+        for word in self._sorted_words[start : start + 200]:
             if not word.startswith(prefix):
                 break
+            words.append(word)
+        found: dict[str, float] = {}
+        for word in sorted(words, key=len):
             term = self._vocabulary[word]
             if term is not None:
-                found[term] = 1.0
+                found.setdefault(term, 1.0)
+                if len(found) >= COMPLETIONS:
+                    break
         return found
 
     def _slots(self, query: str, *, partial: bool) -> list[_Slot]:
@@ -337,7 +358,12 @@ class FaqIndex:
             best_here: dict[int, float] = {}
             for term, certainty in slot.terms.items():
                 idf = self._idf.get(term, 0.0)
-                for i, weight in self._postings.get(term, ()):
+                hits = self._postings.get(term, ())
+                if not partial:
+                    hits = (*hits, *self._answer_postings.get(term, ()))
+                elif len(hits) > self._common:
+                    continue  # a word in most entries barely moves the ranking; skip it while typing
+                for i, weight in hits:
                     value = idf * weight * certainty
                     if value > best_here.get(i, 0.0):
                         best_here[i] = value
@@ -346,14 +372,16 @@ class FaqIndex:
         if not covered:
             return []
         denominator = max(information, MIN_QUERY_INFORMATION)
-        shortlist = sorted(covered.items(), key=lambda item: (-item[1], item[0]))[:CANDIDATES_FOR_FUZZY]
+        wanted = max(limit, CANDIDATES_FOR_FUZZY // 2) if partial else CANDIDATES_FOR_FUZZY
+        shortlist = heapq.nsmallest(wanted, covered.items(), key=lambda item: (-item[1], item[0]))
         query_text = " ".join(max(s.terms, key=s.terms.__getitem__) for s in slots if s.terms)
         query_terms = {t for s in slots for t in s.terms}
         fuzzy_share = 1 - LEXICAL_SHARE - FOCUS_SHARE
         scored: list[tuple[float, float, int]] = []
         for i, value in shortlist:
             lexical = min(value / denominator, 1.0)
-            similarity = max((fuzz.token_sort_ratio(query_text, t) for t in self._texts[i]), default=0.0)
+            best = process.extractOne(query_text, self._texts[i], scorer=fuzz.token_sort_ratio)
+            similarity = best[1] if best else 0.0
             focus = self._focus(i, query_terms)
             score = 100 * (LEXICAL_SHARE * lexical + fuzzy_share * similarity / 100 + FOCUS_SHARE * focus)
             scored.append((score, lexical, i))
@@ -362,11 +390,11 @@ class FaqIndex:
 
     def _focus(self, i: int, query_terms: set[str]) -> float:
         """Return how much of the entry's own question the query touches (weighted by rarity)."""
-        terms = self._question_terms[i]
-        total = sum(self._idf.get(t, 0.0) for t in terms)
+        weighted = self._question_weights[i]
+        total = self._question_totals[i]
         if total <= 0:
             return 0.0
-        return sum(self._idf.get(t, 0.0) for t in terms if t in query_terms) / total
+        return sum(weight for term, weight in weighted if term in query_terms) / total
 
     def decide(self, query: str) -> Outcome:
         """Rank a full question and say whether to answer, offer choices or treat it as a miss."""
@@ -782,7 +810,11 @@ class FaqService:
             self._guild_indexes.move_to_end(guild_id)
             return cached
         guild = await self.store.guild_faq(guild_id)
-        index = self.builtin_index if guild.is_empty else FaqIndex(apply_guild(self.library, guild))
+        if guild.is_empty:
+            index = self.builtin_index
+        else:
+            # Building a large guild's index takes a moment; keep the event loop free meanwhile.
+            index = await asyncio.to_thread(FaqIndex, apply_guild(self.library, guild))
         self._guild_indexes[guild_id] = index
         if len(self._guild_indexes) > self.GUILD_CACHE_SIZE:
             self._guild_indexes.popitem(last=False)

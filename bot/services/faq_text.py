@@ -11,6 +11,7 @@ index's vocabulary in `bot.services.faq`, where that vocabulary is known.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'"})
 _WORD = re.compile(r"[a-z0-9]+")
@@ -241,6 +242,7 @@ WEAK_TERMS = frozenset({
 WEAK_WEIGHT = 0.5
 
 
+@lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """Strip common English endings so 'trusting', 'trusted' and 'trusts' compare equal."""
     if len(word) <= 3:
@@ -268,6 +270,7 @@ def stem(word: str) -> str:
 _SYNONYM_STEMS: dict[str, str] = {stem(word): canon for word, canon in SYNONYMS.items()}
 
 
+@lru_cache(maxsize=65536)
 def canonical(word: str) -> str:
     """Return the term a word is indexed under: its concept, else its stem (or the stem's concept)."""
     if word in SYNONYMS:

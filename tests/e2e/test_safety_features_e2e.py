@@ -1,4 +1,4 @@
-"""Safety and privacy through the real features: shares, the journal, and erasing real shares."""
+"""Safety and privacy through the real features: shares, /faq, check-ins, the journal, and erasure."""
 
 from __future__ import annotations
 
@@ -89,3 +89,75 @@ async def test_erasing_deletes_real_shares_from_the_channel_when_asked(hearth: H
                 assert hits == 0, f"{table}.{column} still mentions alice"
     mine = await (await hearth.actor("bob").slash("myshares")).reply()
     assert "share · posted" in mine.text
+
+
+async def test_a_crisis_faq_question_gets_help_and_moderators_can_reach_out(hearth: Harness) -> None:
+    await _setup(hearth)
+    alice = hearth.members["alice"]
+    result = await hearth.actor("alice").slash("faq", question="is there any reason to keep living")
+    reply = await result.reply()
+    shown = reply.text + "".join(m.text for m in result.followups)
+    assert all(m.ephemeral for m in result.messages)
+    assert "116 123" in shown
+    assert "reach out" in shown
+    alert = await hearth.fake.wait_for_message(hearth.channels["alerts"], lambda m: "FAQ" in m.text,
+                                               timeout=3)
+    assert alert.embed["title"] == "Someone may be in crisis"
+    assert alice.user.mention in alert.text  # a named question: a moderator can reach out
+    assert "keep living" not in alert.text  # but the words stay private
+    assert hearth.fake.messages(hearth.channels["general"]) == []
+
+
+async def test_a_crisis_note_in_a_personal_check_in_stays_private(hearth: Harness) -> None:
+    await _setup(hearth)
+    result = await hearth.actor("carol").slash("checkin", mood=1, note="I wish I was dead, honestly")
+    assert result.ephemeral
+    care = await result.wait_followups(1)
+    assert care[-1].ephemeral and care[-1].embed["title"] == "You're not alone"
+    assert "116 123" in care[-1].text
+    assert hearth.fake.messages(hearth.channels["alerts"]) == []
+
+
+async def test_an_everyday_faq_question_gets_no_care_message(hearth: Harness) -> None:
+    await _setup(hearth)
+    question = "what is the difference between trust issues and caution"
+    result = await hearth.actor("bob").slash("faq", question=question)
+    reply = await result.reply()
+    assert "You're not alone" not in reply.text + "".join(m.text for m in result.followups)
+    assert hearth.fake.messages(hearth.channels["alerts"]) == []
+
+
+async def test_erase_after_using_every_feature_leaves_no_trace(hearth: Harness) -> None:
+    await _setup(hearth)
+    await hearth.actor("alice").slash("checkin", mood=4, note="A calm day, walked by the river.")
+    opened = await hearth.actor("alice").slash("journal write")
+    await opened.submit({"Your entry": "I noticed I trusted a friend with a small thing today."})
+    await _share(hearth, "alice", EVERYDAY)
+    await hearth.actor("bob").slash("checkin", mood=3, note="Bob's own note.")
+
+    exported = await (await hearth.actor("alice").slash("mydata export")).reply()
+    data = json.loads(exported.attachments[0].data)
+    raw = json.dumps(data)
+    assert "walked by the river" in raw and "trusted a friend" in raw
+    assert "Bob's own note" not in raw
+
+    asked = await hearth.actor("alice").slash("mydata erase")
+    done = await asked.click(label="Erase, and leave my posts unlinked")
+    await hearth.fake.wait_until(lambda: "Done." in (done.message.content or ""), 3, "the erasure")
+    db = hearth.bot.db
+    assert db is not None
+    alice = hearth.members["alice"]
+    needles = (str(alice.id), ban_key_for(hearth.bot.keyring, hearth.guild.id, alice.id))
+    for table in await privacy_store.user_tables(db):
+        for column in await privacy_store.table_columns(db, table):
+            for needle in needles:
+                hits = await db.fetchval(
+                    f'SELECT count(*) FROM "{table}" WHERE CAST("{column}" AS TEXT) LIKE ?', (f"%{needle}%",)
+                )
+                assert hits == 0, f"{table}.{column} still mentions alice"
+    again = await (await hearth.actor("alice").slash("mydata export")).reply()
+    assert "walked by the river" not in again.attachments[0].data.decode()
+    bob = await (await hearth.actor("bob").slash("mydata export")).reply()
+    assert "Bob's own note" in bob.attachments[0].data.decode()
+    # The share itself is still in the channel, with nothing linking it to anyone.
+    assert len(hearth.fake.messages(hearth.channels["sharing"])) == 1

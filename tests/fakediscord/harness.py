@@ -211,6 +211,7 @@ class Harness:
     keyring: Keyring
     heartbeat_timeout: float | None = None
     identify_delay: bool = False
+    cache_content: bool = True
     errors: ErrorCollector = field(default_factory=ErrorCollector)
     bot: Hearth | None = None
     task: asyncio.Task[None] | None = None
@@ -302,7 +303,8 @@ class Harness:
 
         if self.bot is not None and self.task is not None and not self.task.done():
             raise RuntimeError("the bot is already running")
-        bot = create_bot(self.settings, keyring=self.keyring, clock=self.clock)
+        content = _cached_content(self.settings.content_path) if self.cache_content else None
+        bot = create_bot(self.settings, keyring=self.keyring, content=content, clock=self.clock)
         if self.heartbeat_timeout is not None:
             bot._connection.heartbeat_timeout = self.heartbeat_timeout
         if not self.identify_delay:
@@ -409,6 +411,25 @@ class Harness:
         return found
 
 
+_CONTENT_CACHE: dict[tuple[str, tuple[tuple[str, int, int], ...]], Any] = {}
+
+
+def _cached_content(root: Path) -> Any:
+    """Load the content once per process (a copy per bot); reload when a file changes."""
+    import copy
+
+    from bot.content import load_content
+
+    files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else []
+    signature = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+    key = (str(root), signature)
+    if key not in _CONTENT_CACHE:
+        _CONTENT_CACHE.clear()
+        _CONTENT_CACHE[key] = load_content(root)
+    # A copy, so a test that changes its bot's content cannot change the next test's.
+    return copy.deepcopy(_CONTENT_CACHE[key])
+
+
 async def _no_identify_delay(shard_id: int | None, *, initial: bool = False) -> None:
     return None
 
@@ -431,6 +452,7 @@ async def running_hearth(
     clock: FakeClock | None = None,
     heartbeat_timeout: float | None = None,
     identify_delay: bool = False,
+    cache_content: bool = True,
     rate_limits: bool = False,
     setup_world: Callable[[World, StandardWorld], Any] | None = None,
 ) -> AsyncIterator[Harness]:
@@ -440,7 +462,8 @@ async def running_hearth(
     can change the world before the bot connects; `rate_limits=True` turns on the fake's
     rate-limit emulation; `start=False` leaves starting the bot to the caller;
     `heartbeat_timeout` shortens discord.py's 60 s; `identify_delay=True` keeps discord.py's
-    5 s pause before a re-IDENTIFY (skipped by default to keep tests fast).
+    5 s pause before a re-IDENTIFY (skipped by default to keep tests fast); the content is
+    loaded once per process and each bot gets a copy (`cache_content=False` loads it afresh).
     """
     from bot.config import load_settings
     from bot.storage.crypto import load_keyring
@@ -472,6 +495,7 @@ async def running_hearth(
             keyring=keyring,
             heartbeat_timeout=heartbeat_timeout,
             identify_delay=identify_delay,
+            cache_content=cache_content,
             errors=errors,
         )
         fake.liveness = harness.check_bot

@@ -857,9 +857,12 @@ class Sharing(commands.Cog):
             )
             self._schedule(post.id, retry_at)
             return None
-        notify = await self.service.posted(
+        exists, notify = await self.service.posted(
             post.id, self.bot.now(), channel_id=channel_id, message_id=message.id, thread_id=thread_id
         )
+        if not exists:
+            await self._delete_message(channel_id, message.id)
+            return None
         link = jump_url(post.guild_id, channel_id, message.id)
         if notify is not None:
             await self._dm(
@@ -962,24 +965,23 @@ class Sharing(commands.Cog):
             return ShareResult(Outcome.REFUSED)
         settings = await self._settings(guild_id)
         label = "share" if source == "share" else f"{source} share"
-        if settings.sharing_channel_id is None:
-            await self._refuse(
-                interaction,
-                "This server hasn't chosen a channel for anonymous shares yet. "
-                "A moderator can set one with /setup sharing_channel.",
-                text,
-            )
-            return ShareResult(Outcome.REFUSED)
-        review_channel = self._review_channel(settings)
-        if settings.vetting and review_channel is None:
-            await self._refuse(
-                interaction,
-                "Shares here wait for a moderator, but no review channel is set "
-                "yet. Please let a moderator know.",
-                text,
-            )
-            return ShareResult(Outcome.REFUSED)
+        # Assessed first, so that whatever becomes of the share, its author is cared for.
         assessment = await self._assess(guild_id, "\n".join(p for p in (title, content_warning, text) if p))
+        unusable = None
+        if settings.sharing_channel_id is None:
+            unusable = (
+                "This server hasn't chosen a channel for anonymous shares yet. "
+                "A moderator can set one with /setup sharing_channel."
+            )
+        elif settings.vetting and self._review_channel(settings) is None:
+            unusable = (
+                "Shares here wait for a moderator, but no review channel is set yet. "
+                "Please let a moderator know."
+            )
+        if unusable:
+            await self._refuse(interaction, unusable, text)
+            await self._care(interaction, assessment, source=label)
+            return ShareResult(Outcome.REFUSED)
         try:
             result = await self.service.submit_share(
                 guild_id,

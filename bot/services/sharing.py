@@ -30,6 +30,7 @@ from bot.storage.sharing import (
     NOTIFY_CONTEXT,
     PENDING,
     POSTED,
+    POSTING,
     QUEUED,
     TITLE_CONTEXT,
     WARNING_CONTEXT,
@@ -336,11 +337,14 @@ class SharingService:
         )
 
     def _check_text(
-        self, text: str, config: SharingConfig, *, min_length: int, crisis: bool
+        self, text: str, config: SharingConfig, *, min_length: int, crisis: bool, extra: str = ""
     ) -> tuple[str | None, LinkCheck]:
-        """Apply the length, repetition and link rules; return (refusal or None, link result)."""
+        """Apply the length, repetition and link rules; return (refusal or None, link result).
+
+        `extra` (a title and content warning) counts for the link policy too.
+        """
         links = apply_link_policy(text, config.link_policy)
-        if links.refused:
+        if links.refused or (extra and apply_link_policy(extra, config.link_policy).refused):
             return (
                 "This server doesn't allow links in anonymous posts. Please take the link out and try again.",
                 links,
@@ -401,7 +405,10 @@ class SharingService:
         crisis = assessment is not None and _is_crisis(assessment)
         # Without a safety answer the share is held, so nothing unassessed is posted.
         unassessed = assessment is None
-        refusal, links = self._check_text(text, config, min_length=self.settings.min_length, crisis=crisis)
+        extra = "\n".join(p for p in (title, content_warning) if p)
+        refusal, links = self._check_text(
+            text, config, min_length=self.settings.min_length, crisis=crisis, extra=extra
+        )
         if refusal:
             return Submission(Outcome.REFUSED, refusal)
         whole = "\n".join(p for p in (title, content_warning, text) if p)
@@ -590,12 +597,16 @@ class SharingService:
 
     async def posted(
         self, post_id: int, now: datetime, *, channel_id: int, message_id: int, thread_id: int | None
-    ) -> int | None:
-        """Record a successful post (forgetting its text); return the user to DM, if they asked."""
+    ) -> tuple[bool, int | None]:
+        """Record a successful post (forgetting its text).
+
+        Return whether the post still exists (its author may have deleted it while it was
+        being sent, and then the message must go too) and the user to DM, if they asked.
+        """
         before = await self.store.mark_posted(
             post_id, now, channel_id=channel_id, message_id=message_id, thread_id=thread_id
         )
-        return None if before is None else self._notify_id(before)
+        return (False, None) if before is None else (True, self._notify_id(before))
 
     async def post_failed(self, post_id: int, attempts: int, now: datetime) -> datetime:
         """Put a post back in the queue after a failure; return when it will be tried again."""
@@ -687,6 +698,9 @@ class SharingService:
         self, guild_id: int, post_id: int, moderator_id: int, now: datetime
     ) -> list[Post]:
         """Delete a post's row (and a share's replies) for a moderator; the cog removes the messages."""
+        post = await self.store.get_post(post_id)
+        if post is not None:
+            _refuse_while_posting(post)
         gone = await self.store.delete_post(post_id, now, moderator_id=moderator_id, guild_id=guild_id)
         if not gone:
             raise UserFacingError("That post is already gone.")
@@ -723,7 +737,8 @@ class SharingService:
 
     async def delete_own(self, guild_id: int, user_id: int, post_id: int, now: datetime) -> list[Post]:
         """Delete one of the member's own posts (a share takes its replies with it)."""
-        await self.own_post(guild_id, user_id, post_id)
+        post = await self.own_post(guild_id, user_id, post_id)
+        _refuse_while_posting(post)
         gone = await self.store.delete_post(post_id, now, moderator_id=None, guild_id=guild_id)
         if not gone:
             raise UserFacingError("That item is already deleted.")
@@ -746,6 +761,11 @@ class SharingService:
     async def purge(self, now: datetime, *, audit_days: int) -> dict[str, int]:
         """Drop old rate events, expired blocks, old rejections and old audit rows."""
         return await self.store.purge(now, audit_days=audit_days)
+
+
+def _refuse_while_posting(post: Post) -> None:
+    if post.status == POSTING:
+        raise UserFacingError("It is being posted this very moment. Please try again in a few seconds.")
 
 
 def _is_crisis(assessment: Assessment) -> bool:

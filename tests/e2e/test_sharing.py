@@ -725,3 +725,18 @@ async def test_the_leak_scan_notices_a_name_in_a_public_payload(hearth: Harness)
     )
     with pytest.raises(AssertionError, match="log line"):
         assert_no_leaks(hearth, logs)
+
+
+async def test_without_a_sharing_channel_the_member_is_told_and_still_cared_for(sharing: Harness) -> None:
+    hearth = sharing
+    await (await hearth.actor("mod").slash("setup", clear="sharing_channel")).reply()
+    refused = await hearth.actor("alice").slash("share")
+    assert refused.ephemeral and "hasn't chosen a channel" in refused.text
+    await (await hearth.actor("mod").slash("setup", vetting=True, clear="review_channel")).reply()
+    await (await hearth.actor("mod").slash("setup", sharing_channel=hearth.channels["sharing"])).reply()
+    await (await hearth.actor("mod").slash("setup", clear="alerts_channel")).reply()
+    held = await share(hearth, "alice", CRISIS_TEXT)
+    await held.wait_followups(1)
+    assert "no review channel" in held.text and CRISIS_TEXT in held.text
+    assert "You're not alone" in held.text
+    assert await hearth.bot.sharing.store.count_by_status() == {}

@@ -332,7 +332,10 @@ async def test_vetting_decisions_forget_the_text_and_are_audited(
     assert row["status"] == "rejected" and row["body_enc"] is None and row["notify_enc"] is None
     assert row["reject_reason"] == "Please add a content warning"
     claimed = await service.claim(approved.post.id)
-    assert await service.posted(approved.post.id, NOW, channel_id=1, message_id=2, thread_id=3) == AUTHOR
+    assert await service.posted(approved.post.id, NOW, channel_id=1, message_id=2, thread_id=3) == (
+        True,
+        AUTHOR,
+    )
     assert claimed is not None
     actions = [(e.action, e.moderator_id) for e in await service.audit_log(GUILD)]
     assert actions == [("reject", MODERATOR), ("approve", MODERATOR)]
@@ -354,6 +357,28 @@ async def test_a_failed_post_goes_back_in_the_queue(service: SharingService) -> 
     assert retry_at == NOW + timedelta(seconds=30)
     assert await service.due(NOW) == []
     assert await service.due(retry_at) == [result.post.id]
+
+
+async def test_a_post_being_sent_cannot_be_deleted_and_a_vanished_post_is_reported(
+    service: SharingService,
+) -> None:
+    result = await share(service)
+    await service.claim(result.post.id)
+    with pytest.raises(UserFacingError, match="this very moment"):
+        await service.delete_own(GUILD, AUTHOR, result.post.id, NOW)
+    with pytest.raises(UserFacingError, match="this very moment"):
+        await service.remove_by_moderator(GUILD, result.post.id, MODERATOR, NOW)
+    await service.store.discard(result.post.id)
+    assert await service.posted(result.post.id, NOW, channel_id=1, message_id=2, thread_id=None) == (
+        False,
+        None,
+    )
+
+
+async def test_links_in_a_title_count_under_the_refuse_policy(service: SharingService) -> None:
+    await service.change_settings(GUILD, MODERATOR, NOW, link_policy="refuse")
+    result = await share(service, title="see discord.gg/abc")
+    assert result.outcome is Outcome.REFUSED and "links" in result.reason
 
 
 async def test_interrupted_posts_are_requeued_at_start(service: SharingService) -> None:

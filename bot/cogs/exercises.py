@@ -68,6 +68,11 @@ ANSWER_MODAL = re.compile(r"^hearth:exercise:answer:(?P<session>\d{1,20}):(?P<st
 STOPPED_TEXT = (
     "Breathe normally and take your time. You can start again with **/exercise** whenever you like."
 )
+RESTART_NOTE = (
+    "Hearth is restarting, so this session stopped. Breathe normally; you can start again with "
+    "**/exercise** in a minute."
+)
+REPLACED_NOTE = "A new breathing session started, so this one stopped."
 GROUP_NOTE = "Follow along together. Anyone can stop following at any time and breathe normally."
 # How long a Stop click waits for an edit already on its way, so the stopped message is the last word.
 STOP_WAIT_SECONDS = 2.0
@@ -95,6 +100,8 @@ class PacerRun:
     stopped: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
     finished: bool = False
+    # Set when something other than the Stop button ends the run; the pacer then says why itself.
+    stop_note: str | None = None
 
     @property
     def is_group(self) -> bool:
@@ -136,7 +143,8 @@ def pacer_embed(run: PacerRun, frame: PacerFrame | None) -> discord.Embed:
         lines = ["## Get comfortable", "The first breath begins in a moment."]
         if exercise.intro:
             lines.append(exercise.intro)
-        lines.append(f"{run.plan.cycles} rounds, about {_run_length(run)}.")
+        rounds = f"{run.plan.cycles} round{'s' if run.plan.cycles != 1 else ''}"
+        lines.append(f"{rounds}, about {_run_length(run)}.")
     else:
         lines = [
             f"## {frame_text(frame)}",
@@ -387,7 +395,7 @@ class PacerStopButton(
                 colour=EXERCISE_COLOUR,
                 description=f"## This breathing session has ended\n{STOPPED_TEXT}",
             )
-            await interaction.response.edit_message(embed=embed, view=None)
+            await interaction.response.edit_message(embed=embed, view=_kept_start_button(interaction.message))
             return
         if run.is_group:
             if not await is_moderator(interaction):
@@ -404,6 +412,18 @@ class PacerStopButton(
                 StartButton(run.exercise.id, label="Do it on my own")
             )
         await interaction.response.edit_message(embed=pacer_end_embed(run, stopped=True), view=view)
+
+
+def _kept_start_button(message: discord.Message | None) -> discord.ui.View | None:
+    """Keep a group post's 'Do it on my own' button when tidying up a pacer that ended."""
+    for row in message.components if message else []:
+        for component in getattr(row, "children", []):
+            match = re.fullmatch(
+                r"hearth:exercise:start:([a-z0-9_-]{1,60})", getattr(component, "custom_id", "") or ""
+            )
+            if match:
+                return discord.ui.View(timeout=None).add_item(StartButton(match[1], label="Do it on my own"))
+    return None
 
 
 DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (StartButton, StepButton, PacerStopButton)
@@ -442,6 +462,7 @@ class Exercises(commands.Cog, name="Exercises"):
         self.bot.remove_dynamic_items(*DYNAMIC_ITEMS)
         runs = list(self.runs.values())
         for run in runs:
+            run.stop_note = RESTART_NOTE
             run.stopped.set()
         tasks = [run.task for run in runs if run.task is not None]
         if tasks:
@@ -548,6 +569,7 @@ class Exercises(commands.Cog, name="Exercises"):
     ) -> None:
         previous = self.runs.get(self._run_of_member.get(interaction.user.id, ""))
         if previous is not None:
+            previous.stop_note = REPLACED_NOTE
             previous.stopped.set()
         run = self._new_run(exercise, rate, cycles, interaction.user.id)
         self._run_of_member[interaction.user.id] = run.token
@@ -581,6 +603,7 @@ class Exercises(commands.Cog, name="Exercises"):
             if channel_id is not None:
                 previous = self.runs.get(self._run_of_channel.get(channel_id, ""))
                 if previous is not None:
+                    previous.stop_note = REPLACED_NOTE
                     await self.stop_run(previous)
             run = self._new_run(exercise, rate, cycles, None, channel_id)
             view = discord.ui.View(timeout=None)
@@ -600,11 +623,14 @@ class Exercises(commands.Cog, name="Exercises"):
             )
             return message
         if exercise.kind == "steps":
-            guild = getattr(channel, "guild", None)
-            if guild is None or channel_id is None:
+            # A PartialMessageable may know only its guild's id.
+            guild_id = getattr(getattr(channel, "guild", None), "id", None) or getattr(
+                channel, "guild_id", None
+            )
+            if guild_id is None or channel_id is None:
                 raise UserFacingError("Group exercises run in a server's text channel.")
             state = await self.service.start(
-                guild_id=guild.id,
+                guild_id=guild_id,
                 user_id=None,
                 exercise_id=exercise.id,
                 now=self.hearth.now(),
@@ -632,13 +658,15 @@ class Exercises(commands.Cog, name="Exercises"):
         try:
             for frame in run.plan.frames[1:]:
                 if await run.wait_until(max(start + frame.at, last_request + gap)):
-                    return
+                    break
                 last_request = loop.time()
                 await edit(embed=pacer_embed(run, frame))
-            if await run.wait_until(max(start + run.plan.ends_at, last_request + gap)):
-                return
-            run.finished = True
-            await edit(embed=pacer_end_embed(run, stopped=False), view=final_view)
+            else:
+                if not await run.wait_until(max(start + run.plan.ends_at, last_request + gap)):
+                    run.finished = True
+                    await edit(embed=pacer_end_embed(run, stopped=False), view=final_view)
+            if not run.finished and run.stop_note is not None:
+                await edit(embed=pacer_end_embed(run, stopped=True, note=run.stop_note), view=final_view)
         except discord.NotFound:
             log.info("a pacer message was dismissed or deleted; stopping that pacer")
         except discord.HTTPException as exc:

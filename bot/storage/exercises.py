@@ -10,6 +10,7 @@ from typing import Any
 from bot.storage.crypto import Keyring
 from bot.storage.db import Database, Transaction, from_db_time, to_db_time
 from bot.storage.personal import MemberRef, PersonalData, register_personal_data
+from bot.storage.privacy import RetentionRule, register_retention, register_sensitive_column
 
 ANSWERS_CONTEXT = "exercise_sessions.answers"
 
@@ -165,4 +166,11 @@ async def _erase(tx: Transaction, member: MemberRef) -> None:
     await tx.execute("DELETE FROM exercise_sessions WHERE user_id = ?", (member.user_id,))
 
 
-register_personal_data(PersonalData("exercise_sessions", _export, _erase))
+register_personal_data(PersonalData(
+    "exercise_sessions", _export, _erase,
+    description="Where you are in step-by-step exercises, and thought-record answers until you finish "
+                "(encrypted).",
+    retention="exercise_state",
+))
+register_sensitive_column("exercise_sessions", "answers", ANSWERS_CONTEXT, "id")
+register_retention(RetentionRule("exercise_state", "exercise_sessions", "updated_at"))

@@ -9,6 +9,7 @@ from typing import Any
 from bot.storage.crypto import Keyring
 from bot.storage.db import Database, Transaction, from_db_time, to_db_time
 from bot.storage.personal import MemberRef, PersonalData, register_personal_data
+from bot.storage.privacy import RetentionRule, register_retention, register_sensitive_column
 
 BODY_CONTEXT = "journal_entries.body"
 KINDS = ("entry", "thought_record")
@@ -124,4 +125,11 @@ async def _erase(tx: Transaction, member: MemberRef) -> None:
     await tx.execute("DELETE FROM journal_entries WHERE user_id = ?", (member.user_id,))
 
 
-register_personal_data(PersonalData("journal", _export, _erase))
+register_personal_data(PersonalData(
+    "journal", _export, _erase,
+    description="Your private journal entries and finished thought records (encrypted; only you can read "
+                "them).",
+    retention="journal",
+))
+register_sensitive_column("journal_entries", "body", BODY_CONTEXT, "id")
+register_retention(RetentionRule("journal", "journal_entries", "created_at"))

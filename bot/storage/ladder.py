@@ -9,6 +9,7 @@ from typing import Any
 from bot.storage.crypto import Keyring
 from bot.storage.db import Database, Transaction, from_db_time, to_db_time
 from bot.storage.personal import MemberRef, PersonalData, register_personal_data
+from bot.storage.privacy import register_sensitive_column
 
 TITLE_CONTEXT = "ladder_steps.title"
 
@@ -142,4 +143,8 @@ async def _erase(tx: Transaction, member: MemberRef) -> None:
     await tx.execute("DELETE FROM ladder_steps WHERE user_id = ?", (member.user_id,))
 
 
-register_personal_data(PersonalData("trust_ladder", _export, _erase))
+register_personal_data(PersonalData(
+    "trust_ladder", _export, _erase,
+    description="Your trust-ladder steps (encrypted) and the discomfort ratings you logged for them.",
+))
+register_sensitive_column("ladder_steps", "title", TITLE_CONTEXT, "id")

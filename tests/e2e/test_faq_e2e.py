@@ -90,3 +90,15 @@ async def test_crisis_wording_gets_care_and_is_never_queued(hearth: Harness) -> 
     assert result.ephemeral
     assert "findahelpline.com" in result.text or "Reach someone now" in result.text
     assert await _misses(hearth) == []
+
+
+async def test_a_struggling_member_gets_care_and_still_gets_the_answer(hearth: Harness) -> None:
+    result = await hearth.actor("alice").slash(
+        "faq", question="i feel worthless, can trust issues affect my mental health"
+    )
+    assert result.ephemeral
+    assert "Reach someone now" in result.text or "/resources" in result.text
+    followups = await result.wait_followups(1)
+    assert followups[0].ephemeral
+    assert followups[0].embed["title"] == "Can trust issues affect my mental health?"
+    assert await _misses(hearth) == []

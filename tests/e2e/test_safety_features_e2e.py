@@ -125,3 +125,39 @@ async def test_an_everyday_faq_question_gets_no_care_message(hearth: Harness) ->
     reply = await result.reply()
     assert "You're not alone" not in reply.text + "".join(m.text for m in result.followups)
     assert hearth.fake.messages(hearth.channels["alerts"]) == []
+
+
+async def test_erase_after_using_every_feature_leaves_no_trace(hearth: Harness) -> None:
+    await _setup(hearth)
+    await hearth.actor("alice").slash("checkin", mood=4, note="A calm day, walked by the river.")
+    opened = await hearth.actor("alice").slash("journal write")
+    await opened.submit({"Your entry": "I noticed I trusted a friend with a small thing today."})
+    await _share(hearth, "alice", EVERYDAY)
+    await hearth.actor("bob").slash("checkin", mood=3, note="Bob's own note.")
+
+    exported = await (await hearth.actor("alice").slash("mydata export")).reply()
+    data = json.loads(exported.attachments[0].data)
+    raw = json.dumps(data)
+    assert "walked by the river" in raw and "trusted a friend" in raw
+    assert "Bob's own note" not in raw
+
+    asked = await hearth.actor("alice").slash("mydata erase")
+    done = await asked.click(label="Erase, and leave my posts unlinked")
+    await hearth.fake.wait_until(lambda: "Done." in (done.message.content or ""), 3, "the erasure")
+    db = hearth.bot.db
+    assert db is not None
+    alice = hearth.members["alice"]
+    needles = (str(alice.id), ban_key_for(hearth.bot.keyring, hearth.guild.id, alice.id))
+    for table in await privacy_store.user_tables(db):
+        for column in await privacy_store.table_columns(db, table):
+            for needle in needles:
+                hits = await db.fetchval(
+                    f'SELECT count(*) FROM "{table}" WHERE CAST("{column}" AS TEXT) LIKE ?', (f"%{needle}%",)
+                )
+                assert hits == 0, f"{table}.{column} still mentions alice"
+    again = await (await hearth.actor("alice").slash("mydata export")).reply()
+    assert "walked by the river" not in again.attachments[0].data.decode()
+    bob = await (await hearth.actor("bob").slash("mydata export")).reply()
+    assert "Bob's own note" in bob.attachments[0].data.decode()
+    # The share itself is still in the channel, with nothing linking it to anyone.
+    assert len(hearth.fake.messages(hearth.channels["sharing"])) == 1

@@ -252,3 +252,48 @@ async def test_stale_sessions_can_be_purged(db: Database, keyring: Keyring) -> N
                                now=NOW + timedelta(days=40))
     assert await store.purge_before(NOW + timedelta(days=30)) == 1
     assert await store.get(old.id) is None and await store.get(fresh.id) is not None
+
+
+async def test_retention_ages_out_unfinished_exercises_and_keeps_the_journal_by_default(
+    service: ExerciseService, db: Database, keyring: Keyring
+) -> None:
+    from bot.config import RetentionSettings
+    from bot.services.privacy import PrivacyService
+
+    old = await service.start(guild_id=GUILD, user_id=ALICE, exercise_id="thought-record", now=NOW)
+    await service.answer(old.session.id, 0, {"situation": "An old worry"}, Actor(ALICE), NOW)
+    later = NOW + timedelta(days=31)
+    fresh = await service.start(guild_id=GUILD, user_id=BOB, exercise_id="self-soothing", now=later)
+    journal = JournalService(JournalStore(db, keyring))
+    await journal.write(guild_id=GUILD, user_id=ALICE, text="Old entry", now=NOW)
+    privacy = PrivacyService(db, keyring, RetentionSettings())
+    report = await privacy.run_retention(later)
+    assert report.rows_by_kind.get("exercise_state") == 1
+    assert await service.sessions.get(old.session.id) is None
+    assert await service.sessions.get(fresh.session.id) is not None
+    assert await db.fetchval("SELECT COUNT(*) FROM journal_entries") == 1
+    short = PrivacyService(db, keyring, RetentionSettings(journal_days=30))
+    assert (await short.run_retention(later)).rows_by_kind.get("journal") == 1
+
+
+async def test_key_rotation_reseals_every_exercise_column(
+    service: ExerciseService, db: Database, keyring: Keyring
+) -> None:
+    from bot.services.privacy import reseal_all
+
+    state = await service.start(guild_id=GUILD, user_id=ALICE, exercise_id="thought-record", now=NOW)
+    await service.answer(state.session.id, 0, {"situation": "Sealed words"}, Actor(ALICE), NOW)
+    journal = JournalService(JournalStore(db, keyring))
+    await journal.write(guild_id=GUILD, user_id=ALICE, text="Entry", now=NOW)
+    await LadderService(LadderStore(db, keyring)).add(guild_id=GUILD, user_id=ALICE, title="Step",
+                                                      difficulty=5, now=NOW)
+    rotated = Keyring({**keyring.masters, 2: b"\x01" * 32})
+    report = await reseal_all(db, rotated)
+    assert report.unregistered == []
+    assert report.resealed["exercise_sessions.answers"] == 1
+    assert report.resealed["journal_entries.body"] == 1
+    assert report.resealed["ladder_steps.title"] == 1
+    assert (await JournalStore(db, rotated).page(GUILD, ALICE, offset=0, limit=5))[0].body == "Entry"
+    assert (await ExerciseSessionStore(db, rotated).get(state.session.id)).answers == {  # type: ignore[union-attr]
+        "situation": "Sealed words"
+    }

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -707,14 +708,17 @@ class Checkins(commands.Cog):
         )
         self.counts = CountRefresher(settings.count_refresh_seconds, self._refresh_count, self.pacer)
         self.startup_task: asyncio.Task[None] | None = None
+        self.load_seconds = 0.0
         self._thread_locks: dict[int, asyncio.Lock] = {}
 
     # ----- lifecycle --------------------------------------------------------------------------------
 
     async def cog_load(self) -> None:
+        started = time.perf_counter()
         self.bot.add_dynamic_items(*DYNAMIC_ITEMS)
         await self.service.ensure_next_runs(self.bot.now())
-        await self._arm(await self.service.store.next_wakeup())
+        due = await self.service.store.next_wakeup()
+        await self._arm(due)
         if self.bot.scheduler is not None:
             self.bot.scheduler.add_job(
                 self._scheduled_tick,
@@ -726,6 +730,9 @@ class Checkins(commands.Cog):
                 max_instances=1,
             )
         self.startup_task = asyncio.create_task(self._first_tick(), name="checkin-first-tick")
+        self.load_seconds = time.perf_counter() - started
+        log.info("check-ins loaded in %.1f ms; next wake-up at %s", self.load_seconds * 1000,
+                 due.isoformat() if due else "none")
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(*DYNAMIC_ITEMS)

@@ -143,7 +143,8 @@ def pacer_embed(run: PacerRun, frame: PacerFrame | None) -> discord.Embed:
         lines = ["## Get comfortable", "The first breath begins in a moment."]
         if exercise.intro:
             lines.append(exercise.intro)
-        lines.append(f"{run.plan.cycles} rounds, about {_run_length(run)}.")
+        rounds = f"{run.plan.cycles} round{'s' if run.plan.cycles != 1 else ''}"
+        lines.append(f"{rounds}, about {_run_length(run)}.")
     else:
         lines = [
             f"## {frame_text(frame)}",
@@ -622,11 +623,14 @@ class Exercises(commands.Cog, name="Exercises"):
             )
             return message
         if exercise.kind == "steps":
-            guild = getattr(channel, "guild", None)
-            if guild is None or channel_id is None:
+            # A PartialMessageable may know only its guild's id.
+            guild_id = getattr(getattr(channel, "guild", None), "id", None) or getattr(
+                channel, "guild_id", None
+            )
+            if guild_id is None or channel_id is None:
                 raise UserFacingError("Group exercises run in a server's text channel.")
             state = await self.service.start(
-                guild_id=guild.id,
+                guild_id=guild_id,
                 user_id=None,
                 exercise_id=exercise.id,
                 now=self.hearth.now(),

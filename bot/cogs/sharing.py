@@ -145,8 +145,12 @@ def reply_embed(opened: OpenedPost) -> discord.Embed:
 
 
 def thread_name(opened: OpenedPost) -> str:
-    """Return the name of a share's reply thread."""
-    return clip(opened.title or f"Replies to {opened.post.pseudonym}", THREAD_NAME_LIMIT)
+    """Return the name of a share's reply thread.
+
+    Never the title: a thread outlives its starter message when /mydata erase deletes
+    the author's posts, so its name must hold none of the author's words.
+    """
+    return clip(f"Replies to {opened.post.pseudonym}", THREAD_NAME_LIMIT)
 
 
 def review_embed(opened: OpenedPost, share_link: str | None = None) -> discord.Embed:

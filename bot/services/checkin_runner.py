@@ -25,11 +25,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from bot.services.checkins import CheckinService, Tally, recurrence_of, start_of_local_day
 from bot.storage.checkins import OccurrenceRow, ReminderRow
@@ -80,35 +80,81 @@ class CheckinPoster(Protocol):
 
 
 class Pacer:
-    """Spaces requests evenly at `rate` per second, first come first served.
+    """Spaces requests at `rate` per second, first come first served, with a burst of at most `burst`.
 
     discord.py handles each route's own limits and retries a 429, but nothing in it
     keeps a burst under the global limit; this does, for every request the runner makes.
+    It is the generic cell rate algorithm: each request is due one interval after the
+    one before, and a request that is late (the event loop was busy) may be followed
+    sooner, so lost time is caught up without ever sending more than
+    ``1 + (T + (burst - 1) / rate) * rate`` requests in any T seconds.
     """
 
     def __init__(
         self,
         rate: float,
         *,
+        burst: int = 2,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
-        if rate <= 0:
-            raise ValueError("a pacer needs a positive rate")
+        if rate <= 0 or burst < 1:
+            raise ValueError("a pacer needs a positive rate and a burst of at least 1")
         self.interval = 1.0 / rate
+        self._tolerance = (burst - 1) * self.interval
         self._clock = clock
         self._sleep = sleep
-        self._next = 0.0
+        self._due = 0.0  # the theoretical time of the next request
         self._lock = asyncio.Lock()
 
     async def wait(self) -> None:
         """Return when the next request may be sent."""
         async with self._lock:
             now = self._clock()
-            if self._next > now:
-                await self._sleep(self._next - now)
-                now = self._next
-            self._next = max(now, self._next) + self.interval
+            due = max(self._due, now)
+            allowed_at = due - self._tolerance
+            if allowed_at > now:
+                await self._sleep(allowed_at - now)
+            self._due = due + self.interval
+
+
+_DONE = object()
+
+
+async def run_stream(
+    batches: AsyncIterator[Iterable[T]],
+    work: Callable[[T], Awaitable[None]],
+    workers: int,
+    pacer: Pacer | None,
+) -> None:
+    """Like `run_pool`, but items arrive in batches while the workers are already busy."""
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+
+    async def produce() -> None:
+        try:
+            async for batch in batches:
+                for item in batch:
+                    queue.put_nowait(item)
+        finally:
+            for _ in range(workers):
+                queue.put_nowait(_DONE)
+
+    async def worker() -> None:
+        while True:
+            item = await queue.get()
+            if item is _DONE:
+                return
+            if pacer is not None:
+                await pacer.wait()
+            try:
+                await work(item)
+            except Exception:
+                log.exception("a check-in task failed")
+
+    results = await asyncio.gather(produce(), *(worker() for _ in range(workers)), return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
 
 
 async def run_pool(
@@ -180,12 +226,16 @@ class CheckinRunner:
         report = TickReport(now)
         async with self._tick_lock:
             reposts = await self._resolve_unconfirmed(now, report)
-            claims = await self.service.claim_due(now)
-            report.missed = len(claims.missed)
-            report.skipped.extend(claims.skipped_ids)
-            await run_pool(
-                [*reposts, *claims.claimed], lambda o: self._post(o, report), self.workers, self.pacer
-            )
+
+            async def claims() -> AsyncIterator[list[OccurrenceRow]]:
+                yield reposts
+                # Claimed in batches, so posting starts while later schedules are still claimed.
+                async for batch in self.service.claim_due_batches(now):
+                    report.missed += len(batch.missed)
+                    report.skipped.extend(batch.skipped_ids)
+                    yield batch.claimed
+
+            await run_stream(claims(), lambda o: self._post(o, report), self.workers, self.pacer)
             await self._close_due(now, report)
             await self._remind_due(now, report)
             await self._personal_reminders(now, report)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import random
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -639,8 +639,7 @@ class CheckinService:
             )
         custom, hidden = cache[schedule.guild_id]
         candidates = candidate_prompts(self.prompts, custom, hidden, schedule.prompt_set)
-        used = await self.store.used_prompt_keys(schedule.id, schedule.prompt_cycle, tx)
-        last = await self.store.last_prompt_key(schedule.id, tx)
+        used, last = await self.store.rotation_state(schedule.id, schedule.prompt_cycle, tx)
         return choose_prompt(candidates, used, last, schedule.id, schedule.prompt_cycle)
 
     def _new_occurrence(
@@ -675,57 +674,78 @@ class CheckinService:
         )
 
     async def claim_due(self, now: datetime) -> ClaimResult:
-        """Claim every occurrence that is due (or late but within grace); record the missed ones.
-
-        One transaction covers every due schedule: each claim, its prompt, and the
-        schedule's next run are written together, so a crash leaves all or none.
-        """
+        """Claim every occurrence that is due (or late but within grace); record the missed ones."""
         result = ClaimResult()
-        cache: dict[int, tuple[list, set[str]]] = {}
-        async with self.store.db.transaction() as tx:
-            for schedule in await self.store.due_schedules(now, tx):
-                assert schedule.next_run_at is not None
-                plan = plan_run(recurrence_of(schedule), schedule.next_run_at, now, self.grace)
-                if plan.missed:
-                    last_missed = plan.missed[-1]
-                    skipped_id = await self.store.claim(
-                        self._new_occurrence(
-                            schedule,
-                            last_missed,
-                            now,
-                            schedule.kind,
-                            None,
-                            state="skipped",
-                            detail=f"missed by {_minutes(now - last_missed)} minutes",
-                        ),
-                        tx,
-                    )
-                    if skipped_id is not None:
-                        result.skipped_ids.append(skipped_id)
-                    result.missed.extend((schedule, m) for m in plan.missed)
-                changes: dict[str, object] = {"next_run_at": plan.next_run_at}
-                if plan.fire is not None:
-                    choice = None
-                    if schedule.kind == "checkin":
-                        choice = await self._choose(tx, schedule, cache)
-                        if choice.cycle != schedule.prompt_cycle:
-                            changes["prompt_cycle"] = choice.cycle
-                    new_id = await self.store.claim(
-                        self._new_occurrence(schedule, plan.fire, now, schedule.kind, choice), tx
-                    )
-                    if new_id is not None:
-                        row = await tx.fetchone("SELECT * FROM checkin_occurrences WHERE id = ?", (new_id,))
-                        result.claimed.append(OccurrenceRow.from_row(row))
-                await self.store.update_schedule(schedule.id, now, tx, **changes)
-        for schedule, missed_at in result.missed:
-            log.warning(
-                "skipped check-in of schedule %s due at %s: it is %s minutes late, past the %s-minute grace",
-                schedule.id,
-                missed_at.isoformat(),
-                _minutes(now - missed_at),
-                self.settings.grace_minutes,
-            )
+        async for batch in self.claim_due_batches(now):
+            result.claimed.extend(batch.claimed)
+            result.missed.extend(batch.missed)
+            result.skipped_ids.extend(batch.skipped_ids)
         return result
+
+    async def claim_due_batches(self, now: datetime, batch_size: int = 100) -> AsyncIterator[ClaimResult]:
+        """Claim what is due, `batch_size` schedules per transaction, yielding each batch's claims.
+
+        Within a batch, each claim, its prompt and the schedule's next run are written in one
+        transaction, so a crash leaves a schedule either claimed and moved on, or untouched.
+        """
+        due_ids = await self.store.due_schedule_ids(now)
+        cache: dict[int, tuple[list, set[str]]] = {}
+        for start in range(0, len(due_ids), batch_size):
+            result = ClaimResult()
+            async with self.store.db.transaction() as tx:
+                for schedule in await self.store.due_schedules(now, tx, due_ids[start : start + batch_size]):
+                    await self._claim_schedule(tx, schedule, now, cache, result)
+            for schedule, missed_at in result.missed:
+                log.warning(
+                    "skipped check-in of schedule %s due at %s: it is %s minutes late, past the "
+                    "%s-minute grace",
+                    schedule.id,
+                    missed_at.isoformat(),
+                    _minutes(now - missed_at),
+                    self.settings.grace_minutes,
+                )
+            yield result
+
+    async def _claim_schedule(
+        self,
+        tx: Transaction,
+        schedule: ScheduleRow,
+        now: datetime,
+        cache: dict[int, tuple[list, set[str]]],
+        result: ClaimResult,
+    ) -> None:
+        assert schedule.next_run_at is not None
+        plan = plan_run(recurrence_of(schedule), schedule.next_run_at, now, self.grace)
+        if plan.missed:
+            last_missed = plan.missed[-1]
+            skipped = await self.store.claim(
+                self._new_occurrence(
+                    schedule,
+                    last_missed,
+                    now,
+                    schedule.kind,
+                    None,
+                    state="skipped",
+                    detail=f"missed by {_minutes(now - last_missed)} minutes",
+                ),
+                tx,
+            )
+            if skipped is not None:
+                result.skipped_ids.append(skipped.id)
+            result.missed.extend((schedule, m) for m in plan.missed)
+        changes: dict[str, object] = {"next_run_at": plan.next_run_at}
+        if plan.fire is not None:
+            choice = None
+            if schedule.kind == "checkin":
+                choice = await self._choose(tx, schedule, cache)
+                if choice.cycle != schedule.prompt_cycle:
+                    changes["prompt_cycle"] = choice.cycle
+            claimed = await self.store.claim(
+                self._new_occurrence(schedule, plan.fire, now, schedule.kind, choice), tx
+            )
+            if claimed is not None:
+                result.claimed.append(claimed)
+        await self.store.update_schedule(schedule.id, now, tx, **changes)
 
     async def claim_test(self, schedule: ScheduleRow, now: datetime) -> OccurrenceRow:
         """Claim a one-off check-in of a schedule, posted now; the schedule's own times are untouched."""
@@ -734,11 +754,10 @@ class CheckinService:
             if choice is not None and choice.cycle != schedule.prompt_cycle:
                 await self.store.update_schedule(schedule.id, now, tx, prompt_cycle=choice.cycle)
             kind = "exercise" if schedule.kind == "exercise" else "test"
-            new_id = await self.store.claim(self._new_occurrence(schedule, now, now, kind, choice), tx)
-            row = await tx.fetchone("SELECT * FROM checkin_occurrences WHERE id = ?", (new_id,))
-        if row is None:
+            claimed = await self.store.claim(self._new_occurrence(schedule, now, now, kind, choice), tx)
+        if claimed is None:
             raise UserFacingError("That schedule is being posted right now; try again in a moment.")
-        return OccurrenceRow.from_row(row)
+        return claimed
 
     async def ensure_next_runs(self, now: datetime) -> int:
         """Give every active schedule without a next run one (e.g. rows written by hand or an old version)."""

@@ -139,10 +139,16 @@ class PrivacyService:
         """Erase every row about the member in one transaction, and remember the erasure."""
         member = await self.member_ref(user_id, guild_ids)
         to_delete = await self._posts(member) if delete_posts else []
+        subject = store.erasure_subject(self.keyring, user_id)
         async with self.db.transaction() as tx:
             for entry in self.registry:
                 await entry.erase(tx, member)
-            await store.record_erasure(tx, store.erasure_subject(self.keyring, user_id), now)
+            await store.record_erasure(tx, subject, now)
+        # The file beside the database outlives a restore of an older copy of the database.
+        path = store.erasure_file_path(self.db)
+        entries = store.read_erasure_file(path)
+        entries[subject] = to_db_time(now)
+        store.write_erasure_file(path, entries)
         log.info("erased a member's data across %d areas", len(self.registry))
         return ErasureResult(tuple(e.area for e in self.registry), tuple(to_delete))
 
@@ -163,20 +169,31 @@ class PrivacyService:
         return counts
 
     async def reapply_erasures(self) -> int:
-        """Erase again any member whose erasure is logged but whose rows are back (a restored backup)."""
-        subjects = await store.erased_subjects(self.db)
-        if not subjects:
+        """Erase again members whose erasure the database does not know: it was restored from a copy
+        taken before they erased. Members who came back after erasing keep their new data, because
+        their erasure is already in the database's own log."""
+        path = store.erasure_file_path(self.db)
+        remembered = store.read_erasure_file(path)
+        known = await store.erasure_rows(self.db)
+        missing = {subject: when for subject, when in remembered.items() if subject not in known}
+        if not missing:
             return 0
         again = 0
         for user_id in sorted(await store.known_member_ids(self.db)):
-            if store.erasure_subject(self.keyring, user_id) in subjects:
+            if store.erasure_subject(self.keyring, user_id) in missing:
                 member = await self.member_ref(user_id)
                 async with self.db.transaction() as tx:
                     for entry in self.registry:
                         await entry.erase(tx, member)
                 again += 1
+        async with self.db.transaction() as tx:
+            for subject, when in missing.items():
+                await tx.execute(
+                    "INSERT INTO erasure_log (subject_hash, erased_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                    (subject, when),
+                )
         if again:
-            log.warning("applied %d logged erasure(s) again: the database held rows erased earlier", again)
+            log.warning("applied %d erasure(s) again: the database was older than the erasure log", again)
         return again
 
     async def run_retention(self, now: datetime) -> RetentionReport:
@@ -199,9 +216,13 @@ class PrivacyService:
             report.guilds_purged.append(guild_id)
         report.erasures_reapplied = await self.reapply_erasures()
         if self.retention.erasure_log_days:
-            report.erasures_expired = await store.expire_erasures(
-                self.db, now - timedelta(days=self.retention.erasure_log_days)
-            )
+            cutoff = now - timedelta(days=self.retention.erasure_log_days)
+            report.erasures_expired = await store.expire_erasures(self.db, cutoff)
+            path = store.erasure_file_path(self.db)
+            entries = store.read_erasure_file(path)
+            kept = {s: when for s, when in entries.items() if when >= to_db_time(cutoff)}
+            if kept != entries:
+                store.write_erasure_file(path, kept)
         log.info("retention: removed %s; purged %d guild(s)", report.rows_by_kind or "nothing",
                  len(report.guilds_purged))
         return report

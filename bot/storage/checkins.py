@@ -296,11 +296,23 @@ class CheckinStore:
         """Delete a schedule; its past check-ins keep their answers until they are erased."""
         await self.db.execute("DELETE FROM checkin_schedules WHERE id = ?", (schedule_id,))
 
-    async def due_schedules(self, now: datetime, conn: Conn) -> list[ScheduleRow]:
-        """Return active schedules whose next run is at or before `now`."""
-        rows = await conn.fetchall(
-            "SELECT * FROM checkin_schedules WHERE paused = 0 AND next_run_at <= ? ORDER BY next_run_at, id",
+    async def due_schedule_ids(self, now: datetime) -> list[int]:
+        """Return the ids of active schedules whose next run is at or before `now`, earliest first."""
+        rows = await self.db.fetchall(
+            "SELECT id FROM checkin_schedules WHERE paused = 0 AND next_run_at <= ? ORDER BY next_run_at, id",
             (to_db_time(now),),
+        )
+        return [r[0] for r in rows]
+
+    async def due_schedules(self, now: datetime, conn: Conn, ids: list[int]) -> list[ScheduleRow]:
+        """Return those of `ids` that are still active and due (read inside the claiming transaction)."""
+        if not ids:
+            return []
+        marks = ", ".join("?" for _ in ids)
+        rows = await conn.fetchall(
+            f"SELECT * FROM checkin_schedules WHERE id IN ({marks}) AND paused = 0 AND next_run_at <= ? "
+            "ORDER BY next_run_at, id",
+            (*ids, to_db_time(now)),
         )
         return [ScheduleRow.from_row(r) for r in rows]
 
@@ -364,32 +376,28 @@ class CheckinStore:
         )
         return {r[0] for r in rows}
 
-    async def used_prompt_keys(self, schedule_id: int, cycle: int, conn: Conn) -> set[str]:
-        """Return the prompts a schedule has used in one cycle of its rotation."""
+    async def rotation_state(self, schedule_id: int, cycle: int, conn: Conn) -> tuple[set[str], str | None]:
+        """Return the prompts a schedule used in its current cycle, and its most recent prompt."""
+        # The most recent prompt is always in the current cycle or the one before it (an edit
+        # of the prompt set starts a new cycle), so two cycles are enough.
         rows = await conn.fetchall(
-            "SELECT prompt_key FROM checkin_occurrences WHERE schedule_id = ? AND prompt_cycle = ? "
-            "AND prompt_key IS NOT NULL AND state NOT IN ('skipped', 'failed')",
-            (schedule_id, cycle),
+            "SELECT prompt_key, prompt_cycle FROM checkin_occurrences WHERE schedule_id = ? "
+            "AND prompt_cycle >= ? AND prompt_key IS NOT NULL AND state NOT IN ('skipped', 'failed') "
+            "ORDER BY id DESC",
+            (schedule_id, cycle - 1),
         )
-        return {r[0] for r in rows}
-
-    async def last_prompt_key(self, schedule_id: int, conn: Conn) -> str | None:
-        """Return the prompt of a schedule's most recent check-in."""
-        return await conn.fetchval(
-            "SELECT prompt_key FROM checkin_occurrences WHERE schedule_id = ? AND prompt_key IS NOT NULL "
-            "AND state NOT IN ('skipped', 'failed') ORDER BY id DESC LIMIT 1",
-            (schedule_id,),
-        )
+        used = {r[0] for r in rows if r[1] == cycle}
+        return used, rows[0][0] if rows else None
 
     # ----- occurrences -------------------------------------------------------------------
 
-    async def claim(self, new: NewOccurrence, conn: Conn) -> int | None:
-        """Insert an occurrence unless one exists for the same schedule and time; return its id or None."""
-        cursor_id = await conn.execute(
+    async def claim(self, new: NewOccurrence, conn: Conn) -> OccurrenceRow | None:
+        """Insert an occurrence unless one exists for the same schedule and time; return it, or None."""
+        row = await conn.fetchone(
             "INSERT INTO checkin_occurrences (schedule_id, guild_id, channel_id, kind, exercise_id, title, "
             "scheduled_for, prompt_key, prompt_text, prompt_cycle, show_distribution, state, claimed_at, "
             "closes_at, remind_at, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT DO NOTHING",
+            "ON CONFLICT DO NOTHING RETURNING *",
             (
                 new.schedule_id,
                 new.guild_id,
@@ -409,8 +417,7 @@ class CheckinStore:
                 new.detail,
             ),
         )
-        changed = await conn.fetchval("SELECT changes()")
-        return cursor_id if changed else None
+        return None if row is None else OccurrenceRow.from_row(row)
 
     async def get_occurrence(self, occurrence_id: int) -> OccurrenceRow | None:
         """Return one occurrence."""

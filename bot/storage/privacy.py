@@ -14,11 +14,13 @@ without one must reference their parent with `ON DELETE CASCADE`.
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from bot.storage.crypto import Keyring
 from bot.storage.db import Database, Transaction, to_db_time
@@ -217,6 +219,47 @@ async def record_erasure(tx: Transaction, subject: str, now: datetime) -> None:
         "ON CONFLICT (subject_hash) DO UPDATE SET erased_at = excluded.erased_at",
         (subject, to_db_time(now)),
     )
+
+
+ERASURE_FILE_NAME = "hearth.erasures"
+
+
+def erasure_file_path(db: Database) -> Path | None:
+    """Return the erasure log kept beside the database file (None for an in-memory database)."""
+    if str(db.path) == ":memory:":
+        return None
+    return Path(db.path).parent / ERASURE_FILE_NAME
+
+
+def read_erasure_file(path: Path | None) -> dict[str, str]:
+    """Return subject hash -> erased_at from the erasure file (empty if there is none)."""
+    if path is None or not path.exists():
+        return {}
+    entries: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        subject, _, erased_at = line.strip().partition(" ")
+        if subject and erased_at and not subject.startswith("#"):
+            entries[subject] = erased_at
+    return entries
+
+
+def write_erasure_file(path: Path | None, entries: dict[str, str]) -> None:
+    """Rewrite the erasure file atomically, readable only by its owner."""
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write("# Hearth's erasure log: one-way hashes of members who erased their data. Keep it\n"
+                     "# beside the database (like hearth.key); it is not part of `backup`.\n")
+        handle.writelines(f"{subject} {erased_at}\n" for subject, erased_at in sorted(entries.items()))
+    os.replace(tmp, path)
+
+
+async def erasure_rows(db: Database) -> dict[str, str]:
+    """Return the erasure log held inside the database."""
+    return {row[0]: row[1] for row in await db.fetchall("SELECT subject_hash, erased_at FROM erasure_log")}
 
 
 async def erased_subjects(db: Database) -> set[str]:

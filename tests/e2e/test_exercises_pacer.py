@@ -93,7 +93,7 @@ async def test_stop_ends_the_pacer_at_once_and_nothing_is_edited_afterwards(hear
 async def test_paced_breathing_follows_the_chosen_rate(hearth: Harness) -> None:
     _use_timing(hearth, PacerTiming(scale=0.05, min_edit_interval=0.1))
     started = await hearth.actor("bob").slash("exercise", name="paced-breathing", rate=10, cycles=1)
-    assert "1 rounds, about 6 s." in started.embed["description"]
+    assert "1 round, about 6 s." in started.embed["description"]
     await _wait_for_heading(hearth, started.message.id, "## Done")
     edits = hearth.fake.edits_of(started.message.id)
     headings = [_heading(e) for e in edits if e.get("embeds")]

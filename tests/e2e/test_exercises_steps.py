@@ -209,7 +209,16 @@ async def test_post_group_exercise_for_a_check_in_schedule(hearth: Harness) -> N
     assert started.ephemeral and "### The situation" in _desc(started)
 
     prompt = await cog.post_group_exercise(checkins, "journal-prompt")
-    assert [b["label"] for b in hearth.fake.message(prompt.id).buttons] == ["Write about this"]
+    public_prompt = hearth.fake.message(prompt.id)
+    assert [b["label"] for b in public_prompt.buttons] == ["Write about this"]
+    opened = await hearth.actor("carol", "checkins").click(public_prompt, label="Write about this")
+    saved = await opened.submit({"Your entry": "Writing this privately, from the group prompt."})
+    assert saved.ephemeral and saved.content.startswith("Saved to your private journal.")
+
+    # A partial channel that knows only its ids works too (check-in schedules may pass one).
+    partial = hearth.bot.get_partial_messageable(hearth.channels["checkins"].id, guild_id=hearth.guild.id)
+    posted = await cog.post_group_exercise(partial, "name-the-feeling")
+    assert "### Start with your body" in hearth.fake.message(posted.id).embeds[0]["description"]
 
 
 async def test_the_start_button_gives_anyone_the_exercise_privately(hearth: Harness) -> None:

@@ -83,11 +83,34 @@ async def test_typed_text_that_is_not_a_step_gets_a_kind_answer(hearth: Harness)
     assert "Please pick a step from the list" in refused.content
 
 
-async def test_no_share_button_without_the_sharing_area(hearth: Harness) -> None:
+async def test_a_small_win_can_be_shared_anonymously_in_the_members_own_words(hearth: Harness) -> None:
+    await (await hearth.actor("mod").slash("setup", sharing_channel=hearth.channels["sharing"])).reply()
+    alice = hearth.actor("alice")
+    await alice.slash("ladder add", step="Ask my brother Tom for a lift", difficulty=40)
+    step = await _step_value(hearth, "alice", "Tom")
+    logged = await alice.slash("ladder log", step=step, before=60, after=30)
+    assert [b["label"] for b in logged.message.buttons] == ["Share this win anonymously"]
+
+    opened = await alice.click(logged, label="Share this win anonymously")
+    suggested = opened.modal.field("Your post (anonymous)").value
+    # The suggestion never repeats the step, which could name the member or people they know.
+    assert suggested == "A small win: I tried a new step on my trust ladder today. Small steps count."
+    shared = await opened.submit({"Your post (anonymous)": suggested + " It felt scary but okay."})
+    assert "Shared anonymously as" in (await shared.reply()).text
+
+    posts = [m for m in hearth.fake.messages(hearth.channels["sharing"]) if m.embeds]
+    assert len(posts) == 1
+    post = posts[0]
+    assert post.embeds[0]["title"] == "A small win on the trust ladder"
+    assert "It felt scary but okay." in post.embeds[0]["description"]
+    assert "Tom" not in post.text and "alice" not in post.text.lower()
+    assert str(hearth.members["alice"].id) not in str(post.embeds) + str(post.components)
+
+
+async def test_no_share_button_when_sharing_is_not_loaded(hearth: Harness) -> None:
+    await hearth.bot.remove_cog("Sharing")
     alice = hearth.actor("alice")
     await alice.slash("ladder add", step="Ask for directions", difficulty=5)
     logged = await alice.slash("ladder log", step=await _step_value(hearth, "alice", ""), before=30, after=10)
-    if hearth.bot.get_cog("Sharing") is None:
-        assert logged.message.buttons == []
-    else:
-        assert [b["label"] for b in logged.message.buttons] == ["Share this win anonymously"]
+    assert "A small win" in _desc(logged)
+    assert logged.message.buttons == []

@@ -237,7 +237,7 @@ async def test_a_share_is_posted_without_a_name_signed_by_a_pseudonym_with_a_thr
     assert footer(posted) == f"Shared anonymously by {name}"
     assert posted.find_component(label="Reply anonymously") is not None
     thread = thread_of(hearth, posted)
-    assert thread.name == "Something I finally said"
+    assert thread.name == f"Replies to {name}", "the thread's name holds none of the author's words"
     reply = await result.reply()
     assert name in reply.text and posted.jump_url.rsplit("/", 1)[1] in reply.text
 

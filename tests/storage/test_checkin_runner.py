@@ -279,11 +279,29 @@ async def test_the_pacer_spaces_requests_evenly() -> None:
         sleeps.append(seconds)
         clock[0] += seconds
 
-    pacer = Pacer(50, clock=lambda: clock[0], sleep=fake_sleep)
+    pacer = Pacer(50, burst=1, clock=lambda: clock[0], sleep=fake_sleep)
     for _ in range(101):
         await pacer.wait()
     assert clock[0] == pytest.approx(2.0)  # 100 gaps of 20 ms
     assert all(s == pytest.approx(0.02) for s in sleeps)
+
+
+async def test_the_pacer_catches_up_after_a_busy_moment_but_never_bursts_past_the_limit() -> None:
+    clock = [0.0]
+    sent: list[float] = []
+
+    async def oversleeping(seconds: float) -> None:
+        clock[0] += seconds * 1.3  # a busy event loop wakes us late
+
+    pacer = Pacer(48, burst=2, clock=lambda: clock[0], sleep=oversleeping)
+    for _ in range(480):
+        await pacer.wait()
+        sent.append(clock[0])
+    # On average the rate holds (lateness is caught up), and no second ever holds more than 50.
+    assert sent[-1] == pytest.approx(480 / 48, rel=0.03)
+    for index, start in enumerate(sent):
+        in_window = sum(1 for t in sent[index:] if t < start + 1.0)
+        assert in_window <= 50
 
 
 async def test_run_pool_survives_a_failing_item() -> None:

@@ -149,13 +149,47 @@ async def test_an_erasure_is_applied_again_after_restoring_an_old_backup(db: Dat
                                                                         tmp_path: Path) -> None:
     await add_note(db, keyring, ALICE, "alice's note")
     await add_note(db, keyring, BOB, "bob's note")
+    backup = tmp_path / "backup.db"
+    await db.backup_to(backup)  # taken before alice erases
     privacy = service(db, keyring)
     await privacy.erase(ALICE, NOW, delete_posts=False)
-    # Simulate a restore: the old rows come back, the erasure log (kept beside) survives.
-    await add_note(db, keyring, ALICE, "alice's note")
-    assert await privacy.reapply_erasures() == 1
-    assert await rows_mentioning(db, [str(ALICE)]) == []
-    assert await db.fetchval("SELECT count(*) FROM diary") == 1
+    assert (tmp_path / "hearth.erasures").exists()
+    assert str(ALICE) not in (tmp_path / "hearth.erasures").read_text()
+
+    restored = await Database.open(backup)
+    try:
+        assert await rows_mentioning(restored, [str(ALICE)])
+        again = PrivacyService(restored, keyring, RetentionSettings(), registry=[*REGISTRY, DIARY])
+        # The restored copy sits beside the same erasure file (tmp_path), as after a restore in place.
+        assert await again.reapply_erasures() == 1
+        assert await rows_mentioning(restored, [str(ALICE)]) == []
+        assert await restored.fetchval("SELECT count(*) FROM diary") == 1
+        assert await again.reapply_erasures() == 0
+    finally:
+        await restored.close()
+
+
+async def test_a_member_who_comes_back_after_erasing_keeps_their_new_data(db: Database,
+                                                                         keyring: Keyring) -> None:
+    privacy = service(db, keyring)
+    await add_note(db, keyring, ALICE, "before")
+    await privacy.erase(ALICE, NOW, delete_posts=False)
+    await add_note(db, keyring, ALICE, "after coming back")
+    report = await privacy.run_retention(NOW + timedelta(days=1))
+    assert report.erasures_reapplied == 0
+    assert (await privacy.export(ALICE, NOW))["areas"]["diary"]["notes"] == ["after coming back"]
+
+
+async def test_the_erasure_log_ages_out(db: Database, keyring: Keyring, tmp_path: Path) -> None:
+    privacy = service(db, keyring, erasure_log_days=400)
+    await privacy.erase(ALICE, NOW, delete_posts=False)
+    await privacy.run_retention(NOW + timedelta(days=399))
+    assert await db.fetchval("SELECT count(*) FROM erasure_log") == 1
+    report = await privacy.run_retention(NOW + timedelta(days=401))
+    assert report.erasures_expired == 1
+    assert await db.fetchval("SELECT count(*) FROM erasure_log") == 0
+    lines = (tmp_path / "hearth.erasures").read_text().splitlines()
+    assert [line for line in lines if not line.startswith("#")] == []
 
 
 async def test_summary_counts_items_and_names_the_retention(db: Database, keyring: Keyring) -> None:

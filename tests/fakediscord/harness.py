@@ -283,6 +283,19 @@ class Harness:
             )
         return channel
 
+    def reconfigure(self, **sections: dict[str, Any]) -> Settings:
+        """Change config sections for the next start (``reconfigure(sharing={"min_length": 5})``)."""
+        import tomllib
+
+        from bot.config import load_settings
+
+        current = tomllib.loads(self.config_path.read_text(encoding="utf-8"))
+        for section, values in sections.items():
+            current.setdefault(section, {}).update(values)
+        write_config(self.config_path, current)
+        self.settings = load_settings(self.config_path)
+        return self.settings
+
     def on_start(self, callback: Callable[[Hearth], Any]) -> None:
         """Run `callback(bot)` on every new bot before it starts (e.g. to add a test-only cog)."""
         self._on_start.append(callback)

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -60,6 +60,7 @@ from bot.services.schedules import (
     zone_choices,
 )
 from bot.storage.checkins import CheckinStore, OccurrenceRow, ReminderRow, ScheduleRow
+from bot.storage.db import StorageBusyError
 
 if TYPE_CHECKING:
     from bot.app import Hearth
@@ -80,6 +81,18 @@ VISIBILITY_WORDS = {
     "anonymous": "The group, anonymously",
 }
 DAY_SUGGESTIONS = ("daily", "weekdays", "weekends", "mon,wed,fri", "tue,thu", "mon", "sun")
+
+
+@contextlib.contextmanager
+def keeping(text: str | None) -> Iterator[None]:
+    """Turn a busy database into a kind refusal that hands the member's words back."""
+    try:
+        yield
+    except StorageBusyError:
+        raise UserFacingError(
+            "Hearth is very busy for a moment and couldn't save that. Please try again in a few seconds.",
+            keep_text=text,
+        ) from None
 
 
 def marker(occurrence_id: int) -> str:
@@ -731,8 +744,11 @@ class Checkins(commands.Cog):
             )
         self.startup_task = asyncio.create_task(self._first_tick(), name="checkin-first-tick")
         self.load_seconds = time.perf_counter() - started
-        log.info("check-ins loaded in %.1f ms; next wake-up at %s", self.load_seconds * 1000,
-                 due.isoformat() if due else "none")
+        log.info(
+            "check-ins loaded in %.1f ms; next wake-up at %s",
+            self.load_seconds * 1000,
+            due.isoformat() if due else "none",
+        )
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(*DYNAMIC_ITEMS)
@@ -856,7 +872,10 @@ class Checkins(commands.Cog):
         if occurrence is None:
             raise UserFacingError("I can't find this check-in any more.", keep_text=text)
         key = ban_key_for(self.bot.keyring, occurrence.guild_id, interaction.user.id)
-        saved = await self.service.save_note(occurrence_id, interaction.user.id, text, visibility, now, key)
+        with keeping(text):
+            saved = await self.service.save_note(
+                occurrence_id, interaction.user.id, text, visibility, now, key
+            )
         self.counts.touch(occurrence_id)
         await self._retire_previous(saved)
         link: str | None = None
@@ -1008,9 +1027,10 @@ class Checkins(commands.Cog):
         note: app_commands.Range[str, 1, NOTE_LIMIT] | None = None,
     ) -> None:
         score = mood.value
-        await self.service.personal_checkin(
-            interaction.user.id, interaction.guild_id, score, note, self.bot.now()
-        )
+        with keeping(note):
+            await self.service.personal_checkin(
+                interaction.user.id, interaction.guild_id, score, note, self.bot.now()
+            )
         text = thank_you_text(score, None, True).replace(
             " Click another mood any time before it closes to change it.", ""
         )
@@ -1446,7 +1466,8 @@ class Checkins(commands.Cog):
         self, interaction: discord.Interaction, set: str, text: app_commands.Range[str, 1, 300]
     ) -> None:
         assert interaction.guild_id is not None
-        await self.service.add_prompt(interaction.guild_id, set, text, self.bot.now())
+        with keeping(text):
+            await self.service.add_prompt(interaction.guild_id, set, text, self.bot.now())
         await interaction.response.send_message(
             f"Added to **{clip(set.strip().lower(), 40)}**: {clip(text, 300)}", ephemeral=True
         )

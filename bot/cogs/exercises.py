@@ -94,6 +94,7 @@ class PacerRun:
 
     token: str
     exercise: Exercise
+    phases: tuple[Phase, ...]
     plan: PacerPlan
     owner_id: int | None
     channel_id: int | None = None
@@ -160,19 +161,11 @@ def pacer_embed(run: PacerRun, frame: PacerFrame | None) -> discord.Embed:
 
 
 def _run_length(run: PacerRun) -> str:
-    seconds = round(sum(p.seconds for p in _phases_of(run)) * run.plan.cycles)
+    seconds = round(sum(p.seconds for p in run.phases) * run.plan.cycles)
     minutes, rest = divmod(seconds, 60)
     if minutes and rest:
         return f"{minutes} min {rest} s"
     return f"{minutes} min" if minutes else f"{rest} s"
-
-
-def _phases_of(run: PacerRun) -> tuple[Phase, ...]:
-    seen: list[Phase] = []
-    for frame in run.plan.frames:
-        if frame.cycle == 1:
-            seen.extend(frame.phases)
-    return tuple(seen)
 
 
 def pacer_end_embed(run: PacerRun, *, stopped: bool, note: str = "") -> discord.Embed:
@@ -553,14 +546,15 @@ class Exercises(commands.Cog, name="Exercises"):
         assert exercise.breathing is not None
         rounds = choose_cycles(exercise, cycles, rate)
         timing = self.pacer_timing
+        phases = exercise.breathing.phases_at(rate)
         plan = plan_pacer(
-            exercise.breathing.phases_at(rate),
+            phases,
             rounds,
             scale=timing.scale,
             min_interval=timing.min_edit_interval,
             lead_in=timing.lead_in,
         )
-        run = PacerRun(secrets.token_hex(6), exercise, plan, owner_id, channel_id)
+        run = PacerRun(secrets.token_hex(6), exercise, phases, plan, owner_id, channel_id)
         self.runs[run.token] = run
         return run
 

@@ -1382,8 +1382,7 @@ class Checkins(commands.Cog):
         assert interaction.guild_id is not None
         await interaction.response.defer(ephemeral=True, thinking=True)
         row = await self.service.get_schedule(interaction.guild_id, schedule)
-        occurrence = await self.service.claim_test(row, self.bot.now())
-        report = await self.runner.post_now(occurrence)
+        occurrence, report = await self.runner.post_test(row, self.bot.now())
         if not report.posted:
             fresh = await self.service.store.get_schedule(row.id)
             reason = fresh.last_error if fresh and fresh.last_error else "Discord didn't accept the post"

@@ -32,7 +32,7 @@ from enum import StrEnum
 from typing import Any, Protocol, TypeVar
 
 from bot.services.checkins import CheckinService, Tally, recurrence_of, start_of_local_day
-from bot.storage.checkins import OccurrenceRow, ReminderRow
+from bot.storage.checkins import OccurrenceRow, ReminderRow, ScheduleRow
 
 log = logging.getLogger(__name__)
 
@@ -218,6 +218,7 @@ class CheckinRunner:
         self.workers = workers
         self.on_idle = on_idle
         self._tick_lock = asyncio.Lock()
+        self._claim_lock = asyncio.Lock()
         # Occurrences this process is posting right now; a tick never treats them as orphans.
         self._in_flight: set[int] = set()
 
@@ -242,13 +243,20 @@ class CheckinRunner:
         await self._notify_idle()
         return report
 
-    async def post_now(self, occurrence: OccurrenceRow) -> TickReport:
-        """Post one claimed occurrence at once (for /schedule test)."""
-        report = TickReport(occurrence.claimed_at)
-        await self.pacer.wait()
-        await self._post(occurrence, report)
+    async def post_test(self, schedule: ScheduleRow, now: datetime) -> tuple[OccurrenceRow, TickReport]:
+        """Claim and post one check-in of a schedule at once (for /schedule test)."""
+        async with self._claim_lock:
+            # Marked in flight before any tick can list it, so it is never taken for an orphan.
+            occurrence = await self.service.claim_test(schedule, now)
+            self._in_flight.add(occurrence.id)
+        report = TickReport(now)
+        try:
+            await self.pacer.wait()
+            await self._post(occurrence, report)
+        finally:
+            self._in_flight.discard(occurrence.id)
         await self._notify_idle()
-        return report
+        return occurrence, report
 
     async def _notify_idle(self) -> None:
         if self.on_idle is None:
@@ -301,7 +309,8 @@ class CheckinRunner:
     async def _resolve_unconfirmed(self, now: datetime, report: TickReport) -> list[OccurrenceRow]:
         """Settle claims no one in this process is posting: confirm, repost within grace, or skip."""
         reposts: list[OccurrenceRow] = []
-        orphans = [o for o in await self.store.claimed_occurrences() if o.id not in self._in_flight]
+        async with self._claim_lock:
+            orphans = [o for o in await self.store.claimed_occurrences() if o.id not in self._in_flight]
         for occurrence in orphans:
             if occurrence.kind == "exercise":
                 # An exercise post carries no marker of ours, so it cannot be found again:

@@ -314,3 +314,27 @@ async def test_run_pool_survives_a_failing_item() -> None:
 
     await run_pool(range(6), work, 2, None)
     assert sorted(done) == [0, 1, 2, 4, 5]
+
+
+async def test_a_tick_during_a_test_post_leaves_it_alone(service, poster) -> None:
+    schedule_id = await schedule(service)
+    row = await service.store.get_schedule(schedule_id)
+    assert row is not None
+    release = asyncio.Event()
+    original = poster.post_checkin
+
+    async def slow_post(occurrence: OccurrenceRow, tally: Tally) -> int:
+        await release.wait()
+        return await original(occurrence, tally)
+
+    poster.post_checkin = slow_post  # type: ignore[method-assign]
+    runner = runner_for(service, poster)
+    testing = asyncio.create_task(runner.post_test(row, utc(2026, 5, 1, 8, 30)))
+    await asyncio.sleep(0.05)
+    report = await runner.tick(utc(2026, 5, 1, 8, 31))  # sees the claim, must not settle it
+    assert report.skipped == [] and report.posted == []
+    release.set()
+    occurrence, test_report = await testing
+    assert test_report.posted == [occurrence.id]
+    stored = await service.store.get_occurrence(occurrence.id)
+    assert stored is not None and stored.state == "posted" and poster.posts == [occurrence.id]

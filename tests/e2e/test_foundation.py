@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+
+import discord
+import pytest
+from discord import app_commands
+
 from tests.fakediscord.harness import Harness
 
 SYNC_ROUTE = "PUT /applications/{application_id}/guilds/{guild_id}/commands"
+
+
+def _assert_closed_cleanly(database: Path) -> None:
+    # The WAL was checkpointed and removed: nothing is left half-written.
+    assert not Path(f"{database}-wal").exists()
+    connection = sqlite3.connect(database)
+    try:
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    finally:
+        connection.close()
 
 
 def _field(embed: dict, name: str) -> str:
@@ -109,3 +126,32 @@ async def test_setup_region_autocomplete_offers_known_regions(hearth: Harness) -
     assert len(values) <= 25
     narrowed = await hearth.actor("mod").autocomplete("setup", "region", "int")
     assert [c["value"] for c in narrowed] == ["INTL"]
+
+
+async def test_a_changed_command_set_is_synced_on_the_next_start(hearth: Harness) -> None:
+    @app_commands.command(name="extra", description="A command added by a new release")
+    async def extra(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("extra", ephemeral=True)
+
+    hearth.on_start(lambda bot: bot.tree.add_command(extra))
+    await hearth.restart()
+    syncs = hearth.fake.journal.select(SYNC_ROUTE)
+    assert len(syncs) == 2
+    assert "extra" in {c["name"] for c in syncs[1].json}
+    assert (await hearth.actor("alice").slash("extra")).content == "extra"
+    # And the next restart with the same set does not sync again.
+    await hearth.restart()
+    assert len(hearth.fake.journal.select(SYNC_ROUTE)) == 2
+
+
+async def test_a_clean_stop_closes_the_database_and_the_scheduler(hearth: Harness) -> None:
+    bot = hearth.running_bot
+    await (await hearth.actor("mod").slash("setup", vetting=True)).reply()
+    await hearth.stop()
+    assert bot.is_closed()
+    assert bot.scheduler is not None and not bot.scheduler.running
+    with pytest.raises(RuntimeError, match="closed"):
+        await bot.db.fetchval("SELECT 1")  # type: ignore[union-attr]
+    _assert_closed_cleanly(hearth.database_path)
+    # The gateway saw a normal close, not a dropped socket.
+    assert not hearth.fake.gateway.connected

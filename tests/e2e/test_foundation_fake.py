@@ -376,3 +376,21 @@ async def test_reconfigure_applies_on_the_next_start(hearth: Harness, probed: Pr
     assert hearth.running_bot.config.retention.audit_days == 30
     # The rest of the config (the fake's URLs, the database) is unchanged.
     assert (await hearth.actor("alice").slash("about")).ephemeral
+
+
+async def test_a_deleted_channel_answers_404(hearth: Harness, probed: Probe) -> None:
+    checkins = hearth.channels["checkins"]
+    hearth.world.post_as(hearth.members["bob"].user, checkins, "before")
+    await hearth.delete_channel("checkins")
+    with pytest.raises(discord.NotFound) as caught:
+        await hearth.running_bot.get_partial_messageable(checkins.id).send("into the void")
+    assert caught.value.code == 10003
+    assert [m.content for m in hearth.fake.messages(checkins)] == ["before"]
+
+
+async def test_removing_the_bot_from_the_server(hearth: Harness, probed: Probe) -> None:
+    general = hearth.channels["general"]
+    await hearth.remove_bot()
+    with pytest.raises(discord.Forbidden) as caught:
+        await hearth.running_bot.get_partial_messageable(general.id).send("still here?")
+    assert caught.value.code == 50001

@@ -283,6 +283,19 @@ class Harness:
             )
         return channel
 
+    async def delete_channel(self, channel: str | Channel) -> None:
+        """Delete a channel as a server admin would (REST answers 404 10003); wait until the bot knows."""
+        found = self.channels[channel] if isinstance(channel, str) else channel
+        await self.fake.delete_channel(found)
+        if self.bot is not None and self.fake.gateway.connected:
+            await self.wait_for_bot(lambda bot: bot.get_channel(found.id) is None, what="CHANNEL_DELETE")
+
+    async def remove_bot(self) -> None:
+        """Remove the bot from the test server (GUILD_DELETE); wait until the bot has dropped it."""
+        await self.fake.remove_bot_from_guild(self.guild)
+        if self.bot is not None:
+            await self.wait_for_bot(lambda bot: bot.get_guild(self.guild.id) is None, what="GUILD_DELETE")
+
     def reconfigure(self, **sections: dict[str, Any]) -> Settings:
         """Change config sections for the next start (``reconfigure(sharing={"min_length": 5})``)."""
         import tomllib

@@ -722,6 +722,7 @@ class Checkins(commands.Cog):
         self.counts = CountRefresher(settings.count_refresh_seconds, self._refresh_count, self.pacer)
         self.startup_task: asyncio.Task[None] | None = None
         self.load_seconds = 0.0
+        self._ticks: set[asyncio.Task[Any]] = set()
         self._thread_locks: dict[int, asyncio.Lock] = {}
 
     # ----- lifecycle --------------------------------------------------------------------------------
@@ -755,6 +756,9 @@ class Checkins(commands.Cog):
         if self.startup_task is not None:
             self.startup_task.cancel()
         self.counts.cancel()
+        # A tick cut short is safe: whatever it claimed but did not confirm is settled next start.
+        for task in list(self._ticks):
+            task.cancel()
         if self.bot.scheduler is not None:
             for job_id in ("checkin:wakeup", "checkin:sweep"):
                 with contextlib.suppress(Exception):
@@ -766,10 +770,16 @@ class Checkins(commands.Cog):
         await self._scheduled_tick()
 
     async def _scheduled_tick(self) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._ticks.add(task)
         try:
             await self.runner.tick(self.bot.now())
         except Exception:
             log.exception("the check-in runner failed; it will try again at the next sweep")
+        finally:
+            if task is not None:
+                self._ticks.discard(task)
 
     async def _arm(self, due: datetime | None) -> None:
         """Point the one wake-up job at the earliest thing the database says is due.

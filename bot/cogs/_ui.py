@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
@@ -45,6 +46,71 @@ def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     if rest:
         pieces.append(rest)
     return pieces
+
+
+def split_exact(text: str, limit: int) -> list[str]:
+    """Split text into pieces within a limit that join back to exactly the text."""
+    pieces: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        cut = max(rest.rfind("\n", 0, limit), rest.rfind(" ", 0, limit)) + 1
+        if cut <= limit // 2:
+            cut = limit
+        pieces.append(rest[:cut])
+        rest = rest[cut:]
+    if rest:
+        pieces.append(rest)
+    return pieces
+
+
+def submitted_values(interaction: discord.Interaction) -> dict[str, str]:
+    """Return a modal submission's values by the custom id of each text input."""
+    values: dict[str, str] = {}
+
+    def walk(components: Iterable[dict[str, Any]]) -> None:
+        for component in components:
+            if component.get("type") == 1:
+                walk(component.get("components", []))
+            elif component.get("type") == 18:
+                walk([component.get("component", {})])
+            elif "custom_id" in component:
+                values[component["custom_id"]] = str(component.get("value") or "")
+
+    walk((interaction.data or {}).get("components", []))  # type: ignore[arg-type]
+    return values
+
+
+def typed_text(interaction: discord.Interaction, *, options: bool = True) -> str | None:
+    """Return the free text a member typed for this interaction: a form's fields, or a command's
+    text options (those without choices or autocomplete), joined by blank lines; None if none."""
+    found: list[str] = []
+    if interaction.type is discord.InteractionType.modal_submit:
+        found = list(submitted_values(interaction).values())
+    elif options and isinstance(interaction.command, app_commands.Command):
+        for parameter in interaction.command.parameters:
+            if (
+                parameter.type is discord.AppCommandOptionType.string
+                and not parameter.choices
+                and not parameter.autocomplete
+            ):
+                value = getattr(interaction.namespace, parameter.display_name, None)
+                found.append(value if isinstance(value, str) else "")
+    text = "\n\n".join(value for value in found if value.strip())
+    return text or None
+
+
+async def defer_private(interaction: discord.Interaction, *, update: bool = False) -> None:
+    """Acknowledge an interaction before slow work (a database write, several requests).
+
+    `update=True` for a button or form whose answer replaces the message it came from.
+    Later answers go through `interaction.followup` or `edit_original_response`.
+    """
+    if interaction.response.is_done():
+        return
+    if update:
+        await interaction.response.defer()
+    else:
+        await interaction.response.defer(ephemeral=True, thinking=True)
 
 
 def hearth(interaction: discord.Interaction) -> Hearth:

@@ -25,6 +25,7 @@ from bot.cogs._ui import (
     clip,
     hearth,
     report,
+    submitted_values,
 )
 from bot.content_areas.exercises import JournalPrompt, PromptPool
 from bot.errors import UserFacingError
@@ -63,23 +64,6 @@ def routed_modal(title: str, custom_id: str, inputs: Iterable[discord.ui.TextInp
         modal.add_item(text_input)
     modal.stop()
     return modal
-
-
-def submitted_values(interaction: discord.Interaction) -> dict[str, str]:
-    """Return a modal submission's values by the custom id of each text input."""
-    values: dict[str, str] = {}
-
-    def walk(components: Iterable[dict[str, Any]]) -> None:
-        for component in components:
-            if component.get("type") == 1:
-                walk(component.get("components", []))
-            elif component.get("type") == 18:
-                walk([component.get("component", {})])
-            elif "custom_id" in component:
-                values[component["custom_id"]] = str(component.get("value") or "")
-
-    walk((interaction.data or {}).get("components", []))  # type: ignore[arg-type]
-    return values
 
 
 def modal_custom_id(interaction: discord.Interaction) -> str | None:

@@ -33,6 +33,13 @@ KIND_WORDS = {
     "shares": "the link between anonymous posts and your one-way key",
 }
 
+# Erasing must not lift a moderator's block, so a block stays; this says what it keeps.
+BLOCK_WORDS = (
+    "A moderator's block on anonymous sharing outlives `/mydata erase`, so erasing cannot lift it. "
+    "It holds nothing but a one-way key (not your id, and not the key your posts were filed under), "
+    "the reason the moderator wrote, which moderator made it, when, and when it ends."
+)
+
 
 def _keep(days: int | None) -> str:
     if days is None:
@@ -170,6 +177,7 @@ class Privacy(commands.Cog):
                 "• `/mydata export`: a file with everything above, readable, just for you.\n"
                 "• `/mydata erase`: delete all of it. You choose whether your anonymous posts are deleted "
                 "from the channels too, or left in place with nothing linking them to you.\n"
+                f"• {BLOCK_WORDS}\n"
                 "Never stored: your messages outside Hearth's commands, or who wrote an anonymous post."
             ),
             inline=False,
@@ -197,7 +205,8 @@ class Privacy(commands.Cog):
             "This deletes your check-ins, notes, journal, exercises, ladder, reminders and the records of "
             "your anonymous posts, in every server. It cannot be undone.\n\n"
             "**Your anonymous posts**: choose whether to delete them from the channels, or leave them in "
-            "place with nothing linking them to you any more (replies under them stay)."
+            "place with nothing linking them to you any more (replies under them stay).\n\n"
+            f"{BLOCK_WORDS}"
         )
         await interaction.response.send_message(embed=embed, view=EraseView(self, interaction.user.id),
                                                 ephemeral=True)

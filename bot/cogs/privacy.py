@@ -31,6 +31,7 @@ KIND_WORDS = {
     "faq_misses": "FAQ questions that found no answer (not linked to you)",
     "audit": "the moderators' audit trail",
     "shares": "the link between anonymous posts and your one-way key",
+    "ladder": "trust-ladder practice logs (your steps stay until you remove them)",
 }
 
 # Erasing must not lift a moderator's block, so a block stays; this says what it keeps.

@@ -169,3 +169,13 @@ async def test_without_a_dev_guild_commands_sync_globally_and_work_in_dms(hearth
     # /setup is for servers only: Discord does not offer it in DMs.
     with pytest.raises(AssertionError, match="does not offer"):
         await hearth.dm_actor("alice").slash("setup")
+
+
+@pytest.mark.hearth_config(retention={"audit_days": 30})
+class TestConfigMarkersCombine:
+    @pytest.mark.hearth_config(retention={"moods_days": 7}, sharing={"min_length": 5})
+    async def test_class_and_function_markers_merge(self, hearth: Harness) -> None:
+        config = hearth.running_bot.config
+        assert config.retention.audit_days == 30
+        assert config.retention.moods_days == 7
+        assert config.sharing.min_length == 5

@@ -318,6 +318,11 @@ class FakeDiscord:
         if self.gateway.connected:
             await self.gateway.dispatch(event, data)
 
+    async def join_guild(self, guild: Guild) -> None:
+        """Tell a running bot about a guild added to the world after it connected (GUILD_CREATE)."""
+        guild.unavailable = False
+        await self.gateway.dispatch("GUILD_CREATE", self.world.guild_create_payload(guild))
+
     async def remove_bot_from_guild(self, guild: Guild) -> None:
         """Kick the bot from a guild: its channels answer 403 and the bot gets GUILD_DELETE."""
         guild.members.pop(self.world.bot_user.id, None)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 from tests.fakediscord.actors import Actor
 from tests.fakediscord.server import FakeDiscord
-from tests.fakediscord.world import Channel, Member, Overwrite, Perm, Role, World
+from tests.fakediscord.world import Channel, Guild, Member, Overwrite, Perm, Role, World
 
 if TYPE_CHECKING:
     from bot.app import Hearth
@@ -101,7 +101,7 @@ class ErrorCollector(logging.Handler):
 class StandardWorld:
     """The handles of the standard test server."""
 
-    guild: Any
+    guild: Guild
     channels: dict[str, Channel]
     roles: dict[str, Role]
     members: dict[str, Member]
@@ -226,7 +226,7 @@ class Harness:
         return self.fake.world
 
     @property
-    def guild(self) -> Any:
+    def guild(self) -> Guild:
         """Return the test server (a fake `Guild`)."""
         return self.standard.guild
 

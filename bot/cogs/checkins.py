@@ -564,7 +564,7 @@ class DiscordPoster:
         channel = self.bot.get_channel(occurrence.channel_id) or self._channel(
             occurrence.channel_id, occurrence.guild_id
         )
-        message = await _discord_call(post(channel, occurrence.exercise_id))
+        message = await _discord_call(post(channel, occurrence.exercise_id, marker=marker(occurrence.id)))
         return message.id
 
     async def find_posted(self, occurrence: OccurrenceRow) -> int | None:

@@ -155,3 +155,27 @@ async def test_a_clean_stop_closes_the_database_and_the_scheduler(hearth: Harnes
     _assert_closed_cleanly(hearth.database_path)
     # The gateway saw a normal close, not a dropped socket.
     assert not hearth.fake.gateway.connected
+
+
+@pytest.mark.hearth_options(dev_guild=False)
+async def test_without_a_dev_guild_commands_sync_globally_and_work_in_dms(hearth: Harness) -> None:
+    (sync,) = hearth.fake.journal.select("PUT /applications/{application_id}/commands")
+    assert {"about", "setup"} <= {c["name"] for c in sync.json}
+    assert hearth.fake.journal.select(SYNC_ROUTE) == []
+
+    result = await hearth.dm_actor("alice").slash("about")
+    assert result.ephemeral and result.embed["title"] == "Hearth"
+    assert result.record.guild_id is None
+    # /setup is for servers only: Discord does not offer it in DMs.
+    with pytest.raises(AssertionError, match="does not offer"):
+        await hearth.dm_actor("alice").slash("setup")
+
+
+@pytest.mark.hearth_config(retention={"audit_days": 30})
+class TestConfigMarkersCombine:
+    @pytest.mark.hearth_config(retention={"moods_days": 7}, sharing={"min_length": 5})
+    async def test_class_and_function_markers_merge(self, hearth: Harness) -> None:
+        config = hearth.running_bot.config
+        assert config.retention.audit_days == 30
+        assert config.retention.moods_days == 7
+        assert config.sharing.min_length == 5

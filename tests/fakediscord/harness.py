@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 from tests.fakediscord.actors import Actor
 from tests.fakediscord.server import FakeDiscord
-from tests.fakediscord.world import Channel, Member, Overwrite, Perm, Role, World
+from tests.fakediscord.world import Channel, Guild, Member, Overwrite, Perm, Role, World
 
 if TYPE_CHECKING:
     from bot.app import Hearth
@@ -101,7 +101,7 @@ class ErrorCollector(logging.Handler):
 class StandardWorld:
     """The handles of the standard test server."""
 
-    guild: Any
+    guild: Guild
     channels: dict[str, Channel]
     roles: dict[str, Role]
     members: dict[str, Member]
@@ -226,7 +226,7 @@ class Harness:
         return self.fake.world
 
     @property
-    def guild(self) -> Any:
+    def guild(self) -> Guild:
         """Return the test server (a fake `Guild`)."""
         return self.standard.guild
 
@@ -262,6 +262,11 @@ class Harness:
         found = self.members[member] if isinstance(member, str) else member
         where = self.channels[channel] if isinstance(channel, str) else channel
         return self.fake.actor(found, where)
+
+    def dm_actor(self, member: str | Member) -> Actor:
+        """Return an actor using the bot in its DMs (only globally synced commands exist there)."""
+        found = self.members[member] if isinstance(member, str) else member
+        return self.fake.actor(found.user)
 
     def add_member(self, name: str, *, roles: Iterable[str | Role] = (), dms_open: bool = True) -> Member:
         """Add a member to the test server (no gateway event: the bot caches no members)."""
@@ -479,6 +484,7 @@ async def running_hearth(
     heartbeat_timeout: float | None = None,
     identify_delay: bool = False,
     cache_content: bool = True,
+    dev_guild: bool = True,
     rate_limits: bool = False,
     setup_world: Callable[[World, StandardWorld], Any] | None = None,
 ) -> AsyncIterator[Harness]:
@@ -489,7 +495,8 @@ async def running_hearth(
     rate-limit emulation; `start=False` leaves starting the bot to the caller;
     `heartbeat_timeout` shortens discord.py's 60 s; `identify_delay=True` keeps discord.py's
     5 s pause before a re-IDENTIFY (skipped by default to keep tests fast); the content is
-    loaded once per process and each bot gets a copy (`cache_content=False` loads it afresh).
+    loaded once per process and each bot gets a copy (`cache_content=False` loads it afresh);
+    `dev_guild=False` leaves `dev_guild_id` out, so commands sync globally (and work in DMs).
     """
     from bot.config import load_settings
     from bot.storage.crypto import load_keyring
@@ -508,7 +515,8 @@ async def running_hearth(
             fake.ratelimits.enable()
         database = tmp_path / "data" / "hearth.db"
         config_path = write_config(
-            tmp_path / "config.toml", test_config_sections(fake, database, standard.guild.id, config)
+            tmp_path / "config.toml",
+            test_config_sections(fake, database, standard.guild.id if dev_guild else None, config),
         )
         settings = load_settings(config_path)
         keyring = load_keyring(settings.database_path, {"HEARTH_SECRET_KEY": secret_key})

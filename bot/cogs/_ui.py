@@ -25,6 +25,14 @@ TEXT_INPUT_LIMIT = 4000
 CHOICES_LIMIT = 25
 CHOICE_NAME_LIMIT = 100
 
+# Slash-command text options carry their own length, so Discord refuses an oversized value
+# (with its own message) before Hearth sees it.
+ShortText = app_commands.Range[str, 1, 100]  # names, ids, and values picked from autocomplete
+TimeText = app_commands.Range[str, 1, 20]  # "19:30", "7:30pm"
+ZoneText = app_commands.Range[str, 1, 64]  # IANA zones are at most 32 characters
+DaysText = app_commands.Range[str, 1, 60]  # "daily", "mon,wed,fri"
+SetNameText = app_commands.Range[str, 1, 40]  # a prompt set's name
+
 # The house colour for Hearth's embeds: a warm ember.
 HEARTH_COLOUR = discord.Colour(0xE07A5F)
 

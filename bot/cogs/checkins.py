@@ -30,10 +30,16 @@ from bot.cogs._ui import (
     CHOICES_LIMIT,
     EMBED_DESCRIPTION_LIMIT,
     HEARTH_COLOUR,
+    DaysText,
     HearthDynamicItem,
     HearthModal,
     ModeratorGroup,
+    SetNameText,
+    ShortText,
+    TimeText,
+    ZoneText,
     clip,
+    defer_private,
     hearth,
 )
 from bot.errors import UserFacingError
@@ -1069,6 +1075,7 @@ class Checkins(commands.Cog):
         note: app_commands.Range[str, 1, NOTE_LIMIT] | None = None,
     ) -> None:
         score = mood.value
+        await defer_private(interaction)
         with keeping(note):
             await self.service.personal_checkin(
                 interaction.user.id, interaction.guild_id, score, note, self.bot.now()
@@ -1081,9 +1088,9 @@ class Checkins(commands.Cog):
         text += "\n`/mood` shows your history." + await self._notice(interaction.user.id)
         view = low_mood_view(self.bot) if score <= LOW_MOOD else None
         if view is not None:
-            await interaction.response.send_message(text, ephemeral=True, view=view)
+            await interaction.followup.send(text, ephemeral=True, view=view)
         else:
-            await interaction.response.send_message(text, ephemeral=True)
+            await interaction.followup.send(text, ephemeral=True)
         safety = getattr(self.bot, "safety", None)
         if note and safety is not None:
             from bot.cogs._care import offer_care
@@ -1095,7 +1102,7 @@ class Checkins(commands.Cog):
         name="mood", description="Your own mood history: 30 and 90 days, weekly averages, streak"
     )
     @app_commands.describe(timezone="Count your days in this time zone (remembered for next time)")
-    async def mood_command(self, interaction: discord.Interaction, timezone: str | None = None) -> None:
+    async def mood_command(self, interaction: discord.Interaction, timezone: ZoneText | None = None) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         history = await self.service.history(interaction.user.id, self.bot.now(), timezone)
         notice = await self._notice(interaction.user.id)
@@ -1116,7 +1123,11 @@ class Checkins(commands.Cog):
         days="Which days: daily, weekdays, weekends, or mon,wed,fri (daily if empty)",
     )
     async def reminders_on(
-        self, interaction: discord.Interaction, time: str, timezone: str, days: str | None = None
+        self,
+        interaction: discord.Interaction,
+        time: TimeText,
+        timezone: ZoneText,
+        days: DaysText | None = None,
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         now = self.bot.now()
@@ -1224,15 +1235,15 @@ class Checkins(commands.Cog):
     async def schedule_add(
         self,
         interaction: discord.Interaction,
-        time: str,
-        timezone: str,
+        time: TimeText,
+        timezone: ZoneText,
         channel: discord.TextChannel | None = None,
-        days: str | None = None,
+        days: DaysText | None = None,
         name: app_commands.Range[str, 1, 80] | None = None,
-        prompts: str | None = None,
+        prompts: SetNameText | None = None,
         window_hours: app_commands.Range[float, 0.25, 72.0] | None = None,
         show_distribution: bool = False,
-        exercise: str | None = None,
+        exercise: ShortText | None = None,
     ) -> None:
         assert interaction.guild_id is not None
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -1320,12 +1331,12 @@ class Checkins(commands.Cog):
         self,
         interaction: discord.Interaction,
         schedule: int,
-        time: str | None = None,
-        timezone: str | None = None,
+        time: TimeText | None = None,
+        timezone: ZoneText | None = None,
         channel: discord.TextChannel | None = None,
-        days: str | None = None,
+        days: DaysText | None = None,
         name: app_commands.Range[str, 1, 80] | None = None,
-        prompts: str | None = None,
+        prompts: SetNameText | None = None,
         window_hours: app_commands.Range[float, 0.25, 72.0] | None = None,
         show_distribution: bool | None = None,
     ) -> None:
@@ -1496,18 +1507,19 @@ class Checkins(commands.Cog):
     @prompts.command(name="add", description="Add your own prompt to a set (a new name makes a new set)")
     @app_commands.describe(set="Which set, like small-wins or a new name", text="The question to ask")
     async def prompts_add(
-        self, interaction: discord.Interaction, set: str, text: app_commands.Range[str, 1, 300]
+        self, interaction: discord.Interaction, set: SetNameText, text: app_commands.Range[str, 1, 300]
     ) -> None:
         assert interaction.guild_id is not None
+        await defer_private(interaction)
         with keeping(text):
             await self.service.add_prompt(interaction.guild_id, set, text, self.bot.now())
-        await interaction.response.send_message(
+        await interaction.followup.send(
             f"Added to **{clip(set.strip().lower(), 40)}**: {clip(text, 300)}", ephemeral=True
         )
 
     @prompts.command(name="list", description="List the prompts check-ins rotate through here")
     @app_commands.describe(set="Only this set")
-    async def prompts_list(self, interaction: discord.Interaction, set: str | None = None) -> None:
+    async def prompts_list(self, interaction: discord.Interaction, set: SetNameText | None = None) -> None:
         assert interaction.guild_id is not None
         listed = await self.service.list_prompts(interaction.guild_id, set)
         embed = discord.Embed(title="Check-in prompts", colour=HEARTH_COLOUR)
@@ -1531,7 +1543,7 @@ class Checkins(commands.Cog):
 
     @prompts.command(name="remove", description="Remove a prompt you added, or hide a built-in one")
     @app_commands.describe(prompt="Start typing the prompt")
-    async def prompts_remove(self, interaction: discord.Interaction, prompt: str) -> None:
+    async def prompts_remove(self, interaction: discord.Interaction, prompt: ShortText) -> None:
         assert interaction.guild_id is not None
         text = await self.service.remove_prompt(interaction.guild_id, prompt)
         await interaction.response.send_message(f"Removed: {clip(text, 300)}", ephemeral=True)

@@ -125,7 +125,7 @@ class Core(commands.Cog):
         sharing_channel: discord.TextChannel | None = None,
         review_channel: discord.TextChannel | None = None,
         alerts_channel: discord.TextChannel | None = None,
-        region: str | None = None,
+        region: app_commands.Range[str, 1, 20] | None = None,
         vetting: bool | None = None,
         clear: app_commands.Choice[str] | None = None,
     ) -> None:

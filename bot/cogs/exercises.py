@@ -24,7 +24,9 @@ from bot.cogs._ui import (
     CHOICE_NAME_LIMIT,
     EMBED_DESCRIPTION_LIMIT,
     HearthDynamicItem,
+    ShortText,
     clip,
+    defer_private,
     hearth,
     is_moderator,
     modal_custom_id,
@@ -56,7 +58,6 @@ from bot.services.exercises import (
     frame_text,
     plan_pacer,
 )
-from bot.storage.db import StorageBusyError
 from bot.storage.exercises import ExerciseSessionStore
 
 if TYPE_CHECKING:
@@ -488,7 +489,7 @@ class Exercises(commands.Cog, name="Exercises"):
     async def exercise(
         self,
         interaction: discord.Interaction,
-        name: str,
+        name: ShortText,
         group: bool = False,
         rate: app_commands.Range[int, 2, 30] | None = None,
         cycles: app_commands.Range[int, 1, 30] | None = None,
@@ -712,23 +713,21 @@ class Exercises(commands.Cog, name="Exercises"):
             await report(interaction, exc)
 
     async def save_answers(self, interaction: discord.Interaction, session_id: int, step: int) -> None:
-        """Store one step's answers and move on; the last step saves the record to the journal."""
+        """Store one step's answers and move on; the last step saves the record to the journal.
+
+        Deferred first, so a busy database still ends in a reply that hands the answers back.
+        """
         values = submitted_values(interaction)
         actor = Actor(interaction.user.id)
-        try:
-            result = await self.service.answer(session_id, step, values, actor, hearth(interaction).now())
-        except StorageBusyError:
-            raise UserFacingError(
-                "Hearth is very busy and couldn't save that step. Please try again.",
-                keep_text="\n\n".join(v for v in values.values() if v),
-            ) from None
+        await defer_private(interaction, update=interaction.message is not None)
+        result = await self.service.answer(session_id, step, values, actor, hearth(interaction).now())
         if result.journal_entry_id is not None and result.record_text is not None:
-            await interaction.response.edit_message(
+            await interaction.edit_original_response(
                 embed=record_saved_embed(result.state, result.record_text), view=None
             )
             await care_for_private_text(interaction, result.record_text)
             return
-        await interaction.response.edit_message(
+        await interaction.edit_original_response(
             embed=step_embed(result.state, problems=result.problems), view=step_view(result.state)
         )
 

@@ -21,6 +21,7 @@ from bot.cogs._ui import (
     EMBED_DESCRIPTION_LIMIT,
     HearthDynamicItem,
     clip,
+    defer_private,
     hearth,
     modal_custom_id,
     report,
@@ -37,7 +38,6 @@ from bot.services.journal import (
     preview,
     when_text,
 )
-from bot.storage.db import StorageBusyError
 from bot.storage.journal import JournalEntry, JournalStore
 
 log = logging.getLogger(__name__)
@@ -438,25 +438,24 @@ class Journal(commands.Cog, name="Journal"):
             await report(interaction, exc)
 
     async def save_entry(self, interaction: discord.Interaction, prompt_id: str | None) -> None:
-        """Save a submitted entry, confirm privately, then offer care if the words call for it."""
+        """Save a submitted entry, confirm privately, then offer care if the words call for it.
+
+        Deferred first: a busy database can hold the write for seconds, and the member must still
+        get their words back (the error handler returns the form's text) rather than a dead form.
+        """
         guild_id, user_id = member_ids(interaction)
         text = submitted_values(interaction).get("body", "")
         if prompt_id is not None and prompt_id not in prompt_pool(self.bot):
             prompt_id = None
-        try:
-            await self.service.write(
-                guild_id=guild_id,
-                user_id=user_id,
-                text=text,
-                now=hearth(interaction).now(),
-                prompt_id=prompt_id,
-            )
-        except StorageBusyError:
-            raise UserFacingError(
-                "Hearth is very busy and couldn't save your entry just now. Please try again in a moment.",
-                keep_text=text,
-            ) from None
-        await interaction.response.send_message(
+        await defer_private(interaction)
+        await self.service.write(
+            guild_id=guild_id,
+            user_id=user_id,
+            text=text,
+            now=hearth(interaction).now(),
+            prompt_id=prompt_id,
+        )
+        await interaction.followup.send(
             "Saved to your private journal. Only you can read it: see **/journal entries**.", ephemeral=True
         )
         await care_for_private_text(interaction, text)

@@ -362,8 +362,13 @@ class ExerciseService:
             return AnswerResult(await self.state(session_id, actor))
         assert session.user_id is not None
         text = compose_thought_record(answers)
-        entry_id = await self.journal.add(
-            guild_id=session.guild_id, user_id=session.user_id, body=text, now=now, kind="thought_record"
-        )
-        await self.sessions.end(session.id, status="finished", now=now)
+        # One transaction: a record is never saved twice, and never left half-saved (entry written
+        # but the session still open) when the database is busy.
+        async with self.sessions.db.transaction() as tx:
+            if not await self.sessions.end(session.id, status="finished", now=now, conn=tx):
+                return AnswerResult(await self.state(session_id, actor))
+            entry_id = await self.journal.add(
+                guild_id=session.guild_id, user_id=session.user_id, body=text, now=now, kind="thought_record",
+                conn=tx,
+            )
         return AnswerResult(await self.state(session_id, actor), journal_entry_id=entry_id, record_text=text)

@@ -62,7 +62,8 @@ def measure(index: FaqIndex, cases: list[list[str]]) -> dict[str, object]:
 
 def main() -> None:
     verbose = "-v" in sys.argv[1:]
-    index = FaqIndex(load_content(ROOT / "content").parts["faq"].entries)
+    library = load_content(ROOT / "content").parts["faq"]
+    index = FaqIndex(library.entries, library.section_texts())
     print(f"{'set':9} {'n':>3}  {'top-1':>6}  {'top-3':>6}  {'confident':>9}  {'conf. precision':>15}"
           f"  {'unrelated answered':>18}")
     for name, file in SETS:

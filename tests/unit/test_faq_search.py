@@ -35,7 +35,7 @@ def library() -> FaqLibrary:
 
 @pytest.fixture(scope="module")
 def index(library: FaqLibrary) -> FaqIndex:
-    return FaqIndex(library.entries)
+    return FaqIndex(library.entries, library.section_texts())
 
 
 def _plain(text: str) -> str:

@@ -59,8 +59,8 @@ IMPORT_BYTES_LIMIT = 512 * 1024
 
 # ----- scoring ------------------------------------------------------------------
 
-CONFIDENT_SCORE = 58
-CONFIDENT_MARGIN = 6
+CONFIDENT_SCORE = 56
+CONFIDENT_MARGIN = 9
 CLEAR_WINNER_SCORE = 90
 CLEAR_WINNER_MARGIN = 3
 SUGGEST_SCORE = 30

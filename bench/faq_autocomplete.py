@@ -3,7 +3,8 @@
 Run from the repository root: `python bench/faq_autocomplete.py`. The 1,000 entries are the
 shipped FAQ plus generated guild entries built from the same vocabulary (so postings are as
 dense as a busy server's would be). Each query is a member's question typed one keystroke at
-a time, so half-typed words are measured too.
+a time, so half-typed words are measured too. Three rounds, each on a fresh index with cold
+caches; the machine's other load moves the tail, so the median round's p99 is the figure.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.content import load_content  # noqa: E402
 from bot.services.faq import FaqEntry, FaqIndex, Origin  # noqa: E402
+from bot.services.faq_text import canonical, expand, stem  # noqa: E402
 
 ENTRIES = 1000
 
@@ -47,13 +49,16 @@ def keystrokes(questions: list[str]) -> list[str]:
     return [q[:i] for q in questions for i in range(1, len(q) + 1)]
 
 
-def main() -> None:
-    entries = build_entries()
+ROUNDS = 3
+
+
+def one_round(entries: list[FaqEntry], typed: list[str]) -> tuple[float, list[float]]:
+    """Build a fresh index (cold caches) and time every keystroke; return build ms and timings."""
+    for cached in (expand, stem, canonical):
+        cached.cache_clear()
     started = time.perf_counter()
     index = FaqIndex(entries)
     build_ms = (time.perf_counter() - started) * 1000
-    cases = tomllib.loads((ROOT / "tests/unit/faq_paraphrases.toml").read_text(encoding="utf-8"))["cases"]
-    typed = keystrokes([q for q, _ in cases])
     for text in typed[:200]:  # warm the typo cache the way a running bot would be warm
         index.suggest(text)
     timings = []
@@ -63,10 +68,23 @@ def main() -> None:
         timings.append((time.perf_counter_ns() - start) / 1e6)
         assert len(choices) <= 25
     timings.sort()
-    p50 = statistics.median(timings)
-    p99 = timings[int(len(timings) * 0.99) - 1]
-    print(f"entries: {len(index)}  keystrokes: {len(timings)}  index build: {build_ms:.0f} ms")
-    print(f"autocomplete p50: {p50:.2f} ms  p99: {p99:.2f} ms  max: {timings[-1]:.2f} ms  "
+    return build_ms, timings
+
+
+def main() -> None:
+    entries = build_entries()
+    cases = tomllib.loads((ROOT / "tests/unit/faq_paraphrases.toml").read_text(encoding="utf-8"))["cases"]
+    typed = keystrokes([q for q, _ in cases])
+    p99s = []
+    for n in range(1, ROUNDS + 1):
+        build_ms, timings = one_round(entries, typed)
+        p50 = statistics.median(timings)
+        p99 = timings[int(len(timings) * 0.99) - 1]
+        p99s.append(p99)
+        print(f"round {n}: entries {len(entries)}  keystrokes {len(timings)}  index build {build_ms:.0f} ms  "
+              f"p50 {p50:.2f} ms  p99 {p99:.2f} ms  max {timings[-1]:.2f} ms")
+    p99 = statistics.median(p99s)
+    print(f"autocomplete p99 (median of {ROUNDS} rounds): {p99:.2f} ms  "
           f"(target p99 < 5 ms: {'met' if p99 < 5 else 'NOT met'})")
 
 

@@ -60,7 +60,7 @@ IMPORT_BYTES_LIMIT = 512 * 1024
 # ----- scoring ------------------------------------------------------------------
 
 CONFIDENT_SCORE = 56
-CONFIDENT_MARGIN = 9
+CONFIDENT_MARGIN = 10
 CLEAR_WINNER_SCORE = 90
 CLEAR_WINNER_MARGIN = 3
 SUGGEST_SCORE = 30
@@ -78,10 +78,12 @@ SECTION_REPEAT_EVIDENCE = 0.05
 SECTION_EVIDENCE_CAP = 0.25
 STRENGTH_RATE = 1.2
 MIN_STRENGTH = 0.05
-# The three parts of a score.
-LEXICAL_SHARE = 0.6
-CLOSENESS_SHARE = 0.35
+# The parts of a score: information covered, closeness to one wording (by rarity), focus on the
+# entry's own question, and the string similarity of the terms in order to the closest wording.
+LEXICAL_SHARE = 0.4
+CLOSENESS_SHARE = 0.25
 FOCUS_SHARE = 0.05
+SIMILARITY_SHARE = 0.3
 CORRECTED_WEIGHT = 0.9
 UNKNOWN_SHARE = 0.6
 MIN_QUERY_INFORMATION = 1.6
@@ -256,6 +258,7 @@ class FaqIndex:
         core: list[dict[str, float]] = []
         full: list[dict[str, float]] = []
         wordings: list[list[frozenset[str]]] = []
+        texts: list[tuple[str, ...]] = []
         question_terms: list[tuple[str, ...]] = []
         raw_words: dict[str, str | None] = {}
         for entry in self.entries:
@@ -288,6 +291,7 @@ class FaqIndex:
             full.append({t: _strength(evidence.get(t, 0.0) + extra.get(t, 0.0))
                          for t in evidence.keys() | extra.keys()})
             wordings.append(mine)
+            texts.append(tuple(" ".join(terms_of(t)) for t in (entry.question, *entry.aliases)))
             question_terms.append(tuple(terms_of(entry.question)))
         count = len(self.entries)
         spread: Counter[str] = Counter()
@@ -306,6 +310,7 @@ class FaqIndex:
             for term, value in strengths.items():
                 if value >= MIN_STRENGTH:
                     self._full_postings.setdefault(term, []).append((i, value))
+        self._texts = texts
         self._wordings = [
             tuple(_Wording(terms, sum(self._idf.get(t, 0.0) for t in terms)) for terms in mine)
             for mine in wordings
@@ -461,11 +466,16 @@ class FaqIndex:
                 if value > query_terms.get(term, 0.0):
                     query_terms[term] = value
         scored: list[tuple[float, float, int]] = []
+        # The query's likeliest reading, as terms in order, for comparing word order and extra words.
+        query_text = " ".join(max(slot.terms, key=slot.terms.__getitem__) for slot in slots if slot.terms)
         for i, value in shortlist:
             lexical = min(value / denominator, 1.0)
             closeness = self._closeness(i, query_terms, denominator)
             focus = self._focus(i, query_terms)
-            score = 100 * (LEXICAL_SHARE * lexical + CLOSENESS_SHARE * closeness + FOCUS_SHARE * focus)
+            best = process.extractOne(query_text, self._texts[i], scorer=fuzz.token_sort_ratio)
+            similarity = best[1] / 100 if best else 0.0
+            score = 100 * (LEXICAL_SHARE * lexical + CLOSENESS_SHARE * closeness + FOCUS_SHARE * focus
+                           + SIMILARITY_SHARE * similarity)
             scored.append((score, lexical, i))
         scored.sort(key=lambda item: (-item[0], item[2]))
         return [Match(self.entries[i], round(score), lexical) for score, lexical, i in scored[:limit]]

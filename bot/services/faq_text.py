@@ -57,6 +57,9 @@ SLANG = {
     "rly": "really", "srsly": "seriously", "every1": "everyone", "any1": "anyone", "some1": "someone",
     "no1": "no one", "tbh": "", "ngl": "", "lol": "", "lmao": "", "pfft": "", "ugh": "", "omg": "",
     "fr": "", "tbf": "", "imo": "", "jk": "",
+    # filler that would otherwise split a phrase ("what exactly are trust issues")
+    "exactly": "", "actually": "", "really": "", "literally": "", "basically": "", "honestly": "",
+    "seriously": "", "truly": "", "even": "", "kidding": "",
 }
 
 # Phrases that carry one idea, matched on whole words after slang is expanded. A phrase may
@@ -79,7 +82,8 @@ PHRASES = {
     "let me down": "disappoint", "lets me down": "disappoint", "flake on": "disappoint",
     "flakes on": "disappoint", "flaked on": "disappoint", "flaking on": "disappoint",
     "bail on": "disappoint", "bailed on": "disappoint", "bails on": "disappoint",
-    "stood me up": "disappoint",
+    "stood me up": "disappoint", "cancel on": "disappoint", "cancels on": "disappoint",
+    "cancelled on": "disappoint", "canceled on": "disappoint",
     "follow through": "disappoint", "keep their promises": "disappoint", "keeps their promises": "disappoint",
     "keep their word": "disappoint", "break their word": "disappoint", "breaks their word": "disappoint",
     "broke their word": "disappoint", "broken promises": "disappoint",
@@ -130,8 +134,16 @@ PHRASES = {
     "getting better": "heal", "step by step": "gradual", "little by little": "gradual",
     "bit by bit": "gradual",
     "baby steps": "gradual", "small steps": "gradual", "small ways": "gradual",
-    "first step": "start", "first steps": "start", "first thing": "start",
-    "where do i begin": "start",
+    "first step": "start firststep", "first steps": "start firststep", "first thing": "start firststep",
+    "where do i start": "start firststep", "where to start": "start firststep",
+    "where do i begin": "start firststep", "where to begin": "start firststep",
+    "how do i start": "start firststep", "how do i begin": "start firststep",
+    "at what point": "threshold", "bad enough": "threshold", "serious enough": "threshold",
+    "when is it time": "threshold", "time to": "threshold",
+    "recovery time": "duration", "healing time": "duration", "time frame": "duration",
+    "go back to": "cause", "goes back to": "cause", "trace back": "cause", "traces back": "cause",
+    "messed up again": "setback", "screwed up again": "setback", "did it again": "setback",
+    "slipped up": "setback", "act fine": "mask", "act okay": "mask", "pretend": "mask", "pretending": "mask",
     "falling back": "setback", "fall back": "setback", "fell back": "setback", "slipped back": "setback",
     "square one": "setback", "old habits": "setback", "old ways": "setback", "going backwards": "setback",
     "go backwards": "setback",
@@ -158,9 +170,14 @@ PHRASES = {
     "taken advantage": "exploit", "take advantage": "exploit", "walk all over": "exploit",
     "walks all over": "exploit", "pay me back": "exploit money", "get it back": "exploit money",
     "too nice": "naive", "too trusting": "naive", "trust too easily": "naive",
+    "benefit of the doubt": "naive", "get burned": "hurt", "got burned": "hurt", "getting burned": "hurt",
     # feelings in the moment
-    "on edge": "hypervigilant", "on guard": "hypervigilant", "freak out": "panic", "freaking out": "panic",
-    "freaked out": "panic", "lose it": "panic", "calm down": "calm",
+    "on edge": "hypervigilant", "on guard": "hypervigilant", "on high alert": "hypervigilant",
+    "on alert": "hypervigilant", "freak out": "panic", "freaking out": "panic",
+    "freaked out": "panic", "lose it": "panic", "calm down": "calm", "worked up": "panic",
+    "text back": "reply", "texts back": "reply", "texting back": "reply", "write back": "reply",
+    "writes back": "reply", "call back": "reply", "calls back": "reply",
+    "wound up": "panic", "riled up": "panic",
     # therapy and help
     "eye movement": "emdr", "thought record": "cbt", "support group": "group", "group therapy": "group",
     "couples therapy": "couples", "couples counseling": "couples", "couples counselling": "couples",
@@ -170,8 +187,15 @@ PHRASES = {
     "best friend": "friend", "right now": "now", "back in": "reconnect", "back into": "reconnect",
     "someone i love": "lovedone", "loved one": "lovedone", "help him": "lovedone", "help her": "lovedone",
     "help them": "lovedone", "support him": "lovedone", "support her": "lovedone",
-    "support them": "lovedone", "new relationship": "dating", "someone new": "dating",
-    "just met": "new", "all the time": "always", "will i ever": "hope possible",
+    "support them": "lovedone", "see someone": "professional", "talk to someone": "professional",
+    "see a professional": "professional", "get help": "professional help",
+    "thought i was better": "setback", "thought i was over": "setback", "thought i was healed": "setback",
+    "new relationship": "dating",
+    "someone new": "newpeople",
+    "new people": "newpeople", "new person": "newpeople", "just met": "newpeople",
+    "new friends": "newpeople friend", "new friend": "newpeople friend", "people i meet": "newpeople",
+    "give up": "giveup", "giving up": "giveup", "gave up": "giveup", "all the time": "always",
+    "will i ever": "hope possible",
     "deal with": "handle", "dealing with": "handle", "cope with": "handle",
 }
 
@@ -188,10 +212,29 @@ CUES: tuple[tuple[re.Pattern[str], str], ...] = (
                 rf"snoops through|snoops on) (?:all )?(?:of )?my (?:{_THEIR_THINGS}\b)?"), r"\1 mistrusted "),
     (re.compile(rf"\b(?:checking|reading|going through|tracking) (?:all )?my {_THEIR_THINGS}\b"),
      "mistrusted"),
+    # questions whose words are spread out
+    (re.compile(r"\bwhat (?:\w+ ){0,2}(?:is|are) (?:a |the )?trust (?:issue|issues|problem|problems)\b"),
+     "define trust issues"),
+    (re.compile(r"\bwhere (?:do|does|did) (?!i\b|we\b)(?:\w+ ){0,3}(?:start|begin)\b"), r"\g<0> cause"),
+    (re.compile(r"\bnot (?:feel|feeling|felt) safe\b"), "not safe"),
+    (re.compile(r"\btrust(?:ing|s)? (?:\w+ ){0,2}(?:too|so) (?:fast|quickly|easily|soon|much)\b"),
+     "trust naive"),
+    (re.compile(r"\b(?:dump|dumps|dumped|ditch|ditches|ditched|ghost|ghosts|ghosted|reject|rejects|rejected|"
+                r"drop|drops|dropped|replace|replaces|replaced|abandon|abandons|abandoned) me\b"), "abandon"),
+    (re.compile(r"\b(?:am|i am|so|this|too) (?:\w+ )?(?:messed up|broken|damaged|screwed up|fucked up)\b"),
+     "damaged"),
+    (re.compile(r"\bback (?:at|to) (?:zero|square one|the start|the beginning|step one)\b"), "setback"),
+    (re.compile(r"\b(?:was|were|had been|been) doing (?:so |really |pretty |very )?"
+                r"(?:well|good|great|better|fine)\b"), "setback"),
+    (re.compile(r"\b(?:no|never|without|nothing) (?:\w+ ){0,2}"
+                r"(?:trauma|abuse|abused|divorce|bad happened)\b"), "notrauma"),
     # someone the member cares about struggles to trust: supporting them
-    (re.compile(rf"\bmy ({_WHO}) (?:\w+ )?(?:has|have|had|struggles|struggle|never trusts|"
-                r"is scared to trust|(?:does not|do not|can not) trust(?! me\b))\b"), r"my \1 lovedone"),
+    (re.compile(rf"\bmy ({_WHO}) (?:\w+ )?(?:(?:has|have|had) (?:trust|serious trust|big trust|"
+                r"a lot of trust)|struggles to trust|struggles with trust|never trusts|is scared to trust|"
+                r"(?:does not|do not|can not) trust(?! me\b))\b"), r"my \1 lovedone"),
     (re.compile(rf"\b(help|support|reassure|convince|get|encourage) my ({_WHO})\b"), r"\1 my \2 lovedone"),
+    (re.compile(rf"\b(?:show|prove to|convince|help|get|make) (?:my )?{_WHO} (?:\w+ ){{0,3}}trust me\b"),
+     "lovedone trustworthy"),
 )
 
 # Words that mean the same thing for this FAQ, folded onto one concept term. Both the words and
@@ -231,7 +274,8 @@ _CONCEPTS: dict[str, tuple[str, ...]] = {
                    ),
     "heal": ("heal", "recover", "recovery", "overcome", "cure", "cured", "fix", "fixed", "improve",
              "healing", "curable", "fixable"),
-    "duration": ("duration", "timeline", "month", "year", "week", "longer", "slow"),
+    "duration": ("duration", "timeline", "timeframe", "longer", "slow"),
+    "timespan": ("month", "year", "week", "decade", "ages"),
     "permanent": ("permanent", "permanently", "completely", "fully", "totally", "entirely", "forever",
                   "lifelong"),
     "possible": ("possible", "able", "capable", "impossible"),
@@ -255,14 +299,15 @@ _CONCEPTS: dict[str, tuple[str, ...]] = {
               "instagram", "snapchat", "whatsapp", "socials", "emails"),
     "open": ("open", "vulnerable", "vulnerability", "confide", "express", "share", "tell", "hide",
              "hiding", "guarded", "mask"),
-    "feeling": ("feeling", "emotion", "emotional", "emotionally", "affection"),
+    "feeling": ("feeling", "emotion", "emotional", "emotionally", "affection", "bother", "bothering"),
     "wall": ("wall", "walls", "isolate", "isolating"),
     "estrange": ("estrange", "estranged", "estrangement", "distance", "distant"),
     "boundary": ("boundary", "boundaries", "boundry", "boundries", "limit"),
     "control": ("control", "controlling", "micromanage", "micromanag", "perfectionism", "perfectionist",
                 "perfect", "delegate", "delegating", "redo"),
     "people": ("people", "person", "anyone", "everyone", "someone", "anybody", "everybody", "somebody",
-               "others", "folk", "human", "guy", "guys", "stranger", "strangers"),
+               "others", "folk", "human", "guy", "guys"),
+    "newpeople": ("newpeople", "stranger", "strangers", "newcomer", "acquaintance"),
     "anxious": ("anxious", "anxiety", "anxiou", "nervous", "overthink", "overthinking", "worry", "worried",
                 "worrying"),
     "depress": ("depress", "depression", "depressed", "hopeless", "sad", "empty", "numb", "worthless"),
@@ -271,7 +316,7 @@ _CONCEPTS: dict[str, tuple[str, ...]] = {
               "meltdown"),
     "calm": ("calm", "relax", "soothe", "settle", "chill", "breathe", "breathing", "grounding", "cope",
              "coping"),
-    "technique": ("technique", "tip", "strategy", "exercise", "tool", "skill"),
+    "practice": ("practice", "practise", "technique", "tip", "strategy", "exercise", "tool", "skill"),
     "start": ("start", "begin", "beginning", "first"),
     "sign": ("sign", "symptom", "trait", "indicator", "checklist"),
     "cause": ("cause", "reason", "root", "origin"),
@@ -298,6 +343,7 @@ _CONCEPTS: dict[str, tuple[str, ...]] = {
     "sabotage": ("sabotage", "wreck", "destroy", "ruin", "ruining"),
     "good": ("good", "great", "fine", "happy", "loving", "nice", "decent", "amazing"),
     "hope": ("hope", "hopeful", "chance"),
+    "damaged": ("damaged", "broken", "unlovable", "baggage"),
     "gradual": ("gradual", "gradually", "slowly"),
     "hurt": ("hurt", "pain", "painful"),
 }
@@ -306,7 +352,7 @@ _CONCEPTS: dict[str, tuple[str, ...]] = {
 # family, one about cheating is also about betrayal. Only queries are widened.
 BROADER: dict[str, tuple[tuple[str, float], ...]] = {
     "cheat": (("betray", 0.6),),
-    "lie": (("betray", 0.5),),
+    "lie": (("betray", 0.3),),
     "parent": (("family", 0.6),),
     "abandon": (("leave", 0.5), ("fear", 0.3)),
     "reject": (("abandon", 0.6),),
@@ -315,7 +361,7 @@ BROADER: dict[str, tuple[tuple[str, float], ...]] = {
     "relationship": (("partner", 0.5),),
     "dating": (("partner", 0.5), ("relationship", 0.5)),
     "snoop": (("jealous", 0.5), ("phone", 0.4)),
-    "suspicious": (("jealous", 0.5), ("mistrust", 0.5)),
+    "suspicious": (("jealous", 0.3), ("mistrust", 0.5)),
     "jealous": (("suspicious", 0.5),),
     "mistrusted": (("suspicious", 0.4),),
     "neglect": (("childhood", 0.5),),
@@ -336,7 +382,7 @@ BROADER: dict[str, tuple[tuple[str, float], ...]] = {
     "pushaway": (("sabotage", 0.4), ("wall", 0.4)),
     "sabotage": (("pushaway", 0.4),),
     "careful": (("healthy", 0.4),),
-    "technique": (("calm", 0.3), ("practice", 0.3)),
+    "practice": (("calm", 0.3), ("gradual", 0.3)),
     "setback": (("heal", 0.3),),
 }
 
@@ -354,7 +400,7 @@ STOPWORDS = frozenset(
     ones other here just yes no not please thanks hi hello hey gonna back because though whats whether
     till normal maybe someone's anything something everything nothing whenever wherever whatever
     however anyway anyways yeah yea literally basically honestly seriously probably definitely
-    although while since around tell me us ok okay oh well guess quite rather
+    although while since tell me us ok okay oh well guess quite rather
     """.split()  # noqa: SIM905 (the list reads better as text)
 ) - {"okay", "tell"}
 
@@ -400,9 +446,20 @@ def stem(word: str) -> str:
     return base
 
 
+# A stem belongs to the concept of the shortest word that has it: "reasons" is a reason (cause),
+# though "reasonable" (healthy) has the same stem.
 _SYNONYM_STEMS: dict[str, str] = {}
-for _word, _canon in SYNONYMS.items():
-    _SYNONYM_STEMS.setdefault(stem(_word), _canon)
+for _word in sorted(SYNONYMS, key=lambda w: (len(w), w)):
+    _SYNONYM_STEMS.setdefault(stem(_word), SYNONYMS[_word])
+
+
+# The one-word concepts that phrases and cues produce ("lovedone", "giveup") stand for themselves,
+# unstemmed, unless they are already a concept's word.
+for _expansion in (*PHRASES.values(), *(replacement for _, replacement in CUES)):
+    for _token in _expansion.split():
+        if _token.isalpha() and _token not in STOPWORDS and _token not in SYNONYMS \
+                and stem(_token) not in _SYNONYM_STEMS:
+            SYNONYMS[_token] = _token
 
 
 @lru_cache(maxsize=65536)

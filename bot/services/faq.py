@@ -59,8 +59,9 @@ IMPORT_BYTES_LIMIT = 512 * 1024
 
 # ----- scoring ------------------------------------------------------------------
 
-CONFIDENT_SCORE = 56
+CONFIDENT_SCORE = 60
 CONFIDENT_MARGIN = 10
+CONFIDENT_COVERAGE = 0.5
 CLEAR_WINNER_SCORE = 90
 CLEAR_WINNER_MARGIN = 3
 SUGGEST_SCORE = 30
@@ -515,6 +516,8 @@ class FaqIndex:
             return False
         top = matches[0].score
         margin = top - (matches[1].score if len(matches) > 1 else 0)
+        if matches[0].coverage < CONFIDENT_COVERAGE:
+            return False  # too much of the question is about something the entry does not cover
         if top >= CLEAR_WINNER_SCORE:
             return margin >= CLEAR_WINNER_MARGIN
         return top >= CONFIDENT_SCORE and margin >= CONFIDENT_MARGIN

@@ -536,9 +536,8 @@ async def _discord_call(call: Awaitable[T]) -> T:
 class DiscordPoster:
     """Posts, finds, closes and reminds through discord.py, on behalf of the runner."""
 
-    def __init__(self, bot: Hearth, service: CheckinService) -> None:
+    def __init__(self, bot: Hearth) -> None:
         self.bot = bot
-        self.service = service
 
     def _channel(self, channel_id: int, guild_id: int | None = None) -> discord.PartialMessageable:
         return self.bot.get_partial_messageable(channel_id, guild_id=guild_id)
@@ -558,7 +557,7 @@ class DiscordPoster:
         channel = self.bot.get_channel(occurrence.channel_id) or self._channel(
             occurrence.channel_id, occurrence.guild_id
         )
-        message = await _discord_call(post(channel, occurrence.exercise_id))
+        message = await _discord_call(post(channel, occurrence.exercise_id, marker=marker(occurrence.id)))
         return message.id
 
     async def find_posted(self, occurrence: OccurrenceRow) -> int | None:
@@ -602,14 +601,15 @@ class DiscordPoster:
         )
         await _discord_call(message.edit(embed=checkin_embed(occurrence, tally)))
 
-    async def _dm_channel(self, reminder: ReminderRow) -> int:
+    async def dm_channel(self, reminder: ReminderRow) -> int:
+        """Return the member's DM channel id (remembered, or opened now)."""
         if reminder.dm_channel_id is not None:
             return reminder.dm_channel_id
         data = await _discord_call(self.bot.http.start_private_message(reminder.user_id))
         return int(data["id"])
 
     async def send_group_reminder(self, reminder: ReminderRow, occurrence: OccurrenceRow) -> int | None:
-        channel_id = await self._dm_channel(reminder)
+        channel_id = await self.dm_channel(reminder)
         closes = int(occurrence.closes_at.timestamp())
         link = f"https://discord.com/channels/{occurrence.guild_id}/{occurrence.channel_id}/{occurrence.message_id}"
         view = discord.ui.View()
@@ -628,7 +628,7 @@ class DiscordPoster:
         return channel_id
 
     async def send_personal_reminder(self, reminder: ReminderRow) -> int | None:
-        channel_id = await self._dm_channel(reminder)
+        channel_id = await self.dm_channel(reminder)
         view = discord.ui.View(timeout=None)
         for m in MOODS:
             view.add_item(PersonalMoodButton(m.score))
@@ -715,13 +715,14 @@ class Checkins(commands.Cog):
             exercise_ids=_exercise_ids(library),
         )
         self.pacer = Pacer(settings.posts_per_second)
-        self.poster = DiscordPoster(bot, self.service)
+        self.poster = DiscordPoster(bot)
         self.runner = CheckinRunner(
             self.service, self.poster, pacer=self.pacer, workers=settings.post_workers, on_idle=self._arm
         )
         self.counts = CountRefresher(settings.count_refresh_seconds, self._refresh_count, self.pacer)
         self.startup_task: asyncio.Task[None] | None = None
         self.load_seconds = 0.0
+        self._ticks: set[asyncio.Task[Any]] = set()
         self._thread_locks: dict[int, asyncio.Lock] = {}
 
     # ----- lifecycle --------------------------------------------------------------------------------
@@ -755,6 +756,9 @@ class Checkins(commands.Cog):
         if self.startup_task is not None:
             self.startup_task.cancel()
         self.counts.cancel()
+        # A tick cut short is safe: whatever it claimed but did not confirm is settled next start.
+        for task in list(self._ticks):
+            task.cancel()
         if self.bot.scheduler is not None:
             for job_id in ("checkin:wakeup", "checkin:sweep"):
                 with contextlib.suppress(Exception):
@@ -766,10 +770,16 @@ class Checkins(commands.Cog):
         await self._scheduled_tick()
 
     async def _scheduled_tick(self) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._ticks.add(task)
         try:
             await self.runner.tick(self.bot.now())
         except Exception:
             log.exception("the check-in runner failed; it will try again at the next sweep")
+        finally:
+            if task is not None:
+                self._ticks.discard(task)
 
     async def _arm(self, due: datetime | None) -> None:
         """Point the one wake-up job at the earliest thing the database says is due.
@@ -933,11 +943,9 @@ class Checkins(commands.Cog):
 
     async def _retire_previous(self, saved: NoteSaved) -> None:
         """Remove a note's earlier thread message when it moves to another visibility."""
-        previous, message_id, thread_id = saved.previous_visibility, saved.previous_message_id, None
-        if previous is None or message_id is None or previous == saved.visibility:
-            return
+        previous, message_id = saved.previous_visibility, saved.previous_message_id
         thread_id = saved.occurrence.thread_id
-        if thread_id is None:
+        if previous is None or message_id is None or thread_id is None or previous == saved.visibility:
             return
         with contextlib.suppress(DeliveryError):
             await _discord_call(self.bot.http.delete_message(thread_id, message_id))
@@ -1083,7 +1091,7 @@ class Checkins(commands.Cog):
         )
         await self.service.store.take_dm_closed_notice(interaction.user.id)
         try:
-            channel = await self.poster._dm_channel(reminder)
+            channel = await self.poster.dm_channel(reminder)
             await _discord_call(
                 self.bot.get_partial_messageable(channel).send(
                     "Reminders are on. This is where they'll arrive. `/reminders off` stops them any time."
@@ -1382,8 +1390,7 @@ class Checkins(commands.Cog):
         assert interaction.guild_id is not None
         await interaction.response.defer(ephemeral=True, thinking=True)
         row = await self.service.get_schedule(interaction.guild_id, schedule)
-        occurrence = await self.service.claim_test(row, self.bot.now())
-        report = await self.runner.post_now(occurrence)
+        occurrence, report = await self.runner.post_test(row, self.bot.now())
         if not report.posted:
             fresh = await self.service.store.get_schedule(row.id)
             reason = fresh.last_error if fresh and fresh.last_error else "Discord didn't accept the post"

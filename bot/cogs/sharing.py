@@ -632,6 +632,7 @@ class Sharing(commands.Cog):
         for menu in (self.reply_menu, self.report_menu, self.moderate_menu):
             self.bot.tree.add_command(menu)
         self.bot.add_dynamic_items(*DYNAMIC_ITEMS)
+        await self.service.adopt_legacy_blocks()
         await self.service.store.requeue_interrupted()
         scheduler = self.bot.scheduler
         if scheduler is not None:

@@ -97,16 +97,6 @@ def frame_text(frame: PacerFrame) -> str:
     return ", then ".join([parts[0], *rest])
 
 
-def pacer_length_text(exercise: Exercise, cycles: int, rate: float | None) -> str:
-    """Say how long a run will take, in minutes and seconds."""
-    assert exercise.breathing is not None
-    total = round(exercise.breathing.cycle_seconds(rate) * cycles)
-    minutes, seconds = divmod(total, 60)
-    if minutes and seconds:
-        return f"{minutes} min {seconds} s"
-    return f"{minutes} min" if minutes else f"{seconds} s"
-
-
 def choose_cycles(exercise: Exercise, cycles: int | None, rate: float | None) -> int:
     """Return the rounds to run: the member's choice within the exercise's limits, or its default."""
     assert exercise.breathing is not None

@@ -41,6 +41,7 @@ from bot.storage.sharing import (
     Post,
     SharingConfig,
     SharingStore,
+    block_key_for,
 )
 
 log = logging.getLogger(__name__)
@@ -325,7 +326,7 @@ class SharingService:
     # ----- shares and replies ------------------------------------------
 
     async def _refuse_if_blocked(self, guild_id: int, ban_key: str, now: datetime) -> Submission | None:
-        block = await self.store.active_block(guild_id, ban_key, now)
+        block = await self.store.active_block(guild_id, block_key_for(self.keyring, guild_id, ban_key), now)
         if block is None:
             return None
         until = "" if block.expires_at is None else f" This lasts until {block.expires_at:%d %B %Y}."
@@ -664,7 +665,7 @@ class SharingService:
         expires = None if days is None else now + timedelta(days=days)
         block = await self.store.add_block(
             guild_id,
-            post.ban_key,
+            block_key_for(self.keyring, guild_id, post.ban_key),
             now,
             moderator_id=moderator_id,
             reason=reason,
@@ -678,6 +679,12 @@ class SharingService:
                 post = before
                 notify = self._notify_id(before)
         return Decision(post=post, notify_user_id=notify, block=block)
+
+    async def adopt_legacy_blocks(self) -> None:
+        """Move blocks stored under raw ban keys by an older Hearth to their block keys (at start)."""
+        moved = await self.store.adopt_legacy_blocks(self.keyring)
+        if moved:
+            log.info("moved %d sharing blocks to one-way block keys", moved)
 
     async def unblock(self, guild_id: int, block_id: int, moderator_id: int, now: datetime) -> Block:
         """Lift a block by its id."""

@@ -83,6 +83,9 @@ async def test_a_low_mood_is_offered_breathing_grounding_and_resources_privately
         ids = [b.get("custom_id") for b in reply.message.buttons]
         assert any(i and i.startswith("hearth:exercise:start:") and "breath" in i for i in ids)
         assert any(i and i.startswith("hearth:exercise:start:") and "ground" in i for i in ids)
+        # The exercises area answers the button, privately.
+        started = await hearth.actor("carol", "checkins").click(reply, label="Breathe with me")
+        assert (await started.reply()).ephemeral
     # Nothing about Carol's mood reaches the channel.
     assert "Rough" not in "\n".join(m.text for m in hearth.fake.messages(hearth.channels["checkins"])
                                     if m.id != post.id)

@@ -297,6 +297,33 @@ class FakeDiscord:
 
         return Actor(self, member, channel)
 
+    # ----- changing the world while the bot runs -----
+
+    async def delete_channel(self, channel: Channel) -> None:
+        """Delete a channel (or thread): REST calls to it answer 404 and the bot is told."""
+        self.world.remove_channel(channel)
+        if channel.is_thread:
+            event, data = (
+                "THREAD_DELETE",
+                {
+                    "id": str(channel.id),
+                    "guild_id": str(channel.guild_id),
+                    "parent_id": str(channel.parent_id),
+                    "type": channel.type,
+                },
+            )
+        else:
+            event, data = "CHANNEL_DELETE", channel.payload(self.world)
+        if self.gateway.connected:
+            await self.gateway.dispatch(event, data)
+
+    async def remove_bot_from_guild(self, guild: Any) -> None:
+        """Kick the bot from a guild: its channels answer 403 and the bot gets GUILD_DELETE."""
+        guild.members.pop(self.world.bot_user.id, None)
+        guild.unavailable = True
+        if self.gateway.connected:
+            await self.gateway.dispatch("GUILD_DELETE", {"id": str(guild.id)})
+
     # ----- REST plumbing -----
 
     async def _handle_rest(self, request: web.Request) -> web.StreamResponse:

@@ -90,6 +90,7 @@ UNKNOWN_SHARE = 0.6
 MIN_QUERY_INFORMATION = 1.6
 CANDIDATES_FOR_FUZZY = 40
 COMPLETIONS = 8
+COVER_CACHE_SIZE = 64
 TYPO_CUTOFF = 82
 TYPO_MIN_LENGTH = 5
 
@@ -336,6 +337,7 @@ class FaqIndex:
         self._vocabulary_list = [w for w in raw_words if len(w) >= 3]
         self._sorted_words = sorted(w for w, t in raw_words.items() if t is not None)
         self._corrections: OrderedDict[str, str | None] = OrderedDict()
+        self._covers: OrderedDict[tuple[Any, ...], dict[int, float]] = OrderedDict()
 
     @staticmethod
     def _rarity(term: str, spread: float, count: int) -> float:
@@ -440,11 +442,66 @@ class FaqIndex:
         information = sum(s.weight for s in slots)
         if information <= 0:
             return []
-        postings = self._core_postings if partial else self._full_postings
-        covered: dict[int, float] = {}
+        covered = self._cover(slots, partial=partial)
+        if not covered:
+            return []
+        denominator = max(information, MIN_QUERY_INFORMATION)
+        wanted = max(limit, CANDIDATES_FOR_FUZZY // 2) if partial else CANDIDATES_FOR_FUZZY
+        shortlist = [(i, covered[i]) for i in heapq.nlargest(wanted, covered, key=covered.__getitem__)]
+        query_terms: dict[str, float] = {}
         for slot in slots:
-            best_here: dict[int, float] = {}
             for term, certainty in slot.terms.items():
+                value = self._idf.get(term, 0.0) * certainty
+                if value > query_terms.get(term, 0.0):
+                    query_terms[term] = value
+        scored: list[tuple[float, float, int]] = []
+        # The query's likeliest reading, as terms in order, for comparing word order and extra words.
+        query_text = " ".join(max(slot.terms, key=slot.terms.__getitem__) for slot in slots if slot.terms)
+        # One call compares the query with every wording of every candidate.
+        owners = [i for i, _ in shortlist for _ in self._texts[i]]
+        similarities: dict[int, float] = {}
+        for _, similarity, position in process.extract(
+            query_text, [t for i, _ in shortlist for t in self._texts[i]], scorer=fuzz.token_sort_ratio,
+            limit=None,
+        ):
+            owner = owners[position]
+            if similarity > similarities.get(owner, 0.0):
+                similarities[owner] = similarity
+        for i, value in shortlist:
+            lexical = min(value / denominator, 1.0)
+            focus = self._focus(i, query_terms)
+            similarity = similarities.get(i, 0.0) / 100
+            if partial:
+                # While typing, closeness to one wording is left out to stay within the time budget.
+                parts = LEXICAL_SHARE * lexical + FOCUS_SHARE * focus + SIMILARITY_SHARE * similarity
+                score = 100 * parts / (1 - CLOSENESS_SHARE)
+            else:
+                closeness = self._closeness(i, query_terms, denominator)
+                score = 100 * (LEXICAL_SHARE * lexical + CLOSENESS_SHARE * closeness + FOCUS_SHARE * focus
+                               + SIMILARITY_SHARE * similarity)
+            scored.append((score, lexical, i))
+        scored.sort(key=lambda item: (-item[0], item[2]))
+        return [Match(self.entries[i], round(score), lexical) for score, lexical, i in scored[:limit]]
+
+    def _cover(self, slots: Sequence[_Slot], *, partial: bool) -> dict[int, float]:
+        """Return, per entry, how much of the slots' information it covers (unnormalised).
+
+        While a member types, every keystroke repeats the words before the last one, so the sums
+        for the last few queries' leading words are kept, and only the words after the longest
+        kept beginning are looked up.
+        """
+        keys = [(partial, *(tuple(sorted(slot.terms.items())) for slot in slots[:n]))
+                for n in range(len(slots) + 1)]
+        known = len(slots)
+        while known > 0 and keys[known] not in self._covers:
+            known -= 1
+        covered = dict(self._covers[keys[known]]) if known else {}
+        if known:
+            self._covers.move_to_end(keys[known])
+        postings = self._core_postings if partial else self._full_postings
+        for n in range(known, len(slots)):
+            best_here: dict[int, float] = {}
+            for term, certainty in slots[n].terms.items():
                 hits = postings.get(term, ())
                 if partial and len(hits) > self._common:
                     continue  # a word in most entries barely moves the ranking; skip it while typing
@@ -455,31 +512,11 @@ class FaqIndex:
                         best_here[i] = value
             for i, value in best_here.items():
                 covered[i] = covered.get(i, 0.0) + value
-        if not covered:
-            return []
-        denominator = max(information, MIN_QUERY_INFORMATION)
-        wanted = max(limit, CANDIDATES_FOR_FUZZY // 2) if partial else CANDIDATES_FOR_FUZZY
-        shortlist = heapq.nsmallest(wanted, covered.items(), key=lambda item: (-item[1], item[0]))
-        query_terms: dict[str, float] = {}
-        for slot in slots:
-            for term, certainty in slot.terms.items():
-                value = self._idf.get(term, 0.0) * certainty
-                if value > query_terms.get(term, 0.0):
-                    query_terms[term] = value
-        scored: list[tuple[float, float, int]] = []
-        # The query's likeliest reading, as terms in order, for comparing word order and extra words.
-        query_text = " ".join(max(slot.terms, key=slot.terms.__getitem__) for slot in slots if slot.terms)
-        for i, value in shortlist:
-            lexical = min(value / denominator, 1.0)
-            closeness = self._closeness(i, query_terms, denominator)
-            focus = self._focus(i, query_terms)
-            best = process.extractOne(query_text, self._texts[i], scorer=fuzz.token_sort_ratio)
-            similarity = best[1] / 100 if best else 0.0
-            score = 100 * (LEXICAL_SHARE * lexical + CLOSENESS_SHARE * closeness + FOCUS_SHARE * focus
-                           + SIMILARITY_SHARE * similarity)
-            scored.append((score, lexical, i))
-        scored.sort(key=lambda item: (-item[0], item[2]))
-        return [Match(self.entries[i], round(score), lexical) for score, lexical, i in scored[:limit]]
+            if n == len(slots) - 2 or n == len(slots) - 1:
+                self._covers[keys[n + 1]] = dict(covered) if n == len(slots) - 2 else covered
+                if len(self._covers) > COVER_CACHE_SIZE:
+                    self._covers.popitem(last=False)
+        return covered
 
     def _closeness(self, i: int, query_terms: dict[str, float], information: float) -> float:
         """Return how nearly one of the entry's wordings says what the query says (Dice, by rarity)."""

@@ -237,6 +237,27 @@ CUES: tuple[tuple[re.Pattern[str], str], ...] = (
      "lovedone trustworthy"),
 )
 
+# A cue is only tried on text holding one of these words (most text holds none of them).
+_CUE_NEEDS: tuple[tuple[str, ...], ...] = (
+    ("check", "read", "through", "track", "snoop"),
+    ("checking", "reading", "going through", "tracking"),
+    ("trust",),
+    ("where",),
+    ("safe",),
+    ("trust",),
+    (" me",),
+    ("messed", "broken", "damaged", "screwed", "fucked"),
+    ("back",),
+    ("doing",),
+    ("no ", "never", "without", "nothing"),
+    ("trust",),
+    ("my ",),
+    ("trust me",),
+)
+_CUE_CHECKS = tuple(
+    (pattern, replacement, needs) for (pattern, replacement), needs in zip(CUES, _CUE_NEEDS, strict=True)
+)
+
 # Words that mean the same thing for this FAQ, folded onto one concept term. Both the words and
 # their stems are looked up, so "cheating", "cheated" and "cheats" all land on "cheat".
 _CONCEPTS: dict[str, tuple[str, ...]] = {
@@ -471,22 +492,42 @@ def canonical(word: str) -> str:
     return _SYNONYM_STEMS.get(stemmed, stemmed)
 
 
-_PHRASE_PATTERN = re.compile(
-    r"\b(" + "|".join(re.escape(p) for p in sorted(PHRASES, key=len, reverse=True)) + r")\b"
-)
+# Phrases by their first word, longest first: replacing them is a walk over the words.
+_PHRASES_BY_FIRST: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+for _phrase, _replacement in sorted(PHRASES.items(), key=lambda item: -len(item[0].split())):
+    _words = tuple(_phrase.split())
+    _PHRASES_BY_FIRST.setdefault(_words[0], []).append((_words, _replacement))
+
+
+def _fold_phrases(words: list[str]) -> list[str]:
+    """Replace known phrases (leftmost, longest first) with their concept words."""
+    folded: list[str] = []
+    i = 0
+    while i < len(words):
+        for phrase, replacement in _PHRASES_BY_FIRST.get(words[i], ()):
+            if tuple(words[i : i + len(phrase)]) == phrase:
+                folded.extend(replacement.split())
+                i += len(phrase)
+                break
+        else:
+            folded.append(words[i])
+            i += 1
+    return folded
 
 
 @lru_cache(maxsize=4096)
 def expand(text: str) -> str:
     """Lower-case text and expand contractions, slang, cues and known phrases (still words, not terms)."""
     lowered = text.lower().translate(_APOSTROPHES)
-    for pattern, replacement in _CONTRACTIONS:
-        lowered = pattern.sub(replacement, lowered)
+    if "'" in lowered or "cannot" in lowered:
+        for pattern, replacement in _CONTRACTIONS:
+            lowered = pattern.sub(replacement, lowered)
     words = _WORD.findall(lowered.replace("'", ""))
     spaced = " ".join(" ".join(SLANG.get(w, w) for w in words).split())
-    for pattern, replacement in CUES:
-        spaced = pattern.sub(replacement, spaced)
-    return " ".join(_PHRASE_PATTERN.sub(lambda m: PHRASES[m.group(1)], spaced).split())
+    for pattern, replacement, needs in _CUE_CHECKS:
+        if any(word in spaced for word in needs):
+            spaced = pattern.sub(replacement, spaced)
+    return " ".join(_fold_phrases(spaced.split()))
 
 
 def words_of(text: str) -> list[str]:

@@ -1,8 +1,10 @@
-"""Shared pieces for cogs: moderator checks, error routing for views, and Discord's text limits."""
+"""Shared pieces for cogs: moderator checks, error routing for views, Discord's text limits, and
+modals whose submissions are routed by custom id (so a form open during a restart still saves)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
@@ -140,3 +142,43 @@ class HearthDynamicItem(discord.ui.DynamicItem[ItemT], template=r"hearth:abstrac
     async def handle(self, interaction: discord.Interaction) -> None:
         """Answer the click."""
         raise NotImplementedError
+
+
+# ----- modals that survive a restart ---------------------------------------------------
+
+
+def routed_modal(title: str, custom_id: str, inputs: Iterable[discord.ui.TextInput[Any]]) -> discord.ui.Modal:
+    """Build a modal whose submission a cog's `on_interaction` listener handles by custom id.
+
+    The modal is stopped before it is sent, so discord.py does not keep it in its in-memory
+    store: the submission is routed by custom id instead, and still arrives after a restart.
+    """
+    modal = discord.ui.Modal(title=clip(title, MODAL_TITLE_LIMIT), custom_id=custom_id, timeout=None)
+    for text_input in inputs:
+        modal.add_item(text_input)
+    modal.stop()
+    return modal
+
+
+def submitted_values(interaction: discord.Interaction) -> dict[str, str]:
+    """Return a modal submission's values by the custom id of each text input."""
+    values: dict[str, str] = {}
+
+    def walk(components: Iterable[dict[str, Any]]) -> None:
+        for component in components:
+            if component.get("type") == 1:
+                walk(component.get("components", []))
+            elif component.get("type") == 18:
+                walk([component.get("component", {})])
+            elif "custom_id" in component:
+                values[component["custom_id"]] = str(component.get("value") or "")
+
+    walk((interaction.data or {}).get("components", []))  # type: ignore[arg-type]
+    return values
+
+
+def modal_custom_id(interaction: discord.Interaction) -> str | None:
+    """Return a modal submission's custom id, or None for any other interaction."""
+    if interaction.type is not discord.InteractionType.modal_submit:
+        return None
+    return str((interaction.data or {}).get("custom_id", ""))

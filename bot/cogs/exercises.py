@@ -27,18 +27,18 @@ from bot.cogs._ui import (
     clip,
     hearth,
     is_moderator,
+    modal_custom_id,
     report,
+    routed_modal,
+    submitted_values,
 )
 from bot.cogs.journal import (
     care_for_private_text,
     journal_service,
     member_ids,
-    modal_custom_id,
     pick_prompt,
     prompt_message,
     prompt_pool,
-    routed_modal,
-    submitted_values,
 )
 from bot.content_areas.exercises import Exercise, Phase
 from bot.errors import NotModeratorError, UserFacingError

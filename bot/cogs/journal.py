@@ -1,7 +1,7 @@
 """/journal: a private journal (write, entries, export), and the prompt buttons that lead to it.
 
-Also holds the small helpers the exercise and ladder cogs share for modals whose submissions
-are routed by custom id, so a form that was open during a restart still saves.
+Also holds the helpers the exercise and ladder cogs share with it: `member_ids`, the care
+check for private writing, and the journal prompts.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import io
 import logging
 import re
 import secrets
-from collections.abc import Iterable
 from typing import Any, cast
 
 import discord
@@ -20,11 +19,13 @@ from discord.ext import commands
 from bot.cogs._care import offer_care
 from bot.cogs._ui import (
     EMBED_DESCRIPTION_LIMIT,
-    MODAL_TITLE_LIMIT,
     HearthDynamicItem,
     clip,
     hearth,
+    modal_custom_id,
     report,
+    routed_modal,
+    submitted_values,
 )
 from bot.content_areas.exercises import JournalPrompt, PromptPool
 from bot.errors import UserFacingError
@@ -50,43 +51,6 @@ PUBLIC_PROMPT_FOOTER = (
 
 
 # ----- helpers shared with the exercise and ladder cogs ------------------------------
-
-
-def routed_modal(title: str, custom_id: str, inputs: Iterable[discord.ui.TextInput[Any]]) -> discord.ui.Modal:
-    """Build a modal whose submission a cog's `on_interaction` listener handles by custom id.
-
-    The modal is stopped before it is sent, so discord.py does not keep it in its in-memory
-    store: the submission is routed by custom id instead, and still arrives after a restart.
-    """
-    modal = discord.ui.Modal(title=clip(title, MODAL_TITLE_LIMIT), custom_id=custom_id, timeout=None)
-    for text_input in inputs:
-        modal.add_item(text_input)
-    modal.stop()
-    return modal
-
-
-def submitted_values(interaction: discord.Interaction) -> dict[str, str]:
-    """Return a modal submission's values by the custom id of each text input."""
-    values: dict[str, str] = {}
-
-    def walk(components: Iterable[dict[str, Any]]) -> None:
-        for component in components:
-            if component.get("type") == 1:
-                walk(component.get("components", []))
-            elif component.get("type") == 18:
-                walk([component.get("component", {})])
-            elif "custom_id" in component:
-                values[component["custom_id"]] = str(component.get("value") or "")
-
-    walk((interaction.data or {}).get("components", []))  # type: ignore[arg-type]
-    return values
-
-
-def modal_custom_id(interaction: discord.Interaction) -> str | None:
-    """Return a modal submission's custom id, or None for any other interaction."""
-    if interaction.type is not discord.InteractionType.modal_submit:
-        return None
-    return str((interaction.data or {}).get("custom_id", ""))
 
 
 def member_ids(interaction: discord.Interaction) -> tuple[int, int]:

@@ -9,8 +9,17 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cogs._ui import EMBED_DESCRIPTION_LIMIT, HearthDynamicItem, clip, hearth, report
-from bot.cogs.journal import member_ids, modal_custom_id, routed_modal, submitted_values
+from bot.cogs._ui import (
+    EMBED_DESCRIPTION_LIMIT,
+    HearthDynamicItem,
+    clip,
+    hearth,
+    modal_custom_id,
+    report,
+    routed_modal,
+    submitted_values,
+)
+from bot.cogs.journal import member_ids
 from bot.errors import UserFacingError
 from bot.services.ladder import (
     GUIDANCE,

@@ -126,9 +126,7 @@ async def test_an_exercise_schedule_posts_the_group_exercise(hearth: Harness) ->
     if bot.get_cog("Exercises") is None:
         stand_in = StandInExercises()
         await bot.add_cog(stand_in)
-    choices = await hearth.actor("mod", "checkins").autocomplete(
-        "schedule add", "exercise", "box", time="09:00", timezone="UTC"
-    )
+    choices = await hearth.actor("mod", "checkins").autocomplete("schedule add", "exercise", "box")
     assert "box-breathing" in [c["value"] for c in choices]
     schedule_id = await add_schedule(hearth, exercise="box-breathing", name="Morning breath")
     mark = hearth.fake.journal.mark

@@ -394,3 +394,17 @@ async def test_removing_the_bot_from_the_server(hearth: Harness, probed: Probe) 
     with pytest.raises(discord.Forbidden) as caught:
         await hearth.running_bot.get_partial_messageable(general.id).send("still here?")
     assert caught.value.code == 50001
+
+
+async def test_a_second_server_joined_mid_test(hearth: Harness, probed: Probe) -> None:
+    world = hearth.world
+    other = world.add_guild("Another group")
+    lobby = world.add_text_channel(other, "lobby")
+    dana = world.add_member(other, "dana")
+    await hearth.fake.join_guild(other)
+    await hearth.wait_for_bot(lambda bot: bot.get_guild(other.id), what="the new guild")
+    # Commands are synced to the dev guild only, so the other server has none.
+    with pytest.raises(AssertionError, match="no command"):
+        await hearth.fake.actor(dana, lobby).slash("about")
+    message = await hearth.running_bot.get_partial_messageable(lobby.id).send("welcome")
+    assert hearth.fake.last_message(lobby).id == message.id

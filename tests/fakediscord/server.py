@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+
 from tests.fakediscord import validation
 from tests.fakediscord.faults import FaultPlan
 from tests.fakediscord.gateway import Gateway
@@ -35,6 +36,7 @@ from tests.fakediscord.snowflake import new_snowflake
 from tests.fakediscord.world import (
     Channel,
     ChannelType,
+    Guild,
     Member,
     Message,
     MessageFlag,
@@ -282,12 +284,12 @@ class FakeDiscord:
         found = self.world.messages[message if isinstance(message, int) else message.id]
         return list(found.history)
 
-    def commands(self, guild: Any = None) -> list[dict[str, Any]]:
+    def commands(self, guild: Guild | int | None = None) -> list[dict[str, Any]]:
         """Return the application commands synced globally (guild None) or to a guild."""
         key = None if guild is None else (guild if isinstance(guild, int) else guild.id)
         return list(self.world.commands.get(key, []))
 
-    def command_names(self, guild: Any = None) -> list[str]:
+    def command_names(self, guild: Guild | int | None = None) -> list[str]:
         """Return the names of the synced commands, globally or in a guild."""
         return [c["name"] for c in self.commands(guild)]
 
@@ -317,7 +319,12 @@ class FakeDiscord:
         if self.gateway.connected:
             await self.gateway.dispatch(event, data)
 
-    async def remove_bot_from_guild(self, guild: Any) -> None:
+    async def join_guild(self, guild: Guild) -> None:
+        """Tell a running bot about a guild added to the world after it connected (GUILD_CREATE)."""
+        guild.unavailable = False
+        await self.gateway.dispatch("GUILD_CREATE", self.world.guild_create_payload(guild))
+
+    async def remove_bot_from_guild(self, guild: Guild) -> None:
         """Kick the bot from a guild: its channels answer 403 and the bot gets GUILD_DELETE."""
         guild.members.pop(self.world.bot_user.id, None)
         guild.unavailable = True
@@ -922,7 +929,7 @@ class FakeDiscord:
 
     # ----- handlers: guilds and users -----
 
-    def _guild(self, call: Call) -> Any:
+    def _guild(self, call: Call) -> Guild:
         guild = self.world.guilds.get(call.int_param("guild_id"))
         if guild is None:
             raise ApiError(404, 10004, "Unknown Guild")

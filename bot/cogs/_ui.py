@@ -49,6 +49,54 @@ def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     return pieces
 
 
+def split_exact(text: str, limit: int) -> list[str]:
+    """Split text into pieces within a limit that join back to exactly the text."""
+    pieces: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        cut = max(rest.rfind("\n", 0, limit), rest.rfind(" ", 0, limit)) + 1
+        if cut <= limit // 2:
+            cut = limit
+        pieces.append(rest[:cut])
+        rest = rest[cut:]
+    if rest:
+        pieces.append(rest)
+    return pieces
+
+
+def typed_text(interaction: discord.Interaction, *, options: bool = True) -> str | None:
+    """Return the free text a member typed for this interaction: a form's fields, or a command's
+    text options (those without choices or autocomplete), joined by blank lines; None if none."""
+    found: list[str] = []
+    if interaction.type is discord.InteractionType.modal_submit:
+        found = list(submitted_values(interaction).values())
+    elif options and isinstance(interaction.command, app_commands.Command):
+        for parameter in interaction.command.parameters:
+            if (
+                parameter.type is discord.AppCommandOptionType.string
+                and not parameter.choices
+                and not parameter.autocomplete
+            ):
+                value = getattr(interaction.namespace, parameter.display_name, None)
+                found.append(value if isinstance(value, str) else "")
+    text = "\n\n".join(value for value in found if value.strip())
+    return text or None
+
+
+async def defer_private(interaction: discord.Interaction, *, update: bool = False) -> None:
+    """Acknowledge an interaction before slow work (a database write, several requests).
+
+    `update=True` for a button or form whose answer replaces the message it came from.
+    Later answers go through `interaction.followup` or `edit_original_response`.
+    """
+    if interaction.response.is_done():
+        return
+    if update:
+        await interaction.response.defer()
+    else:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+
+
 def hearth(interaction: discord.Interaction) -> Hearth:
     """Return the bot behind an interaction, typed."""
     return interaction.client  # type: ignore[return-value]

@@ -24,6 +24,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.cogs._delivery import POST_NEEDS, TROUBLE_COLOUR, channel_works, missing_permissions, note_trouble
 from bot.cogs._ui import (
     CHOICE_NAME_LIMIT,
     CHOICES_LIMIT,
@@ -304,12 +305,17 @@ def schedule_field(schedule: ScheduleRow) -> tuple[str, str]:
             f"open {hours:g} h · mood distribution "
             f"{'shown from 5 answers' if schedule.show_distribution else 'off'}"
         )
-    if schedule.paused:
+    if schedule.paused and schedule.last_error:
+        lines.append(
+            f"⏸️ paused by Hearth: the last post failed ({schedule.last_error}). "
+            "Fix the channel, then `/schedule resume`."
+        )
+    elif schedule.paused:
         lines.append("⏸️ paused")
     elif schedule.next_run_at is not None:
         stamp = int(schedule.next_run_at.timestamp())
         lines.append(f"next: <t:{stamp}:F> (<t:{stamp}:R>)")
-    if schedule.last_error:
+    if schedule.last_error and not schedule.paused:
         lines.append(f"⚠️ last post failed: {schedule.last_error}")
     return clip(f"#{schedule.id} · {schedule.name}", 256), clip("\n".join(lines), 1024)
 
@@ -547,6 +553,7 @@ class DiscordPoster:
         message = await _discord_call(
             channel.send(embed=checkin_embed(occurrence, tally), view=checkin_view(occurrence.id))
         )
+        await channel_works(self.bot, occurrence.guild_id, occurrence.channel_id)
         return message.id
 
     async def post_exercise(self, occurrence: OccurrenceRow) -> int:
@@ -717,7 +724,12 @@ class Checkins(commands.Cog):
         self.pacer = Pacer(settings.posts_per_second)
         self.poster = DiscordPoster(bot)
         self.runner = CheckinRunner(
-            self.service, self.poster, pacer=self.pacer, workers=settings.post_workers, on_idle=self._arm
+            self.service,
+            self.poster,
+            pacer=self.pacer,
+            workers=settings.post_workers,
+            on_idle=self._arm,
+            on_paused=self._tell_paused,
         )
         self.counts = CountRefresher(settings.count_refresh_seconds, self._refresh_count, self.pacer)
         self.startup_task: asyncio.Task[None] | None = None
@@ -807,6 +819,28 @@ class Checkins(commands.Cog):
 
     async def _rearm(self) -> None:
         await self._arm(await self.service.store.next_wakeup())
+
+    async def _tell_paused(self, occurrence: OccurrenceRow, reason: str) -> None:
+        """Tell moderators once that a schedule was paused because its channel refused a post."""
+        assert occurrence.schedule_id is not None
+        schedule = await self.service.store.get_schedule(occurrence.schedule_id)
+        name = clip(schedule.name if schedule else occurrence.title, 80)
+        embed = discord.Embed(
+            title="A check-in schedule is paused",
+            description=(
+                f"I couldn't post **#{occurrence.schedule_id} · {name}** in <#{occurrence.channel_id}>: "
+                f"{reason}. I've paused the schedule so it doesn't keep failing.\n"
+                "Give my role View Channel, Send Messages and Embed Links there (or choose another channel "
+                f"with `/schedule edit`), then `/schedule resume schedule:{occurrence.schedule_id}`. "
+                "`/schedule list` shows it too."
+            ),
+            colour=TROUBLE_COLOUR,
+        )
+        topic = f"schedule:{occurrence.schedule_id}"
+        await note_trouble(self.bot, occurrence.guild_id, occurrence.channel_id, embed, topic=topic)
+
+    async def _schedule_trouble_ended(self, guild_id: int, schedule_id: int) -> None:
+        await self.bot.notices.trouble_ended(guild_id, f"schedule:{schedule_id}")
 
     async def _refresh_count(self, occurrence_id: int) -> None:
         occurrence = await self.service.store.get_occurrence(occurrence_id)
@@ -1242,19 +1276,7 @@ class Checkins(commands.Cog):
         return settings.checkin_channel_id
 
     def _check_channel_permissions(self, channel: discord.TextChannel) -> None:
-        me = channel.guild.me
-        if me is None:
-            return
-        permissions = channel.permissions_for(me)
-        missing = [
-            label
-            for label, ok in (
-                ("View Channel", permissions.view_channel),
-                ("Send Messages", permissions.send_messages),
-                ("Embed Links", permissions.embed_links),
-            )
-            if not ok
-        ]
+        missing = missing_permissions(channel, POST_NEEDS)
         if missing:
             raise UserFacingError(
                 f"I can't post check-ins in {channel.mention}: I'm missing {', '.join(missing)} there. "
@@ -1324,6 +1346,8 @@ class Checkins(commands.Cog):
             window_hours=window_hours,
             show_distribution=show_distribution,
         )
+        if channel is not None:
+            await self._schedule_trouble_ended(interaction.guild_id, saved.schedule.id)
         await self._rearm()
         await interaction.followup.send(
             embed=self._saved_embed("Schedule changed", saved.schedule, saved.clock_notes), ephemeral=True
@@ -1345,6 +1369,7 @@ class Checkins(commands.Cog):
     async def schedule_resume(self, interaction: discord.Interaction, schedule: int) -> None:
         assert interaction.guild_id is not None
         saved = await self.service.set_paused(interaction.guild_id, schedule, False, self.bot.now())
+        await self._schedule_trouble_ended(interaction.guild_id, saved.id)
         await self._rearm()
         assert saved.next_run_at is not None
         stamp = int(saved.next_run_at.timestamp())
@@ -1359,6 +1384,7 @@ class Checkins(commands.Cog):
     async def schedule_remove(self, interaction: discord.Interaction, schedule: int) -> None:
         assert interaction.guild_id is not None
         removed = await self.service.remove_schedule(interaction.guild_id, schedule)
+        await self._schedule_trouble_ended(interaction.guild_id, removed.id)
         await self._rearm()
         await interaction.response.send_message(
             f"Removed **#{removed.id} · {clip(removed.name, 80)}**. Check-ins it already posted stay open "

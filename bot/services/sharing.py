@@ -615,6 +615,10 @@ class SharingService:
         await self.store.release(post_id, retry_at)
         return retry_at
 
+    async def retry_now(self, guild_id: int, now: datetime) -> int:
+        """Bring a guild's waiting posts forward to now (its sharing channel was just fixed)."""
+        return await self.store.retry_now(guild_id, now)
+
     # ----- moderators --------------------------------------------------
 
     async def pending_post(self, guild_id: int, post_id: int) -> Post:

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz, process
@@ -145,6 +146,11 @@ class FaqLibrary:
 
     entries: tuple[FaqEntry, ...]
     topics: tuple[Topic, ...]
+
+    @cached_property
+    def builtin_index(self) -> FaqIndex:
+        """Return the search index over the shipped entries, built once per loaded content."""
+        return FaqIndex(self.entries, self.section_texts())
 
     def entry(self, entry_id: str) -> FaqEntry | None:
         """Return a built-in entry by id."""
@@ -932,9 +938,17 @@ class FaqService:
         self.store = store
         self.misses_days = misses_days
         self.sections = library.section_texts()
-        self.builtin_index = FaqIndex(library.entries, self.sections)
         self._guild_indexes: OrderedDict[int, FaqIndex] = OrderedDict()
         self.builtin_ids = {e.id for e in library.entries}
+
+    @property
+    def builtin_index(self) -> FaqIndex:
+        """Return the index over the shipped entries (shared by every guild without changes)."""
+        return self.library.builtin_index
+
+    async def warm(self) -> None:
+        """Build the shipped entries' index off the event loop, so start-up need not wait for it."""
+        await asyncio.to_thread(lambda: self.library.builtin_index)
 
     # ----- views -----
 

@@ -16,7 +16,10 @@ The sets, oldest first:
 - tests/unit/faq_dev_e.toml: written after the second round, measured once, then used to
   find general flaws in a third;
 - tests/unit/faq_dev_f.toml: written after all of it, measured once before and once after,
-  never used to choose a fix (`-v` lists neither C's nor F's misses).
+  never used to choose a fix (`-v` lists neither C's nor F's misses);
+- tests/unit/faq_independent_1.toml, faq_independent_2.toml: 70 questions each, written by
+  someone who saw only each entry's id and question (never the other wordings, keywords or
+  code), measured once before and once after the second round; never used to choose a fix.
 Each file may also list `unrelated` questions: none of them should be answered outright.
 """
 
@@ -42,9 +45,11 @@ SETS = (
     ("dev D", "faq_dev_d.toml"),
     ("dev E", "faq_dev_e.toml"),
     ("dev F", "faq_dev_f.toml"),
+    ("indep. 1", "faq_independent_1.toml"),
+    ("indep. 2", "faq_independent_2.toml"),
 )
 # Sets whose misses -v never lists, so they stay a fair check on fixes chosen elsewhere.
-QUIET = {"dev C", "dev F"}
+QUIET = {"dev C", "dev F", "indep. 1", "indep. 2"}
 
 
 def measure(index: FaqIndex, cases: list[list[str]]) -> dict[str, object]:

@@ -51,7 +51,7 @@ def test_the_test_set_is_big_enough_and_names_real_entries(library: FaqLibrary) 
 # Every set of member questions: the test set, and the sets bench/faq_quality.py measures.
 QUESTION_SETS = ("faq_paraphrases.toml", "faq_heldout.toml", "faq_unseen.toml", "faq_dev_a.toml",
                  "faq_dev_b.toml", "faq_dev_c.toml", "faq_dev_d.toml",
-                 "faq_dev_e.toml", "faq_dev_f.toml")
+                 "faq_dev_e.toml", "faq_dev_f.toml", "faq_independent_1.toml", "faq_independent_2.toml")
 
 
 @pytest.mark.parametrize("name", QUESTION_SETS)

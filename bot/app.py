@@ -74,6 +74,9 @@ class Hearth(commands.Bot):
         content: Content | None = None,
         clock: Clock = utc_now,
     ) -> None:
+        # Hearth never joins voice, so discord.py's warnings about missing voice libraries are noise.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         intents = discord.Intents.none()
         intents.guilds = True
         super().__init__(

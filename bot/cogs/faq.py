@@ -7,6 +7,7 @@ stored. A question nothing answers goes to the gap queue with no trace of who as
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import re
@@ -426,9 +427,11 @@ class Faq(commands.Cog):
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(*DYNAMIC_ITEMS)
+        self._warming = asyncio.create_task(self.bot.faq.warm(), name="faq-index-warm")
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(*DYNAMIC_ITEMS)
+        self._warming.cancel()
 
     # ----- /faq -----
 

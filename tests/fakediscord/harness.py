@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import discord
+import yarl
+
 from tests.fakediscord.actors import Actor
 from tests.fakediscord.server import FakeDiscord
 from tests.fakediscord.world import Channel, Guild, Member, Overwrite, Perm, Role, World
@@ -545,3 +547,4 @@ async def running_hearth(
             root.removeHandler(errors)
             # Each test points discord.py at its own fake; do not leave a dead URL behind.
             discord.http.Route.BASE = "https://discord.com/api/v10"
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL("wss://gateway.discord.gg/")

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+
 from tests.fakediscord import validation
 from tests.fakediscord.faults import FaultPlan
 from tests.fakediscord.gateway import Gateway

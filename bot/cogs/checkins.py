@@ -29,6 +29,7 @@ from bot.cogs._ui import (
     CHOICE_NAME_LIMIT,
     CHOICES_LIMIT,
     EMBED_DESCRIPTION_LIMIT,
+    EMBED_TOTAL_LIMIT,
     HEARTH_COLOUR,
     DaysText,
     HearthDynamicItem,
@@ -792,9 +793,8 @@ class Checkins(commands.Cog):
         if task is not None:
             self._ticks.add(task)
         try:
-            await self.runner.tick(self.bot.now())
-        except Exception:
-            log.exception("the check-in runner failed; it will try again at the next sweep")
+            # A failure is logged with a reference; the next sweep tries again.
+            await self.bot.run_job("checkin:tick", lambda: self.runner.tick(self.bot.now()))
         finally:
             if task is not None:
                 self._ticks.discard(task)
@@ -1312,7 +1312,15 @@ class Checkins(commands.Cog):
             embed.description = "No schedules yet. Add one with `/schedule add`."
         for schedule in schedules[:25]:
             name, value = schedule_field(schedule)
+            # Long names and notes add up: stay inside Discord's 6,000 characters per message.
+            if len(embed) + len(name) + len(value) > EMBED_TOTAL_LIMIT - 200:
+                break
             embed.add_field(name=name, value=value, inline=False)
+        if len(embed.fields) < len(schedules):
+            embed.set_footer(
+                text=f"Showing {len(embed.fields)} of {len(schedules)}. The other commands find any "
+                "schedule by number or name as you type."
+            )
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
     @schedule.command(name="edit", description="Change a check-in schedule")

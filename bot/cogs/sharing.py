@@ -650,14 +650,19 @@ class Sharing(commands.Cog):
         scheduler = self.bot.scheduler
         if scheduler is not None:
             scheduler.add_job(
-                self.post_due,
+                self.bot.guarded("sharing:queue", self.post_due),
                 "interval",
                 seconds=QUEUE_SWEEP_SECONDS,
                 id="sharing:queue",
                 replace_existing=True,
             )
             scheduler.add_job(
-                self.purge, "cron", hour=4, minute=17, id="sharing:cleanup", replace_existing=True
+                self.bot.guarded("sharing:cleanup", self.purge),
+                "cron",
+                hour=4,
+                minute=17,
+                id="sharing:cleanup",
+                replace_existing=True,
             )
 
     async def cog_unload(self) -> None:
@@ -677,7 +682,7 @@ class Sharing(commands.Cog):
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
-        await self.post_due()
+        await self.bot.run_job("sharing:queue", self.post_due)
 
     @commands.Cog.listener()
     async def on_hearth_channels_changed(self, guild_id: int, changed: set[str]) -> None:
@@ -709,7 +714,7 @@ class Sharing(commands.Cog):
 
         def fire() -> None:
             self._timers.pop(post_id, None)
-            self._spawn(self.post_now(post_id))
+            self._spawn(self.bot.run_job("sharing:post", lambda: self.post_now(post_id)))
 
         self._timers[post_id] = asyncio.get_running_loop().call_later(delay, fire)
 

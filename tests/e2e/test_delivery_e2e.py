@@ -257,3 +257,28 @@ async def test_without_an_alerts_channel_schedule_list_says_what_happened(hearth
     shown = await setup_reply(hearth)
     assert f"#{schedule_id}" in attention(shown)
     assert any(e.get("title") == "A check-in schedule is paused" for e in shown.embeds[1:])
+
+
+# ----- DMs closed ---------------------------------------------------------------------------------
+
+
+async def test_a_decision_dm_to_closed_dms_is_tried_once_and_forgotten(
+    hearth: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    await setup_channels(hearth, vetting=True)
+    hearth.members["alice"].user.dms_open = False
+    held = await share(hearth, "alice")
+    asked = await held.click(label="DM me when it's decided")
+    assert "I'll DM you" in (await asked.reply()).text
+    item = hearth.fake.last_message(hearth.channels["review"])
+    mark = hearth.fake.journal.mark
+    with caplog.at_level(logging.INFO, logger="bot"):
+        approved = await (await hearth.actor("mod", "review").click(item, label="Approve")).reply()
+    assert "Approved and posted" in approved.text, "closed DMs don't get in the moderator's way"
+    sends = [e for e in hearth.fake.journal.select("POST /channels/{channel_id}/messages", after=mark)
+             if e.status == 403]
+    assert len(sends) == 1, "one try, no retry loop"
+    assert "could not be delivered (403)" in caplog.text
+    db = hearth.bot.db
+    assert db is not None
+    assert await db.fetchval("SELECT COUNT(*) FROM sharing_posts WHERE notify_enc IS NOT NULL") == 0

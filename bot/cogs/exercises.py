@@ -58,6 +58,7 @@ from bot.services.exercises import (
     frame_text,
     plan_pacer,
 )
+from bot.services.safety import CrisisLevel
 from bot.storage.exercises import ExerciseSessionStore
 
 if TYPE_CHECKING:
@@ -366,6 +367,8 @@ class StepButton(
                 await interaction.response.send_modal(answer_modal(state))
                 return
         state = await cog.service.act(self.session_id, self.action, actor, hearth(interaction).now())
+        if state.ended is not None:
+            cog.forget_care(self.session_id)
         await interaction.response.edit_message(embed=step_embed(state), view=step_view(state))
 
 
@@ -454,6 +457,9 @@ class Exercises(commands.Cog, name="Exercises"):
         # Kept only in memory: one live pacer per member and per channel.
         self._run_of_member: dict[int, str] = {}
         self._run_of_channel: dict[int, str] = {}
+        # Per thought-record session: the care levels already offered for its answers, so resources
+        # are not repeated at every step. Kept only while the session is active (and not over a restart).
+        self._care_offered: dict[int, set[CrisisLevel]] = {}
 
     def library(self) -> Mapping[str, Exercise]:
         """Return the loaded exercises by id."""
@@ -692,6 +698,10 @@ class Exercises(commands.Cog, name="Exercises"):
             await asyncio.wait({run.task}, timeout=STOP_WAIT_SECONDS)
         self._forget(run)
 
+    def forget_care(self, session_id: int) -> None:
+        """Forget which care levels a thought-record session was offered (it has ended)."""
+        self._care_offered.pop(session_id, None)
+
     def _forget(self, run: PacerRun) -> None:
         self.runs.pop(run.token, None)
         if run.owner_id is not None and self._run_of_member.get(run.owner_id) == run.token:
@@ -725,11 +735,17 @@ class Exercises(commands.Cog, name="Exercises"):
             await interaction.edit_original_response(
                 embed=record_saved_embed(result.state, result.record_text), view=None
             )
-            await care_for_private_text(interaction, result.record_text)
-            return
-        await interaction.edit_original_response(
-            embed=step_embed(result.state, problems=result.problems), view=step_view(result.state)
+        else:
+            await interaction.edit_original_response(
+                embed=step_embed(result.state, problems=result.problems), view=step_view(result.state)
+            )
+        # Each step is checked as it comes: a member may stop or walk away before the last one.
+        offered = self._care_offered.pop(session_id, set())
+        await care_for_private_text(
+            interaction, "\n".join(v for v in values.values() if v.strip()), offered=offered
         )
+        if offered and result.state.ended is None:
+            self._care_offered[session_id] = offered
 
 
 async def setup(bot: commands.Bot) -> None:

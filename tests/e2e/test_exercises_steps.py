@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from tests.fakediscord.harness import Harness
@@ -132,6 +133,48 @@ async def test_a_thought_record_survives_a_restart_with_its_form_open(hearth: Ha
     moved = await hearth.actor("alice").submit(opened, ANSWERS[0])
     await moved.reply()
     assert "### The automatic thought" in _desc(moved)
+
+
+async def _answer(alice: Any, current: Any, answers: dict[str, str]) -> Any:
+    moved = await (await alice.click(current, label="Answer")).submit(answers)
+    await moved.reply()
+    return moved
+
+
+async def test_crisis_words_in_a_thought_record_step_get_care_at_once_and_privately(
+    hearth: Harness,
+) -> None:
+    await (await hearth.actor("mod").slash("setup", alerts_channel=hearth.channels["alerts"])).reply()
+    alice = hearth.actor("alice")
+    current = await _answer(alice, await alice.slash("exercise", name="thought-record"), ANSWERS[0])
+    current = await _answer(alice, current, {"What went through your mind?": "I want to die."})
+    (care,) = await current.wait_followups(1)
+    assert care.ephemeral and care.embeds[0]["title"] == "You're not alone"
+    assert "carrying something really heavy" in care.text
+    assert "Nobody has been told about this." in care.text
+
+    stopped = await alice.click(current, label="Stop")
+    assert _desc(stopped).startswith("## Stopped")
+    assert hearth.fake.messages(hearth.channels["alerts"]) == []
+
+
+async def test_thought_record_care_is_offered_once_per_level(hearth: Harness) -> None:
+    alice = hearth.actor("alice")
+    current = await _answer(alice, await alice.slash("exercise", name="thought-record"), ANSWERS[0])
+    current = await _answer(alice, current, {"What went through your mind?": "I feel so hopeless."})
+    (care,) = await current.wait_followups(1)
+    assert "It sounds like things are hard" in care.text
+
+    # The same worry again at the next step is not met with the same resources again ...
+    current = await _answer(alice, current, {"Which emotion?": "hopeless, I feel so hopeless",
+                                             "How strong, from 0 to 100?": "90"})
+    await asyncio.sleep(0.3)
+    assert current.followups == []
+    # ... but words that worry more are.
+    current = await _answer(alice, current, {"Evidence that supports the thought": "I want to die.",
+                                             "Evidence that doesn't fit it": "None."})
+    (care,) = await current.wait_followups(1)
+    assert "carrying something really heavy" in care.text
 
 
 async def test_a_moderator_runs_a_group_pacer_publicly(hearth: Harness) -> None:

@@ -77,18 +77,21 @@ RESTART_NOTE = (
 )
 REPLACED_NOTE = "A new breathing session started, so this one stopped."
 GROUP_NOTE = "Follow along together. Anyone can stop following at any time and breathe normally."
-# How long a Stop click waits for an edit already on its way, so the stopped message is the last word.
+# How long a Stop click waits for an edit already on its way before answering; it must answer
+# within Discord's 3 seconds. A slower edit is followed by the stopped message once more.
 STOP_WAIT_SECONDS = 2.0
 
 
 @dataclass
 class PacerTiming:
     """How fast the pacer runs: `scale` multiplies every phase (tests make it small);
-    `min_edit_interval` is the least real time between two edits of one message."""
+    `min_edit_interval` is the least real time between two edits of one message; `stop_wait`
+    is how long a Stop click waits for an edit already on its way before answering."""
 
     scale: float = 1.0
     min_edit_interval: float = MIN_EDIT_INTERVAL
     lead_in: float = LEAD_IN_SECONDS
+    stop_wait: float = STOP_WAIT_SECONDS
 
 
 @dataclass(eq=False)
@@ -413,13 +416,19 @@ class PacerStopButton(
                 )
         elif run.owner_id != interaction.user.id:
             raise NotYourSessionError()
-        await cog.stop_run(run)
+        settled = await cog.stop_run(run)
+        embed = pacer_end_embed(run, stopped=True)
         view = None
         if run.is_group:
             view = discord.ui.View(timeout=None).add_item(
                 StartButton(run.exercise.id, label="Do it on my own")
             )
-        await interaction.response.edit_message(embed=pacer_end_embed(run, stopped=True), view=view)
+        await interaction.response.edit_message(embed=embed, view=view)
+        if not settled and run.task is not None:
+            # An edit slower than the wait was still on its way and has landed over "Stopped"
+            # (or will): once the pacer has settled, say "Stopped" again so it is the last word.
+            await asyncio.wait({run.task})
+            await interaction.edit_original_response(embed=embed, view=view)
 
 
 def _kept_start_button(message: discord.Message | None) -> discord.ui.View | None:
@@ -477,7 +486,7 @@ class Exercises(commands.Cog, name="Exercises"):
             run.stopped.set()
         tasks = [run.task for run in runs if run.task is not None]
         if tasks:
-            await asyncio.wait(tasks, timeout=STOP_WAIT_SECONDS)
+            await asyncio.wait(tasks, timeout=self.pacer_timing.stop_wait)
 
     # ----- /exercise ---------------------------------------------------------------------
 
@@ -691,12 +700,20 @@ class Exercises(commands.Cog, name="Exercises"):
         finally:
             self._forget(run)
 
-    async def stop_run(self, run: PacerRun) -> None:
-        """Stop a pacer and wait for any edit already on its way, so nothing lands after the stop."""
+    async def stop_run(self, run: PacerRun) -> bool:
+        """Stop a pacer and wait a little for any edit already on its way.
+
+        Return True when the pacer has settled (nothing more of it can land on the message),
+        False when an edit was still on its way after `stop_wait`: the pacer task then ends as
+        soon as that edit returns.
+        """
         run.stopped.set()
+        settled = True
         if run.task is not None and not run.task.done():
-            await asyncio.wait({run.task}, timeout=STOP_WAIT_SECONDS)
+            done, _ = await asyncio.wait({run.task}, timeout=self.pacer_timing.stop_wait)
+            settled = bool(done)
         self._forget(run)
+        return settled
 
     def forget_care(self, session_id: int) -> None:
         """Forget which care levels a thought-record session was offered (it has ended)."""

@@ -90,6 +90,30 @@ async def test_stop_ends_the_pacer_at_once_and_nothing_is_edited_afterwards(hear
     assert hearth.fake.message(started.message.id).embeds[0]["description"].startswith("## Stopped")
 
 
+async def test_stopped_stays_the_last_word_when_an_edit_on_its_way_is_slow(hearth: Harness) -> None:
+    # The Stop click waits 0.2 s for an edit already on its way; this one takes 0.8 s.
+    _use_timing(hearth, PacerTiming(scale=0.1, min_edit_interval=0.1, stop_wait=0.2))
+    journal = hearth.fake.journal
+    alice = hearth.actor("alice")
+    started = await alice.slash("exercise", name="box-breathing")
+    await _wait_for_heading(hearth, started.message.id, "## Breathe in for 4")
+    slow = hearth.fake.faults.delay(WEBHOOK_EDIT, seconds=0.8)
+    await hearth.fake.wait_until(lambda: slow.hits == 1, timeout=2, what="a slow pacer edit")
+
+    stopped = await alice.click(started, label="Stop")
+    assert stopped.latency < 1.0
+    assert stopped.embed["description"].startswith("## Stopped")
+    # The slow edit lands over "Stopped"; "Stopped" comes back right after it.
+    landed = await journal.wait_for(lambda e: e.fault == slow.name, timeout=3)
+    assert _heading(landed.json) == "## Hold for 4"
+    await _wait_for_heading(hearth, started.message.id, "## Stopped", within=2)
+    await asyncio.sleep(0.5)  # longer than a phase: nothing else is edited
+    last = journal.select(WEBHOOK_EDIT)[-1]
+    assert last.seq > landed.seq and _heading(last.json).startswith("## Stopped")
+    shown = hearth.fake.message(started.message.id)
+    assert shown.embeds[0]["description"].startswith("## Stopped") and shown.buttons == []
+
+
 async def test_paced_breathing_follows_the_chosen_rate(hearth: Harness) -> None:
     _use_timing(hearth, PacerTiming(scale=0.05, min_edit_interval=0.1))
     started = await hearth.actor("bob").slash("exercise", name="paced-breathing", rate=10, cycles=1)

@@ -154,6 +154,35 @@ async def test_short_phases_are_merged_so_edits_stay_well_inside_the_rate_limit(
     )
 
 
+@pytest.mark.hearth_options(rate_limits=True)
+async def test_a_group_pacer_keeps_inside_the_channel_edit_limit(hearth: Harness) -> None:
+    # A group pacer edits a public channel message: Discord allows 5 edits per 5 s per channel.
+    # Ten times faster here, as above: 5 per 0.5 s, and the pacer's 2 s gap becomes 0.2 s.
+    hearth.fake.ratelimits.set_bucket(CHANNEL_EDIT, 5, 0.5)
+    _use_timing(hearth, PacerTiming(scale=0.02, min_edit_interval=0.2, lead_in=3.0))
+    journal = hearth.fake.journal
+    mark = journal.mark
+    general = hearth.channels["general"]
+    answer = await hearth.actor("mod").slash(
+        "exercise", name="paced-breathing", group=True, rate=12, cycles=20
+    )
+    await answer.reply()
+    posted = hearth.fake.last_message(general)
+    assert posted is not None and not posted.ephemeral
+    await _wait_for_heading(hearth, posted.id, "## Done", within=10)
+
+    edits = journal.select(CHANNEL_EDIT, after=mark, message_id=posted.id)
+    assert 8 <= len(edits) <= 12 and all(e.status == 200 for e in edits)
+    assert [e for e in journal.select(after=mark) if e.status == 429] == []
+    assert hearth.fake.ratelimits.violation_count == 0
+    sent = journal.select("POST /channels/{channel_id}/messages", after=mark, channel_id=general.id)
+    times = [sent[0].at, *(e.at for e in edits)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert min(gaps) >= 0.2 - 0.05, gaps
+    busiest = max(sum(1 for t in times if start <= t < start + 0.45) for start in times)
+    assert busiest <= 3, times
+
+
 async def test_a_restart_tells_the_member_their_pacer_stopped(hearth: Harness) -> None:
     _use_timing(hearth, PacerTiming(scale=0.2, min_edit_interval=0.1))
     alice = hearth.actor("alice")

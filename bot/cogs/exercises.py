@@ -42,7 +42,7 @@ from bot.cogs.journal import (
     prompt_message,
     prompt_pool,
 )
-from bot.content_areas.exercises import Exercise, Phase
+from bot.content_areas.exercises import PACED_RATES, Exercise, Phase
 from bot.errors import NotModeratorError, UserFacingError
 from bot.services.exercises import (
     LEAD_IN_SECONDS,
@@ -56,6 +56,7 @@ from bot.services.exercises import (
     StepState,
     choose_cycles,
     frame_text,
+    options_note,
     plan_pacer,
 )
 from bot.services.safety import CrisisLevel
@@ -77,6 +78,8 @@ RESTART_NOTE = (
 )
 REPLACED_NOTE = "A new breathing session started, so this one stopped."
 GROUP_NOTE = "Follow along together. Anyone can stop following at any time and breathe normally."
+# What `/exercise rate:` offers: exactly the rates paced breathing can use.
+LOWEST_RATE, HIGHEST_RATE = PACED_RATES
 # How long a Stop click waits for an edit already on its way before answering; it must answer
 # within Discord's 3 seconds. A slower edit is followed by the stopped message once more.
 STOP_WAIT_SECONDS = 2.0
@@ -111,6 +114,8 @@ class PacerRun:
     stop_note: str | None = None
     # A scheduled post's marker, kept in the footer of every edit (see `marked`).
     marker: str | None = None
+    # Which of the member's options were not used as given (see `options_note`), shown with the lead-in.
+    note: str = ""
 
     @property
     def is_group(self) -> bool:
@@ -162,6 +167,8 @@ def pacer_embed(run: PacerRun, frame: PacerFrame | None) -> discord.Embed:
             lines.append(exercise.intro)
         rounds = f"{run.plan.cycles} round{'s' if run.plan.cycles != 1 else ''}"
         lines.append(f"{rounds}, about {_run_length(run)}.")
+        if run.note:
+            lines.append(f"_{run.note}_")
     else:
         lines = [
             f"## {frame_text(frame)}",
@@ -196,8 +203,8 @@ def pacer_end_embed(run: PacerRun, *, stopped: bool, note: str = "") -> discord.
     return marked(embed, run.marker)
 
 
-def step_embed(state: StepState, *, problems: tuple[str, ...] = ()) -> discord.Embed:
-    """Render a step exercise at its current step, or its ending."""
+def step_embed(state: StepState, *, problems: tuple[str, ...] = (), note: str = "") -> discord.Embed:
+    """Render a step exercise at its current step, or its ending; `note` goes under the step."""
     exercise = state.exercise
     group = state.session.is_group
     embed = discord.Embed(title=_title(exercise, group), colour=EXERCISE_COLOUR)
@@ -223,6 +230,8 @@ def step_embed(state: StepState, *, problems: tuple[str, ...] = ()) -> discord.E
         parts.append("Press **Answer** to write in a private form.")
     if problems:
         parts.append("**Please check:**\n" + "\n".join(f"• {p}" for p in problems))
+    if note:
+        parts.append(f"_{note}_")
     embed.description = clip("\n\n".join(parts), EMBED_DESCRIPTION_LIMIT)
     footer = f"Step {state.number} of {state.total}  {_dots(state.number, state.total)}"
     if group:
@@ -497,7 +506,7 @@ class Exercises(commands.Cog, name="Exercises"):
     @app_commands.describe(
         name="Which exercise (start typing to see them all)",
         group="Moderators: run it in this channel for everyone to follow together",
-        rate="Paced breathing only: breaths per minute (6 is a good start)",
+        rate=f"Paced breathing only: breaths per minute, {LOWEST_RATE} to {HIGHEST_RATE} (6 is a good start)",
         cycles="Breathing only: how many rounds",
     )
     @app_commands.guild_only()
@@ -506,7 +515,7 @@ class Exercises(commands.Cog, name="Exercises"):
         interaction: discord.Interaction,
         name: ShortText,
         group: bool = False,
-        rate: app_commands.Range[int, 2, 30] | None = None,
+        rate: app_commands.Range[int, LOWEST_RATE, HIGHEST_RATE] | None = None,
         cycles: app_commands.Range[int, 1, 30] | None = None,
     ) -> None:
         exercise = self.service.exercise(name.strip())
@@ -520,8 +529,11 @@ class Exercises(commands.Cog, name="Exercises"):
             raise UserFacingError("Please run a group exercise in a text channel.")
         await interaction.response.defer(ephemeral=True, thinking=True)
         message = await self.post_group_exercise(channel, exercise.id, rate=rate, cycles=cycles)
+        note = options_note(exercise, rate=rate, cycles=cycles)
         await interaction.followup.send(
-            f"Started **{exercise.title}** for everyone in this channel: {message.jump_url}", ephemeral=True
+            f"Started **{exercise.title}** for everyone in this channel: {message.jump_url}"
+            + (f"\n{note}" if note else ""),
+            ephemeral=True,
         )
 
     @exercise.autocomplete("name")
@@ -547,11 +559,13 @@ class Exercises(commands.Cog, name="Exercises"):
     ) -> None:
         """Start an exercise for the member who asked, in a message only they can see."""
         exercise = self.service.exercise(exercise_id)
+        note = options_note(exercise, rate=rate, cycles=cycles)
         if exercise.kind == "breathing":
-            await self._start_private_pacer(interaction, exercise, rate, cycles)
+            await self._start_private_pacer(interaction, exercise, rate, cycles, note)
         elif exercise.kind == "journal_prompt":
             member_ids(interaction)
-            embed, view = prompt_message(pick_prompt(prompt_pool(self.bot)), exercise.intro)
+            intro = f"{exercise.intro}\n\n_{note}_".strip() if note else exercise.intro
+            embed, view = prompt_message(pick_prompt(prompt_pool(self.bot)), intro)
             await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
         else:
             guild_id, user_id = member_ids(interaction)
@@ -560,7 +574,9 @@ class Exercises(commands.Cog, name="Exercises"):
             )
             view = step_view(state)
             assert view is not None
-            await interaction.response.send_message(embed=step_embed(state), view=view, ephemeral=True)
+            await interaction.response.send_message(
+                embed=step_embed(state, note=note), view=view, ephemeral=True
+            )
 
     def _new_run(
         self,
@@ -570,6 +586,7 @@ class Exercises(commands.Cog, name="Exercises"):
         owner_id: int | None,
         channel_id: int | None = None,
         marker: str | None = None,
+        note: str = "",
     ) -> PacerRun:
         assert exercise.breathing is not None
         rounds = choose_cycles(exercise, cycles, rate)
@@ -582,18 +599,25 @@ class Exercises(commands.Cog, name="Exercises"):
             min_interval=timing.min_edit_interval,
             lead_in=timing.lead_in,
         )
-        run = PacerRun(secrets.token_hex(6), exercise, phases, plan, owner_id, channel_id, marker=marker)
+        run = PacerRun(
+            secrets.token_hex(6), exercise, phases, plan, owner_id, channel_id, marker=marker, note=note
+        )
         self.runs[run.token] = run
         return run
 
     async def _start_private_pacer(
-        self, interaction: discord.Interaction, exercise: Exercise, rate: int | None, cycles: int | None
+        self,
+        interaction: discord.Interaction,
+        exercise: Exercise,
+        rate: int | None,
+        cycles: int | None,
+        note: str,
     ) -> None:
         previous = self.runs.get(self._run_of_member.get(interaction.user.id, ""))
         if previous is not None:
             previous.stop_note = REPLACED_NOTE
             previous.stopped.set()
-        run = self._new_run(exercise, rate, cycles, interaction.user.id)
+        run = self._new_run(exercise, rate, cycles, interaction.user.id, note=note)
         self._run_of_member[interaction.user.id] = run.token
         view = discord.ui.View(timeout=None).add_item(PacerStopButton(run.token))
         try:

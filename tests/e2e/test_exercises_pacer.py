@@ -114,6 +114,26 @@ async def test_stopped_stays_the_last_word_when_an_edit_on_its_way_is_slow(heart
     assert shown.embeds[0]["description"].startswith("## Stopped") and shown.buttons == []
 
 
+async def test_the_rate_option_offers_exactly_the_rates_paced_breathing_uses(hearth: Harness) -> None:
+    command = next(c for c in hearth.fake.commands(hearth.guild) if c["name"] == "exercise")
+    rate = next(o for o in command["options"] if o["name"] == "rate")
+    paced = hearth.bot.content.parts["exercises"]["paced-breathing"].breathing
+    assert (rate["min_value"], rate["max_value"]) == (paced.min_rate, paced.max_rate) == (4, 12)
+    assert "4 to 12" in rate["description"]
+
+
+async def test_breathing_says_which_options_it_did_not_use_as_given(hearth: Harness) -> None:
+    alice = hearth.actor("alice")
+    box = await alice.slash("exercise", name="box-breathing", rate=6)
+    assert "Box breathing keeps its own rhythm, so `rate` isn't used here" in box.embed["description"]
+    assert "4 rounds, about 1 min 4 s." in box.embed["description"]
+    many = await alice.slash("exercise", name="breathing-4-7-8", cycles=30)
+    assert "One session holds up to 8 rounds at this pace, so this one has 8." in many.embed["description"]
+    assert "8 rounds" in many.embed["description"]
+    paced = await alice.slash("exercise", name="paced-breathing", rate=6, cycles=3)
+    assert "used here" not in paced.embed["description"] and "holds up to" not in paced.embed["description"]
+
+
 async def test_paced_breathing_follows_the_chosen_rate(hearth: Harness) -> None:
     _use_timing(hearth, PacerTiming(scale=0.05, min_edit_interval=0.1))
     started = await hearth.actor("bob").slash("exercise", name="paced-breathing", rate=10, cycles=1)

@@ -62,6 +62,24 @@ async def test_a_step_exercise_continues_after_a_restart(hearth: Harness) -> Non
     assert done.message.buttons == []
 
 
+async def test_breathing_options_given_to_a_step_exercise_are_named_as_unused(hearth: Harness) -> None:
+    alice = hearth.actor("alice")
+    started = await alice.slash("exercise", name="grounding-5-4-3-2-1", rate=6, cycles=3)
+    note = "5-4-3-2-1 grounding goes at your own pace, so `rate` and `cycles` aren't used here."
+    assert note in _desc(started) and "### Five things you can see" in _desc(started)
+    moved = await alice.click(started, label="Next")
+    assert "aren't used here" not in _desc(moved)
+
+    plain = await alice.slash("exercise", name="muscle-relaxation")
+    assert "used here" not in _desc(plain)
+
+    group = await (await hearth.actor("mod").slash("exercise", name="self-soothing", group=True,
+                                                    cycles=2)).reply()
+    assert group.ephemeral and "so `cycles` isn't used here." in group.text
+    posted = hearth.fake.last_message(hearth.channels["general"])
+    assert posted is not None and "used here" not in posted.text
+
+
 async def test_stopping_a_step_exercise_says_it_can_be_picked_up_again(hearth: Harness) -> None:
     alice = hearth.actor("alice")
     started = await alice.slash("exercise", name="muscle-relaxation")

@@ -183,6 +183,23 @@ def test_a_step_becomes_manageable_after_repeated_low_discomfort() -> None:
     assert milestone_for(_progress((60, 40), (25, 10), (20, 10), (20, 10))) is None
 
 
+@pytest.mark.parametrize(
+    "pairs",
+    [
+        [(70, 50)],  # a first try
+        [(60, 40), (25, 10)],  # now manageable
+        [(70, 50), (60, 40), (45, 30)],  # a big drop
+        [(60, 50)] * 5,  # practised five times
+    ],
+)
+def test_a_suggested_anonymous_post_carries_no_numbers(pairs: list[tuple[int, int]]) -> None:
+    # Ratings and counts sit next to the member's id in ladder_logs: a post quoting them would
+    # match its author for anyone with the database.
+    milestone = milestone_for(_progress(*pairs))
+    assert milestone is not None
+    assert not any(ch.isdigit() for ch in milestone.share_text), milestone.share_text
+
+
 def test_a_harder_day_is_named_gently() -> None:
     progress = _progress((40, 30), (60, 50))
     assert "Harder days happen" in progress.trend.describe()

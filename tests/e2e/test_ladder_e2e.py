@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.fakediscord.harness import Harness
 
 
@@ -143,3 +145,17 @@ async def test_no_share_button_when_sharing_is_not_loaded(hearth: Harness) -> No
     logged = await alice.slash("ladder log", step=await _step_value(hearth, "alice", ""), before=30, after=10)
     assert "A small win" in _desc(logged)
     assert logged.message.buttons == []
+
+
+@pytest.mark.hearth_config(retention={"ladder_days": 90})
+async def test_privacy_says_how_long_ladder_ratings_are_kept(hearth: Harness) -> None:
+    alice = hearth.actor("alice")
+    await (await alice.slash("ladder add", step="Say what I need", difficulty=50)).reply()
+    step = await _step_value(hearth, "alice", "need")
+    await (await alice.slash("ladder log", step=step, before=50, after=40)).reply()
+    shown = await (await alice.slash("privacy")).reply()
+    held = next(f["value"] for f in shown.embed["fields"] if f["name"].startswith("What Hearth holds"))
+    assert (
+        "• **trust ladder**: 1 item, kept up to 90 days. Your steps (encrypted; they stay until you "
+        "remove them) and the ratings you logged."
+    ) in held

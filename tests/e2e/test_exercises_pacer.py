@@ -144,6 +144,13 @@ async def test_paced_breathing_follows_the_chosen_rate(hearth: Harness) -> None:
     assert "## Breathe in for about 2" in headings and "## Breathe out for about 4" in headings
 
 
+def _ten_times_faster(hearth: Harness, edit_route: str) -> int:
+    # Discord's 5 edits per 5 s becomes 5 per 0.5 s, and the pacer's 2 s gap 0.2 s.
+    hearth.fake.ratelimits.set_bucket(edit_route, 5, 0.5)
+    _use_timing(hearth, PacerTiming(scale=0.02, min_edit_interval=0.2, lead_in=3.0))
+    return hearth.fake.journal.mark
+
+
 def _assert_paced(times: list[float]) -> None:
     # Arrival times carry the loopback's jitter, so allow a little slack: the pacer sends its
     # requests at least 0.2 s apart, and never more than 3 in any 0.5 s (the limit is 5).
@@ -159,10 +166,8 @@ async def test_short_phases_are_merged_so_edits_stay_well_inside_the_rate_limit(
     # faster than real life: 5 edits per 0.5 s, and the pacer's 2 s gap between edits becomes
     # 0.2 s. Paced breathing at 12 a minute has phases of 2 and 3 s (0.04 and 0.06 s here),
     # far shorter than the gap, so they must be merged.
-    hearth.fake.ratelimits.set_bucket(WEBHOOK_EDIT, 5, 0.5)
-    _use_timing(hearth, PacerTiming(scale=0.02, min_edit_interval=0.2, lead_in=3.0))
+    mark = _ten_times_faster(hearth, WEBHOOK_EDIT)
     journal = hearth.fake.journal
-    mark = journal.mark
     started = await hearth.actor("alice").slash("exercise", name="paced-breathing", rate=12, cycles=20)
     await _wait_for_heading(hearth, started.message.id, "## Done", within=10)
 
@@ -181,10 +186,8 @@ async def test_short_phases_are_merged_so_edits_stay_well_inside_the_rate_limit(
 async def test_a_group_pacer_keeps_inside_the_channel_edit_limit(hearth: Harness) -> None:
     # A group pacer edits a public channel message: Discord allows 5 edits per 5 s per channel.
     # Ten times faster here, as above: 5 per 0.5 s, and the pacer's 2 s gap becomes 0.2 s.
-    hearth.fake.ratelimits.set_bucket(CHANNEL_EDIT, 5, 0.5)
-    _use_timing(hearth, PacerTiming(scale=0.02, min_edit_interval=0.2, lead_in=3.0))
+    mark = _ten_times_faster(hearth, CHANNEL_EDIT)
     journal = hearth.fake.journal
-    mark = journal.mark
     general = hearth.channels["general"]
     answer = await hearth.actor("mod").slash(
         "exercise", name="paced-breathing", group=True, rate=12, cycles=20

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from bot.errors import UserFacingError
@@ -71,6 +73,7 @@ _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u02bc": "'", "\u0060": 
 _BOUNDARY_CHARS = re.compile(r"[.!?;:,\n\r\u2026\u2014\u2013()\[\]\"]+|\s-+\s")
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|\.")
 _REPEATS = re.compile(r"([a-z])\1{2,}")
+_SLASHED = re.compile(r"\bw/o\b|\bw/(?=\s|[a-z])")
 BOUNDARY = "."
 
 _NOT_CONTRACTIONS = {"can't": "can not", "won't": "will not", "shan't": "shall not", "ain't": "is not"}
@@ -90,27 +93,34 @@ _ILL_VERBS = {"kill", "end", "do", "hurt", "jump", "take", "just", "never", "be"
               "probably", "finally", "not", "make", "try", "disappear", "leave", "overdose"}
 
 
-def _expand(token: str) -> list[str]:
+@lru_cache(maxsize=8192)
+def _expand(token: str) -> tuple[str, ...]:
     if token in _NOT_CONTRACTIONS:
-        return _NOT_CONTRACTIONS[token].split()
+        return tuple(_NOT_CONTRACTIONS[token].split())
     if token.endswith("n't"):
-        return [token[:-3], "not"]
+        return (token[:-3], "not")
     head, apostrophe, tail = token.partition("'")
     if apostrophe:
         suffix = "'" + tail
         if suffix in _SUFFIXES:
-            return [head, _SUFFIXES[suffix]]
+            return (head, _SUFFIXES[suffix])
         if suffix == "'s":
-            return [head, "is"] if head in _IS_PRONOUNS else [head]
-        return [head + tail]
-    return [token]
+            return (head, "is") if head in _IS_PRONOUNS else (head,)
+        return (head + tail,)
+    return (token,)
 
 
 def normalise_tokens(text: str, spelling: Mapping[str, str] | None = None) -> list[str]:
     """Turn text into lower-case words and boundary tokens, expanding contractions and spellings."""
     spelling = spelling or {}
     text = unicodedata.normalize("NFKC", text).translate(_QUOTES).casefold()
-    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    if not text.isascii():
+        for symbol, word in spelling.items():
+            if not symbol.isascii() and symbol in text:
+                text = text.replace(symbol, f" {word} ")
+        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    if "/" in text:
+        text = _SLASHED.sub(lambda m: " without " if m.group(0) == "w/o" else " with ", text)
     text = _BOUNDARY_CHARS.sub(" . ", text)
     text = _REPEATS.sub(r"\1", text)
     tokens: list[str] = []
@@ -134,6 +144,7 @@ def normalise_tokens(text: str, spelling: Mapping[str, str] | None = None) -> li
     return tokens
 
 
+@lru_cache(maxsize=8192)
 def squeeze(word: str) -> str:
     """Collapse every run of one letter to a single letter ("kill" -> "kil")."""
     return re.sub(r"(.)\1+", r"\1", word)
@@ -145,10 +156,15 @@ class PhraseError(ValueError):
     """A phrase that cannot be compiled; the message says why."""
 
 
-_PATTERN_TOKEN = re.compile(r"\{|\}|\||\.\.\.|\$|~|[a-z0-9']+\*?|\S")
-_SYNTAX = ("{", "}", "|", "...", "$", "~")
-_GAP = r"(?:[a-z0-9]+ ){0,3}"
-_WIDE_GAP = r"(?:(?:[a-z0-9]+|\.) ){0,6}"
+_PATTERN_TOKEN = re.compile(r"\{|\}|\||\.\.\.|\$|~|&|@[a-z0-9_]+|[a-z0-9']+\*?|\S")
+_SYNTAX = ("{", "}", "|", "...", "$", "~", "&")
+_CONCEPT_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+# A gap never swallows a negation: "I will not hurt myself" must not match "will ... hurt myself"
+# (the negation is judged separately, and lowers the match instead).
+# A short gap does not cross to someone else either: "I want him dead" is not about the writer.
+_GAP_WORD = r"(?!(?:not|never|no|nor) )[a-z0-9]+ "
+_GAP = r"(?:(?!(?:he|she|they|him|her|them|you) )" + _GAP_WORD + r"){0,3}"
+_WIDE_GAP = r"(?:" + _GAP_WORD + r"|\. ){0,6}"
 
 
 def _word_regex(word: str) -> str:
@@ -158,32 +174,66 @@ def _word_regex(word: str) -> str:
     return letters + (r"[a-z0-9]*" if prefix else "") + " "
 
 
+# A parsed phrase is a sequence of nodes: a word, a gap, a sentence end, or a choice of sequences.
+@dataclass(frozen=True)
+class _Word:
+    text: str  # normalised; ends with "*" for a prefix
+
+    @property
+    def key(self) -> str | None:
+        """The squeezed word the text must contain, or None for a prefix."""
+        return None if self.text.endswith("*") else squeeze(self.text)
+
+
+@dataclass(frozen=True)
+class _Gap:
+    wide: bool
+
+
+@dataclass(frozen=True)
+class _End:
+    pass
+
+
+@dataclass(frozen=True)
+class _Choice:
+    options: tuple[tuple[object, ...], ...]
+
+
+_Seq = tuple[object, ...]
+
+
 def _phrase_words(source: str, spelling: Mapping[str, str]) -> list[str]:
     """Normalise the words of a phrase the same way text is normalised, keeping syntax tokens."""
     out: list[str] = []
     for token in _PATTERN_TOKEN.findall(source.casefold().translate(_QUOTES)):
-        if token in _SYNTAX or token.endswith("*"):
+        if token in _SYNTAX or token.endswith("*") or token.startswith("@"):
             out.append(token)
         elif re.fullmatch(r"[a-z0-9']+", token):
-            out.extend(normalise_tokens(token, spelling))
+            out.extend(w for w in normalise_tokens(token, spelling) if w != BOUNDARY)
         else:
             raise PhraseError(f"unexpected character {token!r}")
     return out
 
 
-def _compile_sequence(tokens: list[str], pos: int, depth: int) -> tuple[str, int]:
-    parts: list[str] = []
+def _parse_sequence(
+    tokens: list[str], pos: int, depth: int, concepts: Mapping[str, _Choice]
+) -> tuple[_Seq, int]:
+    nodes: list[object] = []
     while pos < len(tokens):
         token = tokens[pos]
-        if token in ("|", "}"):
-            if depth == 0:
-                raise PhraseError(f"{token!r} outside a {{...}} group")
+        if token in ("|", "}", "&"):
+            if token == "&" and depth == 0:
+                break
+            if depth == 0 or token == "&":
+                raise PhraseError(f"{token!r} outside a {{...}} group" if token != "&"
+                                  else "'&' inside a {...} group")
             break
         if token == "{":
-            options: list[str] = []
+            options: list[_Seq] = []
             pos += 1
             while True:
-                option, pos = _compile_sequence(tokens, pos, depth + 1)
+                option, pos = _parse_sequence(tokens, pos, depth + 1, concepts)
                 options.append(option)
                 if pos >= len(tokens):
                     raise PhraseError("a { group is not closed")
@@ -191,58 +241,240 @@ def _compile_sequence(tokens: list[str], pos: int, depth: int) -> tuple[str, int
                     pos += 1
                     break
                 pos += 1  # the "|"
-            parts.append("(?:" + "|".join(options) + ")")
+            nodes.append(_Choice(tuple(options)))
             continue
-        if token == "...":
-            parts.append(_GAP)
+        if token.startswith("@"):
+            name = token[1:]
+            if name not in concepts:
+                raise PhraseError(f"unknown concept @{name}")
+            nodes.append(concepts[name])
+        elif token == "...":
+            nodes.append(_Gap(wide=False))
         elif token == "~":
-            parts.append(_WIDE_GAP)
+            nodes.append(_Gap(wide=True))
         elif token == "$":
+            nodes.append(_End())
+        else:
+            nodes.append(_Word(token))
+        pos += 1
+    return tuple(nodes), pos
+
+
+def parse_phrase(
+    source: str, spelling: Mapping[str, str] | None = None, concepts: Mapping[str, _Choice] | None = None
+) -> list[_Seq]:
+    """Parse a phrase into its parts (more than one when joined with "&")."""
+    tokens = _phrase_words(source, spelling or {})
+    parts: list[_Seq] = []
+    pos = 0
+    while True:
+        seq, pos = _parse_sequence(tokens, pos, 0, concepts or {})
+        if pos < len(tokens) and tokens[pos] == "}":
+            raise PhraseError("a } has no matching {")
+        if not _has_word(seq):
+            raise PhraseError("the phrase has no words" if not parts and pos >= len(tokens)
+                              else "each side of '&' needs words")
+        parts.append(seq)
+        if pos >= len(tokens):
+            return parts
+        pos += 1  # the "&"
+
+
+def _has_word(seq: _Seq) -> bool:
+    for node in seq:
+        if isinstance(node, _Word):
+            return True
+        if isinstance(node, _Choice) and any(_has_word(option) for option in node.options):
+            return True
+    return False
+
+
+def _regex(seq: _Seq) -> str:
+    parts: list[str] = []
+    for node in seq:
+        if isinstance(node, _Word):
+            parts.append(_word_regex(node.text))
+        elif isinstance(node, _Gap):
+            parts.append(_WIDE_GAP if node.wide else _GAP)
+        elif isinstance(node, _End):
             parts.append(r"(?=\. |$)")
         else:
-            parts.append(_word_regex(token))
-        pos += 1
-    return "".join(parts), pos
+            assert isinstance(node, _Choice)
+            parts.append("(?:" + "|".join(_regex(option) for option in node.options) + ")")
+    return "".join(parts)
+
+
+def _nullable(node: object) -> bool:
+    if isinstance(node, _Word):
+        return False
+    if isinstance(node, _Choice):
+        return any(all(_nullable(n) for n in option) for option in node.options)
+    return True
+
+
+def _first_words(seq: _Seq) -> frozenset[str] | None:
+    """The words a match of `seq` can start with, or None if it can start anywhere."""
+    found: set[str] = set()
+    for node in seq:
+        if isinstance(node, _Gap):
+            return None
+        if isinstance(node, _End):
+            continue
+        if isinstance(node, _Word):
+            if node.key is None:
+                return None
+            found.add(node.key)
+            return frozenset(found)
+        assert isinstance(node, _Choice)
+        for option in node.options:
+            words = _first_words(option)
+            if words is None:
+                return None
+            found |= words
+        if not _nullable(node):
+            return frozenset(found)
+    return None  # everything is optional: no word is certain
+
+
+def _required(seq: _Seq) -> tuple[frozenset[str], ...]:
+    """Word sets the text must meet (one word of each) for `seq` to have any chance to match."""
+    needs: list[frozenset[str]] = []
+    for node in seq:
+        if isinstance(node, _Word) and node.key is not None:
+            needs.append(frozenset({node.key}))
+        elif isinstance(node, _Choice) and not _nullable(node):
+            words = _first_words((node,))
+            if words is not None:
+                needs.append(words)
+    return tuple(needs)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One compiled side of a phrase: its regex, the words it can start with, and the words it needs."""
+
+    pattern: re.Pattern[str]
+    first: frozenset[str] | None
+    required: tuple[frozenset[str], ...]
+
+
+def _compile_part(seq: _Seq) -> Part:
+    try:
+        pattern = re.compile(r"(?<= )" + _regex(seq))
+    except re.error as exc:  # pragma: no cover - the builder only emits valid regexes
+        raise PhraseError(str(exc)) from exc
+    return Part(pattern, _first_words(seq), _required(seq))
+
+
+def compile_parts(
+    source: str,
+    spelling: Mapping[str, str] | None = None,
+    concepts: Mapping[str, _Choice] | None = None,
+    *,
+    plain: bool = False,
+) -> tuple[Part, ...]:
+    """Compile a phrase into its parts; a plain phrase (a moderator's) is just words."""
+    if plain:
+        words = [w for w in normalise_tokens(source, spelling or {}) if w != BOUNDARY]
+        if not words:
+            raise PhraseError("the phrase has no words")
+        return (_compile_part(tuple(_Word(w) for w in words)),)
+    return tuple(_compile_part(seq) for seq in parse_phrase(source, spelling, concepts))
 
 
 def compile_phrase(
-    source: str, spelling: Mapping[str, str] | None = None, *, plain: bool = False
+    source: str,
+    spelling: Mapping[str, str] | None = None,
+    *,
+    plain: bool = False,
+    concepts: Mapping[str, _Choice] | None = None,
 ) -> re.Pattern[str]:
-    """Compile one phrase into a regex over normalised text (" word word . word ")."""
-    spelling = spelling or {}
-    if plain:
-        words = [w for w in normalise_tokens(source, spelling) if w != BOUNDARY]
-        if not words:
-            raise PhraseError("the phrase has no words")
-        body = "".join(_word_regex(w) for w in words)
-    else:
-        tokens = _phrase_words(source, spelling)
-        if not any(t not in _SYNTAX for t in tokens):
-            raise PhraseError("the phrase has no words")
-        body, pos = _compile_sequence(tokens, 0, 0)
-        if pos != len(tokens):
-            raise PhraseError("a } has no matching {")
-    try:
-        return re.compile(r"(?<= )" + body)
-    except re.error as exc:  # pragma: no cover - the builder only emits valid regexes
-        raise PhraseError(str(exc)) from exc
+    """Compile a one-part phrase into a regex over normalised text (" word word . word ")."""
+    parts = compile_parts(source, spelling, concepts, plain=plain)
+    if len(parts) != 1:
+        raise PhraseError("'&' is not allowed here")
+    return parts[0].pattern
+
+
+def build_concepts(
+    definitions: Mapping[str, Iterable[str]],
+    spelling: Mapping[str, str] | None = None,
+    known: Mapping[str, _Choice] | None = None,
+) -> dict[str, _Choice]:
+    """Compile named word classes in order; each may use `known` ones and the ones defined before it."""
+    concepts: dict[str, _Choice] = dict(known or {})
+    for name, sources in definitions.items():
+        if not _CONCEPT_NAME.match(name):
+            raise PhraseError(f"a concept name is lower-case letters, digits and _, not {name!r}")
+        options: list[_Seq] = []
+        for source in sources:
+            parts = parse_phrase(source, spelling, concepts)
+            if len(parts) != 1:
+                raise PhraseError(f"'&' is not allowed in a concept ({source!r})")
+            options.append(parts[0])
+        if not options:
+            raise PhraseError(f"the concept @{name} is empty")
+        concepts[name] = _Choice(tuple(options))
+    return {name: concepts[name] for name in definitions}
+
+
+LEVELS = ("crisis", "concern", "ignore", "soften")
 
 
 @dataclass(frozen=True)
 class Phrase:
-    """One compiled phrase and the level it signals ("ignore" marks an idiom)."""
+    """One compiled phrase and what it does.
+
+    "crisis" and "concern" raise the level; "ignore" marks an idiom (a match inside it does not
+    count); "soften" marks words that make a nearby match count one level lower ("lol", "used to").
+    """
 
     source: str
     level: str
-    pattern: re.Pattern[str] = field(compare=False, repr=False)
+    parts: tuple[Part, ...] = field(compare=False, repr=False)
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        """The regex of the first part."""
+        return self.parts[0].pattern
+
+
+@dataclass(frozen=True)
+class Grammar:
+    """The small word lists the classifier's rules use (content/safety.toml [grammar])."""
+
+    negators: frozenset[str] = frozenset({"not", "never", "no", "nor", "without"})
+    # A negation followed by one of these does not negate what comes after
+    # ("I can't stop thinking about ...", "no one would ...").
+    negation_breakers: frozenset[str] = frozenset({
+        "stop", "help", "wait", "bear", "shake", "get", "tell", "one", "seem", "anyone", "even",
+        "understand", "believe", "know", "sure", "care"})
+    clause_words: frozenset[str] = frozenset({
+        "but", "and", "so", "because", "though", "although", "yet", "cause", "then"})
+    # A new subject after a negation ends its reach ("nobody knows I want to die").
+    subjects: frozenset[str] = frozenset({"i", "he", "she", "they", "we", "you", "it", "everyone", "nobody"})
+    # Words about the writer: a match containing one is about the writer, whoever else is named.
+    first_person: frozenset[str] = frozenset({"i", "me", "my", "myself", "mine"})
+    # When the nearest subject before a match is one of these, the match is about someone else.
+    third_person: frozenset[str] = frozenset({"he", "she", "they", "him", "her", "them", "his", "their"})
+
+
+DEFAULT_GRAMMAR = Grammar()
+NEGATION_WINDOW = 4
+SUBJECT_WINDOW = 8
+SOFTEN_REACH = 6
+COMBINE_WINDOW = 30
+MAX_REPORTED = 12
 
 
 @dataclass(frozen=True)
 class PhraseBook:
-    """Everything the classifier matches: spellings, crisis and concern phrases, and idioms."""
+    """Everything the classifier matches: spellings, concepts, phrases by level, and grammar words."""
 
     spelling: Mapping[str, str] = field(default_factory=dict)
     phrases: tuple[Phrase, ...] = ()
+    grammar: Grammar = DEFAULT_GRAMMAR
+    concepts: Mapping[str, _Choice] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def build(
@@ -252,91 +484,238 @@ class PhraseBook:
         crisis: Iterable[str] = (),
         concern: Iterable[str] = (),
         idioms: Iterable[str] = (),
+        softeners: Iterable[str] = (),
+        concepts: Mapping[str, Iterable[str]] | None = None,
+        grammar: Grammar = DEFAULT_GRAMMAR,
     ) -> PhraseBook:
         """Compile the built-in lists (raising PhraseError on the first bad phrase)."""
+        compiled_concepts = build_concepts(concepts or {}, spelling)
         compiled = [
-            Phrase(source, level, compile_phrase(source, spelling))
-            for level, sources in (("crisis", crisis), ("concern", concern), ("ignore", idioms))
+            Phrase(source, level, compile_parts(source, spelling, compiled_concepts))
+            for level, sources in (("crisis", crisis), ("concern", concern), ("ignore", idioms),
+                                   ("soften", softeners))
             for source in sources
         ]
-        return cls(dict(spelling), tuple(compiled))
+        return cls(dict(spelling), tuple(compiled), grammar, compiled_concepts)
 
     def with_guild(self, extra: Iterable[Phrase]) -> tuple[Phrase, ...]:
         """Return the built-in phrases followed by a guild's own."""
         return (*self.phrases, *extra)
 
-
-NEGATORS = frozenset({"not", "never", "no", "nor", "without"})
-# A negation followed by one of these words does not negate what comes after
-# ("I can't stop thinking about ...", "no one would ...").
-NEGATION_BREAKERS = frozenset({"stop", "help", "wait", "bear", "shake", "get", "tell", "one", "seem",
-                               "anyone", "even", "understand", "believe", "know", "sure", "care"})
-CLAUSE_WORDS = frozenset({"but", "and", "so", "because", "though", "although", "yet", "cause", "then"})
-SUBJECTS = frozenset({"i", "he", "she", "they", "we", "you", "it", "everyone", "nobody"})
-NEGATION_WINDOW = 4
+    def classify(self, text: str, extra: Iterable[Phrase] = ()) -> Assessment:
+        """Classify text with the built-in phrases and any extra (a guild's own)."""
+        return classify(text, self.with_guild(extra), self.spelling, self.grammar)
 
 
-def _is_negated(tokens: Sequence[str], start: int) -> bool:
+# Backwards-compatible names for the default word lists.
+NEGATORS = DEFAULT_GRAMMAR.negators
+NEGATION_BREAKERS = DEFAULT_GRAMMAR.negation_breakers
+CLAUSE_WORDS = DEFAULT_GRAMMAR.clause_words
+SUBJECTS = DEFAULT_GRAMMAR.subjects
+
+
+def _is_negated(tokens: Sequence[str], start: int, grammar: Grammar = DEFAULT_GRAMMAR) -> bool:
     """Say whether a negation governs the phrase starting at token `start`."""
     window: list[str] = []
     for index in range(start - 1, -1, -1):
         token = tokens[index]
-        if token == BOUNDARY or token in CLAUSE_WORDS or len(window) >= NEGATION_WINDOW:
+        if token == BOUNDARY or token in grammar.clause_words or len(window) >= NEGATION_WINDOW:
             break
         window.insert(0, token)
     for offset, token in enumerate(window):
-        if token not in NEGATORS:
+        if token not in grammar.negators:
             continue
         after = window[offset + 1:]
-        if after and after[0] in NEGATION_BREAKERS:
+        if after and after[0] in grammar.negation_breakers:
             continue
-        if any(word in SUBJECTS for word in after):
+        if any(word in grammar.subjects for word in after):
             continue
         return True
     return False
 
 
-def classify(text: str, phrases: Sequence[Phrase], spelling: Mapping[str, str]) -> Assessment:
-    """Classify text against compiled phrases: the highest level of any match that counts."""
+def _about_someone_else(tokens: Sequence[str], start: int, end: int, grammar: Grammar) -> bool:
+    """Say whether a match that names nobody has someone else as its subject.
+
+    A match that names the writer ("kill myself") is about the writer; one that names someone
+    else ("he has a knife") was written to be about them, so neither is lowered.
+    """
+    if any(token in grammar.first_person or token in grammar.third_person for token in tokens[start:end]):
+        return False
+    for index in range(start - 1, max(-1, start - 1 - SUBJECT_WINDOW), -1):
+        token = tokens[index]
+        if token == BOUNDARY or token in grammar.first_person:
+            return False
+        if token in grammar.third_person:
+            return True
+    return False
+
+
+@dataclass
+class _Text:
+    """Normalised text and the indexes the matcher needs."""
+
+    tokens: list[str]
+    joined: str
+    offsets: list[int]  # character offset of each token in `joined`
+    words: dict[str, list[int]]  # squeezed word -> token indexes
+    sentence: list[int]  # sentence number of each token
+
+    @classmethod
+    def of(cls, tokens: list[str]) -> _Text:
+        offsets: list[int] = []
+        words: dict[str, list[int]] = {}
+        sentence: list[int] = []
+        offset, number = 1, 0
+        for index, token in enumerate(tokens):
+            offsets.append(offset)
+            offset += len(token) + 1
+            if token == BOUNDARY:
+                number += 1
+            else:
+                words.setdefault(squeeze(token), []).append(index)
+            sentence.append(number)
+        return cls(tokens, " " + " ".join(tokens) + " ", offsets, words, sentence)
+
+    def token_at(self, char: int) -> int:
+        """The index of the token starting at (or containing) a character offset."""
+        return bisect_right(self.offsets, char) - 1
+
+    def matches(self, part: Part) -> list[tuple[int, int]]:
+        """Token spans [start, end) where a part matches, at most one per start."""
+        if any(need.isdisjoint(self.words) for need in part.required):
+            return []
+        spans: list[tuple[int, int]] = []
+        if part.first is None:
+            found = (m for m in part.pattern.finditer(self.joined))
+        else:
+            starts = sorted({i for word in part.first for i in self.words.get(word, ())})
+            found = (m for i in starts if (m := part.pattern.match(self.joined, self.offsets[i])))
+        for match in found:
+            if match.end() <= match.start():
+                continue
+            start = self.token_at(match.start())
+            end = self.token_at(match.end() - 1) + 1
+            spans.append((start, end))
+        return spans
+
+
+@dataclass
+class _Hit:
+    spans: list[tuple[int, int]]
+    level: CrisisLevel
+    words: str
+    start: int = 0
+    end: int = 0
+
+    def __post_init__(self) -> None:
+        self.start = min(s for s, _ in self.spans)
+        self.end = max(e for _, e in self.spans)
+
+
+def _phrase_hits(text: _Text, phrase: Phrase) -> list[list[tuple[int, int]]]:
+    """Every way a phrase matches: one span per part; the parts lie within COMBINE_WINDOW tokens."""
+    per_part = []
+    for part in phrase.parts:
+        spans = text.matches(part)
+        if not spans:
+            return []
+        per_part.append(spans)
+    if len(per_part) == 1:
+        return [[span] for span in per_part[0]]
+    combos: list[list[tuple[int, int]]] = []
+    for anchor in per_part[0]:
+        chosen = [anchor]
+        for spans in per_part[1:]:
+            near = [s for s in spans if abs(s[0] - anchor[0]) <= COMBINE_WINDOW and s[0] != anchor[0]]
+            if not near:
+                break
+            chosen.append(min(near, key=lambda s: abs(s[0] - anchor[0])))
+        else:
+            combos.append(chosen)
+    return combos
+
+
+def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def _words(text: _Text, span: tuple[int, int]) -> str:
+    return " ".join(t for t in text.tokens[span[0]:span[1]] if t != BOUNDARY)
+
+
+def classify(
+    text: str, phrases: Sequence[Phrase], spelling: Mapping[str, str], grammar: Grammar = DEFAULT_GRAMMAR
+) -> Assessment:
+    """Classify text: the highest level of any match that counts, after idioms and softening.
+
+    A match counts one level lower for each of: a negation just before it ("I'm not going
+    to ..."), a softener nearby ("lol", "used to") and, for crisis, being about someone else
+    ("my friend keeps wanting to die" is worry, not the writer's own crisis). A match inside an
+    idiom does not count at all.
+    """
     tokens = normalise_tokens(text, spelling)
     if not tokens:
         return NO_CONCERN
-    joined = " " + " ".join(tokens) + " "
-    # Token index of every character offset that starts a token.
-    starts: dict[int, int] = {}
-    offset = 1
-    for index, token in enumerate(tokens):
-        starts[offset] = index
-        offset += len(token) + 1
-    idiom_spans: list[tuple[int, int]] = []
-    hits: list[tuple[int, int, CrisisLevel, str]] = []
+    doc = _Text.of(tokens)
+    idioms: list[tuple[int, int]] = []
+    softeners: list[tuple[int, int]] = []
+    hits: list[_Hit] = []
     for phrase in phrases:
-        for match in phrase.pattern.finditer(joined):
-            start, end = match.start(), match.end()
-            if end <= start:
-                continue
+        for spans in _phrase_hits(doc, phrase):
             if phrase.level == "ignore":
-                idiom_spans.append((start, end))
-                continue
-            words = match.group(0).strip()
-            level = CrisisLevel(phrase.level)
-            if _is_negated(tokens, starts.get(start, 0)):
-                level = level.lowered()
-                words += " (negated)"
-            hits.append((start, end, level, words))
-    best = CrisisLevel.NONE
-    matched: list[tuple[int, str]] = []
-    for start, end, level, words in hits:
-        if any(start < i_end and i_start < end for i_start, i_end in idiom_spans):
+                idioms.extend(spans)
+            elif phrase.level == "soften":
+                softeners.extend(spans)
+            else:
+                words = " + ".join(_words(doc, span) for span in spans)
+                hits.append(_Hit(spans, CrisisLevel(phrase.level), words))
+    counted: list[_Hit] = []
+    for hit in hits:
+        if any(_overlaps(span, idiom) for span in hit.spans for idiom in idioms):
             continue
+        notes: list[str] = []
+        if any(_is_negated(tokens, start, grammar) for start, _ in hit.spans):
+            notes.append("negated")
+        if hit.level is CrisisLevel.CRISIS and _about_someone_else(tokens, hit.start, hit.end, grammar):
+            notes.append("someone else")
+        sentences = {doc.sentence[s] for s, _ in hit.spans}
+        for soft in softeners if softeners else ():
+            if any(_overlaps(soft, span) for span in hit.spans):
+                continue  # a softener that is part of the match itself does not soften it
+            near = doc.sentence[soft[0]] in sentences or any(
+                soft[0] - end <= SOFTEN_REACH and start - soft[1] <= SOFTEN_REACH for start, end in hit.spans)
+            if near:
+                notes.append("softened")
+                break
+        level = hit.level
+        for _ in notes:
+            level = level.lowered()
         if level is CrisisLevel.NONE:
             continue
-        if level.rank > best.rank:
-            best = level
-        matched.append((start, words))
+        words = hit.words + "".join(f" ({note})" for note in notes)
+        counted.append(_Hit(hit.spans, level, words))
+    if not counted:
+        return NO_CONCERN
+    best = max((hit.level for hit in counted), key=lambda level: level.rank)
+    # What moderators see: a match that overlaps one of a higher level, or lies inside a longer
+    # one of the same level, adds nothing.
+    counted.sort(key=lambda h: (-h.level.rank, h.start - h.end, h.start))  # stable for ties
+    kept: list[_Hit] = []
+    for hit in counted:
+        if any(
+            other.start < hit.end and hit.start < other.end
+            and (other.level.rank > hit.level.rank or (other.start <= hit.start and hit.end <= other.end))
+            for other in kept
+        ):
+            continue
+        kept.append(hit)
+        if len(kept) >= MAX_REPORTED:
+            break
+    kept.sort(key=lambda h: h.start)
     seen: dict[str, None] = {}
-    for _, words in sorted(matched):
-        seen.setdefault(words, None)
+    for hit in kept:
+        seen.setdefault(hit.words, None)
     return Assessment(best, tuple(seen))
 
 
@@ -358,14 +737,13 @@ class SafetyService:
 
     async def assess(self, guild_id: int | None, text: str) -> Assessment:
         """Classify a member's text; a guild's own phrases count alongside the built-in ones."""
-        phrases = self.book.phrases
         if guild_id is not None and self.store is not None:
-            phrases = self.book.with_guild(await self._guild_phrases(guild_id))
-        return classify(text, phrases, self.book.spelling)
+            return self.book.classify(text, await self._guild_phrases(guild_id))
+        return self.book.classify(text)
 
     def assess_builtin(self, text: str) -> Assessment:
         """Classify text with the built-in phrases only (no database)."""
-        return classify(text, self.book.phrases, self.book.spelling)
+        return self.book.classify(text)
 
     async def _guild_phrases(self, guild_id: int) -> tuple[Phrase, ...]:
         cached = self._guild_cache.get(guild_id)
@@ -379,7 +757,7 @@ class SafetyService:
 
     def compile_guild_phrase(self, row: GuildPhrase) -> Phrase:
         """Compile a moderator's phrase: plain words, normalised like the text."""
-        return Phrase(row.phrase, row.level, compile_phrase(row.phrase, self.book.spelling, plain=True))
+        return Phrase(row.phrase, row.level, compile_parts(row.phrase, self.book.spelling, plain=True))
 
     def forget_guild(self, guild_id: int) -> None:
         """Drop a guild's cached phrases (after a change or a purge)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -69,10 +69,17 @@ NO_CONCERN = Assessment(CrisisLevel.NONE)
 
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u02bc": "'", "\u0060": "'", "\u00b4": "'",
                          "\u2032": "'", "\u201c": '"', "\u201d": '"', "\uff07": "'"})
+_QUOTE_CHARS = re.compile("[" + "".join(chr(c) for c in _QUOTES) + "]")
+
+
+def _straighten(text: str) -> str:
+    """Make curly quotes and backticks straight (a regex: str.translate is slow on long text)."""
+    return _QUOTE_CHARS.sub(lambda m: _QUOTES[ord(m.group())], text)  # type: ignore[return-value]
 # Sentence and clause punctuation becomes a boundary token; it stops "..." gaps and negation.
 _BOUNDARY_CHARS = re.compile(r"[.!?;:,\n\r\u2026\u2014\u2013()\[\]\"]+|\s-+\s")
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|\.")
 _REPEATS = re.compile(r"([a-z])\1{2,}")
+_COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 _SLASHED = re.compile(r"\bw/o\b|\bw/(?=\s|[a-z])")
 BOUNDARY = "."
 
@@ -110,33 +117,60 @@ def _expand(token: str) -> tuple[str, ...]:
     return (token,)
 
 
+_WORD_CACHE_SIZE = 20_000
+_word_caches: dict[int, tuple[Mapping[str, str], dict[str, tuple[str, ...]]]] = {}
+
+
+def _word_cache(spelling: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
+    """A cache of normalised words for one spelling table (kept while the table lives)."""
+    entry = _word_caches.get(id(spelling))
+    if entry is None or entry[0] is not spelling:
+        if len(_word_caches) > 8:
+            _word_caches.clear()
+        entry = (spelling, {})
+        _word_caches[id(spelling)] = entry
+    return entry[1]
+
+
+def _normalise_word(word: str, spelling: Mapping[str, str]) -> tuple[str, ...]:
+    out: list[str] = []
+    for part in _expand(word):
+        replacement = _BARE.get(part) or spelling.get(part) or part
+        out.extend(replacement.split())
+    return tuple(out)
+
+
 def normalise_tokens(text: str, spelling: Mapping[str, str] | None = None) -> list[str]:
     """Turn text into lower-case words and boundary tokens, expanding contractions and spellings."""
     spelling = spelling or {}
-    text = unicodedata.normalize("NFKC", text).translate(_QUOTES).casefold()
+    text = _straighten(unicodedata.normalize("NFKC", text)).casefold()
     if not text.isascii():
         for symbol, word in spelling.items():
             if not symbol.isascii() and symbol in text:
                 text = text.replace(symbol, f" {word} ")
-        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+        text = _COMBINING.sub("", unicodedata.normalize("NFKD", text))
     if "/" in text:
         text = _SLASHED.sub(lambda m: " without " if m.group(0) == "w/o" else " with ", text)
     text = _BOUNDARY_CHARS.sub(" . ", text)
     text = _REPEATS.sub(r"\1", text)
     tokens: list[str] = []
     raw = _TOKEN.findall(text)
+    cache = _word_cache(spelling)
     for index, word in enumerate(raw):
         if word == BOUNDARY:
             if tokens and tokens[-1] != BOUNDARY:
                 tokens.append(BOUNDARY)
             continue
-        for part in _expand(word):
-            if part == "ill":
-                following = raw[index + 1] if index + 1 < len(raw) else ""
-                tokens.extend(["i", "will"] if following in _ILL_VERBS else ["ill"])
-                continue
-            replacement = _BARE.get(part) or spelling.get(part) or part
-            tokens.extend(replacement.split())
+        if word == "ill":
+            following = raw[index + 1] if index + 1 < len(raw) else ""
+            tokens.extend(("i", "will") if following in _ILL_VERBS else ("ill",))
+            continue
+        words = cache.get(word)
+        if words is None:
+            words = _normalise_word(word, spelling)
+            if len(cache) < _WORD_CACHE_SIZE:
+                cache[word] = words
+        tokens.extend(words)
     while tokens and tokens[-1] == BOUNDARY:
         tokens.pop()
     while tokens and tokens[0] == BOUNDARY:
@@ -148,6 +182,7 @@ def normalise_tokens(text: str, spelling: Mapping[str, str] | None = None) -> li
 def squeeze(word: str) -> str:
     """Collapse every run of one letter to a single letter ("kill" -> "kil")."""
     return re.sub(r"(.)\1+", r"\1", word)
+
 
 
 # ----- phrase patterns -----------------------------------------------------------
@@ -206,7 +241,7 @@ _Seq = tuple[object, ...]
 def _phrase_words(source: str, spelling: Mapping[str, str]) -> list[str]:
     """Normalise the words of a phrase the same way text is normalised, keeping syntax tokens."""
     out: list[str] = []
-    for token in _PATTERN_TOKEN.findall(source.casefold().translate(_QUOTES)):
+    for token in _PATTERN_TOKEN.findall(_straighten(source.casefold())):
         if token in _SYNTAX or token.endswith("*") or token.startswith("@"):
             out.append(token)
         elif re.fullmatch(r"[a-z0-9']+", token):
@@ -312,8 +347,29 @@ def _nullable(node: object) -> bool:
     return True
 
 
-def _first_words(seq: _Seq) -> frozenset[str] | None:
-    """The words a match of `seq` can start with, or None if it can start anywhere."""
+# Words so common that anchoring a search on them saves nothing (a performance detail only).
+_COMMON_WORDS = """
+a about all am an and any are as at back be been being but by can could day do does down even
+every feel felt for from get go going got had has have he her him his how i if in is it just keep
+know like make may me might more much my need never no not now of off on one or out over really
+she should so some still stop take than that the their them then there they think this time to too
+up us very want was we were what when will with would you your
+"""
+
+
+_COMMON = frozenset(squeeze(word) for word in _COMMON_WORDS.split())
+
+
+def _cost(words: frozenset[str]) -> int:
+    """How often a word set is likely to occur: a common word costs as much as a thousand rare ones."""
+    return sum(1000 if word in _COMMON or word.endswith("*") else 1 for word in words)
+
+
+def _starts(seq: _Seq) -> tuple[frozenset[str], bool] | None:
+    """The words (prefixes end in "*") a match can start with, and whether it can be empty.
+
+    None means it can start with any word (it starts with a gap).
+    """
     found: set[str] = set()
     for node in seq:
         if isinstance(node, _Gap):
@@ -321,19 +377,48 @@ def _first_words(seq: _Seq) -> frozenset[str] | None:
         if isinstance(node, _End):
             continue
         if isinstance(node, _Word):
-            if node.key is None:
-                return None
-            found.add(node.key)
-            return frozenset(found)
+            found.add(node.key or squeeze(node.text.rstrip("*")) + "*")
+            return frozenset(found), False
         assert isinstance(node, _Choice)
+        empty = False
         for option in node.options:
-            words = _first_words(option)
-            if words is None:
+            inner = _starts(option)
+            if inner is None:
                 return None
-            found |= words
-        if not _nullable(node):
-            return frozenset(found)
-    return None  # everything is optional: no word is certain
+            found |= inner[0]
+            empty |= inner[1]
+        if not empty:
+            return frozenset(found), False
+    return frozenset(found), True
+
+
+def _anchor(seq: _Seq) -> frozenset[str] | None:
+    """The cheapest set of words one of which every match contains, or None if there is none."""
+    best: frozenset[str] | None = None
+    for node in seq:
+        candidate: frozenset[str] | None = None
+        if isinstance(node, _Word):
+            candidate = frozenset({node.key or squeeze(node.text.rstrip("*")) + "*"})
+        elif isinstance(node, _Choice) and not _nullable(node):
+            options = [_anchor(option) for option in node.options]
+            if all(option is not None for option in options):
+                candidate = frozenset().union(*options)  # type: ignore[arg-type]
+        if candidate is not None and (best is None or _cost(candidate) < _cost(best)):
+            best = candidate
+    return best
+
+
+def _longest(seq: _Seq) -> int:
+    """The most tokens a match can span."""
+    total = 0
+    for node in seq:
+        if isinstance(node, _Word):
+            total += 1
+        elif isinstance(node, _Gap):
+            total += 6 if node.wide else 3
+        elif isinstance(node, _Choice):
+            total += max(_longest(option) for option in node.options)
+    return total
 
 
 def _required(seq: _Seq) -> tuple[frozenset[str], ...]:
@@ -343,18 +428,25 @@ def _required(seq: _Seq) -> tuple[frozenset[str], ...]:
         if isinstance(node, _Word) and node.key is not None:
             needs.append(frozenset({node.key}))
         elif isinstance(node, _Choice) and not _nullable(node):
-            words = _first_words((node,))
-            if words is not None:
-                needs.append(words)
+            starts = _starts((node,))
+            if starts is not None and not any(word.endswith("*") for word in starts[0]):
+                needs.append(starts[0])
     return tuple(needs)
 
 
 @dataclass(frozen=True)
 class Part:
-    """One compiled side of a phrase: its regex, the words it can start with, and the words it needs."""
+    """One compiled side of a phrase, with what the matcher needs to find it quickly.
+
+    `first`: the words a match starts with (None: anywhere); `anchor`: words one of which every
+    match contains, at most `longest` tokens from its start; `required`: word sets the text must
+    meet.
+    """
 
     pattern: re.Pattern[str]
     first: frozenset[str] | None
+    anchor: frozenset[str] | None
+    longest: int
     required: tuple[frozenset[str], ...]
 
 
@@ -363,7 +455,10 @@ def _compile_part(seq: _Seq) -> Part:
         pattern = re.compile(r"(?<= )" + _regex(seq))
     except re.error as exc:  # pragma: no cover - the builder only emits valid regexes
         raise PhraseError(str(exc)) from exc
-    return Part(pattern, _first_words(seq), _required(seq))
+    starts = _starts(seq)
+    first = None if starts is None or starts[1] else starts[0]
+    return Part(pattern, first, _anchor(seq), _longest(seq), _required(seq))
+
 
 
 def compile_parts(
@@ -465,6 +560,8 @@ SUBJECT_WINDOW = 8
 SOFTEN_REACH = 6
 COMBINE_WINDOW = 30
 MAX_REPORTED = 12
+# A very long message repeats itself; the first matches of each phrase are enough to judge it.
+MAX_MATCHES_PER_PART = 25
 
 
 @dataclass(frozen=True)
@@ -504,7 +601,7 @@ class PhraseBook:
 
     def classify(self, text: str, extra: Iterable[Phrase] = ()) -> Assessment:
         """Classify text with the built-in phrases and any extra (a guild's own)."""
-        return classify(text, self.with_guild(extra), self.spelling, self.grammar)
+        return classify(text, self.phrases, self.spelling, self.grammar, tuple(extra))
 
 
 # Backwards-compatible names for the default word lists.
@@ -560,40 +657,89 @@ class _Text:
     offsets: list[int]  # character offset of each token in `joined`
     words: dict[str, list[int]]  # squeezed word -> token indexes
     sentence: list[int]  # sentence number of each token
+    keys_at: list[str]  # squeezed word of each token ("." for a boundary)
+    memo: dict[frozenset[str], list[int]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, tokens: list[str]) -> _Text:
         offsets: list[int] = []
         words: dict[str, list[int]] = {}
         sentence: list[int] = []
+        keys_at: list[str] = []
         offset, number = 1, 0
+        add_offset, add_sentence, add_key = offsets.append, sentence.append, keys_at.append
         for index, token in enumerate(tokens):
-            offsets.append(offset)
+            add_offset(offset)
             offset += len(token) + 1
             if token == BOUNDARY:
                 number += 1
+                add_key(BOUNDARY)
             else:
-                words.setdefault(squeeze(token), []).append(index)
-            sentence.append(number)
-        return cls(tokens, " " + " ".join(tokens) + " ", offsets, words, sentence)
+                key = squeeze(token)
+                add_key(key)
+                if key in words:
+                    words[key].append(index)
+                else:
+                    words[key] = [index]
+            add_sentence(number)
+        return cls(tokens, " " + " ".join(tokens) + " ", offsets, words, sentence, keys_at)
 
     def token_at(self, char: int) -> int:
         """The index of the token starting at (or containing) a character offset."""
         return bisect_right(self.offsets, char) - 1
 
+    def positions(self, words: frozenset[str]) -> list[int]:
+        """Sorted token indexes of any of `words` (a word ending in "*" is a prefix); memoised."""
+        cached = self.memo.get(words)
+        if cached is not None:
+            return cached
+        found: list[int] = []
+        index = self.words
+        for word in words:
+            if word[-1] == "*":
+                prefix = word[:-1]
+                for key, indexes in index.items():
+                    if key.startswith(prefix):
+                        found.extend(indexes)
+            elif word in index:
+                found.extend(index[word])
+        result = sorted(set(found)) if len(words) > 1 else found
+        self.memo[words] = result
+        return result
+
     def matches(self, part: Part) -> list[tuple[int, int]]:
         """Token spans [start, end) where a part matches, at most one per start."""
-        if any(need.isdisjoint(self.words) for need in part.required):
+        keys = self.words.keys()
+        if any(keys.isdisjoint(need) for need in part.required):
             return []
-        spans: list[tuple[int, int]] = []
+        found: Iterable[re.Match[str] | None]
         if part.first is None:
-            found = (m for m in part.pattern.finditer(self.joined))
+            found = part.pattern.finditer(self.joined)
+        elif part.anchor is not None:
+            # Try the starts a few words before each anchor word: anchors are rare, starts are not.
+            anchors = self.positions(part.anchor)
+            if not anchors:
+                return []
+            firsts = self.positions(part.first)
+            if not firsts:
+                return []
+            reach = part.longest
+            if len(anchors) == 1:
+                chosen = firsts[bisect_left(firsts, anchors[0] - reach):bisect_right(firsts, anchors[0])]
+            else:
+                starts: set[int] = set()
+                for anchor in anchors:
+                    starts.update(firsts[bisect_left(firsts, anchor - reach):bisect_right(firsts, anchor)])
+                chosen = sorted(starts)
+            found = (part.pattern.match(self.joined, self.offsets[i]) for i in chosen)
         else:
-            starts = sorted({i for word in part.first for i in self.words.get(word, ())})
-            found = (m for i in starts if (m := part.pattern.match(self.joined, self.offsets[i])))
+            found = (part.pattern.match(self.joined, self.offsets[i]) for i in self.positions(part.first))
+        spans: list[tuple[int, int]] = []
         for match in found:
-            if match.end() <= match.start():
+            if match is None or match.end() <= match.start():
                 continue
+            if len(spans) >= MAX_MATCHES_PER_PART:
+                break
             start = self.token_at(match.start())
             end = self.token_at(match.end() - 1) + 1
             spans.append((start, end))
@@ -604,13 +750,9 @@ class _Text:
 class _Hit:
     spans: list[tuple[int, int]]
     level: CrisisLevel
-    words: str
-    start: int = 0
-    end: int = 0
-
-    def __post_init__(self) -> None:
-        self.start = min(s for s, _ in self.spans)
-        self.end = max(e for _, e in self.spans)
+    notes: str  # " (negated)" and the like
+    start: int
+    end: int
 
 
 def _phrase_hits(text: _Text, phrase: Phrase) -> list[list[tuple[int, int]]]:
@@ -636,6 +778,55 @@ def _phrase_hits(text: _Text, phrase: Phrase) -> list[list[tuple[int, int]]]:
     return combos
 
 
+class _PhraseIndex:
+    """Which phrases can match a text, found from the words it contains.
+
+    Each phrase is filed under the anchor words of its parts (words one of which every match of
+    that part contains); a text is only tried against phrases all of whose parts have an anchor
+    word in it. Phrases without an anchor are always tried.
+    """
+
+    def __init__(self, phrases: Sequence[Phrase]) -> None:
+        self.phrases = tuple(phrases)
+        self.always: list[int] = []
+        self.by_word: dict[str, list[int]] = {}
+        self.needs: list[tuple[frozenset[str], ...]] = []
+        for number, phrase in enumerate(self.phrases):
+            anchors = [part.anchor for part in phrase.parts]
+            usable = [a for a in anchors if a is not None and not any(w.endswith("*") for w in a)]
+            self.needs.append(tuple(usable))
+            if not usable:
+                self.always.append(number)
+                continue
+            for word in min(usable, key=_cost):
+                self.by_word.setdefault(word, []).append(number)
+
+    def candidates(self, words: Mapping[str, object]) -> list[Phrase]:
+        """The phrases worth trying on a text with these (squeezed) words, in their original order."""
+        chosen = set(self.always)
+        for word in words:
+            numbers = self.by_word.get(word)
+            if numbers:
+                chosen.update(numbers)
+        keys = words.keys()
+        return [self.phrases[n] for n in sorted(chosen)
+                if all(not keys.isdisjoint(need) for need in self.needs[n])]
+
+
+_INDEXES: dict[int, _PhraseIndex] = {}
+
+
+def _index_for(phrases: Sequence[Phrase]) -> _PhraseIndex:
+    """The index of a phrase list, kept while the same list object is used (the built-in phrases)."""
+    index = _INDEXES.get(id(phrases))
+    if index is None or (index.phrases is not phrases and index.phrases != tuple(phrases)):
+        if len(_INDEXES) > 16:
+            _INDEXES.clear()
+        index = _PhraseIndex(phrases)
+        _INDEXES[id(phrases)] = index
+    return index
+
+
 def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
     return a[0] < b[1] and b[0] < a[1]
 
@@ -645,56 +836,75 @@ def _words(text: _Text, span: tuple[int, int]) -> str:
 
 
 def classify(
-    text: str, phrases: Sequence[Phrase], spelling: Mapping[str, str], grammar: Grammar = DEFAULT_GRAMMAR
+    text: str,
+    phrases: Sequence[Phrase],
+    spelling: Mapping[str, str],
+    grammar: Grammar = DEFAULT_GRAMMAR,
+    extra: Sequence[Phrase] = (),
 ) -> Assessment:
     """Classify text: the highest level of any match that counts, after idioms and softening.
 
     A match counts one level lower for each of: a negation just before it ("I'm not going
     to ..."), a softener nearby ("lol", "used to") and, for crisis, being about someone else
-    ("my friend keeps wanting to die" is worry, not the writer's own crisis). A match inside an
-    idiom does not count at all.
+    ("my friend keeps wanting to die" is worry, not the writer's own crisis). A match that
+    overlaps an idiom does not count at all.
     """
     tokens = normalise_tokens(text, spelling)
     if not tokens:
         return NO_CONCERN
     doc = _Text.of(tokens)
-    idioms: list[tuple[int, int]] = []
+    in_idiom = bytearray(len(tokens) + 1)
     softeners: list[tuple[int, int]] = []
-    hits: list[_Hit] = []
-    for phrase in phrases:
+    found: list[tuple[list[tuple[int, int]], CrisisLevel]] = []
+    if isinstance(phrases, tuple) and len(phrases) > 20:
+        candidates = _index_for(phrases).candidates(doc.words)
+    else:
+        candidates = list(phrases)
+    for phrase in candidates + list(extra):
         for spans in _phrase_hits(doc, phrase):
             if phrase.level == "ignore":
-                idioms.extend(spans)
+                for first, last in spans:
+                    in_idiom[first:last] = b"\x01" * (last - first)
             elif phrase.level == "soften":
                 softeners.extend(spans)
             else:
-                words = " + ".join(_words(doc, span) for span in spans)
-                hits.append(_Hit(spans, CrisisLevel(phrase.level), words))
+                found.append((spans, CrisisLevel(phrase.level)))
+    softeners.sort()
+    soft_starts = [first for first, _ in softeners]
+    soft_sentences: dict[int, list[tuple[int, int]]] = {}
+    for soft in softeners:
+        soft_sentences.setdefault(doc.sentence[soft[0]], []).append(soft)
+
+    def softened(spans: list[tuple[int, int]]) -> bool:
+        def outside(soft: tuple[int, int]) -> bool:
+            return not any(_overlaps(soft, span) for span in spans)
+
+        for first, last in spans:
+            if any(outside(soft) for soft in soft_sentences.get(doc.sentence[first], ())):
+                return True
+            low = bisect_right(soft_starts, first - SOFTEN_REACH - 1)
+            for soft in softeners[low:bisect_right(soft_starts, last + SOFTEN_REACH)]:
+                if soft[1] >= first - SOFTEN_REACH and outside(soft):
+                    return True
+        return False
+
     counted: list[_Hit] = []
-    for hit in hits:
-        if any(_overlaps(span, idiom) for span in hit.spans for idiom in idioms):
+    for spans, level in found:
+        if any(in_idiom[first:last].count(1) for first, last in spans):
             continue
         notes: list[str] = []
-        if any(_is_negated(tokens, start, grammar) for start, _ in hit.spans):
+        if any(_is_negated(tokens, first, grammar) for first, _ in spans):
             notes.append("negated")
-        if hit.level is CrisisLevel.CRISIS and _about_someone_else(tokens, hit.start, hit.end, grammar):
+        first = min(span[0] for span in spans)
+        last = max(span[1] for span in spans)
+        if level is CrisisLevel.CRISIS and _about_someone_else(tokens, first, last, grammar):
             notes.append("someone else")
-        sentences = {doc.sentence[s] for s, _ in hit.spans}
-        for soft in softeners if softeners else ():
-            if any(_overlaps(soft, span) for span in hit.spans):
-                continue  # a softener that is part of the match itself does not soften it
-            near = doc.sentence[soft[0]] in sentences or any(
-                soft[0] - end <= SOFTEN_REACH and start - soft[1] <= SOFTEN_REACH for start, end in hit.spans)
-            if near:
-                notes.append("softened")
-                break
-        level = hit.level
+        if softeners and softened(spans):
+            notes.append("softened")
         for _ in notes:
             level = level.lowered()
-        if level is CrisisLevel.NONE:
-            continue
-        words = hit.words + "".join(f" ({note})" for note in notes)
-        counted.append(_Hit(hit.spans, level, words))
+        if level is not CrisisLevel.NONE:
+            counted.append(_Hit(spans, level, "".join(f" ({note})" for note in notes), first, last))
     if not counted:
         return NO_CONCERN
     best = max((hit.level for hit in counted), key=lambda level: level.rank)
@@ -715,7 +925,8 @@ def classify(
     kept.sort(key=lambda h: h.start)
     seen: dict[str, None] = {}
     for hit in kept:
-        seen.setdefault(hit.words, None)
+        words = " + ".join(_words(doc, span) for span in hit.spans) + hit.notes
+        seen.setdefault(words, None)
     return Assessment(best, tuple(seen))
 
 

@@ -558,6 +558,8 @@ DEFAULT_GRAMMAR = Grammar()
 NEGATION_WINDOW = 4
 SUBJECT_WINDOW = 8
 SOFTEN_REACH = 6
+# Two different softeners ("makes me want to" and "lol") lower a match two levels; no more.
+MAX_SOFTENING = 2
 COMBINE_WINDOW = 30
 MAX_REPORTED = 12
 # A very long message repeats itself; the first matches of each phrase are enough to judge it.
@@ -854,39 +856,39 @@ def classify(
         return NO_CONCERN
     doc = _Text.of(tokens)
     in_idiom = bytearray(len(tokens) + 1)
-    softeners: list[tuple[int, int]] = []
+    softeners: list[tuple[int, int, int]] = []  # start, end, which softener phrase
     found: list[tuple[list[tuple[int, int]], CrisisLevel]] = []
     if isinstance(phrases, tuple) and len(phrases) > 20:
         candidates = _index_for(phrases).candidates(doc.words)
     else:
         candidates = list(phrases)
-    for phrase in candidates + list(extra):
+    for number, phrase in enumerate(candidates + list(extra)):
         for spans in _phrase_hits(doc, phrase):
             if phrase.level == "ignore":
                 for first, last in spans:
                     in_idiom[first:last] = b"\x01" * (last - first)
             elif phrase.level == "soften":
-                softeners.extend(spans)
+                softeners.extend((first, last, number) for first, last in spans)
             else:
                 found.append((spans, CrisisLevel(phrase.level)))
     softeners.sort()
-    soft_starts = [first for first, _ in softeners]
-    soft_sentences: dict[int, list[tuple[int, int]]] = {}
+    soft_starts = [soft[0] for soft in softeners]
+    soft_sentences: dict[int, list[tuple[int, int, int]]] = {}
     for soft in softeners:
         soft_sentences.setdefault(doc.sentence[soft[0]], []).append(soft)
 
-    def softened(spans: list[tuple[int, int]]) -> bool:
-        def outside(soft: tuple[int, int]) -> bool:
-            return not any(_overlaps(soft, span) for span in spans)
-
+    def softeners_near(spans: list[tuple[int, int]]) -> int:
+        """How many different softener phrases lie near a match (in its sentence or a few words off)."""
+        kinds: set[int] = set()
         for first, last in spans:
-            if any(outside(soft) for soft in soft_sentences.get(doc.sentence[first], ())):
-                return True
             low = bisect_right(soft_starts, first - SOFTEN_REACH - 1)
-            for soft in softeners[low:bisect_right(soft_starts, last + SOFTEN_REACH)]:
-                if soft[1] >= first - SOFTEN_REACH and outside(soft):
-                    return True
-        return False
+            near = [soft for soft in softeners[low:bisect_right(soft_starts, last + SOFTEN_REACH)]
+                    if soft[1] >= first - SOFTEN_REACH]
+            for soft in [*soft_sentences.get(doc.sentence[first], ()), *near]:
+                # A softener inside the match itself does not soften it.
+                if not any(span[0] <= soft[0] and soft[1] <= span[1] for span in spans):
+                    kinds.add(soft[2])
+        return min(len(kinds), MAX_SOFTENING)
 
     counted: list[_Hit] = []
     for spans, level in found:
@@ -899,9 +901,10 @@ def classify(
         last = max(span[1] for span in spans)
         if level is CrisisLevel.CRISIS and _about_someone_else(tokens, first, last, grammar):
             notes.append("someone else")
-        if softeners and softened(spans):
+        softening = softeners_near(spans) if softeners else 0
+        if softening:
             notes.append("softened")
-        for _ in notes:
+        for _ in range(len(notes) + softening - (1 if softening else 0)):
             level = level.lowered()
         if level is not CrisisLevel.NONE:
             counted.append(_Hit(spans, level, "".join(f" ({note})" for note in notes), first, last))

@@ -92,7 +92,7 @@ def load_safety(reader: ContentReader) -> tuple[str, PhraseBook]:
     data = reader.toml(path)
     if data is None:
         return "safety", PhraseBook()
-    reader.unknown_keys(data, {"spelling", "grammar", "concepts", *_SECTIONS}, path)
+    reader.unknown_keys(data, {"spelling", "fillers", "grammar", "concepts", *_SECTIONS}, path)
     spelling_table = reader.get(data, "spelling", dict, path, required=False, default={})
     spelling: dict[str, str] = {}
     for key, value in spelling_table.items():
@@ -103,6 +103,15 @@ def load_safety(reader: ContentReader) -> tuple[str, PhraseBook]:
             reader.problem(path, f"spelling.{key}", "must be the replacement text")
         else:
             spelling[key] = " ".join(value.casefold().split())
+    fillers = reader.get(data, "fillers", dict, path, required=False, default={})
+    reader.unknown_keys(fillers, {"words"}, path, "fillers")
+    for word in reader.get(fillers, "words", list, path, "fillers", required=False, default=[]):
+        if not isinstance(word, str) or not _SPELLING_KEY.match(word):
+            reader.problem(path, "fillers.words", f"{word!r} is not one lower-case word")
+        elif word in spelling:
+            reader.problem(path, "fillers.words", f"{word!r} is also in [spelling]")
+        else:
+            spelling[word] = ""  # dropped from text and phrases alike
     grammar = _grammar(reader, data, path)
     concept_sources, concepts = _concepts(reader, data, path, spelling)
     lists = {section: _phrase_list(reader, data, section, path, spelling, concepts) for section in _SECTIONS}

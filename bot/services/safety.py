@@ -135,7 +135,9 @@ def _word_cache(spelling: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
 def _normalise_word(word: str, spelling: Mapping[str, str]) -> tuple[str, ...]:
     out: list[str] = []
     for part in _expand(word):
-        replacement = _BARE.get(part) or spelling.get(part) or part
+        replacement = _BARE.get(part)
+        if replacement is None:
+            replacement = spelling.get(part, part)  # "" drops a filler word
         out.extend(replacement.split())
     return tuple(out)
 

@@ -563,6 +563,7 @@ SOFTEN_REACH = 6
 # Two different softeners ("makes me want to" and "lol") lower a match two levels; no more.
 MAX_SOFTENING = 2
 COMBINE_WINDOW = 30
+COMBINE_SENTENCES = 1
 MAX_REPORTED = 12
 # A very long message repeats itself; the first matches of each phrase are enough to judge it.
 MAX_MATCHES_PER_PART = 25
@@ -760,7 +761,8 @@ class _Hit:
 
 
 def _phrase_hits(text: _Text, phrase: Phrase) -> list[list[tuple[int, int]]]:
-    """Every way a phrase matches: one span per part; the parts lie within COMBINE_WINDOW tokens."""
+    """Every way a phrase matches: one span per part, all within COMBINE_WINDOW tokens and
+    COMBINE_SENTENCES sentences of the first part."""
     per_part = []
     for part in phrase.parts:
         spans = text.matches(part)
@@ -773,7 +775,8 @@ def _phrase_hits(text: _Text, phrase: Phrase) -> list[list[tuple[int, int]]]:
     for anchor in per_part[0]:
         chosen = [anchor]
         for spans in per_part[1:]:
-            near = [s for s in spans if abs(s[0] - anchor[0]) <= COMBINE_WINDOW and s[0] != anchor[0]]
+            near = [s for s in spans if abs(s[0] - anchor[0]) <= COMBINE_WINDOW and s[0] != anchor[0]
+                    and abs(text.sentence[s[0]] - text.sentence[anchor[0]]) <= COMBINE_SENTENCES]
             if not near:
                 break
             chosen.append(min(near, key=lambda s: abs(s[0] - anchor[0])))

@@ -326,19 +326,48 @@ def _has_word(seq: _Seq) -> bool:
     return False
 
 
-def _regex(seq: _Seq) -> str:
-    parts: list[str] = []
+def _atoms(seq: _Seq) -> list[str]:
+    """A sequence as regex pieces: one per letter of each word, so choices can share prefixes."""
+    atoms: list[str] = []
     for node in seq:
         if isinstance(node, _Word):
-            parts.append(_word_regex(node.text))
+            prefix = node.text.endswith("*")
+            atoms.extend(re.escape(c) + "+" for c in squeeze(node.text.rstrip("*")))
+            if prefix:
+                atoms.append(r"[a-z0-9]*")
+            atoms.append(" ")
         elif isinstance(node, _Gap):
-            parts.append(_WIDE_GAP if node.wide else _GAP)
+            atoms.append(_WIDE_GAP if node.wide else _GAP)
         elif isinstance(node, _End):
-            parts.append(r"(?=\. |$)")
+            atoms.append(r"(?=\. |$)")
         else:
             assert isinstance(node, _Choice)
-            parts.append("(?:" + "|".join(_regex(option) for option in node.options) + ")")
-    return "".join(parts)
+            atoms.append(_choice_regex([_atoms(option) for option in node.options]))
+    return atoms
+
+
+def _choice_regex(options: list[list[str]]) -> str:
+    """One regex for a choice, its options merged into a tree on shared leading pieces.
+
+    Python's regex engine tries the options of a choice one by one; with a hundred options
+    ("@die") that is slow, while a tree tries one letter and moves on.
+    """
+    groups: dict[str, list[list[str]]] = {}
+    empty = False
+    for option in options:
+        if not option:
+            empty = True
+        else:
+            groups.setdefault(option[0], []).append(option[1:])
+    branches = [head + _choice_regex(rests) for head, rests in groups.items()]
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    return f"(?:{body})?" if empty else body
+
+
+def _regex(seq: _Seq) -> str:
+    return "".join(_atoms(seq))
 
 
 def _nullable(node: object) -> bool:
@@ -562,7 +591,7 @@ SUBJECT_WINDOW = 8
 SOFTEN_REACH = 6
 # Two different softeners ("makes me want to" and "lol") lower a match two levels; no more.
 MAX_SOFTENING = 2
-COMBINE_WINDOW = 30
+COMBINE_WINDOW = 20
 COMBINE_SENTENCES = 1
 MAX_REPORTED = 12
 # A very long message repeats itself; the first matches of each phrase are enough to judge it.
@@ -664,6 +693,7 @@ class _Text:
     sentence: list[int]  # sentence number of each token
     keys_at: list[str]  # squeezed word of each token ("." for a boundary)
     memo: dict[frozenset[str], list[int]] = field(default_factory=dict)
+    sorted_keys: list[str] | None = None
 
     @classmethod
     def of(cls, tokens: list[str]) -> _Text:
@@ -702,10 +732,11 @@ class _Text:
         index = self.words
         for word in words:
             if word[-1] == "*":
-                prefix = word[:-1]
-                for key, indexes in index.items():
-                    if key.startswith(prefix):
-                        found.extend(indexes)
+                if self.sorted_keys is None:
+                    self.sorted_keys = sorted(index)
+                keys, prefix = self.sorted_keys, word[:-1]
+                for key in keys[bisect_left(keys, prefix):bisect_left(keys, prefix + "\x7f")]:
+                    found.extend(index[key])
             elif word in index:
                 found.extend(index[word])
         result = sorted(set(found)) if len(words) > 1 else found

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 from bot.errors import UserFacingError
@@ -384,7 +384,7 @@ a about all am an and any are as at back be been being but by can could day do d
 every feel felt for from get go going got had has have he her him his how i if in is it just keep
 know like make may me might more much my need never no not now of off on one or out over really
 she should so some still stop take than that the their them then there they think this time to too
-up us very want was we were what when will with would you your
+up us very want was we were what when will with would you your right today around away here
 """
 
 
@@ -559,6 +559,12 @@ class Phrase:
     level: str
     parts: tuple[Part, ...] = field(compare=False, repr=False)
 
+    @cached_property
+    def order(self) -> tuple[int, ...]:
+        """The parts, rarest anchor words first (the order to look for them in)."""
+        costs = [_cost(p.anchor) if p.anchor is not None else 10**9 for p in self.parts]
+        return tuple(sorted(range(len(self.parts)), key=costs.__getitem__))
+
     @property
     def pattern(self) -> re.Pattern[str]:
         """The regex of the first part."""
@@ -595,7 +601,7 @@ COMBINE_WINDOW = 20
 COMBINE_SENTENCES = 1
 MAX_REPORTED = 12
 # A very long message repeats itself; the first matches of each phrase are enough to judge it.
-MAX_MATCHES_PER_PART = 25
+MAX_MATCHES_PER_PART = 12
 
 
 @dataclass(frozen=True)
@@ -692,6 +698,7 @@ class _Text:
     words: dict[str, list[int]]  # squeezed word -> token indexes
     sentence: list[int]  # sentence number of each token
     keys_at: list[str]  # squeezed word of each token ("." for a boundary)
+    keyset: frozenset[str] = frozenset()
     memo: dict[frozenset[str], list[int]] = field(default_factory=dict)
     sorted_keys: list[str] | None = None
 
@@ -717,7 +724,7 @@ class _Text:
                 else:
                     words[key] = [index]
             add_sentence(number)
-        return cls(tokens, " " + " ".join(tokens) + " ", offsets, words, sentence, keys_at)
+        return cls(tokens, " " + " ".join(tokens) + " ", offsets, words, sentence, keys_at, frozenset(words))
 
     def token_at(self, char: int) -> int:
         """The index of the token starting at (or containing) a character offset."""
@@ -728,23 +735,31 @@ class _Text:
         cached = self.memo.get(words)
         if cached is not None:
             return cached
-        found: list[int] = []
         index = self.words
-        for word in words:
-            if word[-1] == "*":
+        present = words.intersection(self.keyset)  # in C, over the smaller set
+        prefixes = _prefixes_of(words)
+        if len(present) == 1 and not prefixes:
+            result = index[next(iter(present))]
+        else:
+            found: list[int] = []
+            for word in present:
+                found.extend(index[word])
+            if prefixes:
                 if self.sorted_keys is None:
                     self.sorted_keys = sorted(index)
-                keys, prefix = self.sorted_keys, word[:-1]
-                for key in keys[bisect_left(keys, prefix):bisect_left(keys, prefix + "\x7f")]:
-                    found.extend(index[key])
-            elif word in index:
-                found.extend(index[word])
-        result = sorted(set(found)) if len(words) > 1 else found
+                keys = self.sorted_keys
+                for prefix in prefixes:
+                    for key in keys[bisect_left(keys, prefix):bisect_left(keys, prefix + "\x7f")]:
+                        found.extend(index[key])
+            result = sorted(set(found))
         self.memo[words] = result
         return result
 
-    def matches(self, part: Part) -> list[tuple[int, int]]:
-        """Token spans [start, end) where a part matches, at most one per start."""
+    def matches(self, part: Part, near: list[tuple[int, int]] | None = None) -> list[tuple[int, int]]:
+        """Token spans [start, end) where a part matches, at most one per start.
+
+        With `near` (sorted token ranges), only matches whose anchor word lies in one are found.
+        """
         keys = self.words.keys()
         if any(keys.isdisjoint(need) for need in part.required):
             return []
@@ -754,6 +769,8 @@ class _Text:
         elif part.anchor is not None:
             # Try the starts a few words before each anchor word: anchors are rare, starts are not.
             anchors = self.positions(part.anchor)
+            if near is not None:
+                anchors = _within(anchors, near)
             if not anchors:
                 return []
             firsts = self.positions(part.first)
@@ -794,26 +811,64 @@ class _Hit:
 def _phrase_hits(text: _Text, phrase: Phrase) -> list[list[tuple[int, int]]]:
     """Every way a phrase matches: one span per part, all within COMBINE_WINDOW tokens and
     COMBINE_SENTENCES sentences of the first part."""
-    per_part = []
-    for part in phrase.parts:
-        spans = text.matches(part)
+    parts = phrase.parts
+    if len(parts) == 1:
+        return [[span] for span in text.matches(parts[0])]
+    # Find the rarest part first; look for the others only near it.
+    order = phrase.order
+    per_part: list[list[tuple[int, int]]] = [[] for _ in parts]
+    near: list[tuple[int, int]] | None = None
+    for i in order:
+        spans = text.matches(parts[i], near)
         if not spans:
             return []
-        per_part.append(spans)
-    if len(per_part) == 1:
-        return [[span] for span in per_part[0]]
+        per_part[i] = spans
+        if near is None:
+            near = _merge_ranges([(s - COMBINE_WINDOW, s + COMBINE_WINDOW) for s, _ in spans])
     combos: list[list[tuple[int, int]]] = []
     for anchor in per_part[0]:
         chosen = [anchor]
         for spans in per_part[1:]:
-            near = [s for s in spans if abs(s[0] - anchor[0]) <= COMBINE_WINDOW and s[0] != anchor[0]
-                    and abs(text.sentence[s[0]] - text.sentence[anchor[0]]) <= COMBINE_SENTENCES]
-            if not near:
+            close = [s for s in spans if abs(s[0] - anchor[0]) <= COMBINE_WINDOW and s[0] != anchor[0]
+                     and abs(text.sentence[s[0]] - text.sentence[anchor[0]]) <= COMBINE_SENTENCES]
+            if not close:
                 break
-            chosen.append(min(near, key=lambda s: abs(s[0] - anchor[0])))
+            chosen.append(min(close, key=lambda s: abs(s[0] - anchor[0])))
         else:
             combos.append(chosen)
     return combos
+
+
+_PREFIX_CACHE: dict[frozenset[str], tuple[str, ...]] = {}
+
+
+def _prefixes_of(words: frozenset[str]) -> tuple[str, ...]:
+    """The prefixes (without their "*") in a word set; cached, as the sets come from the phrases."""
+    prefixes = _PREFIX_CACHE.get(words)
+    if prefixes is None:
+        prefixes = tuple(word[:-1] for word in words if word.endswith("*"))
+        if len(_PREFIX_CACHE) < 50_000:
+            _PREFIX_CACHE[words] = prefixes
+    return prefixes
+
+
+def _merge_ranges(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted, non-overlapping token ranges [low, high] covering the given ones."""
+    merged: list[tuple[int, int]] = []
+    for low, high in sorted(ranges):
+        if merged and low <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], high))
+        else:
+            merged.append((low, high))
+    return merged
+
+
+def _within(positions: list[int], ranges: list[tuple[int, int]]) -> list[int]:
+    """The positions that fall inside the ranges (both sorted)."""
+    kept: list[int] = []
+    for low, high in ranges:
+        kept.extend(positions[bisect_left(positions, low):bisect_right(positions, high)])
+    return kept
 
 
 class _PhraseIndex:
@@ -893,20 +948,20 @@ def classify(
     doc = _Text.of(tokens)
     in_idiom = bytearray(len(tokens) + 1)
     softeners: list[tuple[int, int, int]] = []  # start, end, which softener phrase
-    found: list[tuple[list[tuple[int, int]], CrisisLevel]] = []
     if isinstance(phrases, tuple) and len(phrases) > 20:
         candidates = _index_for(phrases).candidates(doc.words)
     else:
         candidates = list(phrases)
-    for number, phrase in enumerate(candidates + list(extra)):
-        for spans in _phrase_hits(doc, phrase):
-            if phrase.level == "ignore":
+    candidates += extra
+    # Idioms and softeners first: they decide how the other matches count.
+    for number, phrase in enumerate(candidates):
+        if phrase.level == "ignore":
+            for spans in _phrase_hits(doc, phrase):
                 for first, last in spans:
                     in_idiom[first:last] = b"\x01" * (last - first)
-            elif phrase.level == "soften":
-                softeners.extend((first, last, number) for first, last in spans)
-            else:
-                found.append((spans, CrisisLevel(phrase.level)))
+        elif phrase.level == "soften":
+            softeners.extend((first, last, number) for spans in _phrase_hits(doc, phrase)
+                             for first, last in spans)
     softeners.sort()
     soft_starts = [soft[0] for soft in softeners]
     soft_sentences: dict[int, list[tuple[int, int, int]]] = {}
@@ -921,15 +976,13 @@ def classify(
             near = [soft for soft in softeners[low:bisect_right(soft_starts, last + SOFTEN_REACH)]
                     if soft[1] >= first - SOFTEN_REACH]
             for soft in [*soft_sentences.get(doc.sentence[first], ()), *near]:
-                # A softener inside the match itself does not soften it.
-                if not any(span[0] <= soft[0] and soft[1] <= span[1] for span in spans):
-                    kinds.add(soft[2])
+                kinds.add(soft[2])
         return min(len(kinds), MAX_SOFTENING)
 
-    counted: list[_Hit] = []
-    for spans, level in found:
-        if any(in_idiom[first:last].count(1) for first, last in spans):
-            continue
+    def count(spans: list[tuple[int, int]], level: CrisisLevel) -> CrisisLevel:
+        """Judge one match (idioms, negation, someone else, softeners); keep it if it still counts."""
+        if any(in_idiom.find(1, first, last) >= 0 for first, last in spans):
+            return CrisisLevel.NONE
         notes: list[str] = []
         if any(_is_negated(tokens, first, grammar) for first, _ in spans):
             notes.append("negated")
@@ -944,6 +997,19 @@ def classify(
             level = level.lowered()
         if level is not CrisisLevel.NONE:
             counted.append(_Hit(spans, level, "".join(f" ({note})" for note in notes), first, last))
+        return level
+
+    counted: list[_Hit] = []
+    crises = 0
+    for phrase in candidates:
+        if phrase.level in ("crisis", "concern"):
+            level = CrisisLevel(phrase.level)
+            for spans in _phrase_hits(doc, phrase):
+                if count(spans, level) is CrisisLevel.CRISIS:
+                    crises += 1
+            # A message this full of crisis language is decided; more matches add nothing.
+            if crises >= MAX_REPORTED:
+                break
     if not counted:
         return NO_CONCERN
     best = max((hit.level for hit in counted), key=lambda level: level.rank)

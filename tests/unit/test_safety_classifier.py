@@ -233,7 +233,8 @@ def test_matched_phrases_are_reported_in_order(book: PhraseBook) -> None:
 
 # A second round, written after the list was tuned on the table above. Before the list was
 # tuned on it too, it measured: crisis recall 9/20 (45%), care recall 13/30, false positives
-# 1/30. It is kept as a regression check; the honest estimate is HELD_OUT below.
+# 1/30. It is kept as a regression check; the honest estimates are the first-look figures
+# recorded in tests/unit/safety_dev*.toml (see test_safety_classifier_devsets.py).
 SECOND_CRISIS = [
     "I can't see myself being alive next year",
     "I'm planning how I'll do it, I've picked a date",

@@ -64,6 +64,7 @@ class RetentionSettings:
     faq_misses_days: int = 90
     audit_days: int = 365
     shares_days: int = 365
+    ladder_days: int = 0
     left_guild_grace_days: int = 30
     erasure_log_days: int = 400
 

@@ -1,8 +1,10 @@
-"""Shared pieces for cogs: moderator checks, error routing for views, and Discord's text limits."""
+"""Shared pieces for cogs: moderator checks, error routing for views, Discord's text limits, and
+modals whose submissions are routed by custom id (so a form open during a restart still saves)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
@@ -22,6 +24,14 @@ MODAL_TITLE_LIMIT = 45
 TEXT_INPUT_LIMIT = 4000
 CHOICES_LIMIT = 25
 CHOICE_NAME_LIMIT = 100
+
+# Slash-command text options carry their own length, so Discord refuses an oversized value
+# (with its own message) before Hearth sees it.
+ShortText = app_commands.Range[str, 1, 100]  # names, ids, and values picked from autocomplete
+TimeText = app_commands.Range[str, 1, 20]  # "19:30", "7:30pm"
+ZoneText = app_commands.Range[str, 1, 64]  # IANA zones are at most 32 characters
+DaysText = app_commands.Range[str, 1, 60]  # "daily", "mon,wed,fri"
+SetNameText = app_commands.Range[str, 1, 40]  # a prompt set's name
 
 # The house colour for Hearth's embeds: a warm ember.
 HEARTH_COLOUR = discord.Colour(0xE07A5F)
@@ -45,6 +55,54 @@ def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     if rest:
         pieces.append(rest)
     return pieces
+
+
+def split_exact(text: str, limit: int) -> list[str]:
+    """Split text into pieces within a limit that join back to exactly the text."""
+    pieces: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        cut = max(rest.rfind("\n", 0, limit), rest.rfind(" ", 0, limit)) + 1
+        if cut <= limit // 2:
+            cut = limit
+        pieces.append(rest[:cut])
+        rest = rest[cut:]
+    if rest:
+        pieces.append(rest)
+    return pieces
+
+
+def typed_text(interaction: discord.Interaction, *, options: bool = True) -> str | None:
+    """Return the free text a member typed for this interaction: a form's fields, or a command's
+    text options (those without choices or autocomplete), joined by blank lines; None if none."""
+    found: list[str] = []
+    if interaction.type is discord.InteractionType.modal_submit:
+        found = list(submitted_values(interaction).values())
+    elif options and isinstance(interaction.command, app_commands.Command):
+        for parameter in interaction.command.parameters:
+            if (
+                parameter.type is discord.AppCommandOptionType.string
+                and not parameter.choices
+                and not parameter.autocomplete
+            ):
+                value = getattr(interaction.namespace, parameter.display_name, None)
+                found.append(value if isinstance(value, str) else "")
+    text = "\n\n".join(value for value in found if value.strip())
+    return text or None
+
+
+async def defer_private(interaction: discord.Interaction, *, update: bool = False) -> None:
+    """Acknowledge an interaction before slow work (a database write, several requests).
+
+    `update=True` for a button or form whose answer replaces the message it came from.
+    Later answers go through `interaction.followup` or `edit_original_response`.
+    """
+    if interaction.response.is_done():
+        return
+    if update:
+        await interaction.response.defer()
+    else:
+        await interaction.response.defer(ephemeral=True, thinking=True)
 
 
 def hearth(interaction: discord.Interaction) -> Hearth:
@@ -140,3 +198,43 @@ class HearthDynamicItem(discord.ui.DynamicItem[ItemT], template=r"hearth:abstrac
     async def handle(self, interaction: discord.Interaction) -> None:
         """Answer the click."""
         raise NotImplementedError
+
+
+# ----- modals that survive a restart ---------------------------------------------------
+
+
+def routed_modal(title: str, custom_id: str, inputs: Iterable[discord.ui.TextInput[Any]]) -> discord.ui.Modal:
+    """Build a modal whose submission a cog's `on_interaction` listener handles by custom id.
+
+    The modal is stopped before it is sent, so discord.py does not keep it in its in-memory
+    store: the submission is routed by custom id instead, and still arrives after a restart.
+    """
+    modal = discord.ui.Modal(title=clip(title, MODAL_TITLE_LIMIT), custom_id=custom_id, timeout=None)
+    for text_input in inputs:
+        modal.add_item(text_input)
+    modal.stop()
+    return modal
+
+
+def submitted_values(interaction: discord.Interaction) -> dict[str, str]:
+    """Return a modal submission's values by the custom id of each text input."""
+    values: dict[str, str] = {}
+
+    def walk(components: Iterable[dict[str, Any]]) -> None:
+        for component in components:
+            if component.get("type") == 1:
+                walk(component.get("components", []))
+            elif component.get("type") == 18:
+                walk([component.get("component", {})])
+            elif "custom_id" in component:
+                values[component["custom_id"]] = str(component.get("value") or "")
+
+    walk((interaction.data or {}).get("components", []))  # type: ignore[arg-type]
+    return values
+
+
+def modal_custom_id(interaction: discord.Interaction) -> str | None:
+    """Return a modal submission's custom id, or None for any other interaction."""
+    if interaction.type is not discord.InteractionType.modal_submit:
+        return None
+    return str((interaction.data or {}).get("custom_id", ""))

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -24,15 +24,23 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.cogs._delivery import POST_NEEDS, TROUBLE_COLOUR, channel_works, missing_permissions, note_trouble
 from bot.cogs._ui import (
     CHOICE_NAME_LIMIT,
     CHOICES_LIMIT,
     EMBED_DESCRIPTION_LIMIT,
+    EMBED_TOTAL_LIMIT,
     HEARTH_COLOUR,
+    DaysText,
     HearthDynamicItem,
     HearthModal,
     ModeratorGroup,
+    SetNameText,
+    ShortText,
+    TimeText,
+    ZoneText,
     clip,
+    defer_private,
     hearth,
 )
 from bot.errors import UserFacingError
@@ -60,6 +68,7 @@ from bot.services.schedules import (
     zone_choices,
 )
 from bot.storage.checkins import CheckinStore, OccurrenceRow, ReminderRow, ScheduleRow
+from bot.storage.db import StorageBusyError
 
 if TYPE_CHECKING:
     from bot.app import Hearth
@@ -80,6 +89,18 @@ VISIBILITY_WORDS = {
     "anonymous": "The group, anonymously",
 }
 DAY_SUGGESTIONS = ("daily", "weekdays", "weekends", "mon,wed,fri", "tue,thu", "mon", "sun")
+
+
+@contextlib.contextmanager
+def keeping(text: str | None) -> Iterator[None]:
+    """Turn a busy database into a kind refusal that hands the member's words back."""
+    try:
+        yield
+    except StorageBusyError:
+        raise UserFacingError(
+            "Hearth is very busy for a moment and couldn't save that. Please try again in a few seconds.",
+            keep_text=text,
+        ) from None
 
 
 def marker(occurrence_id: int) -> str:
@@ -291,12 +312,17 @@ def schedule_field(schedule: ScheduleRow) -> tuple[str, str]:
             f"open {hours:g} h · mood distribution "
             f"{'shown from 5 answers' if schedule.show_distribution else 'off'}"
         )
-    if schedule.paused:
+    if schedule.paused and schedule.last_error:
+        lines.append(
+            f"⏸️ paused by Hearth: the last post failed ({schedule.last_error}). "
+            "Fix the channel, then `/schedule resume`."
+        )
+    elif schedule.paused:
         lines.append("⏸️ paused")
     elif schedule.next_run_at is not None:
         stamp = int(schedule.next_run_at.timestamp())
         lines.append(f"next: <t:{stamp}:F> (<t:{stamp}:R>)")
-    if schedule.last_error:
+    if schedule.last_error and not schedule.paused:
         lines.append(f"⚠️ last post failed: {schedule.last_error}")
     return clip(f"#{schedule.id} · {schedule.name}", 256), clip("\n".join(lines), 1024)
 
@@ -523,9 +549,8 @@ async def _discord_call(call: Awaitable[T]) -> T:
 class DiscordPoster:
     """Posts, finds, closes and reminds through discord.py, on behalf of the runner."""
 
-    def __init__(self, bot: Hearth, service: CheckinService) -> None:
+    def __init__(self, bot: Hearth) -> None:
         self.bot = bot
-        self.service = service
 
     def _channel(self, channel_id: int, guild_id: int | None = None) -> discord.PartialMessageable:
         return self.bot.get_partial_messageable(channel_id, guild_id=guild_id)
@@ -535,6 +560,7 @@ class DiscordPoster:
         message = await _discord_call(
             channel.send(embed=checkin_embed(occurrence, tally), view=checkin_view(occurrence.id))
         )
+        await channel_works(self.bot, occurrence.guild_id, occurrence.channel_id)
         return message.id
 
     async def post_exercise(self, occurrence: OccurrenceRow) -> int:
@@ -545,7 +571,7 @@ class DiscordPoster:
         channel = self.bot.get_channel(occurrence.channel_id) or self._channel(
             occurrence.channel_id, occurrence.guild_id
         )
-        message = await _discord_call(post(channel, occurrence.exercise_id))
+        message = await _discord_call(post(channel, occurrence.exercise_id, marker=marker(occurrence.id)))
         return message.id
 
     async def find_posted(self, occurrence: OccurrenceRow) -> int | None:
@@ -589,14 +615,15 @@ class DiscordPoster:
         )
         await _discord_call(message.edit(embed=checkin_embed(occurrence, tally)))
 
-    async def _dm_channel(self, reminder: ReminderRow) -> int:
+    async def dm_channel(self, reminder: ReminderRow) -> int:
+        """Return the member's DM channel id (remembered, or opened now)."""
         if reminder.dm_channel_id is not None:
             return reminder.dm_channel_id
         data = await _discord_call(self.bot.http.start_private_message(reminder.user_id))
         return int(data["id"])
 
     async def send_group_reminder(self, reminder: ReminderRow, occurrence: OccurrenceRow) -> int | None:
-        channel_id = await self._dm_channel(reminder)
+        channel_id = await self.dm_channel(reminder)
         closes = int(occurrence.closes_at.timestamp())
         link = f"https://discord.com/channels/{occurrence.guild_id}/{occurrence.channel_id}/{occurrence.message_id}"
         view = discord.ui.View()
@@ -615,7 +642,7 @@ class DiscordPoster:
         return channel_id
 
     async def send_personal_reminder(self, reminder: ReminderRow) -> int | None:
-        channel_id = await self._dm_channel(reminder)
+        channel_id = await self.dm_channel(reminder)
         view = discord.ui.View(timeout=None)
         for m in MOODS:
             view.add_item(PersonalMoodButton(m.score))
@@ -702,13 +729,19 @@ class Checkins(commands.Cog):
             exercise_ids=_exercise_ids(library),
         )
         self.pacer = Pacer(settings.posts_per_second)
-        self.poster = DiscordPoster(bot, self.service)
+        self.poster = DiscordPoster(bot)
         self.runner = CheckinRunner(
-            self.service, self.poster, pacer=self.pacer, workers=settings.post_workers, on_idle=self._arm
+            self.service,
+            self.poster,
+            pacer=self.pacer,
+            workers=settings.post_workers,
+            on_idle=self._arm,
+            on_paused=self._tell_paused,
         )
         self.counts = CountRefresher(settings.count_refresh_seconds, self._refresh_count, self.pacer)
         self.startup_task: asyncio.Task[None] | None = None
         self.load_seconds = 0.0
+        self._ticks: set[asyncio.Task[Any]] = set()
         self._thread_locks: dict[int, asyncio.Lock] = {}
 
     # ----- lifecycle --------------------------------------------------------------------------------
@@ -731,14 +764,20 @@ class Checkins(commands.Cog):
             )
         self.startup_task = asyncio.create_task(self._first_tick(), name="checkin-first-tick")
         self.load_seconds = time.perf_counter() - started
-        log.info("check-ins loaded in %.1f ms; next wake-up at %s", self.load_seconds * 1000,
-                 due.isoformat() if due else "none")
+        log.info(
+            "check-ins loaded in %.1f ms; next wake-up at %s",
+            self.load_seconds * 1000,
+            due.isoformat() if due else "none",
+        )
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(*DYNAMIC_ITEMS)
         if self.startup_task is not None:
             self.startup_task.cancel()
         self.counts.cancel()
+        # A tick cut short is safe: whatever it claimed but did not confirm is settled next start.
+        for task in list(self._ticks):
+            task.cancel()
         if self.bot.scheduler is not None:
             for job_id in ("checkin:wakeup", "checkin:sweep"):
                 with contextlib.suppress(Exception):
@@ -750,10 +789,15 @@ class Checkins(commands.Cog):
         await self._scheduled_tick()
 
     async def _scheduled_tick(self) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._ticks.add(task)
         try:
-            await self.runner.tick(self.bot.now())
-        except Exception:
-            log.exception("the check-in runner failed; it will try again at the next sweep")
+            # A failure is logged with a reference; the next sweep tries again.
+            await self.bot.run_job("checkin:tick", lambda: self.runner.tick(self.bot.now()))
+        finally:
+            if task is not None:
+                self._ticks.discard(task)
 
     async def _arm(self, due: datetime | None) -> None:
         """Point the one wake-up job at the earliest thing the database says is due.
@@ -781,6 +825,28 @@ class Checkins(commands.Cog):
 
     async def _rearm(self) -> None:
         await self._arm(await self.service.store.next_wakeup())
+
+    async def _tell_paused(self, occurrence: OccurrenceRow, reason: str) -> None:
+        """Tell moderators once that a schedule was paused because its channel refused a post."""
+        assert occurrence.schedule_id is not None
+        schedule = await self.service.store.get_schedule(occurrence.schedule_id)
+        name = clip(schedule.name if schedule else occurrence.title, 80)
+        embed = discord.Embed(
+            title="A check-in schedule is paused",
+            description=(
+                f"I couldn't post **#{occurrence.schedule_id} · {name}** in <#{occurrence.channel_id}>: "
+                f"{reason}. I've paused the schedule so it doesn't keep failing.\n"
+                "Give my role View Channel, Send Messages and Embed Links there (or choose another channel "
+                f"with `/schedule edit`), then `/schedule resume schedule:{occurrence.schedule_id}`. "
+                "`/schedule list` shows it too."
+            ),
+            colour=TROUBLE_COLOUR,
+        )
+        topic = f"schedule:{occurrence.schedule_id}"
+        await note_trouble(self.bot, occurrence.guild_id, occurrence.channel_id, embed, topic=topic)
+
+    async def _schedule_trouble_ended(self, guild_id: int, schedule_id: int) -> None:
+        await self.bot.notices.trouble_ended(guild_id, f"schedule:{schedule_id}")
 
     async def _refresh_count(self, occurrence_id: int) -> None:
         occurrence = await self.service.store.get_occurrence(occurrence_id)
@@ -856,7 +922,10 @@ class Checkins(commands.Cog):
         if occurrence is None:
             raise UserFacingError("I can't find this check-in any more.", keep_text=text)
         key = ban_key_for(self.bot.keyring, occurrence.guild_id, interaction.user.id)
-        saved = await self.service.save_note(occurrence_id, interaction.user.id, text, visibility, now, key)
+        with keeping(text):
+            saved = await self.service.save_note(
+                occurrence_id, interaction.user.id, text, visibility, now, key
+            )
         self.counts.touch(occurrence_id)
         await self._retire_previous(saved)
         link: str | None = None
@@ -914,11 +983,9 @@ class Checkins(commands.Cog):
 
     async def _retire_previous(self, saved: NoteSaved) -> None:
         """Remove a note's earlier thread message when it moves to another visibility."""
-        previous, message_id, thread_id = saved.previous_visibility, saved.previous_message_id, None
-        if previous is None or message_id is None or previous == saved.visibility:
-            return
+        previous, message_id = saved.previous_visibility, saved.previous_message_id
         thread_id = saved.occurrence.thread_id
-        if thread_id is None:
+        if previous is None or message_id is None or thread_id is None or previous == saved.visibility:
             return
         with contextlib.suppress(DeliveryError):
             await _discord_call(self.bot.http.delete_message(thread_id, message_id))
@@ -1008,9 +1075,11 @@ class Checkins(commands.Cog):
         note: app_commands.Range[str, 1, NOTE_LIMIT] | None = None,
     ) -> None:
         score = mood.value
-        await self.service.personal_checkin(
-            interaction.user.id, interaction.guild_id, score, note, self.bot.now()
-        )
+        await defer_private(interaction)
+        with keeping(note):
+            await self.service.personal_checkin(
+                interaction.user.id, interaction.guild_id, score, note, self.bot.now()
+            )
         text = thank_you_text(score, None, True).replace(
             " Click another mood any time before it closes to change it.", ""
         )
@@ -1019,9 +1088,9 @@ class Checkins(commands.Cog):
         text += "\n`/mood` shows your history." + await self._notice(interaction.user.id)
         view = low_mood_view(self.bot) if score <= LOW_MOOD else None
         if view is not None:
-            await interaction.response.send_message(text, ephemeral=True, view=view)
+            await interaction.followup.send(text, ephemeral=True, view=view)
         else:
-            await interaction.response.send_message(text, ephemeral=True)
+            await interaction.followup.send(text, ephemeral=True)
         safety = getattr(self.bot, "safety", None)
         if note and safety is not None:
             from bot.cogs._care import offer_care
@@ -1033,7 +1102,7 @@ class Checkins(commands.Cog):
         name="mood", description="Your own mood history: 30 and 90 days, weekly averages, streak"
     )
     @app_commands.describe(timezone="Count your days in this time zone (remembered for next time)")
-    async def mood_command(self, interaction: discord.Interaction, timezone: str | None = None) -> None:
+    async def mood_command(self, interaction: discord.Interaction, timezone: ZoneText | None = None) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         history = await self.service.history(interaction.user.id, self.bot.now(), timezone)
         notice = await self._notice(interaction.user.id)
@@ -1054,7 +1123,11 @@ class Checkins(commands.Cog):
         days="Which days: daily, weekdays, weekends, or mon,wed,fri (daily if empty)",
     )
     async def reminders_on(
-        self, interaction: discord.Interaction, time: str, timezone: str, days: str | None = None
+        self,
+        interaction: discord.Interaction,
+        time: TimeText,
+        timezone: ZoneText,
+        days: DaysText | None = None,
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         now = self.bot.now()
@@ -1063,7 +1136,7 @@ class Checkins(commands.Cog):
         )
         await self.service.store.take_dm_closed_notice(interaction.user.id)
         try:
-            channel = await self.poster._dm_channel(reminder)
+            channel = await self.poster.dm_channel(reminder)
             await _discord_call(
                 self.bot.get_partial_messageable(channel).send(
                     "Reminders are on. This is where they'll arrive. `/reminders off` stops them any time."
@@ -1162,15 +1235,15 @@ class Checkins(commands.Cog):
     async def schedule_add(
         self,
         interaction: discord.Interaction,
-        time: str,
-        timezone: str,
+        time: TimeText,
+        timezone: ZoneText,
         channel: discord.TextChannel | None = None,
-        days: str | None = None,
+        days: DaysText | None = None,
         name: app_commands.Range[str, 1, 80] | None = None,
-        prompts: str | None = None,
+        prompts: SetNameText | None = None,
         window_hours: app_commands.Range[float, 0.25, 72.0] | None = None,
         show_distribution: bool = False,
-        exercise: str | None = None,
+        exercise: ShortText | None = None,
     ) -> None:
         assert interaction.guild_id is not None
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -1214,19 +1287,7 @@ class Checkins(commands.Cog):
         return settings.checkin_channel_id
 
     def _check_channel_permissions(self, channel: discord.TextChannel) -> None:
-        me = channel.guild.me
-        if me is None:
-            return
-        permissions = channel.permissions_for(me)
-        missing = [
-            label
-            for label, ok in (
-                ("View Channel", permissions.view_channel),
-                ("Send Messages", permissions.send_messages),
-                ("Embed Links", permissions.embed_links),
-            )
-            if not ok
-        ]
+        missing = missing_permissions(channel, POST_NEEDS)
         if missing:
             raise UserFacingError(
                 f"I can't post check-ins in {channel.mention}: I'm missing {', '.join(missing)} there. "
@@ -1251,7 +1312,15 @@ class Checkins(commands.Cog):
             embed.description = "No schedules yet. Add one with `/schedule add`."
         for schedule in schedules[:25]:
             name, value = schedule_field(schedule)
+            # Long names and notes add up: stay inside Discord's 6,000 characters per message.
+            if len(embed) + len(name) + len(value) > EMBED_TOTAL_LIMIT - 200:
+                break
             embed.add_field(name=name, value=value, inline=False)
+        if len(embed.fields) < len(schedules):
+            embed.set_footer(
+                text=f"Showing {len(embed.fields)} of {len(schedules)}. The other commands find any "
+                "schedule by number or name as you type."
+            )
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
     @schedule.command(name="edit", description="Change a check-in schedule")
@@ -1270,12 +1339,12 @@ class Checkins(commands.Cog):
         self,
         interaction: discord.Interaction,
         schedule: int,
-        time: str | None = None,
-        timezone: str | None = None,
+        time: TimeText | None = None,
+        timezone: ZoneText | None = None,
         channel: discord.TextChannel | None = None,
-        days: str | None = None,
+        days: DaysText | None = None,
         name: app_commands.Range[str, 1, 80] | None = None,
-        prompts: str | None = None,
+        prompts: SetNameText | None = None,
         window_hours: app_commands.Range[float, 0.25, 72.0] | None = None,
         show_distribution: bool | None = None,
     ) -> None:
@@ -1296,6 +1365,8 @@ class Checkins(commands.Cog):
             window_hours=window_hours,
             show_distribution=show_distribution,
         )
+        if channel is not None:
+            await self._schedule_trouble_ended(interaction.guild_id, saved.schedule.id)
         await self._rearm()
         await interaction.followup.send(
             embed=self._saved_embed("Schedule changed", saved.schedule, saved.clock_notes), ephemeral=True
@@ -1317,6 +1388,7 @@ class Checkins(commands.Cog):
     async def schedule_resume(self, interaction: discord.Interaction, schedule: int) -> None:
         assert interaction.guild_id is not None
         saved = await self.service.set_paused(interaction.guild_id, schedule, False, self.bot.now())
+        await self._schedule_trouble_ended(interaction.guild_id, saved.id)
         await self._rearm()
         assert saved.next_run_at is not None
         stamp = int(saved.next_run_at.timestamp())
@@ -1331,6 +1403,7 @@ class Checkins(commands.Cog):
     async def schedule_remove(self, interaction: discord.Interaction, schedule: int) -> None:
         assert interaction.guild_id is not None
         removed = await self.service.remove_schedule(interaction.guild_id, schedule)
+        await self._schedule_trouble_ended(interaction.guild_id, removed.id)
         await self._rearm()
         await interaction.response.send_message(
             f"Removed **#{removed.id} · {clip(removed.name, 80)}**. Check-ins it already posted stay open "
@@ -1362,8 +1435,7 @@ class Checkins(commands.Cog):
         assert interaction.guild_id is not None
         await interaction.response.defer(ephemeral=True, thinking=True)
         row = await self.service.get_schedule(interaction.guild_id, schedule)
-        occurrence = await self.service.claim_test(row, self.bot.now())
-        report = await self.runner.post_now(occurrence)
+        occurrence, report = await self.runner.post_test(row, self.bot.now())
         if not report.posted:
             fresh = await self.service.store.get_schedule(row.id)
             reason = fresh.last_error if fresh and fresh.last_error else "Discord didn't accept the post"
@@ -1443,17 +1515,19 @@ class Checkins(commands.Cog):
     @prompts.command(name="add", description="Add your own prompt to a set (a new name makes a new set)")
     @app_commands.describe(set="Which set, like small-wins or a new name", text="The question to ask")
     async def prompts_add(
-        self, interaction: discord.Interaction, set: str, text: app_commands.Range[str, 1, 300]
+        self, interaction: discord.Interaction, set: SetNameText, text: app_commands.Range[str, 1, 300]
     ) -> None:
         assert interaction.guild_id is not None
-        await self.service.add_prompt(interaction.guild_id, set, text, self.bot.now())
-        await interaction.response.send_message(
+        await defer_private(interaction)
+        with keeping(text):
+            await self.service.add_prompt(interaction.guild_id, set, text, self.bot.now())
+        await interaction.followup.send(
             f"Added to **{clip(set.strip().lower(), 40)}**: {clip(text, 300)}", ephemeral=True
         )
 
     @prompts.command(name="list", description="List the prompts check-ins rotate through here")
     @app_commands.describe(set="Only this set")
-    async def prompts_list(self, interaction: discord.Interaction, set: str | None = None) -> None:
+    async def prompts_list(self, interaction: discord.Interaction, set: SetNameText | None = None) -> None:
         assert interaction.guild_id is not None
         listed = await self.service.list_prompts(interaction.guild_id, set)
         embed = discord.Embed(title="Check-in prompts", colour=HEARTH_COLOUR)
@@ -1477,7 +1551,7 @@ class Checkins(commands.Cog):
 
     @prompts.command(name="remove", description="Remove a prompt you added, or hide a built-in one")
     @app_commands.describe(prompt="Start typing the prompt")
-    async def prompts_remove(self, interaction: discord.Interaction, prompt: str) -> None:
+    async def prompts_remove(self, interaction: discord.Interaction, prompt: ShortText) -> None:
         assert interaction.guild_id is not None
         text = await self.service.remove_prompt(interaction.guild_id, prompt)
         await interaction.response.send_message(f"Removed: {clip(text, 300)}", ephemeral=True)

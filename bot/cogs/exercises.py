@@ -1,7 +1,8 @@
 """/exercise: breathing with a live pacer, step-by-step exercises, the thought record and group mode.
 
-Other areas use two things from here: `Exercises.post_group_exercise(channel, exercise_id)` for
-check-in schedules of kind "exercise", and the persistent `hearth:exercise:start:<id>` buttons
+Other areas use two things from here: `Exercises.post_group_exercise(channel, exercise_id, marker=...)`
+for check-in schedules of kind "exercise" (the marker lets the check-ins find an interrupted post
+again after a restart), and the persistent `hearth:exercise:start:<id>` buttons
 (`StartButton`) that let anyone start an exercise privately.
 """
 
@@ -23,21 +24,23 @@ from bot.cogs._ui import (
     CHOICE_NAME_LIMIT,
     EMBED_DESCRIPTION_LIMIT,
     HearthDynamicItem,
+    ShortText,
     clip,
+    defer_private,
     hearth,
     is_moderator,
+    modal_custom_id,
     report,
+    routed_modal,
+    submitted_values,
 )
 from bot.cogs.journal import (
     care_for_private_text,
     journal_service,
     member_ids,
-    modal_custom_id,
     pick_prompt,
     prompt_message,
     prompt_pool,
-    routed_modal,
-    submitted_values,
 )
 from bot.content_areas.exercises import Exercise, Phase
 from bot.errors import NotModeratorError, UserFacingError
@@ -55,7 +58,6 @@ from bot.services.exercises import (
     frame_text,
     plan_pacer,
 )
-from bot.storage.db import StorageBusyError
 from bot.storage.exercises import ExerciseSessionStore
 
 if TYPE_CHECKING:
@@ -94,6 +96,7 @@ class PacerRun:
 
     token: str
     exercise: Exercise
+    phases: tuple[Phase, ...]
     plan: PacerPlan
     owner_id: int | None
     channel_id: int | None = None
@@ -102,6 +105,8 @@ class PacerRun:
     finished: bool = False
     # Set when something other than the Stop button ends the run; the pacer then says why itself.
     stop_note: str | None = None
+    # A scheduled post's marker, kept in the footer of every edit (see `marked`).
+    marker: str | None = None
 
     @property
     def is_group(self) -> bool:
@@ -132,6 +137,14 @@ def _title(exercise: Exercise, group: bool) -> str:
     return f"{exercise.title} · together" if group else exercise.title
 
 
+def marked(embed: discord.Embed, marker: str | None) -> discord.Embed:
+    """Put a scheduled post's marker first in its footer, where the check-ins look after a restart."""
+    if marker:
+        rest = embed.footer.text
+        embed.set_footer(text=f"{marker} · {rest}" if rest else marker)
+    return embed
+
+
 def _dots(done: int, total: int) -> str:
     return "●" * done + "○" * max(0, total - done)
 
@@ -156,23 +169,15 @@ def pacer_embed(run: PacerRun, frame: PacerFrame | None) -> discord.Embed:
         title=_title(exercise, run.is_group), description="\n\n".join(lines), colour=EXERCISE_COLOUR
     )
     embed.set_footer(text=exercise.safety_note)
-    return embed
+    return marked(embed, run.marker)
 
 
 def _run_length(run: PacerRun) -> str:
-    seconds = round(sum(p.seconds for p in _phases_of(run)) * run.plan.cycles)
+    seconds = round(sum(p.seconds for p in run.phases) * run.plan.cycles)
     minutes, rest = divmod(seconds, 60)
     if minutes and rest:
         return f"{minutes} min {rest} s"
     return f"{minutes} min" if minutes else f"{rest} s"
-
-
-def _phases_of(run: PacerRun) -> tuple[Phase, ...]:
-    seen: list[Phase] = []
-    for frame in run.plan.frames:
-        if frame.cycle == 1:
-            seen.extend(frame.phases)
-    return tuple(seen)
 
 
 def pacer_end_embed(run: PacerRun, *, stopped: bool, note: str = "") -> discord.Embed:
@@ -184,7 +189,7 @@ def pacer_end_embed(run: PacerRun, *, stopped: bool, note: str = "") -> discord.
         text = f"## Done\n{exercise.closing or 'Well done. Notice how you feel now.'}"
     embed = discord.Embed(title=_title(exercise, run.is_group), description=text, colour=EXERCISE_COLOUR)
     embed.set_footer(text=exercise.safety_note)
-    return embed
+    return marked(embed, run.marker)
 
 
 def step_embed(state: StepState, *, problems: tuple[str, ...] = ()) -> discord.Embed:
@@ -484,7 +489,7 @@ class Exercises(commands.Cog, name="Exercises"):
     async def exercise(
         self,
         interaction: discord.Interaction,
-        name: str,
+        name: ShortText,
         group: bool = False,
         rate: app_commands.Range[int, 2, 30] | None = None,
         cycles: app_commands.Range[int, 1, 30] | None = None,
@@ -549,18 +554,20 @@ class Exercises(commands.Cog, name="Exercises"):
         cycles: int | None,
         owner_id: int | None,
         channel_id: int | None = None,
+        marker: str | None = None,
     ) -> PacerRun:
         assert exercise.breathing is not None
         rounds = choose_cycles(exercise, cycles, rate)
         timing = self.pacer_timing
+        phases = exercise.breathing.phases_at(rate)
         plan = plan_pacer(
-            exercise.breathing.phases_at(rate),
+            phases,
             rounds,
             scale=timing.scale,
             min_interval=timing.min_edit_interval,
             lead_in=timing.lead_in,
         )
-        run = PacerRun(secrets.token_hex(6), exercise, plan, owner_id, channel_id)
+        run = PacerRun(secrets.token_hex(6), exercise, phases, plan, owner_id, channel_id, marker=marker)
         self.runs[run.token] = run
         return run
 
@@ -588,6 +595,7 @@ class Exercises(commands.Cog, name="Exercises"):
         channel: discord.abc.Messageable,
         exercise_id: str,
         *,
+        marker: str | None = None,
         rate: int | None = None,
         cycles: int | None = None,
     ) -> discord.Message:
@@ -595,6 +603,7 @@ class Exercises(commands.Cog, name="Exercises"):
 
         Breathing gets a live pacer; step exercises get one message a moderator moves on; the
         private thought record and journal prompts get an invitation to do them on one's own.
+        `marker` (a scheduled post's) goes first in the footer; a pacer keeps it on every edit.
         Raises UserFacingError for an unknown exercise and discord.HTTPException if posting fails.
         """
         exercise = self.service.exercise(exercise_id)
@@ -605,7 +614,7 @@ class Exercises(commands.Cog, name="Exercises"):
                 if previous is not None:
                     previous.stop_note = REPLACED_NOTE
                     await self.stop_run(previous)
-            run = self._new_run(exercise, rate, cycles, None, channel_id)
+            run = self._new_run(exercise, rate, cycles, None, channel_id, marker)
             view = discord.ui.View(timeout=None)
             view.add_item(PacerStopButton(run.token)).add_item(
                 StartButton(exercise.id, label="Do it on my own")
@@ -637,16 +646,16 @@ class Exercises(commands.Cog, name="Exercises"):
                 channel_id=channel_id,
             )
             view = step_view(state)
-            message = await channel.send(embed=step_embed(state), view=view)  # type: ignore[arg-type]
+            message = await channel.send(embed=marked(step_embed(state), marker), view=view)  # type: ignore[arg-type]
             await self.service.sessions.set_message(
                 state.session.id, channel_id=channel_id, message_id=message.id
             )
             return message
         if exercise.kind == "journal_prompt":
             embed, view = prompt_message(pick_prompt(prompt_pool(self.bot)), exercise.intro, public=True)
-            return await channel.send(embed=embed, view=view)
+            return await channel.send(embed=marked(embed, marker), view=view)
         view = discord.ui.View(timeout=None).add_item(StartButton(exercise.id, label="Do it on my own"))
-        return await channel.send(embed=invitation_embed(exercise), view=view)
+        return await channel.send(embed=marked(invitation_embed(exercise), marker), view=view)
 
     # ----- the pacer ---------------------------------------------------------------------------
 
@@ -704,23 +713,21 @@ class Exercises(commands.Cog, name="Exercises"):
             await report(interaction, exc)
 
     async def save_answers(self, interaction: discord.Interaction, session_id: int, step: int) -> None:
-        """Store one step's answers and move on; the last step saves the record to the journal."""
+        """Store one step's answers and move on; the last step saves the record to the journal.
+
+        Deferred first, so a busy database still ends in a reply that hands the answers back.
+        """
         values = submitted_values(interaction)
         actor = Actor(interaction.user.id)
-        try:
-            result = await self.service.answer(session_id, step, values, actor, hearth(interaction).now())
-        except StorageBusyError:
-            raise UserFacingError(
-                "Hearth is very busy and couldn't save that step. Please try again.",
-                keep_text="\n\n".join(v for v in values.values() if v),
-            ) from None
+        await defer_private(interaction, update=interaction.message is not None)
+        result = await self.service.answer(session_id, step, values, actor, hearth(interaction).now())
         if result.journal_entry_id is not None and result.record_text is not None:
-            await interaction.response.edit_message(
+            await interaction.edit_original_response(
                 embed=record_saved_embed(result.state, result.record_text), view=None
             )
             await care_for_private_text(interaction, result.record_text)
             return
-        await interaction.response.edit_message(
+        await interaction.edit_original_response(
             embed=step_embed(result.state, problems=result.problems), view=step_view(result.state)
         )
 

@@ -1,7 +1,7 @@
 """/journal: a private journal (write, entries, export), and the prompt buttons that lead to it.
 
-Also holds the small helpers the exercise and ladder cogs share for modals whose submissions
-are routed by custom id, so a form that was open during a restart still saves.
+Also holds the helpers the exercise and ladder cogs share with it: `member_ids`, the care
+check for private writing, and the journal prompts.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import io
 import logging
 import re
 import secrets
-from collections.abc import Iterable
 from typing import Any, cast
 
 import discord
@@ -20,11 +19,14 @@ from discord.ext import commands
 from bot.cogs._care import offer_care
 from bot.cogs._ui import (
     EMBED_DESCRIPTION_LIMIT,
-    MODAL_TITLE_LIMIT,
     HearthDynamicItem,
     clip,
+    defer_private,
     hearth,
+    modal_custom_id,
     report,
+    routed_modal,
+    submitted_values,
 )
 from bot.content_areas.exercises import JournalPrompt, PromptPool
 from bot.errors import UserFacingError
@@ -36,7 +38,6 @@ from bot.services.journal import (
     preview,
     when_text,
 )
-from bot.storage.db import StorageBusyError
 from bot.storage.journal import JournalEntry, JournalStore
 
 log = logging.getLogger(__name__)
@@ -50,43 +51,6 @@ PUBLIC_PROMPT_FOOTER = (
 
 
 # ----- helpers shared with the exercise and ladder cogs ------------------------------
-
-
-def routed_modal(title: str, custom_id: str, inputs: Iterable[discord.ui.TextInput[Any]]) -> discord.ui.Modal:
-    """Build a modal whose submission a cog's `on_interaction` listener handles by custom id.
-
-    The modal is stopped before it is sent, so discord.py does not keep it in its in-memory
-    store: the submission is routed by custom id instead, and still arrives after a restart.
-    """
-    modal = discord.ui.Modal(title=clip(title, MODAL_TITLE_LIMIT), custom_id=custom_id, timeout=None)
-    for text_input in inputs:
-        modal.add_item(text_input)
-    modal.stop()
-    return modal
-
-
-def submitted_values(interaction: discord.Interaction) -> dict[str, str]:
-    """Return a modal submission's values by the custom id of each text input."""
-    values: dict[str, str] = {}
-
-    def walk(components: Iterable[dict[str, Any]]) -> None:
-        for component in components:
-            if component.get("type") == 1:
-                walk(component.get("components", []))
-            elif component.get("type") == 18:
-                walk([component.get("component", {})])
-            elif "custom_id" in component:
-                values[component["custom_id"]] = str(component.get("value") or "")
-
-    walk((interaction.data or {}).get("components", []))  # type: ignore[arg-type]
-    return values
-
-
-def modal_custom_id(interaction: discord.Interaction) -> str | None:
-    """Return a modal submission's custom id, or None for any other interaction."""
-    if interaction.type is not discord.InteractionType.modal_submit:
-        return None
-    return str((interaction.data or {}).get("custom_id", ""))
 
 
 def member_ids(interaction: discord.Interaction) -> tuple[int, int]:
@@ -474,25 +438,24 @@ class Journal(commands.Cog, name="Journal"):
             await report(interaction, exc)
 
     async def save_entry(self, interaction: discord.Interaction, prompt_id: str | None) -> None:
-        """Save a submitted entry, confirm privately, then offer care if the words call for it."""
+        """Save a submitted entry, confirm privately, then offer care if the words call for it.
+
+        Deferred first: a busy database can hold the write for seconds, and the member must still
+        get their words back (the error handler returns the form's text) rather than a dead form.
+        """
         guild_id, user_id = member_ids(interaction)
         text = submitted_values(interaction).get("body", "")
         if prompt_id is not None and prompt_id not in prompt_pool(self.bot):
             prompt_id = None
-        try:
-            await self.service.write(
-                guild_id=guild_id,
-                user_id=user_id,
-                text=text,
-                now=hearth(interaction).now(),
-                prompt_id=prompt_id,
-            )
-        except StorageBusyError:
-            raise UserFacingError(
-                "Hearth is very busy and couldn't save your entry just now. Please try again in a moment.",
-                keep_text=text,
-            ) from None
-        await interaction.response.send_message(
+        await defer_private(interaction)
+        await self.service.write(
+            guild_id=guild_id,
+            user_id=user_id,
+            text=text,
+            now=hearth(interaction).now(),
+            prompt_id=prompt_id,
+        )
+        await interaction.followup.send(
             "Saved to your private journal. Only you can read it: see **/journal entries**.", ephemeral=True
         )
         await care_for_private_text(interaction, text)

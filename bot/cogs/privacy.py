@@ -31,7 +31,15 @@ KIND_WORDS = {
     "faq_misses": "FAQ questions that found no answer (not linked to you)",
     "audit": "the moderators' audit trail",
     "shares": "the link between anonymous posts and your one-way key",
+    "ladder": "trust-ladder practice logs (your steps stay until you remove them)",
 }
+
+# Erasing must not lift a moderator's block, so a block stays; this says what it keeps.
+BLOCK_WORDS = (
+    "A moderator's block on anonymous sharing outlives `/mydata erase`, so erasing cannot lift it. "
+    "It holds nothing but a one-way key (not your id, and not the key your posts were filed under), "
+    "the reason the moderator wrote, which moderator made it, when, and when it ends."
+)
 
 
 def _keep(days: int | None) -> str:
@@ -100,12 +108,15 @@ class Privacy(commands.Cog):
         privacy_service(self.bot)
         if self.bot.scheduler is not None:
             self.bot.scheduler.add_job(
-                self.run_retention, CronTrigger(hour=3, minute=30, timezone="UTC"),
+                self.bot.guarded(RETENTION_JOB_ID, self.run_retention),
+                CronTrigger(hour=3, minute=30, timezone="UTC"),
                 id=RETENTION_JOB_ID, replace_existing=True, coalesce=True, misfire_grace_time=3600,
             )
             # Once soon after start-up too, so a bot restarted daily still cleans up.
             self.bot.scheduler.add_job(
-                self.run_retention, "date", run_date=datetime.now(UTC) + timedelta(minutes=5),
+                self.bot.guarded(RETENTION_JOB_ID, self.run_retention),
+                "date",
+                run_date=datetime.now(UTC) + timedelta(minutes=5),
                 id=f"{RETENTION_JOB_ID}:startup", replace_existing=True,
             )
 
@@ -170,6 +181,7 @@ class Privacy(commands.Cog):
                 "• `/mydata export`: a file with everything above, readable, just for you.\n"
                 "• `/mydata erase`: delete all of it. You choose whether your anonymous posts are deleted "
                 "from the channels too, or left in place with nothing linking them to you.\n"
+                f"• {BLOCK_WORDS}\n"
                 "Never stored: your messages outside Hearth's commands, or who wrote an anonymous post."
             ),
             inline=False,
@@ -197,7 +209,8 @@ class Privacy(commands.Cog):
             "This deletes your check-ins, notes, journal, exercises, ladder, reminders and the records of "
             "your anonymous posts, in every server. It cannot be undone.\n\n"
             "**Your anonymous posts**: choose whether to delete them from the channels, or leave them in "
-            "place with nothing linking them to you any more (replies under them stay)."
+            "place with nothing linking them to you any more (replies under them stay).\n\n"
+            f"{BLOCK_WORDS}"
         )
         await interaction.response.send_message(embed=embed, view=EraseView(self, interaction.user.id),
                                                 ephemeral=True)

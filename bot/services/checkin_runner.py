@@ -6,9 +6,9 @@ no test ever waits for real minutes. A tick:
 
 1. resolves occurrences claimed by an earlier process but never confirmed
    (killed mid-post): the channel's recent messages are searched for the
-   occurrence's marker; found means confirm, not found means post it now if it is
-   still within grace, else record it as skipped. Exercise posts carry no marker
-   of ours, so an unconfirmed one is never posted again (at most once);
+   occurrence's marker (check-ins and group exercises both carry it in their
+   footer); found means confirm, not found means post it now if it is still
+   within grace, else record it as skipped;
 2. claims what is due in one transaction, then posts each claim through a bounded
    pool of workers that share one pacer, so a burst of check-ins stays under
    Discord's global rate limit; each post is confirmed with its message id;
@@ -32,7 +32,7 @@ from enum import StrEnum
 from typing import Any, Protocol, TypeVar
 
 from bot.services.checkins import CheckinService, Tally, recurrence_of, start_of_local_day
-from bot.storage.checkins import OccurrenceRow, ReminderRow
+from bot.storage.checkins import OccurrenceRow, ReminderRow, ScheduleRow
 
 log = logging.getLogger(__name__)
 
@@ -210,6 +210,7 @@ class CheckinRunner:
         pacer: Pacer,
         workers: int = 16,
         on_idle: Callable[[datetime | None], Awaitable[None] | None] | None = None,
+        on_paused: Callable[[OccurrenceRow, str], Awaitable[None]] | None = None,
     ) -> None:
         self.service = service
         self.store = service.store
@@ -217,7 +218,10 @@ class CheckinRunner:
         self.pacer = pacer
         self.workers = workers
         self.on_idle = on_idle
+        # Told when a schedule is paused because its channel refused a post (403) or is gone (404).
+        self.on_paused = on_paused
         self._tick_lock = asyncio.Lock()
+        self._claim_lock = asyncio.Lock()
         # Occurrences this process is posting right now; a tick never treats them as orphans.
         self._in_flight: set[int] = set()
 
@@ -242,13 +246,20 @@ class CheckinRunner:
         await self._notify_idle()
         return report
 
-    async def post_now(self, occurrence: OccurrenceRow) -> TickReport:
-        """Post one claimed occurrence at once (for /schedule test)."""
-        report = TickReport(occurrence.claimed_at)
-        await self.pacer.wait()
-        await self._post(occurrence, report)
+    async def post_test(self, schedule: ScheduleRow, now: datetime) -> tuple[OccurrenceRow, TickReport]:
+        """Claim and post one check-in of a schedule at once (for /schedule test)."""
+        async with self._claim_lock:
+            # Marked in flight before any tick can list it, so it is never taken for an orphan.
+            occurrence = await self.service.claim_test(schedule, now)
+            self._in_flight.add(occurrence.id)
+        report = TickReport(now)
+        try:
+            await self.pacer.wait()
+            await self._post(occurrence, report)
+        finally:
+            self._in_flight.discard(occurrence.id)
         await self._notify_idle()
-        return report
+        return occurrence, report
 
     async def _notify_idle(self) -> None:
         if self.on_idle is None:
@@ -281,12 +292,22 @@ class CheckinRunner:
             return
         finally:
             self._in_flight.discard(occurrence.id)
-        await self.store.confirm_posted(occurrence.id, message_id, report.now)
-        if occurrence.kind == "exercise":
-            await self.store.mark_closed([occurrence.id])
+        await self._confirm(occurrence, message_id, report.now)
         report.posted.append(occurrence.id)
 
+    async def _confirm(self, occurrence: OccurrenceRow, message_id: int, now: datetime) -> None:
+        await self.store.confirm_posted(occurrence.id, message_id, now)
+        if occurrence.kind == "exercise":
+            # A group exercise has no window: closing would turn it into a check-in's message.
+            await self.store.mark_closed([occurrence.id])
+
     async def _record_failure(self, occurrence: OccurrenceRow, exc: DeliveryError, now: datetime) -> None:
+        """Record a post that cannot work as things are, and pause its schedule.
+
+        A missing permission or a deleted channel fails every later post too, so the schedule
+        is paused (with the reason, shown in /schedule list) instead of failing day after day,
+        and moderators are told once; `/schedule resume` starts it again.
+        """
         reason = {
             Failure.FORBIDDEN: "I'm missing permission to post in that channel",
             Failure.NOT_FOUND: "the channel no longer exists or the exercise is unavailable",
@@ -295,22 +316,28 @@ class CheckinRunner:
             "check-in %s of schedule %s could not be posted: %s", occurrence.id, occurrence.schedule_id, exc
         )
         await self.store.set_state(occurrence.id, "failed", str(exc.failure))
-        if occurrence.schedule_id is not None:
+        if occurrence.schedule_id is None:
+            return
+        lasting = exc.failure in (Failure.FORBIDDEN, Failure.NOT_FOUND)
+        if lasting:
+            await self.store.update_schedule(
+                occurrence.schedule_id, now, paused=True, next_run_at=None, last_error=reason
+            )
+            log.warning("paused schedule %s: %s", occurrence.schedule_id, exc.failure)
+        else:
             await self.store.update_schedule(occurrence.schedule_id, now, last_error=reason)
+        if lasting and self.on_paused is not None:
+            try:
+                await self.on_paused(occurrence, reason)
+            except Exception:
+                log.exception("could not tell moderators that schedule %s was paused", occurrence.schedule_id)
 
     async def _resolve_unconfirmed(self, now: datetime, report: TickReport) -> list[OccurrenceRow]:
         """Settle claims no one in this process is posting: confirm, repost within grace, or skip."""
         reposts: list[OccurrenceRow] = []
-        orphans = [o for o in await self.store.claimed_occurrences() if o.id not in self._in_flight]
+        async with self._claim_lock:
+            orphans = [o for o in await self.store.claimed_occurrences() if o.id not in self._in_flight]
         for occurrence in orphans:
-            if occurrence.kind == "exercise":
-                # An exercise post carries no marker of ours, so it cannot be found again:
-                # at most once, never twice.
-                await self.store.set_state(occurrence.id, "unknown", "interrupted while posting")
-                log.warning(
-                    "group exercise %s was interrupted while posting; not posting it again", occurrence.id
-                )
-                continue
             await self.pacer.wait()
             try:
                 found = await self.poster.find_posted(occurrence)
@@ -325,10 +352,10 @@ class CheckinRunner:
                     await self.store.set_state(occurrence.id, "unknown", "could not read the channel")
                 continue
             if found is not None:
-                await self.store.confirm_posted(occurrence.id, found, now)
+                await self._confirm(occurrence, found, now)
                 report.confirmed_after_restart.append(occurrence.id)
                 log.info("check-in %s was posted before a restart; confirmed it", occurrence.id)
-            elif occurrence.kind == "checkin" and now - occurrence.scheduled_for <= self.service.grace:
+            elif occurrence.kind != "test" and now - occurrence.scheduled_for <= self.service.grace:
                 reposts.append(occurrence)
             else:
                 await self.store.set_state(occurrence.id, "skipped", "interrupted and past grace")

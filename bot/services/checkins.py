@@ -823,30 +823,11 @@ class CheckinService:
         previous_message = before.note_message_id if before else None
         if anonymous_before is not None:
             previous_visibility, previous_message = "anonymous", anonymous_before.message_id
-        if visibility == "anonymous":
-            await self.store.upsert_anonymous_note(occurrence.guild_id, occurrence.id, ban_key, cleaned, now)
-            await self.store.upsert_answer(
-                occurrence.id,
-                occurrence.guild_id,
-                user_id,
-                now,
-                note=None,
-                note_visibility=None,
-                note_message_id=None,
-            )
-        else:
-            if anonymous_before is not None:
-                await self.store.delete_anonymous_note(occurrence.id, ban_key)
-            keep_message = previous_message if previous_visibility == visibility == "group" else None
-            await self.store.upsert_answer(
-                occurrence.id,
-                occurrence.guild_id,
-                user_id,
-                now,
-                note=cleaned,
-                note_visibility=visibility,
-                note_message_id=keep_message,
-            )
+        keep_message = previous_message if previous_visibility == visibility == "group" else None
+        await self.store.store_note(
+            occurrence.id, occurrence.guild_id, user_id, ban_key, cleaned, visibility, now,
+            keep_message_id=keep_message,
+        )
         return NoteSaved(
             occurrence, user_id, visibility, cleaned, previous_visibility, previous_message, ban_key
         )

@@ -97,16 +97,6 @@ def frame_text(frame: PacerFrame) -> str:
     return ", then ".join([parts[0], *rest])
 
 
-def pacer_length_text(exercise: Exercise, cycles: int, rate: float | None) -> str:
-    """Say how long a run will take, in minutes and seconds."""
-    assert exercise.breathing is not None
-    total = round(exercise.breathing.cycle_seconds(rate) * cycles)
-    minutes, seconds = divmod(total, 60)
-    if minutes and seconds:
-        return f"{minutes} min {seconds} s"
-    return f"{minutes} min" if minutes else f"{seconds} s"
-
-
 def choose_cycles(exercise: Exercise, cycles: int | None, rate: float | None) -> int:
     """Return the rounds to run: the member's choice within the exercise's limits, or its default."""
     assert exercise.breathing is not None
@@ -372,8 +362,13 @@ class ExerciseService:
             return AnswerResult(await self.state(session_id, actor))
         assert session.user_id is not None
         text = compose_thought_record(answers)
-        entry_id = await self.journal.add(
-            guild_id=session.guild_id, user_id=session.user_id, body=text, now=now, kind="thought_record"
-        )
-        await self.sessions.end(session.id, status="finished", now=now)
+        # One transaction: a record is never saved twice, and never left half-saved (entry written
+        # but the session still open) when the database is busy.
+        async with self.sessions.db.transaction() as tx:
+            if not await self.sessions.end(session.id, status="finished", now=now, conn=tx):
+                return AnswerResult(await self.state(session_id, actor))
+            entry_id = await self.journal.add(
+                guild_id=session.guild_id, user_id=session.user_id, body=text, now=now, kind="thought_record",
+                conn=tx,
+            )
         return AnswerResult(await self.state(session_id, actor), journal_entry_id=entry_id, record_text=text)

@@ -41,6 +41,7 @@ from bot.storage.sharing import (
     Post,
     SharingConfig,
     SharingStore,
+    block_key_for,
 )
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ REASON_LIMIT = 500
 MAX_BLOCKED_TERMS = 200
 TERM_LIMIT = 100
 REPORTS_PER_HOUR = 10
+REPLY_ORPHANED = "the share it answered was removed"
 REPLY_MIN_LENGTH = 2
 # Retries after a failed post: soon, then less often, never giving up on a member's words.
 RETRY_DELAYS = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10), timedelta(minutes=30))
@@ -325,7 +327,7 @@ class SharingService:
     # ----- shares and replies ------------------------------------------
 
     async def _refuse_if_blocked(self, guild_id: int, ban_key: str, now: datetime) -> Submission | None:
-        block = await self.store.active_block(guild_id, ban_key, now)
+        block = await self.store.active_block(guild_id, block_key_for(self.keyring, guild_id, ban_key), now)
         if block is None:
             return None
         until = "" if block.expires_at is None else f" This lasts until {block.expires_at:%d %B %Y}."
@@ -476,9 +478,9 @@ class SharingService:
         """Forget a held post that has nowhere to be reviewed."""
         await self.store.discard(post_id)
 
-    async def abandon(self, post_id: int, now: datetime) -> None:
-        """Give up on a reply whose share was removed before it could be posted."""
-        await self.store.abandon(post_id, now, "the share it answered was removed")
+    async def abandon(self, post_id: int, now: datetime, reason: str = REPLY_ORPHANED) -> None:
+        """Give up on a reply that has nowhere to go (its share, or the share's thread, was removed)."""
+        await self.store.abandon(post_id, now, reason)
 
     async def pending(self, guild_id: int) -> list[Post]:
         """Return the items waiting for review."""
@@ -614,6 +616,10 @@ class SharingService:
         await self.store.release(post_id, retry_at)
         return retry_at
 
+    async def retry_now(self, guild_id: int, now: datetime) -> int:
+        """Bring a guild's waiting posts forward to now (its sharing channel was just fixed)."""
+        return await self.store.retry_now(guild_id, now)
+
     # ----- moderators --------------------------------------------------
 
     async def pending_post(self, guild_id: int, post_id: int) -> Post:
@@ -664,7 +670,7 @@ class SharingService:
         expires = None if days is None else now + timedelta(days=days)
         block = await self.store.add_block(
             guild_id,
-            post.ban_key,
+            block_key_for(self.keyring, guild_id, post.ban_key),
             now,
             moderator_id=moderator_id,
             reason=reason,
@@ -678,6 +684,12 @@ class SharingService:
                 post = before
                 notify = self._notify_id(before)
         return Decision(post=post, notify_user_id=notify, block=block)
+
+    async def adopt_legacy_blocks(self) -> None:
+        """Move blocks stored under raw ban keys by an older Hearth to their block keys (at start)."""
+        moved = await self.store.adopt_legacy_blocks(self.keyring)
+        if moved:
+            log.info("moved %d sharing blocks to one-way block keys", moved)
 
     async def unblock(self, guild_id: int, block_id: int, moderator_id: int, now: datetime) -> Block:
         """Lift a block by its id."""

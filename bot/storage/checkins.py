@@ -529,6 +529,12 @@ class CheckinStore:
         self, occurrence_id: int, guild_id: int, user_id: int, now: datetime, **values: Any
     ) -> AnswerRow:
         """Create or change a member's one answer to a check-in and return it."""
+        async with self.db.transaction() as tx:
+            return await self._upsert_answer(tx, occurrence_id, guild_id, user_id, now, **values)
+
+    async def _upsert_answer(
+        self, tx: Transaction, occurrence_id: int, guild_id: int, user_id: int, now: datetime, **values: Any
+    ) -> AnswerRow:
         allowed = {"mood", "passed", "note", "note_visibility", "note_message_id"}
         if set(values) - allowed:
             raise ValueError(f"unknown answer fields: {sorted(set(values) - allowed)}")
@@ -537,25 +543,66 @@ class CheckinStore:
         if "passed" in values:
             values["passed"] = int(values["passed"])
         stamp = to_db_time(now)
-        async with self.db.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO checkin_answers (user_id, guild_id, occurrence_id, answered_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (user_id, guild_id, occurrence_id, stamp, stamp),
+        )
+        if values:
+            sets = ", ".join(f"{c} = ?" for c in values)
             await tx.execute(
-                "INSERT INTO checkin_answers (user_id, guild_id, occurrence_id, answered_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (user_id, guild_id, occurrence_id, stamp, stamp),
+                f"UPDATE checkin_answers SET {sets}, updated_at = ? "
+                "WHERE occurrence_id = ? AND user_id = ?",
+                (*values.values(), stamp, occurrence_id, user_id),
             )
-            if values:
-                sets = ", ".join(f"{c} = ?" for c in values)
-                await tx.execute(
-                    f"UPDATE checkin_answers SET {sets}, updated_at = ? "
-                    "WHERE occurrence_id = ? AND user_id = ?",
-                    (*values.values(), stamp, occurrence_id, user_id),
-                )
-            row = await tx.fetchone(
-                "SELECT * FROM checkin_answers WHERE occurrence_id = ? AND user_id = ?",
-                (occurrence_id, user_id),
-            )
+        row = await tx.fetchone(
+            "SELECT * FROM checkin_answers WHERE occurrence_id = ? AND user_id = ?",
+            (occurrence_id, user_id),
+        )
         assert row is not None
         return self._answer(row)
+
+    async def store_note(
+        self,
+        occurrence_id: int,
+        guild_id: int,
+        user_id: int,
+        ban_key: str,
+        note: str,
+        visibility: str,
+        now: datetime,
+        *,
+        keep_message_id: int | None,
+    ) -> None:
+        """Store a member's note at a visibility in one transaction, so a failure leaves nothing half-done.
+
+        An anonymous note is sealed under the ban key and the member's own answer loses its note;
+        any other note goes in the member's answer and an anonymous one of theirs is removed.
+        """
+        async with self.db.transaction() as tx:
+            if visibility == "anonymous":
+                sealed = self.keyring.encrypt(note, context=ANON_NOTE_CONTEXT)
+                await tx.execute(
+                    "INSERT INTO checkin_anonymous_notes "
+                    "(guild_id, occurrence_id, ban_key, note, created_at, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (occurrence_id, ban_key) DO UPDATE SET note = excluded.note, "
+                    "updated_at = excluded.updated_at",
+                    (guild_id, occurrence_id, ban_key, sealed, to_db_time(now), to_db_time(now)),
+                )
+                await self._upsert_answer(
+                    tx, occurrence_id, guild_id, user_id, now,
+                    note=None, note_visibility=None, note_message_id=None,
+                )
+                return
+            await tx.execute(
+                "DELETE FROM checkin_anonymous_notes WHERE occurrence_id = ? AND ban_key = ?",
+                (occurrence_id, ban_key),
+            )
+            await self._upsert_answer(
+                tx, occurrence_id, guild_id, user_id, now,
+                note=note, note_visibility=visibility, note_message_id=keep_message_id,
+            )
 
     async def set_note_message(self, occurrence_id: int, user_id: int, message_id: int | None) -> None:
         """Remember which thread message shows a member's group note."""
@@ -622,31 +669,11 @@ class CheckinStore:
             message_id=row["message_id"],
         )
 
-    async def upsert_anonymous_note(
-        self, guild_id: int, occurrence_id: int, ban_key: str, note: str, now: datetime
-    ) -> None:
-        """Store (or replace) an anonymous note's sealed text."""
-        sealed = self.keyring.encrypt(note, context=ANON_NOTE_CONTEXT)
-        await self.db.execute(
-            "INSERT INTO checkin_anonymous_notes "
-            "(guild_id, occurrence_id, ban_key, note, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (occurrence_id, ban_key) DO UPDATE SET note = excluded.note, "
-            "updated_at = excluded.updated_at",
-            (guild_id, occurrence_id, ban_key, sealed, to_db_time(now), to_db_time(now)),
-        )
-
     async def set_anonymous_message(self, occurrence_id: int, ban_key: str, message_id: int | None) -> None:
         """Remember which thread message shows an anonymous note."""
         await self.db.execute(
             "UPDATE checkin_anonymous_notes SET message_id = ? WHERE occurrence_id = ? AND ban_key = ?",
             (message_id, occurrence_id, ban_key),
-        )
-
-    async def delete_anonymous_note(self, occurrence_id: int, ban_key: str) -> None:
-        """Remove an anonymous note (the member chose another visibility)."""
-        await self.db.execute(
-            "DELETE FROM checkin_anonymous_notes WHERE occurrence_id = ? AND ban_key = ?",
-            (occurrence_id, ban_key),
         )
 
     # ----- reminders, members and pauses ----------------------------------------------

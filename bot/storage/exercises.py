@@ -111,9 +111,11 @@ class ExerciseSessionStore:
             )
         return changed == 1
 
-    async def end(self, session_id: int, *, status: str, now: datetime) -> bool:
+    async def end(
+        self, session_id: int, *, status: str, now: datetime, conn: Database | Transaction | None = None
+    ) -> bool:
         """Finish or stop an active session and forget its answers; False if it had already ended."""
-        changed = await self.db.execute(
+        changed = await (conn or self.db).execute(
             "UPDATE exercise_sessions SET status = ?, answers = NULL, updated_at = ? "
             "WHERE id = ? AND status = 'active'",
             (status, to_db_time(now), session_id),

@@ -9,7 +9,7 @@ from typing import Any
 from bot.storage.crypto import Keyring
 from bot.storage.db import Database, Transaction, from_db_time, to_db_time
 from bot.storage.personal import MemberRef, PersonalData, register_personal_data
-from bot.storage.privacy import register_sensitive_column
+from bot.storage.privacy import RetentionRule, register_retention, register_sensitive_column
 
 TITLE_CONTEXT = "ladder_steps.title"
 
@@ -148,3 +148,4 @@ register_personal_data(PersonalData(
     description="Your trust-ladder steps (encrypted) and the discomfort ratings you logged for them.",
 ))
 register_sensitive_column("ladder_steps", "title", TITLE_CONTEXT, "id")
+register_retention(RetentionRule("ladder", "ladder_logs", "logged_at"))

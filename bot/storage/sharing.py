@@ -1,7 +1,9 @@
 """Queries for anonymous sharing: posts, rate events, blocks, the audit log and preferences.
 
 Nothing here ever receives a user id for an author: authorship is the ban key. The
-only user ids stored are moderators' (in the audit log and on blocks they made).
+only user ids stored are moderators' (in the audit log and on blocks they made). A block
+is kept under a block key derived one way from the ban key, so it can outlive the member's
+erasure without any table keeping their ban key.
 """
 
 from __future__ import annotations
@@ -105,13 +107,18 @@ class NewPost:
     post_at: datetime | None = None
 
 
+def block_key_for(keyring: Keyring, guild_id: int, ban_key: str) -> str:
+    """Return the one-way key a block on a ban key is stored and found under."""
+    return keyring.keyed_hash("block", guild_id, ban_key)
+
+
 @dataclass(frozen=True)
 class Block:
-    """A block on one ban key; it names no one."""
+    """A block on one member's authorship, kept under its block key; it names no one."""
 
     id: int
     guild_id: int
-    ban_key: str
+    block_key: str
     reason: str
     created_by: int | None
     created_at: datetime
@@ -411,6 +418,13 @@ class SharingStore:
             (QUEUED, to_db_time(retry_at), post_id, POSTING),
         )
 
+    async def retry_now(self, guild_id: int, now: datetime) -> int:
+        """Bring a guild's queued posts forward to now (its sharing channel was just fixed)."""
+        return await self.db.execute(
+            "UPDATE sharing_posts SET post_at = ? WHERE guild_id = ? AND status = ? AND post_at > ?",
+            (to_db_time(now), guild_id, QUEUED, to_db_time(now)),
+        )
+
     async def requeue_interrupted(self) -> int:
         """Put posts left half-way by a stopped process back in the queue."""
         return await self.db.execute(
@@ -451,8 +465,8 @@ class SharingStore:
         )
         return [_post(r) for r in rows]
 
-    async def set_thread(self, post_id: int, thread_id: int) -> None:
-        """Remember the reply thread of a share opened after it was posted."""
+    async def set_thread(self, post_id: int, thread_id: int | None) -> None:
+        """Remember the reply thread of a share opened after it was posted (None: it was deleted)."""
         await self.db.execute("UPDATE sharing_posts SET thread_id = ? WHERE id = ?", (thread_id, post_id))
 
     async def set_review_message(self, post_id: int, channel_id: int, message_id: int) -> None:
@@ -532,19 +546,19 @@ class SharingStore:
 
     # ----- blocks --------------------------------------------------------
 
-    async def active_block(self, guild_id: int, ban_key: str, now: datetime) -> Block | None:
-        """Return the block that applies to a ban key now, the longest-lasting first."""
+    async def active_block(self, guild_id: int, block_key: str, now: datetime) -> Block | None:
+        """Return the block that applies to a block key now, the longest-lasting first."""
         rows = await self.db.fetchall(
-            "SELECT * FROM sharing_blocks WHERE guild_id = ? AND ban_key = ? "
+            "SELECT * FROM sharing_blocks WHERE guild_id = ? AND block_key = ? "
             "AND (expires_at IS NULL OR expires_at > ?) ORDER BY expires_at IS NULL DESC, expires_at DESC",
-            (guild_id, ban_key, to_db_time(now)),
+            (guild_id, block_key, to_db_time(now)),
         )
         return _block(rows[0]) if rows else None
 
     async def add_block(
         self,
         guild_id: int,
-        ban_key: str,
+        block_key: str,
         now: datetime,
         *,
         moderator_id: int,
@@ -552,12 +566,13 @@ class SharingStore:
         expires_at: datetime | None,
         post_id: int | None = None,
     ) -> Block:
-        """Block a ban key and record it in the audit log."""
+        """Block a block key (see `block_key_for`) and record it in the audit log."""
         async with self.db.transaction() as tx:
             block_id = await tx.execute(
-                "INSERT INTO sharing_blocks (guild_id, ban_key, reason, created_by, created_at, expires_at) "
+                "INSERT INTO sharing_blocks "
+                "(guild_id, block_key, reason, created_by, created_at, expires_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (guild_id, ban_key, reason, moderator_id, to_db_time(now), _time(expires_at)),
+                (guild_id, block_key, reason, moderator_id, to_db_time(now), _time(expires_at)),
             )
             until = "for good" if expires_at is None else f"until {to_db_time(expires_at)}"
             await self._audit(
@@ -588,6 +603,36 @@ class SharingStore:
                 tx, now, block_id=block_id, moderator_id=moderator_id, action="unblock", guild_id=guild_id
             )
         return _block(row)
+
+    async def adopt_legacy_blocks(self, keyring: Keyring) -> int:
+        """Move blocks kept under raw ban keys (before migration 0013) to their block keys; return how many.
+
+        Run at start, before anyone can share. Ids stay the same, so the audit log still matches.
+        """
+        async with self.db.transaction() as tx:
+            legacy = await tx.fetchval(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sharing_blocks_legacy'"
+            )
+            if not legacy:
+                return 0
+            rows = await tx.fetchall("SELECT * FROM sharing_blocks_legacy ORDER BY id")
+            for row in rows:
+                await tx.execute(
+                    "INSERT INTO sharing_blocks "
+                    "(id, guild_id, block_key, reason, created_by, created_at, expires_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        row["id"],
+                        row["guild_id"],
+                        block_key_for(keyring, row["guild_id"], row["ban_key"]),
+                        row["reason"],
+                        row["created_by"],
+                        row["created_at"],
+                        row["expires_at"],
+                    ),
+                )
+            await tx.execute("DROP TABLE sharing_blocks_legacy")
+        return len(rows)
 
     async def list_blocks(self, guild_id: int, now: datetime) -> list[Block]:
         """Return the blocks in force in a guild, newest first."""
@@ -762,8 +807,8 @@ async def export_member(db: Database, keyring: Keyring, member: MemberRef) -> di
             prefs.append({"guild_id": guild_id, "dm_decisions": bool(pref)})
         # A block's reason is a moderator's note and may name others, so only its dates are shown.
         for row in await db.fetchall(
-            "SELECT id, created_at, expires_at FROM sharing_blocks WHERE guild_id = ? AND ban_key = ?",
-            (guild_id, ban_key),
+            "SELECT id, created_at, expires_at FROM sharing_blocks WHERE guild_id = ? AND block_key = ?",
+            (guild_id, block_key_for(keyring, guild_id, ban_key)),
         ):
             blocks.append(
                 {
@@ -802,8 +847,9 @@ async def posted_messages(db: Database, member: MemberRef) -> list[PostedMessage
 async def erase_member(tx: Transaction, member: MemberRef) -> None:
     """Delete a member's shares, replies, rate events and preferences; unname their moderator actions.
 
-    Blocks on the member's ban key stay: they name no one, and they protect the group
-    from someone who could otherwise lift their own block by erasing their data.
+    Blocks on the member stay: they hold only a one-way block key (never the ban key), the
+    moderator's reason and dates, and they protect the group from someone who could otherwise
+    lift their own block by erasing their data.
     """
     for guild_id, ban_key in member.ban_keys.items():
         for table in ("sharing_posts", "sharing_events", "sharing_prefs"):

@@ -8,12 +8,16 @@ tests/fakediscord/README.md. Markers that relax the end-of-test checks:
 - ``@pytest.mark.allow_rejected_payloads``: payloads the fake refused (Discord's 400s) do not fail it;
 - ``@pytest.mark.hearth_config(section={...})``: config overrides for the test's bot;
 - ``@pytest.mark.hearth_options(start=False, rate_limits=True, heartbeat_timeout=1.0)``: harness options.
+
+Markers on the module (``pytestmark``), the class and the function combine; for the same key
+the closest one wins.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,16 +35,26 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", line)
 
 
+def _merged_config(node: pytest.Item) -> dict[str, dict[str, Any]] | None:
+    """Combine every hearth_config marker on a test, section by section (closest wins)."""
+    config: dict[str, dict[str, Any]] = {}
+    for marker in reversed(list(node.iter_markers("hearth_config"))):
+        for section, values in marker.kwargs.items():
+            config.setdefault(section, {}).update(values)
+    return config or None
+
+
 @pytest.fixture
 async def hearth(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Harness]:
     """Start the fake Discord and the real bot on a fresh database; check for trouble afterwards."""
     monkeypatch.setenv("HEARTH_SECRET_KEY", TEST_SECRET_KEY)
-    config_marker = request.node.get_closest_marker("hearth_config")
-    options_marker = request.node.get_closest_marker("hearth_options")
-    config = dict(config_marker.kwargs) if config_marker else None
-    options = dict(options_marker.kwargs) if options_marker else {}
+    config = _merged_config(request.node)
+    options: dict[str, Any] = {}
+    # Module, class and function markers combine; the closest one wins on a clash.
+    for marker in reversed(list(request.node.iter_markers("hearth_options"))):
+        options.update(marker.kwargs)
     async with running_hearth(tmp_path, config=config, **options) as harness:
         yield harness
         # Stop inside the context so the bot's own errors surface here, then check the rest.

@@ -83,6 +83,9 @@ async def test_a_low_mood_is_offered_breathing_grounding_and_resources_privately
         ids = [b.get("custom_id") for b in reply.message.buttons]
         assert any(i and i.startswith("hearth:exercise:start:") and "breath" in i for i in ids)
         assert any(i and i.startswith("hearth:exercise:start:") and "ground" in i for i in ids)
+        # The exercises area answers the button, privately.
+        started = await hearth.actor("carol", "checkins").click(reply, label="Breathe with me")
+        assert (await started.reply()).ephemeral
     # Nothing about Carol's mood reaches the channel.
     assert "Rough" not in "\n".join(m.text for m in hearth.fake.messages(hearth.channels["checkins"])
                                     if m.id != post.id)
@@ -280,3 +283,16 @@ async def test_mood_buttons_keep_working_after_a_restart(hearth: Harness) -> Non
     assert reply.ephemeral and "2 · Low" in reply.text
     total, _ = await cog(hearth).service.store.answer_counts(occurrence_id_of(post))
     assert total == 1
+
+
+async def test_a_busy_database_hands_the_members_words_back(hearth: Harness) -> None:
+    from bot.storage.db import StorageBusyError
+
+    post = await posted_checkin(hearth)
+
+    async def busy(*args: object, **kwargs: object) -> None:
+        raise StorageBusyError("database is locked")
+
+    cog(hearth).service.save_note = busy  # type: ignore[method-assign]
+    reply = await write_note(hearth, post, "alice", "Only me", "words I do not want to lose")
+    assert reply.ephemeral and "very busy" in reply.text and "words I do not want to lose" in reply.text

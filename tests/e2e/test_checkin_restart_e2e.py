@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
 
 import pytest
 
@@ -73,8 +76,8 @@ async def test_the_grace_window_is_configurable(hearth: Harness) -> None:
     assert checkin_posts(hearth) == []
 
 
-async def test_killed_after_posting_but_before_confirming_is_not_posted_again(hearth: Harness) -> None:
-    schedule_id = await add_schedule(hearth)
+async def kill_after_posting(hearth: Harness, schedule_id: int, posts: Callable[[], list[Any]]) -> None:
+    """Post what is due at nine, kill the bot before it records the message id, and start it again."""
     never = asyncio.Event()
 
     async def die_before_confirming(*args: object) -> None:
@@ -83,31 +86,26 @@ async def test_killed_after_posting_but_before_confirming_is_not_posted_again(he
     cog(hearth).service.store.confirm_posted = die_before_confirming  # type: ignore[method-assign]
     hearth.clock.set(NINE)
     ticking = asyncio.create_task(cog(hearth).runner.tick(NINE))
-    await hearth.fake.wait_until(lambda: checkin_posts(hearth), what="the check-in to reach Discord")
+    await hearth.fake.wait_until(posts, what="the post to reach Discord")
     ticking.cancel()
     await hearth.kill()
     [row] = await occurrences_after_kill(hearth, schedule_id)
     assert row.state == "claimed" and row.message_id is None
-
     await hearth.start()
-    await settle(hearth)  # the first tick finds the post by its marker and confirms it
-    await tick(hearth, NINE + timedelta(minutes=1))
-    [post] = checkin_posts(hearth)
-    [row] = await occurrences(hearth, schedule_id)
-    assert row.state == "posted" and row.message_id == post.id
-    reply = await hearth.actor("alice", "checkins").click(post, label="4 · Good")
-    assert "Thank you for checking in" in reply.text
+    await settle(hearth)  # the first tick looks for the post by its marker
 
 
-async def test_killed_before_posting_is_posted_once_after_restart(hearth: Harness) -> None:
-    schedule_id = await add_schedule(hearth)
+async def kill_before_posting(
+    hearth: Harness, schedule_id: int, post_method: str, posts: Callable[[], list[Any]]
+) -> None:
+    """Claim what is due at nine, kill the bot before anything is sent, and start it 5 minutes later."""
     never = asyncio.Event()
 
     async def die_before_sending(*args: object) -> int:
         await never.wait()
         return 0
 
-    cog(hearth).poster.post_checkin = die_before_sending  # type: ignore[method-assign]
+    setattr(cog(hearth).poster, post_method, die_before_sending)
     ticking = asyncio.create_task(cog(hearth).runner.tick(NINE))
 
     async def claimed() -> bool:
@@ -120,15 +118,76 @@ async def test_killed_before_posting_is_posted_once_after_restart(hearth: Harnes
         await asyncio.sleep(0.01)
     ticking.cancel()
     await hearth.kill()
-    assert checkin_posts(hearth) == []
-
+    assert posts() == []
     hearth.clock.set(NINE + timedelta(minutes=5))
     await hearth.start()
     await settle(hearth)
+
+
+async def test_killed_after_posting_but_before_confirming_is_not_posted_again(hearth: Harness) -> None:
+    schedule_id = await add_schedule(hearth)
+    await kill_after_posting(hearth, schedule_id, lambda: checkin_posts(hearth))
+    await tick(hearth, NINE + timedelta(minutes=1))
+    [post] = checkin_posts(hearth)
+    [row] = await occurrences(hearth, schedule_id)
+    assert row.state == "posted" and row.message_id == post.id
+    reply = await hearth.actor("alice", "checkins").click(post, label="4 · Good")
+    assert "Thank you for checking in" in reply.text
+
+
+async def test_killed_before_posting_is_posted_once_after_restart(hearth: Harness) -> None:
+    schedule_id = await add_schedule(hearth)
+    await kill_before_posting(hearth, schedule_id, "post_checkin", lambda: checkin_posts(hearth))
     await tick(hearth, NINE + timedelta(minutes=6))
     [post] = checkin_posts(hearth)
     [row] = await occurrences(hearth, schedule_id)
     assert row.state == "posted" and row.message_id == post.id and occurrence_id_of(post) == row.id
+
+
+def exercise_posts(hearth: Harness, title: str) -> list[Any]:
+    """Return the group exercise messages titled `title` in the check-ins channel, oldest first."""
+    return [
+        m
+        for m in hearth.fake.messages(hearth.channels["checkins"])
+        if m.embeds and m.embeds[0].get("title", "").startswith(title)
+    ]
+
+
+# One exercise of each kind the exercises area posts: a live pacer, a step exercise, a journal
+# prompt and an invitation to a private exercise.
+EXERCISES = {
+    "box-breathing": "Box breathing",
+    "grounding-5-4-3-2-1": "5-4-3-2-1 grounding",
+    "journal-prompt": "Something to write about",
+    "thought-record": "Thought record",
+}
+
+
+@pytest.mark.parametrize("exercise", list(EXERCISES))
+async def test_a_group_exercise_killed_after_posting_is_not_posted_again(
+    hearth: Harness, exercise: str
+) -> None:
+    title = EXERCISES[exercise]
+    schedule_id = await add_schedule(hearth, exercise=exercise)
+    await kill_after_posting(hearth, schedule_id, lambda: exercise_posts(hearth, title))
+    await tick(hearth, NINE + timedelta(minutes=1))
+    await tick(hearth, NINE + timedelta(hours=13))  # long after a check-in's window would close
+    [post] = exercise_posts(hearth, title)
+    [row] = await occurrences(hearth, schedule_id)
+    assert row.state == "posted" and row.message_id == post.id
+    # Still the exercise the group follows, never edited into a closed check-in.
+    shown = hearth.fake.message(post.id)
+    assert shown.embeds[0]["title"].startswith(title) and "This check-in has closed" not in shown.text
+
+
+async def test_a_group_exercise_killed_before_posting_is_posted_once_after_restart(hearth: Harness) -> None:
+    schedule_id = await add_schedule(hearth, exercise="box-breathing")
+    posts = partial(exercise_posts, hearth, "Box breathing")
+    await kill_before_posting(hearth, schedule_id, "post_exercise", posts)
+    await tick(hearth, NINE + timedelta(minutes=6))
+    [post] = posts()
+    [row] = await occurrences(hearth, schedule_id)
+    assert row.state == "posted" and row.message_id == post.id
 
 
 async def test_a_check_in_posted_before_a_restart_still_closes_on_time(hearth: Harness) -> None:

@@ -93,12 +93,13 @@ async def test_a_full_thought_record_is_saved_to_the_journal(hearth: Harness) ->
         if number == 3:
             # A rating that isn't a number is sent back to fix, with the words kept.
             fix = await opened.submit({"Which emotion?": "anxious", "How strong, from 0 to 100?": "lot"})
+            await fix.reply()
             assert "**How strong, from 0 to 100?** needs a whole number from 0 to 100." in _desc(fix)
             assert "### The feeling" in _desc(fix)
             opened = await alice.click(fix, label="Answer")
             assert opened.modal.field("Which emotion?").value == "anxious"
         current = await opened.submit(answers)
-        assert current.type == 7
+        await current.reply()  # the step message itself moves on
 
     saved = _desc(current)
     assert saved.startswith("## Saved to your journal\n**Thought record**")
@@ -115,6 +116,7 @@ async def test_back_in_a_thought_record_shows_the_earlier_answer_ready_to_change
     alice = hearth.actor("alice")
     current = await alice.slash("exercise", name="thought-record")
     current = await (await alice.click(current, label="Answer")).submit(ANSWERS[0])
+    await current.reply()
     back = await alice.click(current, label="Back")
     assert "### The situation" in _desc(back)
     assert "My friend read my message" in _desc(back)
@@ -128,6 +130,7 @@ async def test_a_thought_record_survives_a_restart_with_its_form_open(hearth: Ha
     opened = await alice.click(current, label="Answer")
     await hearth.restart()
     moved = await hearth.actor("alice").submit(opened, ANSWERS[0])
+    await moved.reply()
     assert "### The automatic thought" in _desc(moved)
 
 
@@ -213,6 +216,7 @@ async def test_post_group_exercise_for_a_check_in_schedule(hearth: Harness) -> N
     assert [b["label"] for b in public_prompt.buttons] == ["Write about this"]
     opened = await hearth.actor("carol", "checkins").click(public_prompt, label="Write about this")
     saved = await opened.submit({"Your entry": "Writing this privately, from the group prompt."})
+    await saved.reply()
     assert saved.ephemeral and saved.content.startswith("Saved to your private journal.")
 
     # A partial channel that knows only its ids works too (check-in schedules may pass one).

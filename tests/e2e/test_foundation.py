@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+
+import discord
+import pytest
+from discord import app_commands
+
 from tests.fakediscord.harness import Harness
 
 SYNC_ROUTE = "PUT /applications/{application_id}/guilds/{guild_id}/commands"
+
+
+def _assert_closed_cleanly(database: Path) -> None:
+    # The WAL was checkpointed and removed: nothing is left half-written.
+    assert not Path(f"{database}-wal").exists()
+    connection = sqlite3.connect(database)
+    try:
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    finally:
+        connection.close()
 
 
 def _field(embed: dict, name: str) -> str:
@@ -109,3 +126,56 @@ async def test_setup_region_autocomplete_offers_known_regions(hearth: Harness) -
     assert len(values) <= 25
     narrowed = await hearth.actor("mod").autocomplete("setup", "region", "int")
     assert [c["value"] for c in narrowed] == ["INTL"]
+
+
+async def test_a_changed_command_set_is_synced_on_the_next_start(hearth: Harness) -> None:
+    @app_commands.command(name="extra", description="A command added by a new release")
+    async def extra(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("extra", ephemeral=True)
+
+    hearth.on_start(lambda bot: bot.tree.add_command(extra))
+    await hearth.restart()
+    syncs = hearth.fake.journal.select(SYNC_ROUTE)
+    assert len(syncs) == 2
+    assert "extra" in {c["name"] for c in syncs[1].json}
+    assert (await hearth.actor("alice").slash("extra")).content == "extra"
+    # And the next restart with the same set does not sync again.
+    await hearth.restart()
+    assert len(hearth.fake.journal.select(SYNC_ROUTE)) == 2
+
+
+async def test_a_clean_stop_closes_the_database_and_the_scheduler(hearth: Harness) -> None:
+    bot = hearth.running_bot
+    await (await hearth.actor("mod").slash("setup", vetting=True)).reply()
+    await hearth.stop()
+    assert bot.is_closed()
+    assert bot.scheduler is not None and not bot.scheduler.running
+    with pytest.raises(RuntimeError, match="closed"):
+        await bot.db.fetchval("SELECT 1")  # type: ignore[union-attr]
+    _assert_closed_cleanly(hearth.database_path)
+    # The gateway saw a normal close, not a dropped socket.
+    assert not hearth.fake.gateway.connected
+
+
+@pytest.mark.hearth_options(dev_guild=False)
+async def test_without_a_dev_guild_commands_sync_globally_and_work_in_dms(hearth: Harness) -> None:
+    (sync,) = hearth.fake.journal.select("PUT /applications/{application_id}/commands")
+    assert {"about", "setup"} <= {c["name"] for c in sync.json}
+    assert hearth.fake.journal.select(SYNC_ROUTE) == []
+
+    result = await hearth.dm_actor("alice").slash("about")
+    assert result.ephemeral and result.embed["title"] == "Hearth"
+    assert result.record.guild_id is None
+    # /setup is for servers only: Discord does not offer it in DMs.
+    with pytest.raises(AssertionError, match="does not offer"):
+        await hearth.dm_actor("alice").slash("setup")
+
+
+@pytest.mark.hearth_config(retention={"audit_days": 30})
+class TestConfigMarkersCombine:
+    @pytest.mark.hearth_config(retention={"moods_days": 7}, sharing={"min_length": 5})
+    async def test_class_and_function_markers_merge(self, hearth: Harness) -> None:
+        config = hearth.running_bot.config
+        assert config.retention.audit_days == 30
+        assert config.retention.moods_days == 7
+        assert config.sharing.min_length == 5

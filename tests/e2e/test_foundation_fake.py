@@ -147,6 +147,10 @@ async def who(interaction: discord.Interaction, member: discord.Member) -> None:
     await interaction.response.send_message(f"that is {member.name}", ephemeral=True)
 
 
+# The probe cog is added before the bot's first start (see `probed`), which saves a restart.
+pytestmark = pytest.mark.hearth_options(start=False)
+
+
 @pytest.fixture
 async def probed(hearth: Harness) -> Probe:
     """Restart the bot with the probe cog and context menus loaded."""
@@ -160,7 +164,10 @@ async def probed(hearth: Harness) -> Probe:
         bot.tree.add_command(who)
 
     hearth.on_start(add_probe)
-    await hearth.restart()
+    if hearth.bot is None:
+        await hearth.start()
+    else:
+        await hearth.restart()
     return cogs[-1]
 
 
@@ -310,7 +317,7 @@ async def test_overlong_content_is_refused_like_discord(hearth: Harness, probed:
     assert any(p.startswith("Discord would refuse") for p in problems)
 
 
-async def test_problems_list_unknown_routes_and_refusals(hearth: Harness) -> None:
+async def test_problems_list_unknown_routes_and_refusals(hearth: Harness, probed: Probe) -> None:
     bot = hearth.running_bot
     with pytest.raises(discord.NotFound):
         await bot.http.request(discord.http.Route("GET", "/applications/{a}/emojis", a=1))
@@ -322,8 +329,8 @@ async def test_problems_list_unknown_routes_and_refusals(hearth: Harness) -> Non
 SEND = "POST /channels/{channel_id}/messages"
 
 
-@pytest.mark.hearth_options(rate_limits=True)
-async def test_rate_limit_emulation_paces_the_bot_without_violations(hearth: Harness) -> None:
+@pytest.mark.hearth_options(start=False, rate_limits=True)
+async def test_rate_limit_emulation_paces_the_bot_without_violations(hearth: Harness, probed: Probe) -> None:
     fake = hearth.fake
     fake.ratelimits.set_bucket(SEND, limit=2, per=0.3)
     general = hearth.channels["general"]
@@ -343,8 +350,8 @@ async def test_rate_limit_emulation_paces_the_bot_without_violations(hearth: Har
     assert elapsed >= 0.55
 
 
-@pytest.mark.hearth_options(rate_limits=True)
-async def test_global_limit_violations_are_counted_and_retried(hearth: Harness) -> None:
+@pytest.mark.hearth_options(start=False, rate_limits=True)
+async def test_global_limit_violations_are_counted_and_retried(hearth: Harness, probed: Probe) -> None:
     fake = hearth.fake
     fake.ratelimits.enable(global_limit=3, global_per=0.5)
     bot = hearth.running_bot
@@ -360,3 +367,44 @@ async def test_global_limit_violations_are_counted_and_retried(hearth: Harness) 
     assert len(limited) == 2 and all(e.response["global"] for e in limited)
     for name in ("general", "checkins", "sharing", "review", "alerts"):
         assert [m.content for m in fake.messages(hearth.channels[name])] == ["hello"]
+
+
+async def test_reconfigure_applies_on_the_next_start(hearth: Harness, probed: Probe) -> None:
+    assert hearth.running_bot.config.retention.audit_days == 365
+    hearth.reconfigure(retention={"audit_days": 30})
+    await hearth.restart()
+    assert hearth.running_bot.config.retention.audit_days == 30
+    # The rest of the config (the fake's URLs, the database) is unchanged.
+    assert (await hearth.actor("alice").slash("about")).ephemeral
+
+
+async def test_a_deleted_channel_answers_404(hearth: Harness, probed: Probe) -> None:
+    checkins = hearth.channels["checkins"]
+    hearth.world.post_as(hearth.members["bob"].user, checkins, "before")
+    await hearth.delete_channel("checkins")
+    with pytest.raises(discord.NotFound) as caught:
+        await hearth.running_bot.get_partial_messageable(checkins.id).send("into the void")
+    assert caught.value.code == 10003
+    assert [m.content for m in hearth.fake.messages(checkins)] == ["before"]
+
+
+async def test_removing_the_bot_from_the_server(hearth: Harness, probed: Probe) -> None:
+    general = hearth.channels["general"]
+    await hearth.remove_bot()
+    with pytest.raises(discord.Forbidden) as caught:
+        await hearth.running_bot.get_partial_messageable(general.id).send("still here?")
+    assert caught.value.code == 50001
+
+
+async def test_a_second_server_joined_mid_test(hearth: Harness, probed: Probe) -> None:
+    world = hearth.world
+    other = world.add_guild("Another group")
+    lobby = world.add_text_channel(other, "lobby")
+    dana = world.add_member(other, "dana")
+    await hearth.fake.join_guild(other)
+    await hearth.wait_for_bot(lambda bot: bot.get_guild(other.id), what="the new guild")
+    # Commands are synced to the dev guild only, so the other server has none.
+    with pytest.raises(AssertionError, match="no command"):
+        await hearth.fake.actor(dana, lobby).slash("about")
+    message = await hearth.running_bot.get_partial_messageable(lobby.id).send("welcome")
+    assert hearth.fake.last_message(lobby).id == message.id

@@ -12,8 +12,8 @@ def _desc(result: Any) -> str:
 
 
 async def _step_value(hearth: Harness, member: str, typed: str) -> str:
-    # The fake asks for the other required options too, although Discord would not.
-    choices = await hearth.actor(member).autocomplete("ladder log", "step", typed, before=50, after=50)
+    # As on Discord, the other required options (before, after) may still be empty.
+    choices = await hearth.actor(member).autocomplete("ladder log", "step", typed)
     assert len(choices) == 1, choices
     return str(choices[0]["value"])
 
@@ -21,11 +21,13 @@ async def _step_value(hearth: Harness, member: str, typed: str) -> str:
 async def test_add_log_and_view_a_ladder(hearth: Harness) -> None:
     alice = hearth.actor("alice")
     first = await alice.slash("ladder add", step="Tell a friend how my week really went", difficulty=60)
+    await first.reply()
     assert first.ephemeral
     assert first.content.startswith("Added **Tell a friend how my week really went** (difficulty 60). "
                                     "It's step 1 of 1")
     assert "Start with the easiest" in first.content
     second = await alice.slash("ladder add", step="Ask a colleague for a recommendation", difficulty=15)
+    await second.reply()
     assert "It's step 1 of 2, counting from the easiest." in second.content
 
     empty_view = await alice.slash("ladder view")
@@ -60,7 +62,8 @@ async def test_add_log_and_view_a_ladder(hearth: Harness) -> None:
 
 
 async def test_each_member_sees_only_their_own_ladder(hearth: Harness) -> None:
-    await hearth.actor("alice").slash("ladder add", step="Say good morning first", difficulty=10)
+    sent = await hearth.actor("alice").slash("ladder add", step="Say good morning first", difficulty=10)
+    await sent.reply()
     assert await hearth.actor("bob").autocomplete("ladder remove", "step", "") == []
     bob_view = await hearth.actor("bob").slash("ladder view")
     assert "Your ladder is empty." in _desc(bob_view)
@@ -71,7 +74,7 @@ async def test_each_member_sees_only_their_own_ladder(hearth: Harness) -> None:
 
 async def test_remove_a_step(hearth: Harness) -> None:
     alice = hearth.actor("alice")
-    await alice.slash("ladder add", step="Share a small opinion at dinner", difficulty=30)
+    await (await alice.slash("ladder add", step="Share a small opinion at dinner", difficulty=30)).reply()
     step = await _step_value(hearth, "alice", "opinion")
     removed = await alice.slash("ladder remove", step=step)
     assert removed.content == "Removed **Share a small opinion at dinner** and its history from your ladder."
@@ -86,7 +89,7 @@ async def test_typed_text_that_is_not_a_step_gets_a_kind_answer(hearth: Harness)
 async def test_a_small_win_can_be_shared_anonymously_in_the_members_own_words(hearth: Harness) -> None:
     await (await hearth.actor("mod").slash("setup", sharing_channel=hearth.channels["sharing"])).reply()
     alice = hearth.actor("alice")
-    await alice.slash("ladder add", step="Ask my brother Tom for a lift", difficulty=40)
+    await (await alice.slash("ladder add", step="Ask my brother Tom for a lift", difficulty=40)).reply()
     step = await _step_value(hearth, "alice", "Tom")
     logged = await alice.slash("ladder log", step=step, before=60, after=30)
     assert [b["label"] for b in logged.message.buttons] == ["Share this win anonymously"]
@@ -110,7 +113,7 @@ async def test_a_small_win_can_be_shared_anonymously_in_the_members_own_words(he
 async def test_no_share_button_when_sharing_is_not_loaded(hearth: Harness) -> None:
     await hearth.bot.remove_cog("Sharing")
     alice = hearth.actor("alice")
-    await alice.slash("ladder add", step="Ask for directions", difficulty=5)
+    await (await alice.slash("ladder add", step="Ask for directions", difficulty=5)).reply()
     logged = await alice.slash("ladder log", step=await _step_value(hearth, "alice", ""), before=30, after=10)
     assert "A small win" in _desc(logged)
     assert logged.message.buttons == []

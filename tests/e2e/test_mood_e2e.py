@@ -110,9 +110,14 @@ class StandInExercises(commands.Cog, name="Exercises"):
     def __init__(self) -> None:
         self.posted: list[str] = []
 
-    async def post_group_exercise(self, channel: discord.abc.Messageable, exercise_id: str) -> Any:
+    async def post_group_exercise(
+        self, channel: discord.abc.Messageable, exercise_id: str, *, marker: str | None = None
+    ) -> Any:
         self.posted.append(exercise_id)
-        return await channel.send(f"Group exercise: {exercise_id}")
+        embed = discord.Embed(title=f"Group exercise: {exercise_id}")
+        if marker:
+            embed.set_footer(text=marker)
+        return await channel.send(embed=embed)
 
 
 async def test_an_exercise_schedule_posts_the_group_exercise(hearth: Harness) -> None:
@@ -121,9 +126,7 @@ async def test_an_exercise_schedule_posts_the_group_exercise(hearth: Harness) ->
     if bot.get_cog("Exercises") is None:
         stand_in = StandInExercises()
         await bot.add_cog(stand_in)
-    choices = await hearth.actor("mod", "checkins").autocomplete(
-        "schedule add", "exercise", "box", time="09:00", timezone="UTC"
-    )
+    choices = await hearth.actor("mod", "checkins").autocomplete("schedule add", "exercise", "box")
     assert "box-breathing" in [c["value"] for c in choices]
     schedule_id = await add_schedule(hearth, exercise="box-breathing", name="Morning breath")
     mark = hearth.fake.journal.mark

@@ -164,7 +164,7 @@ async def test_erase_deletes_everything_and_the_posts_when_asked(diary: Harness)
     await add_note(diary, "bob", "bob wrote this")
     post = await add_anonymous_post(diary, "alice", "an anonymous share")
     other = await add_anonymous_post(diary, "bob", "bob's share")
-    await diary.actor("mod").slash("safety phrases add", phrase="blue door", level="concern")
+    await (await diary.actor("mod").slash("safety phrases add", phrase="blue door", level="concern")).reply()
     assert diary.bot.db is not None
     needles = [str(alice.id), ban_key_for(diary.bot.keyring, diary.guild.id, alice.id)]
     assert await rows_mentioning(diary.bot.db, needles)
@@ -210,7 +210,7 @@ async def test_cancel_erases_nothing(diary: Harness) -> None:
 
 async def test_leaving_a_guild_purges_its_data_after_the_grace_period(diary: Harness) -> None:
     await add_note(diary, "alice", "in this server")
-    await diary.actor("mod").slash("safety phrases add", phrase="blue door", level="concern")
+    await (await diary.actor("mod").slash("safety phrases add", phrase="blue door", level="concern")).reply()
     await diary.fake.gateway.dispatch("GUILD_DELETE", {"id": str(diary.guild.id)})
     db = diary.bot.db
     assert db is not None
@@ -289,6 +289,7 @@ async def test_rotate_key_round_trips_everything_the_bot_reads(
 async def _write_journal(hearth: Harness, member: str, text: str) -> None:
     opened = await hearth.actor(member).slash("journal write")
     saved = await opened.submit({"Your entry": text})
+    await saved.reply()
     assert "Saved" in saved.content
 
 
@@ -325,3 +326,37 @@ async def test_journal_entries_export_rotate_and_erase(hearth: Harness, monkeypa
     assert await rows_mentioning(db, needles) == []
     bob = await (await hearth.actor("bob").slash("journal entries")).reply()
     assert "Bob's entry" in bob.text
+
+
+# ----- with a real area: a block on anonymous sharing ----------------------------------------------
+
+
+async def test_a_blocked_member_who_erases_leaves_no_id_or_ban_key_and_stays_blocked(hearth: Harness) -> None:
+    await (await hearth.actor("mod").slash("setup", sharing_channel=hearth.channels["sharing"])).reply()
+    text = "Today I told a friend something I had kept to myself for years, and they listened."
+    opened = await hearth.actor("alice").slash("share")
+    await (await opened.submit({"What would you like to share?": text})).reply()
+    posted = hearth.fake.last_message(hearth.channels["sharing"])
+    assert posted is not None
+    menu = await hearth.actor("mod", "sharing").message_command("Moderate anonymous post", posted)
+    block = await (await menu.click(label="Block author")).submit({"Reason (only moderators see it)": "spam"})
+    assert "block #1" in (await block.reply()).text
+
+    asked = await hearth.actor("alice").slash("mydata erase")
+    assert "block" in asked.text and "one-way key" in asked.text  # told before choosing
+    done = await asked.click(label="Erase, and delete my anonymous posts")
+    await hearth.fake.wait_until(lambda: "Done." in (done.message.content or ""), 3, "the erasure")
+    assert hearth.fake.message(posted.id).deleted
+    db = hearth.bot.db
+    assert db is not None
+    alice = hearth.members["alice"]
+    needles = [str(alice.id), ban_key_for(hearth.bot.keyring, hearth.guild.id, alice.id)]
+    assert await rows_mentioning(db, needles) == []
+
+    refused = await hearth.actor("alice").slash("share")
+    assert "can't share anonymously" in refused.text
+    listing = await (await hearth.actor("mod").slash("sharemod blocks")).reply()
+    assert "Block #1" in listing.text and "spam" in listing.text
+    # /privacy says so plainly.
+    privacy = await (await hearth.actor("alice").slash("privacy")).reply()
+    assert "outlives" in privacy.text and "one-way key" in privacy.text

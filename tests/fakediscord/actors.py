@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tests.fakediscord.interactions import InteractionRecord, InteractionType, Modal, ResponseType
-from tests.fakediscord.world import Channel, Member, Message, MessageFlag, Role, StoredAttachment, User
+from tests.fakediscord.world import Channel, Guild, Member, Message, MessageFlag, Role, StoredAttachment, User
 
 if TYPE_CHECKING:
     from tests.fakediscord.server import FakeDiscord
@@ -68,7 +68,7 @@ class Actor:
         return f"<Actor {self.user.username} in {where}>"
 
     @property
-    def guild(self) -> Any:
+    def guild(self) -> Guild | None:
         """Return the fake guild the actor is in (None in DMs)."""
         return self.member.guild if self.member else None
 
@@ -90,9 +90,22 @@ class Actor:
         for scope in scopes:
             for command in world.commands.get(scope, []):
                 if command["name"] == name and int(command.get("type", 1)) == kind:
+                    self._check_offered(command)
                     return command
         synced = sorted({c["name"] for scope in scopes for c in world.commands.get(scope, [])})
         raise AssertionError(f"no command {name!r} (type {kind}) is synced; synced commands: {synced}")
+
+    def _check_offered(self, command: dict[str, Any]) -> None:
+        # Discord offers a command only in the contexts it allows. default_member_permissions is
+        # not enforced: a server can override it, which is why moderator commands check again.
+        in_dm = self.guild is None
+        contexts = command.get("contexts")
+        refused = (contexts is not None and (1 if in_dm else 0) not in contexts) or (
+            in_dm and command.get("dm_permission") is False
+        )
+        if refused:
+            where = "in DMs" if in_dm else "in servers"
+            raise AssertionError(f"Discord does not offer {command['name']!r} {where} (contexts {contexts})")
 
     async def slash(
         self,
@@ -183,7 +196,8 @@ class Actor:
             built.append(self._option(definition, value, resolved, name == focused, where))
         given = {o["name"] for o in built}
         missing = [d["name"] for d in definitions if d.get("required") and d["name"] not in given]
-        if missing:
+        # An autocomplete carries only what has been typed so far, so required options may be empty.
+        if missing and focused is None:
             raise AssertionError(f"{where}: required options missing: {missing}")
         return built
 

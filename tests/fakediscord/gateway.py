@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 import json
 import logging
 import secrets
@@ -194,6 +195,11 @@ class Gateway:
         self.received.append(Received(time.monotonic(), int(op or 0), visible, connection.path))
         if op == HEARTBEAT:
             self.heartbeat_count += 1
+            session = connection.session
+            if session is not None and isinstance(data, int):
+                # The client has everything up to `data`; a RESUME never asks for those again.
+                keep = bisect.bisect_right([e["s"] for e in session.events], data)
+                del session.events[:keep]
             if self.ack_heartbeats:
                 await connection.send({"op": ACK, "d": None, "s": None, "t": None})
         elif op == IDENTIFY:

@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import discord
+import yarl
+
 from tests.fakediscord.actors import Actor
 from tests.fakediscord.server import FakeDiscord
-from tests.fakediscord.world import Channel, Member, Overwrite, Perm, Role, World
+from tests.fakediscord.world import Channel, Guild, Member, Overwrite, Perm, Role, World
 
 if TYPE_CHECKING:
     from bot.app import Hearth
@@ -101,7 +103,7 @@ class ErrorCollector(logging.Handler):
 class StandardWorld:
     """The handles of the standard test server."""
 
-    guild: Any
+    guild: Guild
     channels: dict[str, Channel]
     roles: dict[str, Role]
     members: dict[str, Member]
@@ -226,7 +228,7 @@ class Harness:
         return self.fake.world
 
     @property
-    def guild(self) -> Any:
+    def guild(self) -> Guild:
         """Return the test server (a fake `Guild`)."""
         return self.standard.guild
 
@@ -263,6 +265,11 @@ class Harness:
         where = self.channels[channel] if isinstance(channel, str) else channel
         return self.fake.actor(found, where)
 
+    def dm_actor(self, member: str | Member) -> Actor:
+        """Return an actor using the bot in its DMs (only globally synced commands exist there)."""
+        found = self.members[member] if isinstance(member, str) else member
+        return self.fake.actor(found.user)
+
     def add_member(self, name: str, *, roles: Iterable[str | Role] = (), dms_open: bool = True) -> Member:
         """Add a member to the test server (no gateway event: the bot caches no members)."""
         chosen = [self.roles[r] if isinstance(r, str) else r for r in roles]
@@ -282,6 +289,32 @@ class Harness:
                 lambda bot: bot.get_channel(channel.id) is not None, what="the new channel"
             )
         return channel
+
+    async def delete_channel(self, channel: str | Channel) -> None:
+        """Delete a channel as a server admin would (REST answers 404 10003); wait until the bot knows."""
+        found = self.channels[channel] if isinstance(channel, str) else channel
+        await self.fake.delete_channel(found)
+        if self.bot is not None and self.fake.gateway.connected:
+            await self.wait_for_bot(lambda bot: bot.get_channel(found.id) is None, what="CHANNEL_DELETE")
+
+    async def remove_bot(self) -> None:
+        """Remove the bot from the test server (GUILD_DELETE); wait until the bot has dropped it."""
+        await self.fake.remove_bot_from_guild(self.guild)
+        if self.bot is not None:
+            await self.wait_for_bot(lambda bot: bot.get_guild(self.guild.id) is None, what="GUILD_DELETE")
+
+    def reconfigure(self, **sections: dict[str, Any]) -> Settings:
+        """Change config sections for the next start (``reconfigure(sharing={"min_length": 5})``)."""
+        import tomllib
+
+        from bot.config import load_settings
+
+        current = tomllib.loads(self.config_path.read_text(encoding="utf-8"))
+        for section, values in sections.items():
+            current.setdefault(section, {}).update(values)
+        write_config(self.config_path, current)
+        self.settings = load_settings(self.config_path)
+        return self.settings
 
     def on_start(self, callback: Callable[[Hearth], Any]) -> None:
         """Run `callback(bot)` on every new bot before it starts (e.g. to add a test-only cog)."""
@@ -453,6 +486,7 @@ async def running_hearth(
     heartbeat_timeout: float | None = None,
     identify_delay: bool = False,
     cache_content: bool = True,
+    dev_guild: bool = True,
     rate_limits: bool = False,
     setup_world: Callable[[World, StandardWorld], Any] | None = None,
 ) -> AsyncIterator[Harness]:
@@ -463,7 +497,8 @@ async def running_hearth(
     rate-limit emulation; `start=False` leaves starting the bot to the caller;
     `heartbeat_timeout` shortens discord.py's 60 s; `identify_delay=True` keeps discord.py's
     5 s pause before a re-IDENTIFY (skipped by default to keep tests fast); the content is
-    loaded once per process and each bot gets a copy (`cache_content=False` loads it afresh).
+    loaded once per process and each bot gets a copy (`cache_content=False` loads it afresh);
+    `dev_guild=False` leaves `dev_guild_id` out, so commands sync globally (and work in DMs).
     """
     from bot.config import load_settings
     from bot.storage.crypto import load_keyring
@@ -482,7 +517,8 @@ async def running_hearth(
             fake.ratelimits.enable()
         database = tmp_path / "data" / "hearth.db"
         config_path = write_config(
-            tmp_path / "config.toml", test_config_sections(fake, database, standard.guild.id, config)
+            tmp_path / "config.toml",
+            test_config_sections(fake, database, standard.guild.id if dev_guild else None, config),
         )
         settings = load_settings(config_path)
         keyring = load_keyring(settings.database_path, {"HEARTH_SECRET_KEY": secret_key})
@@ -511,3 +547,4 @@ async def running_hearth(
             root.removeHandler(errors)
             # Each test points discord.py at its own fake; do not leave a dead URL behind.
             discord.http.Route.BASE = "https://discord.com/api/v10"
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL("wss://gateway.discord.gg/")

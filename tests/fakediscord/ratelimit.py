@@ -173,7 +173,9 @@ class RateLimiter:
         window = self._windows.get(key)
         if window is None or now >= window.resets_at:
             window = self._windows[key] = _Window(spec.limit, now + spec.per)
-        reset_after = max(window.resets_at - now, 0.0)
+        # Rounded up to the millisecond: a client that waits exactly this long must find the
+        # window reset, or the fake would count a violation the client could not avoid.
+        reset_after = math.ceil(max(window.resets_at - now, 0.0) * 1000) / 1000
         headers = {
             "X-RateLimit-Limit": str(spec.limit),
             "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+
 from tests.fakediscord import validation
 from tests.fakediscord.faults import FaultPlan
 from tests.fakediscord.gateway import Gateway
@@ -35,6 +36,7 @@ from tests.fakediscord.snowflake import new_snowflake
 from tests.fakediscord.world import (
     Channel,
     ChannelType,
+    Guild,
     Member,
     Message,
     MessageFlag,
@@ -282,12 +284,12 @@ class FakeDiscord:
         found = self.world.messages[message if isinstance(message, int) else message.id]
         return list(found.history)
 
-    def commands(self, guild: Any = None) -> list[dict[str, Any]]:
+    def commands(self, guild: Guild | int | None = None) -> list[dict[str, Any]]:
         """Return the application commands synced globally (guild None) or to a guild."""
         key = None if guild is None else (guild if isinstance(guild, int) else guild.id)
         return list(self.world.commands.get(key, []))
 
-    def command_names(self, guild: Any = None) -> list[str]:
+    def command_names(self, guild: Guild | int | None = None) -> list[str]:
         """Return the names of the synced commands, globally or in a guild."""
         return [c["name"] for c in self.commands(guild)]
 
@@ -296,6 +298,38 @@ class FakeDiscord:
         from tests.fakediscord.actors import Actor
 
         return Actor(self, member, channel)
+
+    # ----- changing the world while the bot runs -----
+
+    async def delete_channel(self, channel: Channel) -> None:
+        """Delete a channel (or thread): REST calls to it answer 404 and the bot is told."""
+        self.world.remove_channel(channel)
+        if channel.is_thread:
+            event, data = (
+                "THREAD_DELETE",
+                {
+                    "id": str(channel.id),
+                    "guild_id": str(channel.guild_id),
+                    "parent_id": str(channel.parent_id),
+                    "type": channel.type,
+                },
+            )
+        else:
+            event, data = "CHANNEL_DELETE", channel.payload(self.world)
+        if self.gateway.connected:
+            await self.gateway.dispatch(event, data)
+
+    async def join_guild(self, guild: Guild) -> None:
+        """Tell a running bot about a guild added to the world after it connected (GUILD_CREATE)."""
+        guild.unavailable = False
+        await self.gateway.dispatch("GUILD_CREATE", self.world.guild_create_payload(guild))
+
+    async def remove_bot_from_guild(self, guild: Guild) -> None:
+        """Kick the bot from a guild: its channels answer 403 and the bot gets GUILD_DELETE."""
+        guild.members.pop(self.world.bot_user.id, None)
+        guild.unavailable = True
+        if self.gateway.connected:
+            await self.gateway.dispatch("GUILD_DELETE", {"id": str(guild.id)})
 
     # ----- REST plumbing -----
 
@@ -895,7 +929,7 @@ class FakeDiscord:
 
     # ----- handlers: guilds and users -----
 
-    def _guild(self, call: Call) -> Any:
+    def _guild(self, call: Call) -> Guild:
         guild = self.world.guilds.get(call.int_param("guild_id"))
         if guild is None:
             raise ApiError(404, 10004, "Unknown Guild")

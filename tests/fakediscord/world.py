@@ -799,6 +799,17 @@ class World:
         self.changed()
         return thread
 
+    def remove_channel(self, channel: Channel) -> None:
+        """Delete a channel (and its threads); its messages stay readable for assertions."""
+        for thread in self.threads_of(channel):
+            self.channels.pop(thread.id, None)
+        self.channels.pop(channel.id, None)
+        if channel.guild_id is not None and channel.guild_id in self.guilds:
+            ids = self.guilds[channel.guild_id].channel_ids
+            if channel.id in ids:
+                ids.remove(channel.id)
+        self.changed()
+
     def dm_channel_for(self, user: User) -> Channel:
         """Return (creating it if needed) the bot's DM channel with a user."""
         channel_id = self.dm_channels.get(user.id)
@@ -863,8 +874,7 @@ class World:
 
     def channel_messages(self, channel: Channel | int, *, include_deleted: bool = False) -> list[Message]:
         """Return a channel's messages, oldest first (ephemeral messages are never listed)."""
-        channel_id = channel if isinstance(channel, int) else channel.id
-        found = self.channels.get(channel_id)
+        found = self.channels.get(channel) if isinstance(channel, int) else channel
         if found is None:
             return []
         messages = (self.messages[m] for m in found.message_ids)

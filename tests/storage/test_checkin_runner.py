@@ -60,7 +60,7 @@ class RecordingPoster:
 
     async def post_exercise(self, occurrence: OccurrenceRow) -> int:
         self.posts.append(occurrence.id)
-        return self._message(occurrence.channel_id, -occurrence.id)
+        return self._message(occurrence.channel_id, occurrence.id)
 
     async def find_posted(self, occurrence: OccurrenceRow) -> int | None:
         for message_id, occurrence_id in self.channels.get(occurrence.channel_id, []):
@@ -166,12 +166,28 @@ async def test_killed_before_posting_and_back_after_grace_is_skipped(service, po
     assert occurrence is not None and occurrence.state == "skipped"
 
 
-async def test_an_interrupted_group_exercise_is_never_posted_twice(service, poster) -> None:
+async def test_a_group_exercise_posted_before_a_crash_is_confirmed_and_never_closed(service, poster) -> None:
     await schedule(service, exercise_id="box-breathing")
     [claimed] = (await service.claim_due(utc(2026, 5, 1, 9))).claimed
-    await runner_for(service, poster).tick(utc(2026, 5, 1, 9, 1))
+    message_id = poster._message(CHANNEL, claimed.id)
+    runner = runner_for(service, poster)
+    report = await runner.tick(utc(2026, 5, 1, 9, 1))
+    assert report.confirmed_after_restart == [claimed.id] and poster.posts == []
     occurrence = await service.store.get_occurrence(claimed.id)
-    assert occurrence is not None and occurrence.state == "unknown" and poster.posts == []
+    assert occurrence is not None and occurrence.state == "posted" and occurrence.message_id == message_id
+    # An exercise has no window: its message is never edited into a closed check-in.
+    await runner.tick(utc(2026, 5, 2, 8))
+    assert poster.closed == []
+
+
+async def test_a_group_exercise_claimed_but_never_sent_is_posted_once_within_grace(service, poster) -> None:
+    await schedule(service, exercise_id="box-breathing")
+    [claimed] = (await service.claim_due(utc(2026, 5, 1, 9))).claimed
+    runner = runner_for(service, poster)
+    report = await runner.tick(utc(2026, 5, 1, 9, 30))
+    assert report.posted == [claimed.id] and poster.posts == [claimed.id]
+    await runner.tick(utc(2026, 5, 1, 9, 31))
+    assert poster.posts == [claimed.id]
 
 
 async def test_a_transient_failure_is_retried_on_the_next_tick(service, poster) -> None:
@@ -314,3 +330,27 @@ async def test_run_pool_survives_a_failing_item() -> None:
 
     await run_pool(range(6), work, 2, None)
     assert sorted(done) == [0, 1, 2, 4, 5]
+
+
+async def test_a_tick_during_a_test_post_leaves_it_alone(service, poster) -> None:
+    schedule_id = await schedule(service)
+    row = await service.store.get_schedule(schedule_id)
+    assert row is not None
+    release = asyncio.Event()
+    original = poster.post_checkin
+
+    async def slow_post(occurrence: OccurrenceRow, tally: Tally) -> int:
+        await release.wait()
+        return await original(occurrence, tally)
+
+    poster.post_checkin = slow_post  # type: ignore[method-assign]
+    runner = runner_for(service, poster)
+    testing = asyncio.create_task(runner.post_test(row, utc(2026, 5, 1, 8, 30)))
+    await asyncio.sleep(0.05)
+    report = await runner.tick(utc(2026, 5, 1, 8, 31))  # sees the claim, must not settle it
+    assert report.skipped == [] and report.posted == []
+    release.set()
+    occurrence, test_report = await testing
+    assert test_report.posted == [occurrence.id]
+    stored = await service.store.get_occurrence(occurrence.id)
+    assert stored is not None and stored.state == "posted" and poster.posts == [occurrence.id]

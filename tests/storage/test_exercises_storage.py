@@ -276,6 +276,27 @@ async def test_retention_ages_out_unfinished_exercises_and_keeps_the_journal_by_
     assert (await short.run_retention(later)).rows_by_kind.get("journal") == 1
 
 
+async def test_retention_keeps_ladder_logs_by_default_and_ages_them_out_when_set(
+    db: Database, keyring: Keyring
+) -> None:
+    from bot.config import RetentionSettings
+    from bot.services.privacy import PrivacyService
+
+    ladder = LadderService(LadderStore(db, keyring))
+    step = await ladder.add(guild_id=GUILD, user_id=ALICE, title="Say hello first", difficulty=20, now=NOW)
+    await ladder.log(step_id=step.id, user_id=ALICE, before=70, after=50, now=NOW)
+    later = NOW + timedelta(days=100)
+    await ladder.log(step_id=step.id, user_id=ALICE, before=40, after=20, now=later - timedelta(days=5))
+    by_default = await PrivacyService(db, keyring, RetentionSettings()).run_retention(later)
+    assert "ladder" not in by_default.rows_by_kind
+    assert len((await ladder.own_step(step.id, ALICE)).logs) == 2
+    short = PrivacyService(db, keyring, RetentionSettings(ladder_days=30))
+    assert (await short.run_retention(later)).rows_by_kind.get("ladder") == 1
+    kept = await ladder.own_step(step.id, ALICE)
+    assert [(log.before, log.after) for log in kept.logs] == [(40, 20)], "the recent practice stays"
+    assert kept.title == "Say hello first", "the step itself stays"
+
+
 async def test_key_rotation_reseals_every_exercise_column(
     service: ExerciseService, db: Database, keyring: Keyring
 ) -> None:

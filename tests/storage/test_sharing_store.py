@@ -16,7 +16,7 @@ from bot.errors import UserFacingError
 from bot.services.identity import ban_key_for
 from bot.services.sharing import FLAG_CRISIS, FLAG_SAFETY_DOWN, Outcome, SharingService
 from bot.storage.crypto import DecryptionError, Keyring, generate_master_key
-from bot.storage.db import Database
+from bot.storage.db import Database, available_migrations
 from bot.storage.personal import REGISTRY, MemberRef
 from bot.storage.sharing import BODY_CONTEXT, SharingStore
 
@@ -455,5 +455,36 @@ async def test_personal_data_exports_and_erases_a_members_items(
     assert (await entry.export(db, keyring, member))["posts"] == []
     assert await entry.posts(db, member) == []
     assert str(MODERATOR) not in await all_sharing_values(db)
+    assert member.ban_keys[GUILD] not in str(await all_sharing_values(db)), "the block keeps no ban key"
     refused = await share(service, text=TEXT + " after erasing")
     assert refused.outcome is Outcome.REFUSED, "erasing one's data does not lift a block"
+
+
+async def test_blocks_an_older_hearth_kept_under_ban_keys_move_to_block_keys(
+    tmp_path: Path, keyring: Keyring
+) -> None:
+    before = tmp_path / "before-0013"
+    before.mkdir()
+    for number, path in available_migrations():
+        if number < 13:
+            (before / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    database = await Database.open(tmp_path / "old.db")
+    try:
+        await database.migrate(before)
+        ban_key = ban_key_for(keyring, GUILD, AUTHOR)
+        await database.execute(
+            "INSERT INTO sharing_blocks (id, guild_id, ban_key, reason, created_by, created_at, expires_at) "
+            "VALUES (7, ?, ?, 'spam', ?, '2026-03-01T00:00:00+00:00', NULL)",
+            (GUILD, ban_key, MODERATOR),
+        )
+        await database.migrate()
+        service = make_service(database, keyring)
+        await service.adopt_legacy_blocks()
+        await service.adopt_legacy_blocks()  # the second start finds nothing left to move
+        [block] = await service.blocks(GUILD, NOW)
+        assert block.id == 7 and block.reason == "spam" and block.created_by == MODERATOR
+        assert ban_key not in str(await all_sharing_values(database))
+        refused = await share(service)
+        assert refused.outcome is Outcome.REFUSED
+    finally:
+        await database.close()

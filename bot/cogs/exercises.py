@@ -685,7 +685,14 @@ class Exercises(commands.Cog, name="Exercises"):
                 channel_id=channel_id,
             )
             view = step_view(state)
-            message = await channel.send(embed=marked(step_embed(state), marker), view=view)  # type: ignore[arg-type]
+            try:
+                message = await channel.send(
+                    embed=marked(step_embed(state), marker), view=view  # type: ignore[arg-type]
+                )
+            except BaseException:
+                # Nobody can follow a session whose message never arrived: end it, leave nothing behind.
+                await self.service.sessions.end(state.session.id, status="stopped", now=self.hearth.now())
+                raise
             await self.service.sessions.set_message(
                 state.session.id, channel_id=channel_id, message_id=message.id
             )

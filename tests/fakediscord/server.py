@@ -364,16 +364,18 @@ class FakeDiscord:
                 entry.fault = f"rate limited ({decision.scope})"
             else:
                 fault = self.faults.take(entry)
-                if fault is None:
-                    reply = await self._run_handler(handler, entry, request, path)
-                elif fault.after_effect:
-                    reply = await self._run_handler(handler, entry, request, path)
-                    if reply.status < 400:
-                        reply = Reply(fault.status, fault.body, dict(fault.headers))
-                        entry.fault = fault.name
-                else:
-                    reply = Reply(fault.status, fault.body, dict(fault.headers))
+                if fault is not None:
                     entry.fault = fault.name
+                    if fault.delay > 0:
+                        self._notify()  # waiters may be watching for the held request (`fault.hits`)
+                        await asyncio.sleep(fault.delay)
+                if fault is not None and fault.status is not None and not fault.after_effect:
+                    reply = Reply(fault.status, fault.body, dict(fault.headers))
+                else:
+                    reply = await self._run_handler(handler, entry, request, path)
+                    if fault is not None and fault.status is not None and reply.status < 400:
+                        # An after-effect fault: the request took effect, and its answer is lost.
+                        reply = Reply(fault.status, fault.body, dict(fault.headers))
         entry.status = reply.status
         entry.response = reply.body
         entry.response_headers = {**extra_headers, **reply.headers}

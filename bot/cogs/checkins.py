@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import secrets
 import time
@@ -51,7 +52,7 @@ from bot.cogs._ui import (
     hearth,
 )
 from bot.errors import UserFacingError
-from bot.services.checkin_runner import CheckinRunner, DeliveryError, Failure, Pacer
+from bot.services.checkin_runner import CheckinRunner, DeliveryError, Failure, Pacer, Trouble
 from bot.services.checkins import (
     LOW_MOOD,
     MOODS,
@@ -91,7 +92,17 @@ CLOSED_COLOUR = discord.Colour(0x8D99AE)
 DM_CLOSED_CODE = 50007
 THREAD_EXISTS_CODE = 160004
 SWEEP_SECONDS = 60
-HISTORY_SEARCH_LIMIT = 100
+WAKEUP_JOB = "checkin:wakeup"
+MIN_WAKEUP_SECONDS = 1.0
+RETRY_SECONDS = 15.0
+# After an interruption, a claimed check-in is looked for among the channel's messages from a
+# little before its claim, 100 at a time, at most 2,000 of them.
+HISTORY_PAGE = 100
+HISTORY_SEARCH_PAGES = 20
+HISTORY_SEARCH_SLACK = timedelta(minutes=5)
+# What Hearth needs in a check-in channel: posting, and reading the history to find an
+# interrupted post again instead of posting it twice.
+CHECKIN_NEEDS = (*POST_NEEDS, "read_message_history")
 MARKER = "Hearth check-in #{id}"
 VISIBILITY_WORDS = {
     "private": "Only me",
@@ -567,6 +578,7 @@ class NoteModal(HearthModal):
 
 
 def _failure(exc: BaseException) -> DeliveryError:
+    """Say what a failed request means: only Discord's own trouble (5xx, 429) and the network's pass."""
     if isinstance(exc, discord.Forbidden):
         if exc.code == DM_CLOSED_CODE:
             return DeliveryError(Failure.DM_CLOSED, "DMs closed")
@@ -574,7 +586,8 @@ def _failure(exc: BaseException) -> DeliveryError:
     if isinstance(exc, discord.NotFound):
         return DeliveryError(Failure.NOT_FOUND, f"404 ({exc.code})")
     if isinstance(exc, discord.HTTPException):
-        return DeliveryError(Failure.TRANSIENT, f"{exc.status} ({exc.code})")
+        passing = exc.status >= 500 or exc.status == 429
+        return DeliveryError(Failure.TRANSIENT if passing else Failure.REFUSED, f"{exc.status} ({exc.code})")
     return DeliveryError(Failure.TRANSIENT, type(exc).__name__)
 
 
@@ -582,8 +595,48 @@ async def _discord_call(call: Awaitable[T]) -> T:
     """Await a Discord request, turning its failure into a DeliveryError the runner understands."""
     try:
         return await call
-    except (discord.HTTPException, aiohttp.ClientError, TimeoutError, OSError) as exc:
+    except (discord.HTTPException, discord.RateLimited, aiohttp.ClientError, TimeoutError, OSError) as exc:
         raise _failure(exc) from exc
+
+
+def post_nonce(occurrence: OccurrenceRow) -> str:
+    """Return the nonce every post of an occurrence carries, so Discord creates it only once.
+
+    With `enforce_nonce` (discord.py sets it), Discord answers a second post with the same nonce
+    within a few minutes with the message it already made. Unique per occurrence row and time,
+    and within Discord's 25 characters.
+    """
+    made = f"checkin:{occurrence.id}:{occurrence.scheduled_for.isoformat()}"
+    return "hc" + hashlib.sha256(made.encode()).hexdigest()[:23]
+
+
+class _OneNonce:
+    """A channel whose sends carry a fixed nonce; a group exercise's one post goes through it."""
+
+    def __init__(self, channel: Any, nonce: str) -> None:
+        self._channel = channel
+        self._nonce = nonce
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._channel, name)
+
+    async def send(self, *args: Any, **kwargs: Any) -> discord.Message:
+        kwargs.setdefault("nonce", self._nonce)
+        return await self._channel.send(*args, **kwargs)
+
+
+def _is_marked(data: dict[str, Any], occurrence_id: int) -> bool:
+    """Say whether a message (as Discord sends it) carries an occurrence's marker or its buttons."""
+    wanted = marker(occurrence_id)
+    footers = [(e.get("footer") or {}).get("text", "") for e in data.get("embeds", [])]
+    if any(f.startswith(wanted + " ") or f == wanted for f in footers):
+        return True
+    prefix = f"hearth:checkin:mood:{occurrence_id}:"
+    return any(
+        str(component.get("custom_id", "")).startswith(prefix)
+        for row in data.get("components", [])
+        for component in row.get("components", [])
+    )
 
 
 class DiscordPoster:
@@ -598,7 +651,11 @@ class DiscordPoster:
     async def post_checkin(self, occurrence: OccurrenceRow, tally: Tally) -> int:
         channel = self._channel(occurrence.channel_id, occurrence.guild_id)
         message = await _discord_call(
-            channel.send(embed=checkin_embed(occurrence, tally), view=checkin_view(occurrence.id))
+            channel.send(
+                embed=checkin_embed(occurrence, tally),
+                view=checkin_view(occurrence.id),
+                nonce=post_nonce(occurrence),
+            )
         )
         await channel_works(self.bot, occurrence.guild_id, occurrence.channel_id)
         return message.id
@@ -611,27 +668,33 @@ class DiscordPoster:
         channel = self.bot.get_channel(occurrence.channel_id) or self._channel(
             occurrence.channel_id, occurrence.guild_id
         )
-        message = await _discord_call(post(channel, occurrence.exercise_id, marker=marker(occurrence.id)))
+        once = _OneNonce(channel, post_nonce(occurrence))
+        message = await _discord_call(post(once, occurrence.exercise_id, marker=marker(occurrence.id)))
         return message.id
 
     async def find_posted(self, occurrence: OccurrenceRow) -> int | None:
-        # Deterministic rule: search the channel's newest 100 messages for one of ours whose
-        # footer carries this occurrence's marker or whose buttons carry its id.
+        # Deterministic rule: read the channel forward from a little before the claim (a post
+        # can only come after its claim), page by page, for one of ours whose footer carries
+        # this occurrence's marker or whose buttons carry its id. Reaching the channel's end
+        # means it is not there; too many messages to be sure means we can't tell.
         assert self.bot.user is not None
-        messages = await _discord_call(self.bot.http.logs_from(occurrence.channel_id, HISTORY_SEARCH_LIMIT))
-        wanted = marker(occurrence.id)
-        prefix = f"hearth:checkin:mood:{occurrence.id}:"
-        for data in messages:
-            if int(data.get("author", {}).get("id", 0)) != self.bot.user.id:
-                continue
-            footers = [(e.get("footer") or {}).get("text", "") for e in data.get("embeds", [])]
-            if any(f.startswith(wanted + " ") or f == wanted for f in footers):
-                return int(data["id"])
-            for row in data.get("components", []):
-                for component in row.get("components", []):
-                    if str(component.get("custom_id", "")).startswith(prefix):
-                        return int(data["id"])
-        return None
+        # Discord's ids carry Discord's time; the bot's clock is only ever ahead of it in tests.
+        since = min(occurrence.claimed_at, datetime.now(UTC)) - HISTORY_SEARCH_SLACK
+        after = discord.utils.time_snowflake(since)
+        for _ in range(HISTORY_SEARCH_PAGES):
+            page = await _discord_call(
+                self.bot.http.logs_from(occurrence.channel_id, HISTORY_PAGE, after=after)
+            )
+            for data in page:
+                ours = int(data.get("author", {}).get("id", 0)) == self.bot.user.id
+                if ours and _is_marked(data, occurrence.id):
+                    return int(data["id"])
+            if len(page) < HISTORY_PAGE:
+                return None
+            after = max(int(data["id"]) for data in page)
+        raise DeliveryError(
+            Failure.REFUSED, f"more than {HISTORY_SEARCH_PAGES * HISTORY_PAGE} messages since it was claimed"
+        )
 
     async def close_checkin(self, occurrence: OccurrenceRow, tally: Tally) -> None:
         if occurrence.message_id is None:
@@ -662,7 +725,24 @@ class DiscordPoster:
         data = await _discord_call(self.bot.http.start_private_message(reminder.user_id))
         return int(data["id"])
 
+    async def can_see(self, user_id: int, occurrence: OccurrenceRow) -> bool:
+        """Say whether a member is still in the check-in's server and can see its channel."""
+        guild = self.bot.get_guild(occurrence.guild_id)
+        channel = guild.get_channel(occurrence.channel_id) if guild else None
+        if guild is None or channel is None:
+            return False
+        try:
+            member = guild.get_member(user_id) or await _discord_call(guild.fetch_member(user_id))
+        except DeliveryError as exc:
+            if exc.failure is Failure.NOT_FOUND:  # they left the server
+                return False
+            raise
+        return channel.permissions_for(member).view_channel
+
     async def send_group_reminder(self, reminder: ReminderRow, occurrence: OccurrenceRow) -> int | None:
+        # The DM names the check-in and its channel: only for members who can still see them.
+        if not await self.can_see(reminder.user_id, occurrence):
+            return None
         channel_id = await self.dm_channel(reminder)
         closes = int(occurrence.closes_at.timestamp())
         link = f"https://discord.com/channels/{occurrence.guild_id}/{occurrence.channel_id}/{occurrence.message_id}"
@@ -776,7 +856,7 @@ class Checkins(commands.Cog):
             pacer=self.pacer,
             workers=settings.post_workers,
             on_idle=self._arm,
-            on_paused=self._tell_paused,
+            on_trouble=self._tell_trouble,
         )
         self.counts = CountRefresher(settings.count_refresh_seconds, self._refresh_count, self.pacer)
         self.anonymous_limit = HourlyLimit(settings.anonymous_notes_per_hour)
@@ -823,7 +903,7 @@ class Checkins(commands.Cog):
         for task in list(self._ticks):
             task.cancel()
         if self.bot.scheduler is not None:
-            for job_id in ("checkin:wakeup", "checkin:sweep"):
+            for job_id in (WAKEUP_JOB, "checkin:sweep"):
                 with contextlib.suppress(Exception):
                     self.bot.scheduler.remove_job(job_id)
 
@@ -847,45 +927,65 @@ class Checkins(commands.Cog):
         """Point the one wake-up job at the earliest thing the database says is due.
 
         The delay is measured on the bot's clock and the job is placed that far ahead on the
-        real clock, so a test's frozen clock never makes the job fire early in a loop.
+        real clock, so a test's frozen clock never makes the job fire early in a loop. It is
+        never placed less than a second ahead: the job re-arms itself at the end of its own run,
+        and APScheduler drops a one-off job whose time comes while its last run is still going.
+        Something already due after a tick is something that failed for now (a close that met
+        Discord trouble), so it is tried again after a pause, never in a tight loop.
         """
         scheduler = self.bot.scheduler
         if scheduler is None:
             return
         if due is None:
             with contextlib.suppress(Exception):
-                scheduler.remove_job("checkin:wakeup")
+                scheduler.remove_job(WAKEUP_JOB)
             return
-        delay = max(0.0, (due - self.bot.now()).total_seconds())
+        delay = (due - self.bot.now()).total_seconds()
+        delay = RETRY_SECONDS if delay <= 0 else max(delay, MIN_WAKEUP_SECONDS)
         scheduler.add_job(
             self._scheduled_tick,
             "date",
             run_date=datetime.now(UTC) + timedelta(seconds=delay),
-            id="checkin:wakeup",
+            id=WAKEUP_JOB,
             replace_existing=True,
             misfire_grace_time=None,
             coalesce=True,
+            max_instances=2,  # a run may start while the one that armed it finishes (ticks queue on a lock)
         )
 
     async def _rearm(self) -> None:
         await self._arm(await self.service.store.next_wakeup())
 
-    async def _tell_paused(self, occurrence: OccurrenceRow, reason: str) -> None:
-        """Tell moderators once that a schedule was paused because its channel refused a post."""
+    async def _tell_trouble(self, occurrence: OccurrenceRow, trouble: Trouble) -> None:
+        """Tell moderators once about a schedule whose post failed for good, or whose fate is unknown."""
         assert occurrence.schedule_id is not None
         schedule = await self.service.store.get_schedule(occurrence.schedule_id)
         name = clip(schedule.name if schedule else occurrence.title, 80)
-        embed = discord.Embed(
-            title="A check-in schedule is paused",
-            description=(
-                f"I couldn't post **#{occurrence.schedule_id} · {name}** in <#{occurrence.channel_id}>: "
-                f"{reason}. I've paused the schedule so it doesn't keep failing.\n"
+        where = f"**#{occurrence.schedule_id} · {name}** in <#{occurrence.channel_id}>"
+        if trouble.unsure:
+            title = "A check-in may not have gone out"
+            lines = [
+                f"{where} was interrupted while it was being posted, and {trouble.reason}. I haven't "
+                "posted it again, so nobody gets it twice; if it did go out, I'll close it on time.",
+                "Give my role Read Message History there (with View Channel, Send Messages and Embed "
+                f"Links), or post `/schedule test schedule:{occurrence.schedule_id}` if members missed it.",
+            ]
+        elif trouble.paused:
+            title = "A check-in schedule is paused"
+            lines = [
+                f"I couldn't post {where}: {trouble.reason}. I've paused the schedule so it doesn't "
+                "keep failing.",
                 "Give my role View Channel, Send Messages and Embed Links there (or choose another channel "
-                f"with `/schedule edit`), then `/schedule resume schedule:{occurrence.schedule_id}`. "
-                "`/schedule list` shows it too."
-            ),
-            colour=TROUBLE_COLOUR,
-        )
+                f"with `/schedule edit`), then `/schedule resume schedule:{occurrence.schedule_id}`.",
+            ]
+        else:
+            title = "A check-in wasn't posted"
+            lines = [
+                f"I couldn't post {where}: {trouble.reason}. I won't send that one again; the schedule "
+                "goes on as usual.",
+            ]
+        lines.append("`/schedule list` shows it too.")
+        embed = discord.Embed(title=title, description="\n".join(lines), colour=TROUBLE_COLOUR)
         topic = f"schedule:{occurrence.schedule_id}"
         await note_trouble(self.bot, occurrence.guild_id, occurrence.channel_id, embed, topic=topic)
 
@@ -1075,31 +1175,39 @@ class Checkins(commands.Cog):
 
     async def _thread_for(self, occurrence: OccurrenceRow) -> int:
         lock = self._thread_locks.setdefault(occurrence.id, asyncio.Lock())
-        async with lock:
-            fresh = await self.service.store.get_occurrence(occurrence.id)
-            if fresh is not None and fresh.thread_id is not None:
-                return fresh.thread_id
-            if occurrence.message_id is None:
-                raise DeliveryError(Failure.NOT_FOUND, "the check-in has no message")
-            stamp = occurrence.scheduled_for.strftime("%d %b")
-            try:
-                data = await self.bot.http.start_thread_with_message(
-                    occurrence.channel_id,
-                    occurrence.message_id,
-                    name=clip(f"Words: {occurrence.title} · {stamp}", 100),
-                    auto_archive_duration=1440,
-                    rate_limit_per_user=None,
-                )
-                thread_id = int(data["id"])
-            except discord.HTTPException as exc:
-                if exc.code != THREAD_EXISTS_CODE:
-                    raise _failure(exc) from exc
-                message = await _discord_call(
-                    self.bot.http.get_message(occurrence.channel_id, occurrence.message_id)
-                )
-                thread_id = int((message.get("thread") or {}).get("id") or occurrence.message_id)
-            await self.service.store.set_thread(occurrence.id, thread_id)
-            return thread_id
+        try:
+            async with lock:
+                return await self._find_or_start_thread(occurrence)
+        finally:
+            # Whoever waits on this lock still holds it; a newcomer finds the thread in the database.
+            if self._thread_locks.get(occurrence.id) is lock:
+                del self._thread_locks[occurrence.id]
+
+    async def _find_or_start_thread(self, occurrence: OccurrenceRow) -> int:
+        fresh = await self.service.store.get_occurrence(occurrence.id)
+        if fresh is not None and fresh.thread_id is not None:
+            return fresh.thread_id
+        if occurrence.message_id is None:
+            raise DeliveryError(Failure.NOT_FOUND, "the check-in has no message")
+        stamp = occurrence.scheduled_for.strftime("%d %b")
+        try:
+            data = await self.bot.http.start_thread_with_message(
+                occurrence.channel_id,
+                occurrence.message_id,
+                name=clip(f"Words: {occurrence.title} · {stamp}", 100),
+                auto_archive_duration=1440,
+                rate_limit_per_user=None,
+            )
+            thread_id = int(data["id"])
+        except discord.HTTPException as exc:
+            if exc.code != THREAD_EXISTS_CODE:
+                raise _failure(exc) from exc
+            message = await _discord_call(
+                self.bot.http.get_message(occurrence.channel_id, occurrence.message_id)
+            )
+            thread_id = int((message.get("thread") or {}).get("id") or occurrence.message_id)
+        await self.service.store.set_thread(occurrence.id, thread_id)
+        return thread_id
 
     async def _show_in_thread(self, saved: NoteSaved, name: str) -> str:
         occurrence = saved.occurrence
@@ -1419,7 +1527,7 @@ class Checkins(commands.Cog):
         return settings.checkin_channel_id
 
     def _check_channel_permissions(self, channel: discord.TextChannel) -> None:
-        missing = missing_permissions(channel, POST_NEEDS)
+        missing = missing_permissions(channel, CHECKIN_NEEDS)
         if missing:
             raise UserFacingError(
                 f"I can't post check-ins in {channel.mention}: I'm missing {', '.join(missing)} there. "
@@ -1585,7 +1693,8 @@ class Checkins(commands.Cog):
         link = f"https://discord.com/channels/{posted.guild_id}/{posted.channel_id}/{posted.message_id}"
         await interaction.followup.send(
             f"Posted a test {'exercise' if row.kind == 'exercise' else 'check-in'} in <#{row.channel_id}>: "
-            f"{link}\nIt works like a real one; the schedule's own times are unchanged.",
+            f"{link}\nMembers can answer it like a real one, though no reminders go out for a test; "
+            "the schedule's own times are unchanged.",
             ephemeral=True,
         )
 

@@ -4,11 +4,12 @@ APScheduler calls `tick(bot.now())` at the earliest moment the database says
 something is due; tests call `tick(now)` directly with the time they choose, so
 no test ever waits for real minutes. A tick:
 
-1. resolves occurrences claimed by an earlier process but never confirmed
-   (killed mid-post): the channel's recent messages are searched for the
-   occurrence's marker (check-ins and group exercises both carry it in their
-   footer); found means confirm, not found means post it now if it is still
-   within grace, else record it as skipped;
+1. resolves occurrences claimed but never confirmed (killed mid-post, or a post
+   whose answer was lost): the channel's messages since the claim are searched
+   for the occurrence's marker (check-ins and group exercises both carry it in
+   their footer); found means confirm, not found means post it now if it is
+   still within grace, else record it as skipped; unable to search means
+   `unknown` (never a second post), and moderators are told;
 2. claims what is due in one transaction, then posts each claim through a bounded
    pool of workers that share one pacer, so a burst of check-ins stays under
    Discord's global rate limit; each post is confirmed with its message id;
@@ -27,7 +28,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol, TypeVar
 
@@ -38,6 +39,10 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+# How long after its window a check-in's closing edit is retried through Discord trouble (5xx,
+# timeouts) before it is left as it is (its buttons refuse late answers either way).
+CLOSE_RETRY_LIMIT = timedelta(hours=24)
+
 
 class Failure(StrEnum):
     """Why a request to Discord did not work, as far as the runner needs to know."""
@@ -45,7 +50,17 @@ class Failure(StrEnum):
     DM_CLOSED = "dm_closed"  # 50007: the member does not accept DMs
     FORBIDDEN = "forbidden"  # 403: missing permissions
     NOT_FOUND = "not_found"  # 404: the channel or message is gone
-    TRANSIENT = "transient"  # 5xx, timeouts: worth trying again later
+    REFUSED = "refused"  # any other 4xx (such as a 400): sending it again gets the same answer
+    TRANSIENT = "transient"  # 5xx, 429, timeouts, lost connections: worth trying again later
+
+
+@dataclass(frozen=True)
+class Trouble:
+    """Something about a schedule's posts that moderators should hear about (once)."""
+
+    reason: str  # in words for moderators
+    paused: bool  # the schedule was paused because of it
+    unsure: bool = False  # Hearth could not tell whether a check-in went out
 
 
 class DeliveryError(Exception):
@@ -67,13 +82,14 @@ class CheckinPoster(Protocol):
         """Post a group exercise; return the message id."""
 
     async def find_posted(self, occurrence: OccurrenceRow) -> int | None:
-        """Search the channel's recent messages for the occurrence's marker; return the message id."""
+        """Search the channel's messages since the claim for the occurrence's marker; return its id."""
 
     async def close_checkin(self, occurrence: OccurrenceRow, tally: Tally) -> None:
         """Edit a check-in's message to say it has closed."""
 
     async def send_group_reminder(self, reminder: ReminderRow, occurrence: OccurrenceRow) -> int | None:
-        """DM a member about an open check-in; return the DM channel id used."""
+        """DM a member about an open check-in; return the DM channel id used, or None if not sent
+        (the member left the server or can no longer see the channel)."""
 
     async def send_personal_reminder(self, reminder: ReminderRow) -> int | None:
         """DM a member their personal check-in reminder; return the DM channel id used."""
@@ -121,19 +137,27 @@ class Pacer:
 _DONE = object()
 
 
-async def run_stream(
-    batches: AsyncIterator[Iterable[T]],
+async def run_pool(
+    items: Iterable[T] | AsyncIterator[Iterable[T]],
     work: Callable[[T], Awaitable[None]],
     workers: int,
     pacer: Pacer | None,
 ) -> None:
-    """Like `run_pool`, but items arrive in batches while the workers are already busy."""
+    """Run `work` on every item with at most `workers` at once, each waiting its turn at the pacer.
+
+    Items may also arrive in batches from an async iterator while the workers are already busy.
+    A failing item is logged and the others go on.
+    """
     queue: asyncio.Queue[Any] = asyncio.Queue()
 
     async def produce() -> None:
         try:
-            async for batch in batches:
-                for item in batch:
+            if isinstance(items, AsyncIterator):
+                async for batch in items:
+                    for item in batch:
+                        queue.put_nowait(item)
+            else:
+                for item in items:
                     queue.put_nowait(item)
         finally:
             for _ in range(workers):
@@ -157,32 +181,6 @@ async def run_stream(
             raise result
 
 
-async def run_pool(
-    items: Iterable[T], work: Callable[[T], Awaitable[None]], workers: int, pacer: Pacer | None
-) -> None:
-    """Run `work` on every item with at most `workers` at once, each waiting its turn at the pacer."""
-    queue: asyncio.Queue[T] = asyncio.Queue()
-    for item in items:
-        queue.put_nowait(item)
-    if queue.empty():
-        return
-
-    async def worker() -> None:
-        while True:
-            try:
-                item = queue.get_nowait()
-            except asyncio.QueueEmpty:
-                return
-            if pacer is not None:
-                await pacer.wait()
-            try:
-                await work(item)
-            except Exception:
-                log.exception("a check-in task failed")
-
-    await asyncio.gather(*(worker() for _ in range(min(workers, queue.qsize()))))
-
-
 @dataclass
 class TickReport:
     """What one tick did, for logs and tests."""
@@ -193,6 +191,7 @@ class TickReport:
     failed: list[int] = field(default_factory=list)
     skipped: list[int] = field(default_factory=list)  # occurrence ids recorded as skipped
     missed: int = 0
+    unknown: list[int] = field(default_factory=list)  # could not tell whether they went out
     closed: list[int] = field(default_factory=list)
     reminded: list[int] = field(default_factory=list)  # user ids that got a group reminder
     personal_reminded: list[int] = field(default_factory=list)
@@ -210,7 +209,7 @@ class CheckinRunner:
         pacer: Pacer,
         workers: int = 16,
         on_idle: Callable[[datetime | None], Awaitable[None] | None] | None = None,
-        on_paused: Callable[[OccurrenceRow, str], Awaitable[None]] | None = None,
+        on_trouble: Callable[[OccurrenceRow, Trouble], Awaitable[None]] | None = None,
     ) -> None:
         self.service = service
         self.store = service.store
@@ -218,8 +217,8 @@ class CheckinRunner:
         self.pacer = pacer
         self.workers = workers
         self.on_idle = on_idle
-        # Told when a schedule is paused because its channel refused a post (403) or is gone (404).
-        self.on_paused = on_paused
+        # Told when a post fails for good (the schedule may be paused) or its fate is unknown.
+        self.on_trouble = on_trouble
         self._tick_lock = asyncio.Lock()
         self._claim_lock = asyncio.Lock()
         # Occurrences this process is posting right now; a tick never treats them as orphans.
@@ -239,7 +238,7 @@ class CheckinRunner:
                     report.skipped.extend(batch.skipped_ids)
                     yield batch.claimed
 
-            await run_stream(claims(), lambda o: self._post(o, report), self.workers, self.pacer)
+            await run_pool(claims(), lambda o: self._post(o, report), self.workers, self.pacer)
             await self._close_due(now, report)
             await self._remind_due(now, report)
             await self._personal_reminders(now, report)
@@ -297,21 +296,24 @@ class CheckinRunner:
 
     async def _confirm(self, occurrence: OccurrenceRow, message_id: int, now: datetime) -> None:
         await self.store.confirm_posted(occurrence.id, message_id, now)
+        if occurrence.schedule_id is not None:
+            await self.store.clear_last_error(occurrence.schedule_id, now)
         if occurrence.kind == "exercise":
             # A group exercise has no window: closing would turn it into a check-in's message.
             await self.store.mark_closed([occurrence.id])
 
     async def _record_failure(self, occurrence: OccurrenceRow, exc: DeliveryError, now: datetime) -> None:
-        """Record a post that cannot work as things are, and pause its schedule.
+        """Record a post that cannot work as things are, and tell moderators once.
 
         A missing permission or a deleted channel fails every later post too, so the schedule
-        is paused (with the reason, shown in /schedule list) instead of failing day after day,
-        and moderators are told once; `/schedule resume` starts it again.
+        is paused (with the reason, shown in /schedule list) instead of failing day after day;
+        `/schedule resume` starts it again. A post Discord refused for another reason (a 400)
+        is not sent again; the schedule goes on and its next post may well work.
         """
         reason = {
             Failure.FORBIDDEN: "I'm missing permission to post in that channel",
             Failure.NOT_FOUND: "the channel no longer exists or the exercise is unavailable",
-        }.get(exc.failure, "Discord refused the post")
+        }.get(exc.failure, f"Discord refused the post ({exc.detail or exc.failure})")
         log.warning(
             "check-in %s of schedule %s could not be posted: %s", occurrence.id, occurrence.schedule_id, exc
         )
@@ -326,11 +328,35 @@ class CheckinRunner:
             log.warning("paused schedule %s: %s", occurrence.schedule_id, exc.failure)
         else:
             await self.store.update_schedule(occurrence.schedule_id, now, last_error=reason)
-        if lasting and self.on_paused is not None:
-            try:
-                await self.on_paused(occurrence, reason)
-            except Exception:
-                log.exception("could not tell moderators that schedule %s was paused", occurrence.schedule_id)
+        await self._tell(occurrence, Trouble(reason, paused=lasting))
+
+    async def _record_unknown(self, occurrence: OccurrenceRow, exc: DeliveryError, now: datetime) -> None:
+        """Record a claimed check-in whose channel can't be searched: never post it a second time.
+
+        It is looked for once more when its window ends (to close it if it did go out), and
+        moderators are told once, with what to fix.
+        """
+        if exc.failure is Failure.FORBIDDEN:
+            reason = (
+                "I can't read that channel's message history (Read Message History), so I couldn't "
+                "check whether an interrupted check-in had gone out"
+            )
+        else:
+            why = exc.detail or exc.failure
+            reason = f"I couldn't check whether an interrupted check-in had gone out ({why})"
+        log.warning("check-in %s: couldn't search its channel (%s); not posting it again", occurrence.id, exc)
+        await self.store.set_state(occurrence.id, "unknown", str(exc.failure))
+        if occurrence.schedule_id is not None:
+            await self.store.update_schedule(occurrence.schedule_id, now, last_error=reason)
+            await self._tell(occurrence, Trouble(reason, paused=False, unsure=True))
+
+    async def _tell(self, occurrence: OccurrenceRow, trouble: Trouble) -> None:
+        if self.on_trouble is None or occurrence.schedule_id is None:
+            return
+        try:
+            await self.on_trouble(occurrence, trouble)
+        except Exception:
+            log.exception("could not tell moderators about schedule %s", occurrence.schedule_id)
 
     async def _resolve_unconfirmed(self, now: datetime, report: TickReport) -> list[OccurrenceRow]:
         """Settle claims no one in this process is posting: confirm, repost within grace, or skip."""
@@ -348,8 +374,8 @@ class CheckinRunner:
                     await self._record_failure(occurrence, exc, now)
                     report.failed.append(occurrence.id)
                 else:
-                    # Unable to read the channel: never risk a second post.
-                    await self.store.set_state(occurrence.id, "unknown", "could not read the channel")
+                    await self._record_unknown(occurrence, exc, now)
+                    report.unknown.append(occurrence.id)
                 continue
             if found is not None:
                 await self._confirm(occurrence, found, now)
@@ -369,16 +395,34 @@ class CheckinRunner:
         due = await self.store.occurrences_to_close(now)
 
         async def close(occurrence: OccurrenceRow) -> None:
+            if occurrence.state == "unknown":
+                occurrence = await self._look_again(occurrence, now)
             try:
-                await self.poster.close_checkin(occurrence, await self.service.tally(occurrence, closed=True))
+                if occurrence.message_id is not None:
+                    tally = await self.service.tally(occurrence, closed=True)
+                    await self.poster.close_checkin(occurrence, tally)
             except DeliveryError as exc:
-                if exc.failure is Failure.TRANSIENT:
+                if exc.failure is Failure.TRANSIENT and now - occurrence.closes_at < CLOSE_RETRY_LIMIT:
                     return  # the next tick tries again; the buttons already refuse late answers
-                log.info("could not edit closed check-in %s (%s)", occurrence.id, exc.failure)
+                log.info("could not edit closed check-in %s (%s); leaving it", occurrence.id, exc.failure)
             await self.store.mark_closed([occurrence.id])
             report.closed.append(occurrence.id)
 
         await run_pool(due, close, self.workers, self.pacer)
+
+    async def _look_again(self, occurrence: OccurrenceRow, now: datetime) -> OccurrenceRow:
+        """At the close of a check-in whose fate was unknown, search once more, to close it if it went out."""
+        await self.pacer.wait()
+        try:
+            found = await self.poster.find_posted(occurrence)
+        except DeliveryError:
+            found = None
+        if found is None:
+            return occurrence
+        await self._confirm(occurrence, found, now)
+        log.info("check-in %s turned out to have been posted; closing it", occurrence.id)
+        confirmed = await self.store.get_occurrence(occurrence.id)
+        return confirmed or occurrence
 
     async def _remind_due(self, now: datetime, report: TickReport) -> None:
         await self.store.skip_stale_reminders(now)
@@ -394,7 +438,9 @@ class CheckinRunner:
             except DeliveryError as exc:
                 await self._reminder_failed(reminder, exc, occurrence.channel_id, report)
                 return
-            if channel is not None and channel != reminder.dm_channel_id:
+            if channel is None:
+                return
+            if channel != reminder.dm_channel_id:
                 await self.store.set_dm_channel(reminder.user_id, channel)
             report.reminded.append(reminder.user_id)
 

@@ -712,15 +712,6 @@ class CheckinService:
             detail=detail,
         )
 
-    async def claim_due(self, now: datetime) -> ClaimResult:
-        """Claim every occurrence that is due (or late but within grace); record the missed ones."""
-        result = ClaimResult()
-        async for batch in self.claim_due_batches(now):
-            result.claimed.extend(batch.claimed)
-            result.missed.extend(batch.missed)
-            result.skipped_ids.extend(batch.skipped_ids)
-        return result
-
     async def claim_due_batches(self, now: datetime, batch_size: int = 100) -> AsyncIterator[ClaimResult]:
         """Claim what is due, `batch_size` schedules per transaction, yielding each batch's claims.
 

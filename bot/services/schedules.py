@@ -131,20 +131,6 @@ class Recurrence:
                     yield instant
             day += timedelta(days=1)
 
-    def latest_at_or_before(self, moment: datetime, not_before: datetime) -> datetime | None:
-        """Return the last occurrence in [not_before, moment], or None."""
-        day = moment.astimezone(self.zone).date() + timedelta(days=1)
-        floor = not_before.astimezone(self.zone).date() - timedelta(days=1)
-        while day >= floor:
-            if day.weekday() in self.weekdays:
-                instant = self.resolve(day).instant
-                if not_before <= instant <= moment:
-                    return instant
-                if instant < not_before:
-                    return None
-            day -= timedelta(days=1)
-        return None
-
     def clock_notes(self, after: datetime, horizon_days: int = 366) -> list[ResolvedTime]:
         """Return the first gap and the first repeat among the occurrences in the coming year."""
         notes: dict[LocalTimeKind, ResolvedTime] = {}

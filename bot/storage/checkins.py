@@ -346,6 +346,7 @@ class CheckinStore:
             "SELECT MIN(t) FROM ("
             " SELECT MIN(next_run_at) AS t FROM checkin_schedules WHERE paused = 0"
             " UNION ALL SELECT MIN(closes_at) FROM checkin_occurrences WHERE state = 'posted' AND closed = 0"
+            " UNION ALL SELECT MIN(closes_at) FROM checkin_occurrences WHERE state = 'unknown' AND closed = 0"
             " UNION ALL SELECT MIN(remind_at) FROM checkin_occurrences"
             "   WHERE state = 'posted' AND closed = 0 AND reminded = 0 AND remind_at IS NOT NULL"
             " UNION ALL SELECT MIN(next_run_at) FROM checkin_reminders WHERE enabled = 1)"
@@ -462,6 +463,14 @@ class CheckinStore:
             (message_id, to_db_time(now), occurrence_id),
         )
 
+    async def clear_last_error(self, schedule_id: int, now: datetime) -> None:
+        """Forget why an active schedule's last post failed: a post of it has just worked."""
+        await self.db.execute(
+            "UPDATE checkin_schedules SET last_error = NULL, updated_at = ? "
+            "WHERE id = ? AND last_error IS NOT NULL AND paused = 0",
+            (to_db_time(now), schedule_id),
+        )
+
     async def set_state(self, occurrence_id: int, state: str, detail: str | None = None) -> None:
         """Record that an occurrence was skipped, failed, or is in an unknown state."""
         await self.db.execute(
@@ -477,11 +486,12 @@ class CheckinStore:
         return [OccurrenceRow.from_row(r) for r in rows]
 
     async def occurrences_to_close(self, now: datetime) -> list[OccurrenceRow]:
-        """Return posted occurrences whose window has ended but which are not marked closed."""
+        """Return posted (or unknown) occurrences whose window has ended but which are not marked closed."""
         rows = await self.db.fetchall(
             "SELECT * FROM checkin_occurrences WHERE state = 'posted' AND closed = 0 AND closes_at <= ? "
-            "ORDER BY closes_at, id",
-            (to_db_time(now),),
+            "UNION ALL SELECT * FROM checkin_occurrences WHERE state = 'unknown' AND closed = 0 "
+            "AND closes_at <= ? ORDER BY closes_at, id",
+            (to_db_time(now), to_db_time(now)),
         )
         return [OccurrenceRow.from_row(r) for r in rows]
 

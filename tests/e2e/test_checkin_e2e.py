@@ -213,6 +213,9 @@ async def test_a_note_at_each_visibility(hearth: Harness) -> None:
     )
     assert answer["answered_at"] == answer["updated_at"] and answer["updated_at"] not in dump
 
+    # The lock that keeps two notes from opening two threads is not kept once the thread exists.
+    assert cog(hearth)._thread_locks == {}
+
     # The count shows the anonymous note apart: Carol's mood counts once, her note never.
     await cog(hearth).counts.flush()
     assert count_field(hearth.fake.message(post.id)) == (

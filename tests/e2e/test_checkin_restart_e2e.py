@@ -67,13 +67,16 @@ async def test_downtime_past_grace_skips_and_records_it(
 
 
 @pytest.mark.hearth_config(checkins={"grace_minutes": 30})
-async def test_the_grace_window_is_configurable(hearth: Harness) -> None:
-    await add_schedule(hearth)
+@pytest.mark.parametrize(("down_for", "posted"), [(20, True), (45, False)])
+async def test_the_grace_window_is_configurable(hearth: Harness, down_for: int, posted: bool) -> None:
+    schedule_id = await add_schedule(hearth)
     await hearth.stop()
-    hearth.clock.set(NINE + timedelta(minutes=45))
+    hearth.clock.set(NINE + timedelta(minutes=down_for))
     await hearth.start()
     await settle(hearth)
-    assert checkin_posts(hearth) == []
+    assert len(checkin_posts(hearth)) == (1 if posted else 0)
+    [row] = await occurrences(hearth, schedule_id)
+    assert row.state == ("posted" if posted else "skipped")
 
 
 async def kill_after_posting(hearth: Harness, schedule_id: int, posts: Callable[[], list[Any]]) -> None:

@@ -16,6 +16,7 @@ from bot.services.checkins import CheckinService, Tally
 from bot.storage.checkins import CheckinStore, OccurrenceRow, ReminderRow
 from bot.storage.crypto import Keyring, generate_master_key
 from bot.storage.db import Database
+from tests.storage.checkin_helpers import claim_all
 
 CONTENT = Path(__file__).resolve().parents[2] / "content"
 GUILD = 111
@@ -137,7 +138,7 @@ async def test_a_due_check_in_is_posted_once_however_often_it_ticks(service, pos
 async def test_killed_after_posting_is_confirmed_not_posted_again(service, poster) -> None:
     await schedule(service)
     # The first process claimed and posted, then died before recording the message id.
-    [claimed] = (await service.claim_due(utc(2026, 5, 1, 9))).claimed
+    [claimed] = (await claim_all(service, utc(2026, 5, 1, 9))).claimed
     message_id = poster._message(CHANNEL, claimed.id)
     restarted = runner_for(service, poster)
     report = await restarted.tick(utc(2026, 5, 1, 9, 5))
@@ -149,7 +150,7 @@ async def test_killed_after_posting_is_confirmed_not_posted_again(service, poste
 
 async def test_killed_before_posting_is_posted_once_within_grace(service, poster) -> None:
     await schedule(service)
-    [claimed] = (await service.claim_due(utc(2026, 5, 1, 9))).claimed
+    [claimed] = (await claim_all(service, utc(2026, 5, 1, 9))).claimed
     restarted = runner_for(service, poster)
     report = await restarted.tick(utc(2026, 5, 1, 10))
     assert report.posted == [claimed.id] and poster.posts == [claimed.id]
@@ -159,7 +160,7 @@ async def test_killed_before_posting_is_posted_once_within_grace(service, poster
 
 async def test_killed_before_posting_and_back_after_grace_is_skipped(service, poster) -> None:
     await schedule(service)
-    [claimed] = (await service.claim_due(utc(2026, 5, 1, 9))).claimed
+    [claimed] = (await claim_all(service, utc(2026, 5, 1, 9))).claimed
     report = await runner_for(service, poster).tick(utc(2026, 5, 1, 11, 30))
     assert report.skipped == [claimed.id] and poster.posts == []
     occurrence = await service.store.get_occurrence(claimed.id)
@@ -168,7 +169,7 @@ async def test_killed_before_posting_and_back_after_grace_is_skipped(service, po
 
 async def test_a_group_exercise_posted_before_a_crash_is_confirmed_and_never_closed(service, poster) -> None:
     await schedule(service, exercise_id="box-breathing")
-    [claimed] = (await service.claim_due(utc(2026, 5, 1, 9))).claimed
+    [claimed] = (await claim_all(service, utc(2026, 5, 1, 9))).claimed
     message_id = poster._message(CHANNEL, claimed.id)
     runner = runner_for(service, poster)
     report = await runner.tick(utc(2026, 5, 1, 9, 1))
@@ -182,7 +183,7 @@ async def test_a_group_exercise_posted_before_a_crash_is_confirmed_and_never_clo
 
 async def test_a_group_exercise_claimed_but_never_sent_is_posted_once_within_grace(service, poster) -> None:
     await schedule(service, exercise_id="box-breathing")
-    [claimed] = (await service.claim_due(utc(2026, 5, 1, 9))).claimed
+    [claimed] = (await claim_all(service, utc(2026, 5, 1, 9))).claimed
     runner = runner_for(service, poster)
     report = await runner.tick(utc(2026, 5, 1, 9, 30))
     assert report.posted == [claimed.id] and poster.posts == [claimed.id]

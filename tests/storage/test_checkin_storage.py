@@ -17,6 +17,7 @@ from bot.storage.checkins import CheckinStore, erase_member, export_member
 from bot.storage.crypto import Keyring, generate_master_key
 from bot.storage.db import Database
 from bot.storage.personal import REGISTRY, MemberRef
+from tests.storage.checkin_helpers import claim_all
 
 CONTENT = Path(__file__).resolve().parents[2] / "content"
 GUILD = 111
@@ -94,8 +95,8 @@ async def test_unknown_prompt_sets_and_zones_are_refused(service: CheckinService
 
 async def test_a_due_schedule_is_claimed_once(service: CheckinService) -> None:
     schedule_id = await daily_at_nine(service, utc(2026, 5, 1, 8))
-    first = await service.claim_due(utc(2026, 5, 1, 9))
-    again = await service.claim_due(utc(2026, 5, 1, 9, 0, 30))
+    first = await claim_all(service, utc(2026, 5, 1, 9))
+    again = await claim_all(service, utc(2026, 5, 1, 9, 0, 30))
     assert [o.scheduled_for for o in first.claimed] == [utc(2026, 5, 1, 9)]
     assert again.claimed == []
     occurrence = first.claimed[0]
@@ -108,17 +109,17 @@ async def test_a_due_schedule_is_claimed_once(service: CheckinService) -> None:
 
 async def test_the_database_refuses_a_second_claim_for_the_same_time(service: CheckinService) -> None:
     schedule_id = await daily_at_nine(service, utc(2026, 5, 1, 8))
-    claimed = await service.claim_due(utc(2026, 5, 1, 9))
+    claimed = await claim_all(service, utc(2026, 5, 1, 9))
     # Even if the schedule's next run were wound back (a bug, a restored backup), the
     # unique claim stops a second post of the same occurrence.
     await service.store.update_schedule(schedule_id, utc(2026, 5, 1, 9), next_run_at=utc(2026, 5, 1, 9))
-    assert (await service.claim_due(utc(2026, 5, 1, 9, 1))).claimed == []
+    assert (await claim_all(service, utc(2026, 5, 1, 9, 1))).claimed == []
     assert len(await service.store.schedule_occurrences(schedule_id)) == len(claimed.claimed) == 1
 
 
 async def test_downtime_within_grace_posts_once_late(service: CheckinService) -> None:
     schedule_id = await daily_at_nine(service, utc(2026, 5, 1, 8))
-    result = await service.claim_due(utc(2026, 5, 1, 10, 45))  # 105 minutes late, grace is 120
+    result = await claim_all(service, utc(2026, 5, 1, 10, 45))  # 105 minutes late, grace is 120
     assert [o.scheduled_for for o in result.claimed] == [utc(2026, 5, 1, 9)]
     assert result.claimed[0].closes_at == utc(2026, 5, 1, 22, 45)  # a full window from the late post
     assert result.missed == []
@@ -127,7 +128,7 @@ async def test_downtime_within_grace_posts_once_late(service: CheckinService) ->
 
 async def test_downtime_past_grace_is_skipped_and_recorded(service: CheckinService) -> None:
     schedule_id = await daily_at_nine(service, utc(2026, 4, 28, 8))
-    result = await service.claim_due(utc(2026, 5, 1, 11, 30))  # three days down; today's is 150 min late
+    result = await claim_all(service, utc(2026, 5, 1, 11, 30))  # three days down; today's is 150 min late
     assert result.claimed == []
     assert len(result.missed) == 4
     rows = await service.store.schedule_occurrences(schedule_id)
@@ -139,7 +140,7 @@ async def test_downtime_past_grace_is_skipped_and_recorded(service: CheckinServi
 async def test_paused_schedules_do_not_fire_and_resume_from_now(service: CheckinService) -> None:
     schedule_id = await daily_at_nine(service, utc(2026, 5, 1, 8))
     await service.set_paused(GUILD, schedule_id, True, utc(2026, 5, 1, 8))
-    assert (await service.claim_due(utc(2026, 5, 3, 9))).claimed == []
+    assert (await claim_all(service, utc(2026, 5, 3, 9))).claimed == []
     resumed = await service.set_paused(GUILD, schedule_id, False, utc(2026, 5, 3, 9, 30))
     assert resumed.next_run_at == utc(2026, 5, 4, 9)
 
@@ -149,10 +150,10 @@ async def test_rotation_survives_across_claims(service: CheckinService) -> None:
     size = len(service.prompts.sets["small-wins"].prompts)
     keys = []
     for day in range(size):
-        result = await service.claim_due(utc(2026, 5, 1 + day, 9))
+        result = await claim_all(service, utc(2026, 5, 1 + day, 9))
         keys.append(result.claimed[0].prompt_key)
     assert len(set(keys)) == size  # every prompt once before any repeats
-    nxt = await service.claim_due(utc(2026, 5, 1 + size, 9))
+    nxt = await claim_all(service, utc(2026, 5, 1 + size, 9))
     assert nxt.claimed[0].prompt_cycle == 1 and nxt.claimed[0].prompt_key != keys[-1]
 
 
@@ -176,7 +177,7 @@ async def test_custom_and_hidden_prompts(service: CheckinService) -> None:
 
 async def open_checkin(service: CheckinService, *, show_distribution: bool = False) -> int:
     await daily_at_nine(service, utc(2026, 5, 1, 8), show_distribution=show_distribution)
-    claimed = (await service.claim_due(utc(2026, 5, 1, 9))).claimed[0]
+    claimed = (await claim_all(service, utc(2026, 5, 1, 9))).claimed[0]
     await service.store.confirm_posted(claimed.id, 5555, utc(2026, 5, 1, 9))
     return claimed.id
 

@@ -160,12 +160,6 @@ def test_next_after_is_strictly_after() -> None:
     assert recurrence.next_after(utc(2026, 5, 1, 8, 59)) == utc(2026, 5, 1, 9, 0)
 
 
-def test_latest_at_or_before() -> None:
-    recurrence = daily(time(9, 0), "UTC")
-    assert recurrence.latest_at_or_before(utc(2026, 5, 3, 10), utc(2026, 5, 1)) == utc(2026, 5, 3, 9)
-    assert recurrence.latest_at_or_before(utc(2026, 5, 3, 8), utc(2026, 5, 3)) is None
-
-
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

@@ -43,7 +43,7 @@ class CheckinSettings:
     grace_minutes: int = 120
     default_window_hours: int = 12
     reminder_at_fraction: float = 0.8
-    posts_per_second: float = 47.5
+    posts_per_second: float = 48.0
     post_workers: int = 16
     count_refresh_seconds: float = 5.0
     anonymous_notes_per_hour: int = 10

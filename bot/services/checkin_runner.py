@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -96,41 +98,62 @@ class CheckinPoster(Protocol):
 
 
 class Pacer:
-    """Spaces requests at `rate` per second, first come first served, with a burst of at most `burst`.
+    """Spaces requests to `rate` a second, first come first served, never bunching them.
 
-    discord.py handles each route's own limits and retries a 429, but nothing in it
-    keeps a burst under the global limit; this does, for every request the runner makes.
-    It is the generic cell rate algorithm: each request is due one interval after the
-    one before, and a request that is late (the event loop was busy) may be followed
-    sooner, so lost time is caught up without ever sending more than
-    ``1 + (T + (burst - 1) / rate) * rate`` requests in any T seconds.
+    discord.py handles each route's own limits and retries a 429, but nothing in it keeps a
+    burst under the global limit; this does, for every request the runner makes. Three rules
+    decide when the next request may go:
+
+    - its theoretical time, one interval after the previous one's (the generic cell rate
+      algorithm with no burst), so the average rate holds;
+    - at least `min_gap` of an interval after the request actually sent before it, so the
+      requests after a late one (the event loop was busy) follow a little sooner, never at
+      once: up to `catch_up` seconds of lost time are made up that way, anything older is lost;
+    - no more than `per_window` requests (the rate, rounded down) in any one-second window,
+      counted on the times they actually left: lost time is made up only with the places a
+      stall left empty in the last second.
     """
 
     def __init__(
         self,
         rate: float,
         *,
-        burst: int = 2,
+        min_gap: float = 0.75,
+        window: float = 1.0,
+        per_window: int | None = None,
+        catch_up: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
-        if rate <= 0 or burst < 1:
-            raise ValueError("a pacer needs a positive rate and a burst of at least 1")
+        if rate <= 0 or not 0 < min_gap <= 1 or (per_window is not None and per_window < 1):
+            raise ValueError("a pacer needs a positive rate, a window of at least 1 and a gap of at most 1")
         self.interval = 1.0 / rate
-        self._tolerance = (burst - 1) * self.interval
+        self.limit = per_window if per_window is not None else max(1, math.floor(rate * window + 1e-9))
+        self.window = window
+        self._min_gap = min_gap * self.interval
+        self._catch_up = catch_up
         self._clock = clock
         self._sleep = sleep
-        self._due = 0.0  # the theoretical time of the next request
+        self._due = -math.inf  # the theoretical time of the next request
+        self._sent: deque[float] = deque(maxlen=self.limit)  # when the latest requests left
         self._lock = asyncio.Lock()
 
     async def wait(self) -> None:
         """Return when the next request may be sent."""
+        asked = self._clock()
         async with self._lock:
             now = self._clock()
-            due = max(self._due, now)
-            allowed_at = due - self._tolerance
+            # A request that came after its theoretical time found the pacer idle: nothing was
+            # lost, so nothing is made up. One that queued was held up by a late predecessor.
+            due = asked if asked > self._due else max(self._due, now - self._catch_up)
+            allowed_at = max(due, now)
+            if self._sent:
+                allowed_at = max(allowed_at, self._sent[-1] + self._min_gap)
+            if len(self._sent) == self.limit:
+                allowed_at = max(allowed_at, self._sent[0] + self.window)
             if allowed_at > now:
                 await self._sleep(allowed_at - now)
+            self._sent.append(max(self._clock(), allowed_at))
             self._due = due + self.interval
 
 

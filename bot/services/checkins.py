@@ -7,6 +7,7 @@ through a poster the cog provides.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import random
 from collections import defaultdict, deque
@@ -712,18 +713,22 @@ class CheckinService:
             detail=detail,
         )
 
-    async def claim_due_batches(self, now: datetime, batch_size: int = 100) -> AsyncIterator[ClaimResult]:
+    async def claim_due_batches(
+        self, now: datetime, batch_size: int = 100, first_batch: int = 16
+    ) -> AsyncIterator[ClaimResult]:
         """Claim what is due, `batch_size` schedules per transaction, yielding each batch's claims.
 
+        The first batch is small, so the first posts go out while the rest are still claimed.
         Within a batch, each claim, its prompt and the schedule's next run are written in one
         transaction, so a crash leaves a schedule either claimed and moved on, or untouched.
         """
         due_ids = await self.store.due_schedule_ids(now)
         cache: dict[int, tuple[list, set[str]]] = {}
-        for start in range(0, len(due_ids), batch_size):
+        bounds = [0, *range(min(first_batch, len(due_ids)), len(due_ids), batch_size), len(due_ids)]
+        for start, end in itertools.pairwise(dict.fromkeys(bounds)):
             result = ClaimResult()
             async with self.store.db.transaction() as tx:
-                for schedule in await self.store.due_schedules(now, tx, due_ids[start : start + batch_size]):
+                for schedule in await self.store.due_schedules(now, tx, due_ids[start:end]):
                     await self._claim_schedule(tx, schedule, now, cache, result)
             for schedule, missed_at in result.missed:
                 log.warning(

@@ -355,6 +355,16 @@ async def test_notes_kept_by_an_older_hearth_move_to_per_check_in_keys(
         await db.close()
 
 
+async def test_claims_come_in_a_small_first_batch_then_hundreds(service: CheckinService) -> None:
+    for index in range(130):
+        await service.create_schedule(
+            GUILD + index, CHANNEL + index, time_text="09:00", days_text="daily", zone_text="UTC",
+            now=utc(2026, 5, 1, 8),
+        )
+    sizes = [len(batch.claimed) async for batch in service.claim_due_batches(utc(2026, 5, 1, 9))]
+    assert sizes == [16, 100, 14]
+
+
 # ----- reminders and pauses ----------------------------------------------------------------------------
 
 

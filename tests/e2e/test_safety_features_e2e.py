@@ -72,7 +72,9 @@ async def test_erasing_deletes_real_shares_from_the_channel_when_asked(hearth: H
     asked = await hearth.actor("alice").slash("mydata erase")
     done = await asked.click(label="Erase, and delete my anonymous posts")
     await hearth.fake.wait_until(lambda: "Done." in (done.message.content or ""), 3, "the erasure")
-    assert "Deleted 1 anonymous post" in done.message.content
+    assert "Your 1 anonymous post will be deleted" in done.message.content
+    hearth.clock.advance(minutes=31)
+    await hearth.bot.get_cog("Privacy").delete_due_posts()  # type: ignore[union-attr]
     assert hearth.fake.message(alice_post.id).deleted
     assert not hearth.fake.message(bob_post.id).deleted
 

@@ -183,6 +183,17 @@ async def populated(hearth: Harness, start: datetime, *names: str) -> dict[str, 
     return footprints
 
 
+async def approved_share(hearth: Harness, name: str, text: str) -> None:
+    """Turn vetting on; `name` shares, and the moderator approves it (a row in the audit trail)."""
+    await (await hearth.actor("mod").slash(
+        "setup", sharing_channel=hearth.channels["sharing"], review_channel=hearth.channels["review"],
+        vetting=True,
+    )).reply()
+    await share(hearth, name, text)
+    item = hearth.fake.last_message(hearth.channels["review"])
+    await (await hearth.actor("mod", "review").click(item, label="Approve")).reply()
+
+
 def needles(hearth: Harness, name: str) -> list[str]:
     """Return what points at a member: their id and their ban key in the test server."""
     user_id = hearth.members[name].id

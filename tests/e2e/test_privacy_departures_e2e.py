@@ -8,7 +8,7 @@ import shutil
 from typing import Any
 
 from bot.storage.db import Database, backup_file
-from tests.e2e.privacy_helpers import SHARE_FIELD, needles, rows_mentioning
+from tests.e2e.privacy_helpers import approved_share, needles, rows_mentioning
 from tests.fakediscord.harness import Harness
 
 
@@ -131,14 +131,7 @@ async def _restore(hearth: Harness, backup: Any) -> None:
 
 async def test_erasures_are_applied_again_after_an_older_backup_is_restored(hearth: Harness) -> None:
     """Carol only ever shared anonymously (no row holds her id), the moderator only approved."""
-    await (await hearth.actor("mod").slash(
-        "setup", sharing_channel=hearth.channels["sharing"], review_channel=hearth.channels["review"],
-        vetting=True,
-    )).reply()
-    opened = await hearth.actor("carol").slash("share")
-    await (await opened.submit({SHARE_FIELD: "Carol's share, long enough to be reviewed."})).reply()
-    item = hearth.fake.last_message(hearth.channels["review"])
-    await (await hearth.actor("mod", "review").click(item, label="Approve")).reply()
+    await approved_share(hearth, "carol", "Carol's share, long enough to be reviewed.")
     await (await (await hearth.actor("bob").slash("journal write")).submit({"Your entry": "bob's"})).reply()
     db = hearth.running_bot.db
     assert db is not None

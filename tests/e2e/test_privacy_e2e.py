@@ -15,7 +15,15 @@ from bot.services.privacy import retention_kinds
 from bot.storage import privacy as privacy_store
 from bot.storage.personal import REGISTRY
 from tests.e2e.checkin_helpers import MONDAY_8AM
-from tests.e2e.privacy_helpers import SHARE_FIELD, Footprint, exported, needles, populated, rows_mentioning
+from tests.e2e.privacy_helpers import (
+    SHARE_FIELD,
+    Footprint,
+    approved_share,
+    exported,
+    needles,
+    populated,
+    rows_mentioning,
+)
 from tests.fakediscord.harness import Harness
 
 pytestmark = pytest.mark.hearth_config(checkins={"count_refresh_seconds": 0.0})
@@ -187,14 +195,7 @@ async def test_leaving_posts_unlinked_still_deletes_notes_under_the_members_name
 
 
 async def test_a_moderator_who_erases_leaves_no_id_in_the_audit_trail(hearth: Harness) -> None:
-    await (await hearth.actor("mod").slash(
-        "setup", sharing_channel=hearth.channels["sharing"], review_channel=hearth.channels["review"],
-        vetting=True,
-    )).reply()
-    opened = await hearth.actor("carol").slash("share")
-    await (await opened.submit({SHARE_FIELD: "A share long enough to need review."})).reply()
-    item = hearth.fake.last_message(hearth.channels["review"])
-    await (await hearth.actor("mod", "review").click(item, label="Approve")).reply()
+    await approved_share(hearth, "carol", "A share long enough to need review.")
     db = hearth.running_bot.db
     assert db is not None
     assert ("sharing_audit", "moderator_id") in await rows_mentioning(db, needles(hearth, "mod"))

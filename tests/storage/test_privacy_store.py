@@ -20,6 +20,7 @@ from bot.storage import privacy as privacy_store
 from bot.storage.crypto import DecryptionError, Keyring, generate_master_key
 from bot.storage.db import Database, Transaction, to_db_time
 from bot.storage.personal import REGISTRY, MemberRef, PersonalData
+from tests.e2e.privacy_helpers import rows_mentioning
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 ALICE, BOB = 111111111111111111, 222222222222222222
@@ -97,20 +98,6 @@ async def add_post(db: Database, keyring: Keyring, user_id: int, message_id: int
         "VALUES (?, ?, ?, ?, ?)",
         (guild_id, ban_key_for(keyring, guild_id, user_id), 555, message_id, to_db_time(NOW)),
     )
-
-
-async def rows_mentioning(db: Database, needles: list[str]) -> list[tuple[str, str]]:
-    """Scan every column of every table for any of the needles (as a value or inside text)."""
-    found = []
-    for table in await privacy_store.user_tables(db):
-        for column in await privacy_store.table_columns(db, table):
-            for needle in needles:
-                count = await db.fetchval(
-                    f'SELECT count(*) FROM {table} WHERE CAST("{column}" AS TEXT) LIKE ?', (f"%{needle}%",)
-                )
-                if count:
-                    found.append((table, column))
-    return found
 
 
 async def test_export_holds_the_member_and_no_one_else(db: Database, keyring: Keyring) -> None:

@@ -47,6 +47,7 @@ from bot.services.sharing import (
     OpenedPost,
     Outcome,
     SharingService,
+    escape_markdown_fully,
     escape_spoiler,
     neutralise_mentions,
 )
@@ -126,7 +127,7 @@ def what(post: Post) -> str:
 def share_body(text: str, content_warning: str | None) -> str:
     """Return a share's embed description: the text, behind a spoiler if it has a warning."""
     if content_warning:
-        head = f"**Content warning:** {content_warning}\n\n"
+        head = f"**Content warning:** {escape_markdown_fully(content_warning)}\n\n"
         room = EMBED_DESCRIPTION_LIMIT - len(head) - 4
         return f"{head}||{clip(escape_spoiler(text), room)}||"
     return clip(text, EMBED_DESCRIPTION_LIMIT)

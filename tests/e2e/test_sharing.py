@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.fakediscord.harness import Harness
+from tests.sharing_markdown import hidden_and_shown
 
 SHARE_FIELD = "What would you like to share?"
 WARNING_FIELD = "Content warning (optional)"
@@ -274,13 +275,28 @@ async def test_one_author_has_different_names_in_two_threads(sharing: Harness) -
     assert pseudonym_in(footer(first)) != pseudonym_in(footer(second))
 
 
-async def test_a_content_warning_hides_the_text_behind_a_spoiler(sharing: Harness) -> None:
+@pytest.mark.parametrize(
+    ("text", "warning"),
+    [
+        (TEXT + " || and this", "family conflict"),
+        (TEXT + " |||AFTER THE BARS", "grief"),
+        (TEXT + " ||||AFTER FOUR BARS", "grief"),
+        (TEXT + " ending with a bar|", "grief"),
+        (TEXT + " ending with a backslash \\", "grief"),
+        (TEXT, "family ||"),
+        (TEXT + " **bold**", "**a warning** that opens bold ||"),
+    ],
+)
+async def test_a_content_warning_keeps_the_whole_text_inside_one_spoiler(
+    sharing: Harness, text: str, warning: str
+) -> None:
     hearth = sharing
-    await share(hearth, "alice", TEXT + " || and this", warning="family conflict")
+    await share(hearth, "alice", text, warning=warning)
     [posted] = posts(hearth)
-    description = posted.embeds[0]["description"]
-    assert description.startswith("**Content warning:** family conflict\n\n||")
-    assert description.endswith("||") and description.count("||") == 2
+    # What a Discord client shows: the warning in plain sight, the text inside exactly one spoiler.
+    spoilers, outside = hidden_and_shown(posted.embeds[0]["description"])
+    assert spoilers == [text.replace("**bold**", "bold")]
+    assert outside == f"Content warning: {warning}\n\n"
 
 
 async def test_mentions_are_neutralised_and_never_allowed(sharing: Harness) -> None:
@@ -329,6 +345,9 @@ async def test_blocked_terms_are_refused_with_the_reason(sharing: Harness) -> No
     text = "I went back to the Bad   Place today and it was harder than I expected it to be."
     refused = await share(hearth, "alice", text)
     assert "“bad place”" in refused.text and text in refused.text
+    for hidden in ("grim\u200ethorpe", "grim\u2062thorpe", "grim\u202ethorpe", "grim\U000e0041thorpe"):
+        refused = await share(hearth, "alice", f"I keep thinking about {hidden} and what happened there.")
+        assert "“grimthorpe”" in refused.text, hidden
     assert posts(hearth) == []
 
 
@@ -341,6 +360,24 @@ async def test_invite_links_are_stripped_and_the_member_told(sharing: Harness) -
     description = posts(hearth)[0].embeds[0]["description"]
     assert "abcdEF12" not in description and "discord.gg" not in description
     assert "[invite link removed]" in description and "https://example.org/help" in description
+
+
+async def test_invites_written_any_way_that_still_works_are_stripped(sharing: Harness) -> None:
+    hearth = sharing
+    invites = [
+        "https://discord.gg:443/abcdEF12",
+        "https://discord.com:443/invite/abcdEF12",
+        "[come along](https://discord.gg./abcdEF12)",
+        "discord.com/invite\\abcdEF12",
+        "https://someone@DISCORD.GG/abcdEF12",
+        "https://disc\u200eord.gg/abcdEF12",
+    ]
+    await share(hearth, "alice", TEXT + "".join(f" Join at {invite} please." for invite in invites))
+    description = posts(hearth)[0].embeds[0]["description"]
+    assert "abcdEF12" not in description
+    assert description.count(" Join at [invite link removed] please.") + description.count(
+        "[come along]([invite link removed])"
+    ) == len(invites)
 
 
 async def test_short_text_is_refused_and_kept(sharing: Harness) -> None:

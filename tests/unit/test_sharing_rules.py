@@ -11,14 +11,17 @@ from bot.services.sharing import (
     ZWSP,
     apply_link_policy,
     clean_invisible,
+    escape_markdown_fully,
     escape_spoiler,
     find_blocked_terms,
+    fold,
     looks_repetitive,
     meaningful_length,
     neutralise_mentions,
     pseudonym_scope,
 )
 from bot.storage.crypto import Keyring, generate_master_key
+from tests.sharing_markdown import hidden_and_shown
 
 GUILD = 111
 ALICE = 900000000000000001
@@ -71,14 +74,52 @@ def test_mentions_are_neutralised(raw: str) -> None:
     assert neutralise_mentions(shown) == shown
 
 
-def test_spoiler_bars_in_text_cannot_close_the_spoiler() -> None:
-    assert "||" not in escape_spoiler("this || breaks out")
+@pytest.mark.parametrize(
+    "text",
+    ["this || breaks out", "|||after the bars", "||||", "ends with a bar|", "a backslash \\", "a \\|| b"],
+)
+def test_bars_and_backslashes_in_text_cannot_close_the_spoiler(text: str) -> None:
+    spoilers, outside = hidden_and_shown(f"||{escape_spoiler(text)}||")
+    assert spoilers == [text] and outside == ""
 
 
-def test_invisible_characters_are_dropped_but_emoji_joiners_kept() -> None:
+def test_a_content_warning_is_shown_literally() -> None:
+    for warning in ("family ||", "**bold** and `code`", "a \\ b"):
+        spoilers, outside = hidden_and_shown(escape_markdown_fully(warning) + "\n\n||hidden||")
+        assert spoilers == ["hidden"] and outside == warning + "\n\n"
+
+
+HIDERS = [
+    "\u200b",
+    "\u200e",
+    "\u200f",
+    "\u2061",
+    "\u2064",
+    "\u034f",
+    "\u180e",
+    "\u202a",
+    "\u202e",
+    "\U000e0041",
+]
+HIDERS += ["\u00ad", "\ufeff", "\u2060", "\u200d"]
+
+
+@pytest.mark.parametrize("hidden", [f"grim{c}thorpe" for c in HIDERS] + ["ｇｒｉｍｔｈｏｒｐｅ"])
+def test_invisible_characters_cannot_hide_a_blocked_term(hidden: str) -> None:
+    assert find_blocked_terms(f"I saw {hidden} today", ["grimthorpe"]) == ["grimthorpe"]
+    assert "grimthorpe" in fold(clean_invisible(hidden))
+
+
+def test_invisible_characters_are_dropped_but_emoji_sequences_kept() -> None:
     family = "👩\u200d👧"
+    keycap = "1\ufe0f\u20e3"
+    heart = "❤\ufe0f"
+    scotland = "\U0001f3f4\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f"
+    for emoji in (family, keycap, heart, scotland):
+        assert clean_invisible(f"a {emoji} b") == f"a {emoji} b"
     assert clean_invisible("disc\u200bord.gg/abc") == "discord.gg/abc"
-    assert clean_invisible(family) == family
+    assert clean_invisible("grim\u200e\u202ethorpe\U000e0041") == "grimthorpe"
+    assert clean_invisible("a\u200db") == "ab"
 
 
 @pytest.mark.parametrize(
@@ -88,14 +129,31 @@ def test_invisible_characters_are_dropped_but_emoji_joiners_kept() -> None:
         "join discord.gg/abcDEF now",
         "join https://discord.com/invite/abc-def now",
         "join https://discordapp.com/invite/xyz now",
+        "join https://discord.gg:443/abcdEF12 now",
+        "join https://discord.com:443/invite/abcdEF12 now",
+        "join [x](https://discord.gg./abcdEF12) now",
+        "join discord.com/invite\\abcdEF12 now",
+        "join https:\\\\discord.gg\\abcdEF12 now",
+        "join HTTPS://Discord.GG/abcdEF12 now",
+        "join https://someone:secret@discord.gg/abcdEF12 now",
+        "join https://disc%6Frd.gg/abcdEF12 now",
+        "join ｄｉｓｃｏｒｄ．ｇｇ/abcdEF12 now",
+        "join discord。gg/abcdEF12 now",
+        "join https://canary.discord.com/invite/abcdEF12 now",
+        "join <https://discord.gg/abcdEF12> now",
     ],
 )
 def test_invites_are_stripped_by_default(text: str) -> None:
-    result = apply_link_policy(text, "strip_invites")
+    result = apply_link_policy(clean_invisible(text), "strip_invites")
     assert result.invites_removed == 1
     assert INVITE_REMOVED in result.text
     assert result.text.startswith("join ") and result.text.endswith(" now")
-    assert "discord" not in result.text and "abc" not in result.text and "xyz" not in result.text
+    assert "discord" not in fold(result.text) and "abc" not in result.text and "xyz" not in result.text
+
+
+def test_mentions_of_discord_that_are_not_invites_stay() -> None:
+    text = "I found it on discord.gg, see discord.com/channels/1/2 and https://discord.com/invite/"
+    assert apply_link_policy(text, "strip_invites").text == text
 
 
 def test_ordinary_links_stay_unless_the_policy_strips_them() -> None:

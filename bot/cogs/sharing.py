@@ -237,10 +237,18 @@ def audit_line(entry: AuditEntry) -> str:
     return f"{discord.utils.format_dt(entry.created_at, 'f')} {who} {verb}{target}{detail}"
 
 
-def mine_line(post: Post) -> str:
-    """Describe one of a member's own items for /myshares."""
+def own_item(post: Post) -> str:
+    """Name one of a member's own items for them: "your share signed Quiet Heron 4821"."""
+    return f"your {post.kind} signed **{post.pseudonym}**"
+
+
+def mine_line(number: int, post: Post) -> str:
+    """Describe one of a member's own items for /myshares, by its number in their own list.
+
+    Never by its id: even the member's own ids, compared with others', would tell who wrote first.
+    """
     status = STATUS_WORDS.get(post.status, post.status)
-    line = f"**#{post.id}** · {post.kind} · {status} · {discord.utils.format_dt(post.created_at, 'd')}"
+    line = f"**#{number}** · {post.kind} · {status} · {discord.utils.format_dt(post.created_at, 'd')}"
     if post.is_op and not post.is_share:
         line += " · as original poster"
     link = post_url(post)
@@ -271,23 +279,28 @@ async def _require_moderator(interaction: discord.Interaction) -> None:
         raise NotModeratorError()
 
 
-class ReplyButton(HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth:share:reply:(?P<id>\d+)"):
-    """Reply anonymously to a share (on every share and reply)."""
+class ReplyButton(
+    HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth:share:reply(?::(?P<legacy_id>\d+))?"
+):
+    """Reply anonymously to a share (on every share and reply).
 
-    def __init__(self, share_id: int) -> None:
-        super().__init__(
-            _button("Reply anonymously", f"hearth:share:reply:{share_id}", discord.ButtonStyle.primary)
-        )
-        self.share_id = share_id
+    Its custom id carries no id at all: the share is found from the message clicked. An id any
+    client can read would tell which post was written first (ids are handed out as posts are
+    written), undoing the random posting delay. Older posts' `hearth:share:reply:<id>` buttons
+    still work; their id is ignored.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(_button("Reply anonymously", "hearth:share:reply", discord.ButtonStyle.primary))
 
     @classmethod
     async def from_custom_id(
         cls, interaction: discord.Interaction, item: Any, match: re.Match[str]
     ) -> ReplyButton:
-        return cls(int(match["id"]))
+        return cls()
 
     async def handle(self, interaction: discord.Interaction) -> None:
-        await _cog(interaction).open_reply_modal(interaction, self.share_id)
+        await _cog(interaction).reply_to_message(interaction, interaction.message)
 
 
 class ApproveButton(HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth:share:approve:(?P<id>\d+)"):
@@ -387,11 +400,11 @@ class UnblockButton(HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth
 
 
 class DeleteOwnButton(HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth:share:delete:(?P<id>\d+)"):
-    """Ask to delete one of your own items (from /myshares)."""
+    """Ask to delete one of your own items (from /myshares, labelled with its number in your list)."""
 
-    def __init__(self, post_id: int) -> None:
+    def __init__(self, post_id: int, number: int = 0) -> None:
         super().__init__(
-            _button(f"Delete #{post_id}", f"hearth:share:delete:{post_id}", discord.ButtonStyle.secondary)
+            _button(f"Delete #{number}", f"hearth:share:delete:{post_id}", discord.ButtonStyle.secondary)
         )
         self.post_id = post_id
 
@@ -884,7 +897,7 @@ class Sharing(commands.Cog):
                     what="anonymous shares",
                     consequence=SHARES_WAIT,
                     embed=share_embed(opened),
-                    view=persistent_view(ReplyButton(post.id)),
+                    view=persistent_view(ReplyButton()),
                 )
                 thread_id = await self._start_thread(channel_id, message.id, thread_name(opened))
             else:
@@ -895,7 +908,7 @@ class Sharing(commands.Cog):
                     return None, None
                 message = await self.bot.get_partial_messageable(channel_id, guild_id=post.guild_id).send(
                     embed=reply_embed(opened),
-                    view=persistent_view(ReplyButton(post.share_id or 0)),
+                    view=persistent_view(ReplyButton()),
                     allowed_mentions=NO_MENTIONS,
                 )
                 thread_id = None
@@ -1150,10 +1163,20 @@ class Sharing(commands.Cog):
 
     async def reply_from_menu(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """Message menu: reply anonymously to a share or reply."""
-        assert interaction.guild_id is not None
-        post = await self.service.post_for_message(interaction.guild_id, message.id)
+        await self.reply_to_message(interaction, message)
+
+    async def reply_to_message(
+        self, interaction: discord.Interaction, message: discord.Message | None
+    ) -> None:
+        """Open the reply form for the share (or reply) a message shows."""
+        guild_id = interaction.guild_id
+        if guild_id is None:
+            raise UserFacingError("Anonymous replies work inside a server.")
+        post = None if message is None else await self.service.post_for_message(guild_id, message.id)
         if post is None:
-            raise UserFacingError("Anonymous replies work on anonymous shares and replies.")
+            raise UserFacingError(
+                "Anonymous replies work on anonymous shares and replies that are still here."
+            )
         await self.open_reply_modal(interaction, post.id)
 
     async def reply_text(self, interaction: discord.Interaction, share_id: int, text: str) -> ShareResult:
@@ -1361,18 +1384,19 @@ class Sharing(commands.Cog):
         wants_dm = await self.service.dm_decisions(interaction.guild_id, interaction.user.id)
         embed = discord.Embed(title="Your anonymous shares and replies", colour=HEARTH_COLOUR)
         if items:
-            embed.description = clip("\n".join(mine_line(p) for p in items), EMBED_DESCRIPTION_LIMIT)
+            lines = (mine_line(number, p) for number, p in enumerate(items, start=1))
+            embed.description = clip("\n".join(lines), EMBED_DESCRIPTION_LIMIT)
         else:
             embed.description = "You have no anonymous shares or replies here."
         embed.set_footer(
             text=(
-                "Only you can see this. Deleting removes the post; deleting a share also "
+                "Only you can see this. Newest first. Deleting removes the post; deleting a share also "
                 "removes its thread. Decision DMs: " + ("on" if wants_dm else "off") + "."
             )
         )
         view = HearthView(timeout=900)
-        for post in items[:LIST_LIMIT]:
-            view.add_item(DeleteOwnButton(post.id))
+        for number, post in enumerate(items[:LIST_LIMIT], start=1):
+            view.add_item(DeleteOwnButton(post.id, number))
         view.add_item(DmPreferenceButton(not wants_dm))
         await self._send(interaction, embed=embed, view=view)
 
@@ -1383,7 +1407,7 @@ class Sharing(commands.Cog):
         extra = " Its thread, with any replies, goes too." if post.is_share and post.status == POSTED else ""
         view = HearthView(timeout=300)
         view.add_item(ConfirmDeleteButton(post.id))
-        await self._send(interaction, f"Delete your {what(post)}?{extra} This can't be undone.", view=view)
+        await self._send(interaction, f"Delete {own_item(post)}?{extra} This can't be undone.", view=view)
 
     async def delete_own(self, interaction: discord.Interaction, post_id: int) -> None:
         """Delete one of the member's own items: the message and its row."""
@@ -1397,7 +1421,7 @@ class Sharing(commands.Cog):
             timer.cancel()
         ok = await self._remove_messages(gone)
         extra = "" if ok else " I couldn't remove the message itself; a moderator can delete it."
-        await self._send(interaction, f"Deleted your {what(gone[0])}.{extra}")
+        await self._send(interaction, f"Deleted {own_item(gone[0])}.{extra}")
 
     async def request_decision_dm(self, interaction: discord.Interaction, post_id: int) -> None:
         """Remember to DM the member once about one held item."""

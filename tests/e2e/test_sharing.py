@@ -523,7 +523,7 @@ async def test_delete_through_myshares_removes_the_message_thread_and_rows(shari
     asking = await mine.click(label="Delete #1")
     assert "can't be undone" in (await asking.reply()).text
     deleted = await asking.click(label="Yes, delete it")
-    assert "Deleted your share #1" in (await deleted.reply()).text
+    assert "Deleted your share signed" in (await deleted.reply()).text
     assert posts(hearth) == []
     assert thread_posts(hearth, thread) == [], "the replies under it are gone too"
     thread = hearth.fake.world.channels[thread.id]
@@ -536,15 +536,17 @@ async def test_delete_through_myshares_removes_the_message_thread_and_rows(shari
 async def test_nobody_else_can_delete_a_share(sharing: Harness) -> None:
     hearth = sharing
     await share(hearth, "alice", TEXT)
-    forged = await hearth.actor("bob").slash("myshares")
-    await forged.reply()
-    # bob has no Delete #1 button; a forged click on alice's id is refused by ban key.
-    cog = hearth.bot.get_cog("Sharing")
-    assert cog is not None
-    assert "Delete #1" not in json.dumps(forged.components)
-    with pytest.raises(Exception, match="among yours"):
-        await hearth.bot.sharing.delete_own(hearth.guild.id, hearth.members["bob"].id, 1, hearth.clock.now())
-    assert len(posts(hearth)) == 1
+    mine = await hearth.actor("alice").slash("myshares")
+    button = (await mine.reply()).find_component(label="Delete #1")
+    assert button is not None
+    bobs = await hearth.actor("bob").slash("myshares")
+    tampered = await bobs.reply()
+    # Bob's client forges buttons carrying alice's item (as if he had guessed its id) and clicks them.
+    for custom_id in (button["custom_id"], button["custom_id"].replace(":delete:", ":delete-yes:")):
+        tampered.components = [{"type": 1, "components": [{**button, "custom_id": custom_id}]}]
+        refused = await (await hearth.actor("bob").click(tampered, custom_id=custom_id)).reply()
+        assert refused.ephemeral and "can't find that item among yours" in refused.text
+    assert len(posts(hearth)) == 1 and not posts(hearth)[0].deleted
 
 
 # ----- reports ------------------------------------------------------------------------------------------
@@ -561,10 +563,11 @@ async def test_a_report_reaches_the_alerts_channel_without_the_reporter(sharing:
     assert "was reported" in alert.text and "about a real person here" in alert.text
     assert posted.jump_url.rsplit("/", 1)[1] in json.dumps(alert.embeds)
     removed = await hearth.actor("mod", "alerts").click(alert, label="Remove post")
-    assert "Removed share #1" in (await removed.reply()).text
+    number = re.search(r"Removed share #(\d{7})\.", (await removed.reply()).text)
+    assert number is not None
     assert posts(hearth) == []
     audit = await (await hearth.actor("mod").slash("sharemod audit")).reply()
-    assert "deleted item #1" in audit.text
+    assert f"deleted item #{number.group(1)}" in audit.text
 
 
 async def test_report_works_only_on_anonymous_posts(sharing: Harness) -> None:
@@ -593,6 +596,38 @@ async def test_the_random_delay_holds_a_share_back_then_posts_it(sharing: Harnes
     assert await cog.post_due() == 1  # type: ignore[union-attr]
     assert len(posts(hearth)) == 1
     assert await cog.post_due() == 0, "posted exactly once"  # type: ignore[union-attr]
+
+
+@pytest.mark.hearth_config(sharing={"max_delay_seconds": 600})
+async def test_no_button_or_number_tells_which_share_was_written_first(sharing: Harness) -> None:
+    hearth = sharing
+    await (await hearth.actor("mod").slash("sharemod settings", delay_seconds=600)).reply()
+    cog = hearth.bot.get_cog("Sharing")
+    cog.service.rng.randint = lambda low, high: 500  # type: ignore[union-attr]
+    await share(hearth, "alice", TEXT)  # written first, shown last
+    hearth.clock.advance(seconds=20)
+    cog.service.rng.randint = lambda low, high: 0  # type: ignore[union-attr]
+    await share(hearth, "bob", OTHER_TEXT)
+    [bobs_post] = posts(hearth)
+    await reply_by_button(hearth, "carol", bobs_post, "Thank you for writing this.")
+    bobs_list = await (await hearth.actor("bob").slash("myshares")).reply()
+    assert "**#1** · share" in bobs_list.text, "members number their own items, 1, 2, 3"
+    hearth.clock.advance(seconds=481)
+    assert await cog.post_due() == 1  # type: ignore[union-attr]
+    alices_post = posts(hearth)[-1]
+
+    ids = [str(row["id"]) for row in await hearth.bot.db.fetchall("SELECT id FROM sharing_posts")]
+    public = [*posts(hearth), *thread_posts(hearth, thread_of(hearth, bobs_post))]
+    custom_ids = [button["custom_id"] for message in public for button in message.buttons]
+    assert custom_ids and not any(re.search(r"\d", custom_id) for custom_id in custom_ids), custom_ids
+    assert not any(i in bobs_list.text for i in ids), "a member sees no ids, only their own numbers"
+    # The button works from the message it is on, and so do buttons of posts made before this change.
+    await reply_by_button(hearth, "bob", alices_post, "Sending you warmth.")
+    alices_post.components = [
+        {"type": 1, "components": [{**alices_post.buttons[0], "custom_id": f"hearth:share:reply:{ids[0]}"}]}
+    ]
+    await reply_by_button(hearth, "carol", alices_post, "Me too, from an older button.")
+    assert len(thread_posts(hearth, thread_of(hearth, alices_post))) == 2
 
 
 async def test_a_queued_share_survives_a_restart(sharing: Harness) -> None:
@@ -678,7 +713,7 @@ async def test_decision_dms_only_when_the_member_turned_them_on(sharing: Harness
     item = hearth.fake.last_message(hearth.channels["review"])
     opened = await hearth.actor("mod", "review").click(item, label="Reject")
     done = await opened.submit({"Reason (the author can see it)": "Not this one, sorry."})
-    assert "Rejected share #3" in (await done.reply()).text, "closed DMs don't break the decision"
+    assert "Rejected share #" in (await done.reply()).text, "closed DMs don't break the decision"
 
 
 async def test_a_reply_with_crisis_language_is_held_and_the_replier_cared_for(sharing: Harness) -> None:

@@ -968,6 +968,20 @@ class Sharing(commands.Cog):
         await self.service.store.set_thread(share.id, thread_id)
         return thread_id
 
+    async def _review_item_exists(self, post: Post) -> bool:
+        """Say whether a held item's review message is still there (a moderator may have deleted it)."""
+        if post.review_channel_id is None or post.review_message_id is None:
+            return False
+        try:
+            await self.bot.http.get_message(post.review_channel_id, post.review_message_id)
+        except (discord.NotFound, discord.Forbidden):
+            return False
+        except discord.HTTPException as exc:
+            # Unknown: better a missing copy (moderators can run this again) than two with live buttons.
+            log.warning("could not check the review item of %s (%s)", what(post), exc.status)
+            return True
+        return True
+
     async def _post_review_item(self, opened: OpenedPost, settings: GuildSettings) -> str | None:
         """Put a held item in the review channel (or the alerts channel); return its link.
 
@@ -1560,13 +1574,21 @@ class Sharing(commands.Cog):
         if self._review_channel(settings) is None:
             raise UserFacingError("Set a review channel first with /setup review_channel.")
         items = await self.service.pending(interaction.guild_id)
-        reposted = 0
+        waiting = await self.service.waiting_count(interaction.guild_id)
+        in_place = reposted = 0
         for post in items:
-            if await self._post_review_item(self.service.open(post), settings):
+            if await self._review_item_exists(post):
+                in_place += 1
+            elif await self._post_review_item(self.service.open(post), settings):
                 reposted += 1
-        await self._send(
-            interaction, f"{len(items)} item(s) waiting; posted {reposted} review item(s) again."
-        )
+        lines = [
+            f"{waiting} item(s) waiting for review: {in_place} already in place, {reposted} posted again."
+        ]
+        if waiting > len(items):
+            lines.append(
+                f"I looked at the oldest {len(items)}; decide some, then run this again for the rest."
+            )
+        await self._send(interaction, " ".join(lines))
 
 
 class _NoPlace(Exception):

@@ -616,6 +616,10 @@ class SharingService:
         """Return the items waiting for review."""
         return await self.store.pending_posts(guild_id)
 
+    async def waiting_count(self, guild_id: int) -> int:
+        """Count the items waiting for review (all of them, not only the listed ones)."""
+        return (await self.store.count_by_status(guild_id)).get(PENDING, 0)
+
     async def share_for_reply(self, guild_id: int, post_id: int) -> Post:
         """Return the share a reply would go under: the post itself, or a reply's parent."""
         post = await self.store.get_post(post_id)

@@ -750,7 +750,26 @@ async def test_held_items_go_to_the_alerts_channel_without_a_review_channel(shar
     item = hearth.fake.last_message(hearth.channels["alerts"])
     assert "waiting for review" in item.text and item.find_component(label="Approve") is not None
     listed = await (await hearth.actor("mod").slash("sharemod pending")).reply()
-    assert "1 item(s) waiting; posted 1 review item(s) again" in listed.text
+    assert "1 item(s) waiting for review: 1 already in place, 0 posted again" in listed.text
+
+
+async def test_pending_posts_again_only_the_review_items_that_are_missing(sharing: Harness) -> None:
+    hearth = sharing
+    await (await hearth.actor("mod").slash("setup", vetting=True)).reply()
+    await share(hearth, "alice", TEXT)
+    first = hearth.fake.last_message(hearth.channels["review"])
+    listed = await (await hearth.actor("mod").slash("sharemod pending")).reply()
+    assert "1 already in place, 0 posted again" in listed.text
+    assert hearth.fake.last_message(hearth.channels["review"]).id == first.id, "no second copy"
+    first.deleted = True  # a moderator deleted the review item by hand
+    listed = await (await hearth.actor("mod").slash("sharemod pending")).reply()
+    assert "0 already in place, 1 posted again" in listed.text
+    second = hearth.fake.last_message(hearth.channels["review"])
+    opened = await hearth.actor("mod", "review").click(second, label="Reject")
+    await (await opened.submit({"Reason (the author can see it)": "Not this one."})).reply()
+    for message in hearth.fake.world.channel_messages(hearth.channels["review"]):
+        if not message.deleted:
+            assert TEXT not in message.text and message.buttons == [], "no copy keeps text or buttons"
 
 
 async def test_share_text_posts_a_ladder_milestone_through_the_same_pipeline(sharing: Harness) -> None:

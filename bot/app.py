@@ -7,6 +7,7 @@ import json
 import logging
 import pkgutil
 import secrets
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -233,6 +234,14 @@ class Hearth(commands.Bot):
             )
             kept = typed_text(interaction)
         await send_ephemeral(interaction, message, kept_text=kept)
+
+    async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
+        """Log a failure in an event listener once, with a reference (nobody to tell but the log)."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, StorageBusyError):
+            log.warning("database busy in event %s (%s)", event_method, exc)
+            return
+        log.error("error %s in event %s", error_reference(), event_method, exc_info=True)
 
     # ----- scheduled jobs ---------------------------------------------------
 

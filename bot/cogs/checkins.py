@@ -1439,7 +1439,15 @@ class Checkins(commands.Cog):
         if not report.posted:
             fresh = await self.service.store.get_schedule(row.id)
             reason = fresh.last_error if fresh and fresh.last_error else "Discord didn't accept the post"
-            raise UserFacingError(f"I couldn't post the test check-in in <#{row.channel_id}>: {reason}.")
+            paused = (
+                " I've paused the schedule so it doesn't keep failing: fix the channel (or choose another "
+                "with `/schedule edit`), then `/schedule resume`."
+                if fresh is not None and fresh.paused and not row.paused
+                else ""
+            )
+            raise UserFacingError(
+                f"I couldn't post the test check-in in <#{row.channel_id}>: {reason}.{paused}"
+            )
         posted = await self.service.store.get_occurrence(occurrence.id)
         assert posted is not None
         link = f"https://discord.com/channels/{posted.guild_id}/{posted.channel_id}/{posted.message_id}"

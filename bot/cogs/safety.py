@@ -60,7 +60,11 @@ class Safety(commands.Cog):
     ) -> None:
         bot = hearth(interaction)
         code = region.strip().upper() if region else await guild_region(bot, interaction.guild_id)
-        await interaction.response.send_message(embed=resources_embed(bot, code), ephemeral=True)
+        note = None
+        if region and code not in bot.known_regions():
+            note = (f"I don't have a list for `{clip(code, 20)}` yet, so here are the international "
+                    "lines. Start typing a country to see the regions I know.")
+        await interaction.response.send_message(note, embed=resources_embed(bot, code), ephemeral=True)
 
     @resources.autocomplete("region")
     async def region_autocomplete(

@@ -39,6 +39,7 @@ from bot.cogs._ui import (
 from bot.errors import NotModeratorError, UserFacingError
 from bot.services.sharing import (
     REASON_LIMIT,
+    REPLY_ORPHANED,
     SOURCE_LABELS,
     TEXT_LIMIT,
     TITLE_LIMIT,
@@ -77,6 +78,8 @@ REVIEW_WAITS = (
     "Items that need review go to the other moderators' channel meanwhile, if there is one; "
     "`/sharemod pending` posts any that are still missing."
 )
+THREAD_EXISTS_CODE = 160004
+SHARE_GONE = "the share you replied to was removed from the channel, so there is nowhere to put it"
 CHANNEL_TROUBLE = (
     "I can't post in the sharing channel right now (it may have been removed, or I'm missing a "
     "permission there). I've told the moderators, and it will go up once that's fixed"
@@ -901,16 +904,23 @@ class Sharing(commands.Cog):
                 )
                 thread_id = await self._start_thread(channel_id, message.id, thread_name(opened))
             else:
-                channel_id = await self._reply_channel(post)
-                if channel_id is None:
-                    await self.service.abandon(post.id, now)
-                    log.info("dropped %s: its share was removed", what(post))
-                    return None, None
-                message = await self.bot.get_partial_messageable(channel_id, guild_id=post.guild_id).send(
-                    embed=reply_embed(opened),
-                    view=persistent_view(ReplyButton()),
-                    allowed_mentions=NO_MENTIONS,
-                )
+                try:
+                    channel_id = await self._reply_channel(post)
+                except _Gone as gone:
+                    await self.service.abandon(post.id, now, gone.reason)
+                    log.info("dropped %s: %s", what(post), gone.reason)
+                    return None, SHARE_GONE
+                try:
+                    message = await self.bot.get_partial_messageable(channel_id, guild_id=post.guild_id).send(
+                        embed=reply_embed(opened),
+                        view=persistent_view(ReplyButton()),
+                        allowed_mentions=NO_MENTIONS,
+                    )
+                except discord.NotFound:
+                    # The share's thread was deleted: forget it, so the next try opens a new one.
+                    if post.share_id is not None:
+                        await self.service.store.set_thread(post.share_id, None)
+                    raise
                 thread_id = None
         except (discord.HTTPException, ChannelUnavailable, _NoPlace) as exc:
             lasting = isinstance(exc, ChannelUnavailable) and exc.lasting
@@ -937,7 +947,14 @@ class Sharing(commands.Cog):
             )
         return link, None
 
-    async def _start_thread(self, channel_id: int, message_id: int, name: str) -> int | None:
+    async def _start_thread(
+        self, channel_id: int, message_id: int, name: str, *, raise_gone: bool = False
+    ) -> int | None:
+        """Open a reply thread on a message; None if that failed (replies open one later).
+
+        With `raise_gone`, a 404 (the message is gone) or "a thread was already created" (it was,
+        and was deleted) is raised for the caller to handle.
+        """
         try:
             data = await self.bot.http.start_thread_with_message(
                 channel_id,
@@ -947,22 +964,30 @@ class Sharing(commands.Cog):
                 rate_limit_per_user=None,
             )
         except discord.HTTPException as exc:
+            if raise_gone and (exc.status == 404 or exc.code == THREAD_EXISTS_CODE):
+                raise
             log.warning("could not open a reply thread (%s); replies will open one later", exc.status)
             return None
         return int(data["id"])
 
-    async def _reply_channel(self, reply: Post) -> int | None:
-        """Return the thread a reply goes in, opening it if the share has none yet."""
-        if reply.share_id is None:
-            return None
-        share = await self.service.store.get_post(reply.share_id)
+    async def _reply_channel(self, reply: Post) -> int:
+        """Return the thread a reply goes in, opening it if the share has none yet.
+
+        Raises _Gone when the reply can never be posted: its share was removed (by Hearth, or its
+        message deleted by hand), or the share's thread was deleted and Discord allows no new one.
+        """
+        share = await self.service.store.get_post(reply.share_id) if reply.share_id is not None else None
         if share is None or share.status != POSTED or share.channel_id is None or share.message_id is None:
-            return None
+            raise _Gone(REPLY_ORPHANED)
         if share.thread_id is not None:
             return share.thread_id
-        thread_id = await self._start_thread(
-            share.channel_id, share.message_id, f"Replies to {share.pseudonym}"
-        )
+        try:
+            thread_id = await self._start_thread(
+                share.channel_id, share.message_id, f"Replies to {share.pseudonym}", raise_gone=True
+            )
+        except discord.HTTPException as exc:
+            reason = REPLY_ORPHANED if exc.status == 404 else "the share's reply thread was deleted"
+            raise _Gone(reason) from exc
         if thread_id is None:
             raise _NoPlace("the share has no thread")
         await self.service.store.set_thread(share.id, thread_id)
@@ -1231,12 +1256,15 @@ class Sharing(commands.Cog):
             )
             await self._care(interaction, assessment, source="reply")
             return ShareResult(Outcome.QUEUED, post.id)
-        link = await self.post_now(post.id)
+        link, trouble = await self._post_one(post.id)
         if link is None:
-            await self._send(
-                interaction, f"Your reply is saved, but I couldn't post it just now. I'll keep trying.{notes}"
+            told = (
+                f"Your reply wasn't posted: {trouble}."
+                if trouble
+                else f"Your reply is saved, but I couldn't post it just now. I'll keep trying.{notes}"
             )
-            return ShareResult(Outcome.QUEUED, post.id)
+            await self._send(interaction, told)
+            return ShareResult(Outcome.REFUSED if trouble else Outcome.QUEUED, post.id)
         await self._send(interaction, f"Replied anonymously as {as_whom}: {link}{notes}")
         await self._care(interaction, assessment, source="reply", link=link)
         return ShareResult(Outcome.QUEUED, post.id, link)
@@ -1593,6 +1621,14 @@ class Sharing(commands.Cog):
 
 class _NoPlace(Exception):
     """There is nowhere to post an item right now (no channel, or no thread)."""
+
+
+class _Gone(Exception):
+    """A reply can never be posted: what it answered is gone."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 def _duration(seconds: float) -> str:

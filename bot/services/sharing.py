@@ -54,6 +54,7 @@ REASON_LIMIT = 500
 MAX_BLOCKED_TERMS = 200
 TERM_LIMIT = 100
 REPORTS_PER_HOUR = 10
+REPLY_ORPHANED = "the share it answered was removed"
 REPLY_MIN_LENGTH = 2
 # Retries after a failed post: soon, then less often, never giving up on a member's words.
 RETRY_DELAYS = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10), timedelta(minutes=30))
@@ -608,9 +609,9 @@ class SharingService:
         """Forget a held post that has nowhere to be reviewed."""
         await self.store.discard(post_id)
 
-    async def abandon(self, post_id: int, now: datetime) -> None:
-        """Give up on a reply whose share was removed before it could be posted."""
-        await self.store.abandon(post_id, now, "the share it answered was removed")
+    async def abandon(self, post_id: int, now: datetime, reason: str = REPLY_ORPHANED) -> None:
+        """Give up on a reply that has nowhere to go (its share, or the share's thread, was removed)."""
+        await self.store.abandon(post_id, now, reason)
 
     async def pending(self, guild_id: int) -> list[Post]:
         """Return the items waiting for review."""

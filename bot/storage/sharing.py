@@ -475,8 +475,8 @@ class SharingStore:
         )
         return [_post(r) for r in rows]
 
-    async def set_thread(self, post_id: int, thread_id: int) -> None:
-        """Remember the reply thread of a share opened after it was posted."""
+    async def set_thread(self, post_id: int, thread_id: int | None) -> None:
+        """Remember the reply thread of a share opened after it was posted (None: it was deleted)."""
         await self.db.execute("UPDATE sharing_posts SET thread_id = ? WHERE id = ?", (thread_id, post_id))
 
     async def set_review_message(self, post_id: int, channel_id: int, message_id: int) -> None:

@@ -282,3 +282,61 @@ async def test_a_decision_dm_to_closed_dms_is_tried_once_and_forgotten(
     db = hearth.bot.db
     assert db is not None
     assert await db.fetchval("SELECT COUNT(*) FROM sharing_posts WHERE notify_enc IS NOT NULL") == 0
+
+
+# ----- deleted threads and messages ----------------------------------------------------------------
+
+REPLY_FIELD = "Your reply"
+
+
+async def test_a_reply_whose_thread_was_deleted_is_not_retried_forever(hearth: Harness) -> None:
+    await setup_channels(hearth)
+    await share(hearth, "alice")
+    [posted] = hearth.fake.messages(hearth.channels["sharing"])
+    [thread] = hearth.fake.world.threads_of(hearth.channels["sharing"])
+    await hearth.delete_channel(thread)
+    opened = await hearth.actor("bob", "sharing").click(posted, label="Reply anonymously")
+    result = await (await opened.submit({REPLY_FIELD: "That took courage, and it matters."})).reply()
+    assert "saved" in result.text
+    hearth.clock.advance(seconds=31)
+    cog: Any = hearth.bot.get_cog("Sharing")
+    await cog.post_due()
+    # Discord keeps a deleted thread's place on its message, so no new thread can open there:
+    # the reply is given up on, and its author can see why.
+    mine = await (await hearth.actor("bob").slash("myshares")).reply()
+    assert "not posted" in mine.text and "reply thread was deleted" in mine.text
+    hearth.clock.advance(hours=1)
+    assert await cog.post_due() == 0 and not hearth.fake.world.channel_messages(thread)
+
+
+async def test_a_reply_to_a_share_deleted_by_hand_is_not_kept_waiting(hearth: Harness) -> None:
+    await setup_channels(hearth)
+    await share(hearth, "alice")
+    [posted] = hearth.fake.messages(hearth.channels["sharing"])
+    [thread] = hearth.fake.world.threads_of(hearth.channels["sharing"])
+    opened = await hearth.actor("bob", "sharing").click(posted, label="Reply anonymously")
+    posted.deleted = True
+    await hearth.delete_channel(thread)
+    first = await (await opened.submit({REPLY_FIELD: "I hope it went well for you."})).reply()
+    assert "saved" in first.text
+    hearth.clock.advance(seconds=31)
+    assert await hearth.bot.get_cog("Sharing").post_due() == 0  # type: ignore[union-attr]
+    mine = await (await hearth.actor("bob").slash("myshares")).reply()
+    assert "not posted" in mine.text and "share it answered was removed" in mine.text
+    assert await hearth.bot.sharing.store.count_by_status() == {"posted": 1, "rejected": 1}
+
+
+async def test_a_group_exercise_schedule_in_a_deleted_channel_pauses_and_leaves_no_session(
+    hearth: Harness,
+) -> None:
+    await frozen_monday(hearth)
+    await setup_channels(hearth)
+    schedule_id = await add_schedule(hearth, exercise="grounding-5-4-3-2-1")
+    await hearth.delete_channel("checkins")
+    report = await tick(hearth, NINE)
+    assert len(report.failed) == 1
+    [notice] = titled(hearth, "alerts", "A check-in schedule is paused")
+    assert f"#{schedule_id}" in notice.text
+    db = hearth.bot.db
+    assert db is not None
+    assert await db.fetchval("SELECT COUNT(*) FROM exercise_sessions WHERE status = 'active'") == 0

@@ -93,3 +93,14 @@ async def test_a_scheduled_job(hearth: Harness, monkeypatch: pytest.MonkeyPatch)
     await scheduler.get_job("sharing:queue").func()
     [record] = hearth.expect_errors()
     assert "in scheduled job sharing:queue" in record.getMessage()
+
+
+async def test_an_event_listener(hearth: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.cogs.privacy import privacy_service
+
+    monkeypatch.setattr(privacy_service(hearth.bot), "guild_left", broken)
+    await hearth.remove_bot()
+    await hearth.fake.wait_until(lambda: hearth.errors.records, timeout=2, what="the logged error")
+    [record] = hearth.expect_errors()
+    assert re.search(r"error E-[0-9A-F]{6} in event on_guild_remove", record.getMessage())
+    assert record.exc_info is not None

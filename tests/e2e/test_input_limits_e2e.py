@@ -65,3 +65,9 @@ async def test_schedule_list_stays_inside_one_message_with_many_long_schedules(h
     shown = listed.embeds[0]
     assert len(shown["fields"]) < 25 and "Showing" in shown["footer"]["text"]
     assert sum(len(f["name"]) + len(f["value"]) for f in shown["fields"]) < 6000
+
+
+async def test_an_unknown_region_says_so_and_still_shows_help(hearth: Harness) -> None:
+    shown = await hearth.actor("alice").slash("resources", region="Atlantis")
+    assert "I don't have a list for `ATLANTIS`" in shown.text
+    assert shown.embed["title"] == "Help and resources"

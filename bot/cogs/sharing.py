@@ -45,6 +45,7 @@ from bot.services.sharing import (
     TITLE_LIMIT,
     WARNING_LIMIT,
     Assessment,
+    ChannelPacer,
     OpenedPost,
     Outcome,
     SharingService,
@@ -654,6 +655,8 @@ class Sharing(commands.Cog):
             menu.guild_only = True
         self.moderate_menu.default_permissions = discord.Permissions(manage_guild=True)
         self._timers: dict[int, asyncio.TimerHandle] = {}
+        # Every message and thread this cog opens in a channel goes through one pacer.
+        self.pacer = ChannelPacer(window=self.service.settings.channel_window_seconds)
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # ----- lifecycle ---------------------------------------------------
@@ -893,15 +896,16 @@ class Sharing(commands.Cog):
                 if settings.sharing_channel_id is None:
                     raise _NoPlace("no sharing channel is set")
                 channel_id = settings.sharing_channel_id
-                message = await post_in_channel(
-                    self.bot,
-                    post.guild_id,
-                    channel_id,
-                    what="anonymous shares",
-                    consequence=SHARES_WAIT,
-                    embed=share_embed(opened),
-                    view=persistent_view(ReplyButton()),
-                )
+                async with self.pacer.slot((channel_id, "message")):
+                    message = await post_in_channel(
+                        self.bot,
+                        post.guild_id,
+                        channel_id,
+                        what="anonymous shares",
+                        consequence=SHARES_WAIT,
+                        embed=share_embed(opened),
+                        view=persistent_view(ReplyButton()),
+                    )
                 thread_id = await self._start_thread(channel_id, message.id, thread_name(opened))
             else:
                 try:
@@ -911,11 +915,13 @@ class Sharing(commands.Cog):
                     log.info("dropped %s: %s", what(post), gone.reason)
                     return None, SHARE_GONE
                 try:
-                    message = await self.bot.get_partial_messageable(channel_id, guild_id=post.guild_id).send(
-                        embed=reply_embed(opened),
-                        view=persistent_view(ReplyButton()),
-                        allowed_mentions=NO_MENTIONS,
-                    )
+                    async with self.pacer.slot((channel_id, "message")):
+                        thread = self.bot.get_partial_messageable(channel_id, guild_id=post.guild_id)
+                        message = await thread.send(
+                            embed=reply_embed(opened),
+                            view=persistent_view(ReplyButton()),
+                            allowed_mentions=NO_MENTIONS,
+                        )
                 except discord.NotFound:
                     # The share's thread was deleted: forget it, so the next try opens a new one.
                     if post.share_id is not None:
@@ -956,13 +962,14 @@ class Sharing(commands.Cog):
         and was deleted) is raised for the caller to handle.
         """
         try:
-            data = await self.bot.http.start_thread_with_message(
-                channel_id,
-                message_id,
-                name=name,
-                auto_archive_duration=THREAD_ARCHIVE_MINUTES,
-                rate_limit_per_user=None,
-            )
+            async with self.pacer.slot((channel_id, "thread")):
+                data = await self.bot.http.start_thread_with_message(
+                    channel_id,
+                    message_id,
+                    name=name,
+                    auto_archive_duration=THREAD_ARCHIVE_MINUTES,
+                    rate_limit_per_user=None,
+                )
         except discord.HTTPException as exc:
             if raise_gone and (exc.status == 404 or exc.code == THREAD_EXISTS_CODE):
                 raise
@@ -1020,15 +1027,16 @@ class Sharing(commands.Cog):
         if not post.is_share and post.share_id is not None:
             share = await self.service.store.get_post(post.share_id)
             share_link = post_url(share) if share else None
-        message = await post_to_moderators(
-            self.bot,
-            post.guild_id,
-            prefer="review",
-            what="review items",
-            consequence=REVIEW_WAITS,
-            embed=review_embed(opened, share_link),
-            view=review_view(post.id),
-        )
+        async with self.pacer.slot((self._review_channel(settings), "message")):
+            message = await post_to_moderators(
+                self.bot,
+                post.guild_id,
+                prefer="review",
+                what="review items",
+                consequence=REVIEW_WAITS,
+                embed=review_embed(opened, share_link),
+                view=review_view(post.id),
+            )
         if message is None:
             log.warning("no review item for %s: no moderators' channel took it", what(post))
             return None

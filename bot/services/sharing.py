@@ -8,15 +8,19 @@ plain values for the cog to render.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import random
 import re
 import secrets
+import time
 import unicodedata
 import urllib.parse
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
@@ -296,6 +300,83 @@ def _minutes_until(moment: datetime, now: datetime) -> int:
 def pseudonym_scope(share_id: int, epoch: int) -> str:
     """Return the scope a share's thread names come from; rotation adds the epoch."""
     return f"share:{share_id}" if epoch == 0 else f"share:{share_id}:{epoch}"
+
+
+# ----- pacing ---------------------------------------------------------------------
+
+
+@dataclass
+class _Lane:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    freed: asyncio.Event = field(default_factory=asyncio.Event)
+    in_flight: int = 0
+    finished: deque[float] = field(default_factory=deque)
+
+
+MAX_IDLE_LANES = 1000
+
+
+class ChannelPacer:
+    """At most `limit` requests per key (a channel and a kind of request) in any `window` seconds.
+
+    Discord allows 5 new messages, and 5 new threads, per channel in 5 seconds. discord.py
+    learns a bucket only from the answer to its first request, so a burst of shares sent at
+    once overruns it. Here a request takes a slot before it is sent and gives it back only
+    `window` seconds after its answer came: its answer comes after Discord counted it, so
+    however late the request arrived there, no `limit + 1` of them ever fall in one window.
+    Waiters are served in order.
+    """
+
+    def __init__(
+        self,
+        limit: int = 5,
+        window: float = 5.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ) -> None:
+        if limit < 1 or window < 0:
+            raise ValueError("a pacer needs a limit of at least 1 and a window of at least 0 seconds")
+        self.limit = limit
+        self.window = window
+        self._clock = clock
+        self._sleep = sleep
+        self._lanes: dict[Hashable, _Lane] = {}
+
+    @asynccontextmanager
+    async def slot(self, key: Hashable) -> AsyncIterator[None]:
+        """Wait for a free slot for `key`, hold it while the request runs, then let it age out."""
+        lane = self._lanes.setdefault(key, _Lane())
+        async with lane.lock:
+            while True:
+                now = self._clock()
+                while lane.finished and lane.finished[0] + self.window <= now:
+                    lane.finished.popleft()
+                if lane.in_flight + len(lane.finished) < self.limit:
+                    break
+                if lane.finished:
+                    await self._sleep(lane.finished[0] + self.window - now)
+                else:
+                    lane.freed.clear()
+                    await lane.freed.wait()
+            lane.in_flight += 1
+        try:
+            yield
+        finally:
+            lane.in_flight -= 1
+            lane.finished.append(self._clock())
+            lane.freed.set()
+            self._forget_idle()
+
+    def _forget_idle(self) -> None:
+        # Every reply thread is a key of its own: drop lanes nobody holds once their slots aged out.
+        if len(self._lanes) <= MAX_IDLE_LANES:
+            return
+        cutoff = self._clock() - self.window
+        for key, lane in list(self._lanes.items()):
+            idle = lane.in_flight == 0 and not lane.lock.locked()
+            if idle and (not lane.finished or lane.finished[-1] <= cutoff):
+                del self._lanes[key]
 
 
 # ----- results ---------------------------------------------------------------------

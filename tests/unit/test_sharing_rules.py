@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from bot.services.identity import ban_key_for, pseudonym_for
@@ -9,6 +11,7 @@ from bot.services.sharing import (
     INVITE_REMOVED,
     LINK_REMOVED,
     ZWSP,
+    ChannelPacer,
     apply_link_policy,
     clean_invisible,
     escape_markdown_fully,
@@ -188,3 +191,55 @@ def test_repetition_is_spotted_but_ordinary_writing_is_not() -> None:
         "Today I told my sister something I had kept to myself for years, and she listened."
     )
     assert not looks_repetitive("no no no")
+
+
+class FakeTime:
+    """A clock that moves only when someone sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += max(seconds, 0.0)
+        await asyncio.sleep(0)
+
+
+async def test_the_channel_pacer_lets_at_most_five_through_in_any_window_per_channel() -> None:
+    time = FakeTime()
+    pacer = ChannelPacer(5, 5.0, clock=time.clock, sleep=time.sleep)
+    sent: list[tuple[str, float]] = []
+
+    async def send(channel: str) -> None:
+        async with pacer.slot((channel, "message")):
+            sent.append((channel, time.now))
+
+    await asyncio.gather(*(send("a") for _ in range(12)), *(send("b") for _ in range(3)))
+    times = [at for channel, at in sent if channel == "a"]
+    assert len(times) == 12
+    assert all(sum(start <= t < start + 5.0 for t in times) <= 5 for start in times)
+    assert times[:5] == [0.0] * 5 and times[5] == 5.0, "a burst of five goes at once, then one window later"
+    assert len([1 for channel, _ in sent if channel == "b"]) == 3
+
+
+async def test_the_channel_pacer_counts_a_window_from_the_answer_not_the_send() -> None:
+    time = FakeTime()
+    pacer = ChannelPacer(2, 5.0, clock=time.clock, sleep=time.sleep)
+    answered = asyncio.Event()
+    started: list[float] = []
+
+    async def slow() -> None:
+        async with pacer.slot("c"):
+            started.append(time.now)
+            await answered.wait()
+
+    first = [asyncio.create_task(slow()) for _ in range(2)]
+    third = asyncio.create_task(slow())
+    await asyncio.sleep(0.01)
+    assert len(started) == 2, "two requests in flight fill the window"
+    time.now = 7.0  # the answers arrive late
+    answered.set()
+    await asyncio.gather(*first, third)
+    assert started[2] == 12.0, "the next may go only a whole window after an answer"

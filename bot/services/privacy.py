@@ -121,7 +121,8 @@ class PrivacyService:
     async def member_ref(self, user_id: int, guild_ids: Iterable[int] = ()) -> MemberRef:
         """Return the member's id and their ban key in every guild Hearth has data for (or is in)."""
         guilds = await store.known_guild_ids(self.db) | {g for g in guild_ids if g}
-        return MemberRef(user_id, {g: ban_key_for(self.keyring, g, user_id) for g in sorted(guilds)})
+        ban_keys = {g: ban_key_for(self.keyring, g, user_id) for g in sorted(guilds)}
+        return MemberRef(user_id, ban_keys, keyring=self.keyring)
 
     async def export(self, user_id: int, now: datetime, guild_ids: Iterable[int] = ()) -> dict[str, Any]:
         """Return everything held about the member, decrypted, as JSON-ready data."""
@@ -211,6 +212,15 @@ class PrivacyService:
         return ErasureResult(tuple(e.area for e in self.registry), tuple(named), tuple(anonymous),
                              self.retention.erased_posts_spread_minutes)
 
+    async def _known_authors(self) -> set[tuple[int, str]]:
+        """Return every (guild, ban key) rows are kept under: plain `ban_key` columns, and the keys
+        areas keep sealed (which only they can open)."""
+        found = await store.known_ban_keys(self.db)
+        for entry in self.registry:
+            if entry.authors is not None:
+                found |= await entry.authors(self.db, self.keyring)
+        return found
+
     async def _erase_rows(self, member: MemberRef) -> None:
         async with self.db.transaction() as tx:
             for entry in self.registry:
@@ -281,9 +291,9 @@ class PrivacyService:
             if store.erasure_subject(self.keyring, user_id) in missing:
                 await self._erase_rows(await self.member_ref(user_id))
                 again += 1
-        for guild_id, ban_key in sorted(await store.known_ban_keys(self.db)):
+        for guild_id, ban_key in sorted(await self._known_authors()):
             if store.ban_key_subject(self.keyring, ban_key) in missing:
-                await self._erase_rows(MemberRef.by_ban_keys({guild_id: ban_key}))
+                await self._erase_rows(MemberRef.by_ban_keys({guild_id: ban_key}, self.keyring))
                 again += 1
         async with self.db.transaction() as tx:
             for subject, when in missing.items():

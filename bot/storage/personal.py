@@ -8,7 +8,7 @@ keys (one per guild), since no anonymous table holds a user id.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.storage.crypto import Keyring
@@ -24,22 +24,29 @@ DESCRIPTION_LIMIT = 700
 
 @dataclass(frozen=True)
 class MemberRef:
-    """Everything that can point at one member: their id and their ban key in each guild."""
+    """Everything that can point at one member: their id and their ban key in each guild.
+
+    `keyring` lets an area find rows filed under keys derived per item (such as anonymous
+    check-in notes, keyed per check-in so that no two of them can be linked without the key).
+    """
 
     user_id: int
     ban_keys: dict[int, str]
+    keyring: Keyring | None = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def by_ban_keys(cls, ban_keys: dict[int, str]) -> MemberRef:
+    def by_ban_keys(cls, ban_keys: dict[int, str], keyring: Keyring) -> MemberRef:
         """Return a reference to an author known only by ban keys (an erasure applied again to a
         restored database that holds their anonymous rows and nothing with their id)."""
-        return cls(NO_USER_ID, dict(ban_keys))
+        return cls(NO_USER_ID, dict(ban_keys), keyring=keyring)
 
 
 # (channel id, message id) of a message Hearth posted for the member, e.g. an anonymous share.
 PostedMessage = tuple[int, int]
 
 PostsFinder = Callable[[Database, MemberRef], Awaitable[list[PostedMessage]]]
+# (guild id, ban key) pairs an area keeps rows under.
+AuthorsFinder = Callable[[Database, Keyring], Awaitable[set[tuple[int, str]]]]
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,9 @@ class PersonalData:
     - `description` says in plain words what the area keeps, including anything that is kept
       for a different time than `retention` says (shown by /privacy; at most DESCRIPTION_LIMIT).
     - `retention` names the `[retention]` setting (without `_days`) that ages these rows out.
+    - `authors(db, keyring)` returns every (guild id, ban key) the area keeps anonymous rows under
+      when the ban key is not in a plain `ban_key` column (sealed, say), so that an erasure can be
+      applied again to a database restored from a backup older than it.
     """
 
     area: str
@@ -64,6 +74,7 @@ class PersonalData:
     description: str = ""
     retention: str | None = None
     named_posts: PostsFinder | None = None
+    authors: AuthorsFinder | None = None
 
 
 REGISTRY: list[PersonalData] = []

@@ -5,10 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+from datetime import timedelta
 from typing import Any
 
 from bot.storage.db import Database, backup_file
-from tests.e2e.privacy_helpers import approved_share, needles, rows_mentioning
+from tests.e2e.checkin_helpers import MONDAY_8AM
+from tests.e2e.privacy_helpers import (
+    Footprint,
+    anonymous_note,
+    approved_share,
+    group_checkin,
+    needles,
+    rows_mentioning,
+    set_up_guild,
+)
 from tests.fakediscord.harness import Harness
 
 
@@ -130,21 +140,27 @@ async def _restore(hearth: Harness, backup: Any) -> None:
 
 
 async def test_erasures_are_applied_again_after_an_older_backup_is_restored(hearth: Harness) -> None:
-    """Carol only ever shared anonymously (no row holds her id), the moderator only approved."""
+    """Carol only ever shared, Bob only wrote an anonymous check-in note (no row holds their ids),
+    and the moderator only approved a share."""
+    hearth.clock.set(MONDAY_8AM)
+    await set_up_guild(hearth)
     await approved_share(hearth, "carol", "Carol's share, long enough to be reviewed.")
-    await (await (await hearth.actor("bob").slash("journal write")).submit({"Your entry": "bob's"})).reply()
+    post = await group_checkin(hearth, MONDAY_8AM + timedelta(hours=1))
+    await anonymous_note(hearth, "bob", post, "bob's only words here", Footprint("bob"))
+    await (await (await hearth.actor("alice").slash("journal write")).submit({"Your entry": "mine"})).reply()
     db = hearth.running_bot.db
     assert db is not None
-    carol, mod = needles(hearth, "carol"), needles(hearth, "mod")
-    assert await rows_mentioning(db, carol[:1]) == []  # no row holds Carol's id...
-    assert await rows_mentioning(db, carol[1:])  # ...only her ban key
+    carol, bob, mod = needles(hearth, "carol"), needles(hearth, "bob"), needles(hearth, "mod")
+    assert await rows_mentioning(db, [carol[0], bob[0]]) == []  # no row holds Carol's or Bob's id
+    assert await rows_mentioning(db, carol[1:])  # Carol's ban key is in the sharing tables
     assert ("sharing_audit", "moderator_id") in await rows_mentioning(db, mod[:1])
+    assert await db.fetchval("SELECT count(*) FROM checkin_anonymous_notes") == 1  # Bob's, key sealed
 
     await hearth.stop()
     backup = hearth.database_path.with_name("before-erasing.db")
     backup_file(hearth.database_path, backup)
     await hearth.start()
-    for name in ("carol", "mod"):
+    for name in ("carol", "bob", "mod"):
         asked = await hearth.actor(name).slash("mydata erase")
         done = await asked.click(label="Erase, and leave my posts unlinked")
         await hearth.fake.wait_until(lambda d=done: "Done." in (d.message.content or ""), 3, "the erasure")
@@ -153,8 +169,10 @@ async def test_erasures_are_applied_again_after_an_older_backup_is_restored(hear
     db = hearth.running_bot.db
     assert db is not None
     assert await rows_mentioning(db, carol + mod)  # the old copy knows nothing of the erasures
+    assert await db.fetchval("SELECT count(*) FROM checkin_anonymous_notes") == 1
     report = await hearth.running_bot.get_cog("Privacy").run_retention()  # type: ignore[union-attr]
-    assert report.erasures_reapplied == 2
+    assert report.erasures_reapplied == 3
     assert await rows_mentioning(db, carol + mod) == []
-    assert await db.fetchval("SELECT count(*) FROM journal_entries") == 1  # Bob's stays
+    assert await db.fetchval("SELECT count(*) FROM checkin_anonymous_notes") == 0
+    assert await db.fetchval("SELECT count(*) FROM journal_entries") == 1  # Alice's stays
     assert (await hearth.running_bot.get_cog("Privacy").run_retention()).erasures_reapplied == 0  # type: ignore[union-attr]

@@ -16,7 +16,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.services.identity import ban_key_for
+from bot.services.privacy import sensitive_columns
 from bot.storage import privacy as privacy_store
+from bot.storage.crypto import Keyring
 from bot.storage.db import Database
 from tests.e2e.checkin_helpers import add_schedule, checkin_posts, settle, tick
 from tests.fakediscord.harness import Harness
@@ -200,8 +202,10 @@ def needles(hearth: Harness, name: str) -> list[str]:
     return [str(user_id), ban_key_for(hearth.running_bot.keyring, hearth.guild.id, user_id)]
 
 
-async def rows_mentioning(db: Database, values: list[str]) -> list[tuple[str, str]]:
-    """Scan every column of every table (from sqlite_master) for any value, inside text too."""
+async def rows_mentioning(db: Database, values: list[str],
+                          keyring: Keyring | None = None) -> list[tuple[str, str]]:
+    """Scan every column of every table (from sqlite_master) for any value, inside text too; with
+    the keyring, look inside every registered encrypted column as well."""
     found = []
     for table in await privacy_store.user_tables(db):
         for column in await privacy_store.table_columns(db, table):
@@ -211,6 +215,15 @@ async def rows_mentioning(db: Database, values: list[str]) -> list[tuple[str, st
                 )
                 if hits:
                     found.append((table, column))
+    if keyring is not None:
+        columns, _ = await sensitive_columns(db)
+        for sealed in columns:
+            rows = await db.fetchall(
+                f"SELECT {sealed.column} FROM {sealed.table} WHERE {sealed.column} IS NOT NULL"
+            )
+            opened = [keyring.decrypt(row[0], context=sealed.context) for row in rows]
+            if any(value in text for text in opened for value in values):
+                found.append((sealed.table, sealed.column))
     return found
 
 

@@ -168,11 +168,12 @@ async def test_erasures_are_applied_again_after_an_older_backup_is_restored(hear
     await _restore(hearth, backup)
     db = hearth.running_bot.db
     assert db is not None
-    assert await rows_mentioning(db, carol + mod)  # the old copy knows nothing of the erasures
+    everyone = carol + bob + mod
+    assert await rows_mentioning(db, everyone, hearth.running_bot.keyring)  # an old copy: nothing erased
     assert await db.fetchval("SELECT count(*) FROM checkin_anonymous_notes") == 1
     report = await hearth.running_bot.get_cog("Privacy").run_retention()  # type: ignore[union-attr]
     assert report.erasures_reapplied == 3
-    assert await rows_mentioning(db, carol + mod) == []
+    assert await rows_mentioning(db, everyone, hearth.running_bot.keyring) == []
     assert await db.fetchval("SELECT count(*) FROM checkin_anonymous_notes") == 0
     assert await db.fetchval("SELECT count(*) FROM journal_entries") == 1  # Alice's stays
     assert (await hearth.running_bot.get_cog("Privacy").run_retention()).erasures_reapplied == 0  # type: ignore[union-attr]

@@ -30,12 +30,14 @@ pytestmark = pytest.mark.hearth_config(checkins={"count_refresh_seconds": 0.0})
 
 ERASE_AND_DELETE = "Erase, and delete my anonymous posts"
 ERASE_AND_KEEP = "Erase, and leave my posts unlinked"
-# Every table that holds something of a member after `populated`: the scan must see each one.
+# Every column that holds something of a member after `populated` (in the clear, or sealed: a
+# sealed ban key, the id kept for a decision DM): the scan must see each one.
 MEMBER_TABLES = {
-    ("checkin_answers", "user_id"), ("checkin_anonymous_notes", "ban_key"), ("checkin_members", "user_id"),
+    ("checkin_answers", "user_id"), ("checkin_anonymous_notes", "author"), ("checkin_members", "user_id"),
     ("checkin_pauses", "user_id"), ("checkin_reminders", "user_id"), ("exercise_sessions", "user_id"),
     ("journal_entries", "user_id"), ("ladder_logs", "user_id"), ("ladder_steps", "user_id"),
-    ("moderator_notices", "user_id"), ("sharing_events", "ban_key"), ("sharing_posts", "ban_key"),
+    ("moderator_notices", "user_id"), ("moderator_notices", "body"), ("sharing_events", "ban_key"),
+    ("sharing_posts", "ban_key"), ("sharing_posts", "notify_enc"),
 }
 
 
@@ -144,13 +146,13 @@ async def test_after_erase_no_table_holds_the_members_id_or_ban_key(hearth: Harn
     db = hearth.running_bot.db
     assert db is not None
     alice, bob = world["alice"], world["bob"]
-    found = set(await rows_mentioning(db, needles(hearth, "alice")))
+    found = set(await rows_mentioning(db, needles(hearth, "alice"), hearth.running_bot.keyring))
     assert found >= MEMBER_TABLES, f"populate left nothing in {MEMBER_TABLES - found}"
     bob_before = await exported(hearth, "bob")
 
     said = await _erase(hearth, "alice", ERASE_AND_DELETE)
 
-    assert await rows_mentioning(db, needles(hearth, "alice")) == []
+    assert await rows_mentioning(db, needles(hearth, "alice"), hearth.running_bot.keyring) == []
     # Bob keeps everything; only his reply's link to Alice's (erased) share is gone.
     for post in bob_before["sharing"]["posts"]:
         post["share_id"] = None
@@ -187,7 +189,7 @@ async def test_leaving_posts_unlinked_still_deletes_notes_under_the_members_name
     assert "Your 1 check-in note shown under your name will be deleted" in said
     db = hearth.running_bot.db
     assert db is not None
-    assert await rows_mentioning(db, needles(hearth, "alice")) == []
+    assert await rows_mentioning(db, needles(hearth, "alice"), hearth.running_bot.keyring) == []
     hearth.clock.advance(minutes=31)
     await hearth.running_bot.get_cog("Privacy").delete_due_posts()  # type: ignore[union-attr]
     assert all(_deleted(hearth, alice.named_notes))
@@ -198,9 +200,10 @@ async def test_a_moderator_who_erases_leaves_no_id_in_the_audit_trail(hearth: Ha
     await approved_share(hearth, "carol", "A share long enough to need review.")
     db = hearth.running_bot.db
     assert db is not None
-    assert ("sharing_audit", "moderator_id") in await rows_mentioning(db, needles(hearth, "mod"))
+    mod = needles(hearth, "mod")
+    assert ("sharing_audit", "moderator_id") in await rows_mentioning(db, mod, hearth.running_bot.keyring)
     await _erase(hearth, "mod", ERASE_AND_KEEP)
-    assert await rows_mentioning(db, needles(hearth, "mod")) == []
+    assert await rows_mentioning(db, needles(hearth, "mod"), hearth.running_bot.keyring) == []
     assert await db.fetchval("SELECT count(*) FROM sharing_audit") == 1
 
 
@@ -266,7 +269,7 @@ async def test_a_blocked_member_who_erases_leaves_no_id_or_ban_key_and_stays_blo
     await _erase(hearth, "alice", ERASE_AND_DELETE)
     db = hearth.running_bot.db
     assert db is not None
-    assert await rows_mentioning(db, needles(hearth, "alice")) == []
+    assert await rows_mentioning(db, needles(hearth, "alice"), hearth.running_bot.keyring) == []
     hearth.clock.advance(minutes=31)
     await hearth.running_bot.get_cog("Privacy").delete_due_posts()  # type: ignore[union-attr]
     assert hearth.fake.message(posted.id).deleted

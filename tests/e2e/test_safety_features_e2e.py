@@ -79,7 +79,7 @@ async def test_erasing_deletes_real_shares_from_the_channel_when_asked(hearth: H
 
     db = hearth.bot.db
     assert db is not None
-    assert await rows_mentioning(db, needles(hearth, "alice")) == []
+    assert await rows_mentioning(db, needles(hearth, "alice"), hearth.running_bot.keyring) == []
     mine = await (await hearth.actor("bob").slash("myshares")).reply()
     assert "share · posted" in mine.text
 
@@ -141,7 +141,7 @@ async def test_erase_after_using_every_feature_leaves_no_trace(hearth: Harness) 
     await hearth.fake.wait_until(lambda: "Done." in (done.message.content or ""), 3, "the erasure")
     db = hearth.bot.db
     assert db is not None
-    assert await rows_mentioning(db, needles(hearth, "alice")) == []
+    assert await rows_mentioning(db, needles(hearth, "alice"), hearth.running_bot.keyring) == []
     again = await (await hearth.actor("alice").slash("mydata export")).reply()
     assert "walked by the river" not in again.attachments[0].data.decode()
     bob = await (await hearth.actor("bob").slash("mydata export")).reply()

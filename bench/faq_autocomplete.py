@@ -3,7 +3,9 @@
 Run from the repository root: `python bench/faq_autocomplete.py`. The 1,000 entries are the
 shipped FAQ plus generated guild entries built from the same vocabulary (so postings are as
 dense as a busy server's would be). Each query is a member's question typed one keystroke at
-a time, so half-typed words are measured too.
+a time, so half-typed words are measured too. Three rounds, each on a fresh index with cold
+caches; the machine's other load moves the wall-clock tail, so the median round's p99 is the
+figure, with the CPU time the search itself used (which other load barely moves) beside it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.content import load_content  # noqa: E402
 from bot.services.faq import FaqEntry, FaqIndex, Origin  # noqa: E402
+from bot.services.faq_text import canonical, expand, stem  # noqa: E402
 
 ENTRIES = 1000
 
@@ -47,27 +50,49 @@ def keystrokes(questions: list[str]) -> list[str]:
     return [q[:i] for q in questions for i in range(1, len(q) + 1)]
 
 
-def main() -> None:
-    entries = build_entries()
+ROUNDS = 3
+
+
+def one_round(entries: list[FaqEntry], typed: list[str]) -> tuple[float, list[float], list[float]]:
+    """Build a fresh index (cold caches) and time every keystroke: build ms, wall and CPU timings."""
+    for cached in (expand, stem, canonical):
+        cached.cache_clear()
     started = time.perf_counter()
     index = FaqIndex(entries)
     build_ms = (time.perf_counter() - started) * 1000
-    cases = tomllib.loads((ROOT / "tests/unit/faq_paraphrases.toml").read_text(encoding="utf-8"))["cases"]
-    typed = keystrokes([q for q, _ in cases])
     for text in typed[:200]:  # warm the typo cache the way a running bot would be warm
         index.suggest(text)
-    timings = []
+    timings, cpu = [], []
     for text in typed:
-        start = time.perf_counter_ns()
+        start, start_cpu = time.perf_counter_ns(), time.thread_time_ns()
         choices = index.suggest(text, 25)
+        cpu.append((time.thread_time_ns() - start_cpu) / 1e6)
         timings.append((time.perf_counter_ns() - start) / 1e6)
         assert len(choices) <= 25
     timings.sort()
-    p50 = statistics.median(timings)
-    p99 = timings[int(len(timings) * 0.99) - 1]
-    print(f"entries: {len(index)}  keystrokes: {len(timings)}  index build: {build_ms:.0f} ms")
-    print(f"autocomplete p50: {p50:.2f} ms  p99: {p99:.2f} ms  max: {timings[-1]:.2f} ms  "
-          f"(target p99 < 5 ms: {'met' if p99 < 5 else 'NOT met'})")
+    cpu.sort()
+    return build_ms, timings, cpu
+
+
+def main() -> None:
+    entries = build_entries()
+    cases = tomllib.loads((ROOT / "tests/unit/faq_paraphrases.toml").read_text(encoding="utf-8"))["cases"]
+    typed = keystrokes([q for q, _ in cases])
+    p99s, cpu_p99s = [], []
+    for n in range(1, ROUNDS + 1):
+        build_ms, timings, cpu = one_round(entries, typed)
+        p50 = statistics.median(timings)
+        p99 = timings[int(len(timings) * 0.99) - 1]
+        cpu_p99 = cpu[int(len(cpu) * 0.99) - 1]
+        p99s.append(p99)
+        cpu_p99s.append(cpu_p99)
+        print(f"round {n}: entries {len(entries)}  keystrokes {len(timings)}  index build {build_ms:.0f} ms  "
+              f"p50 {p50:.2f} ms  p99 {p99:.2f} ms  max {timings[-1]:.2f} ms  "
+              f"(CPU time p50 {statistics.median(cpu):.2f} ms  p99 {cpu_p99:.2f} ms)")
+    p99 = statistics.median(p99s)
+    verdict = "met" if p99 < 5 else "NOT met"
+    print(f"autocomplete p99 (median of {ROUNDS} rounds): {p99:.2f} ms wall clock, "
+          f"{statistics.median(cpu_p99s):.2f} ms CPU time  (target p99 < 5 ms: {verdict})")
 
 
 if __name__ == "__main__":

@@ -7,8 +7,9 @@ import json
 import logging
 import pkgutil
 import secrets
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,10 +19,12 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from discord import app_commands
 from discord.ext import commands
 
+from bot.cogs._ui import MESSAGE_LIMIT, split_exact, typed_text
 from bot.config import DiscordSettings, Settings
 from bot.content import Content, load_content
 from bot.errors import UserFacingError
 from bot.services.faq import FaqService
+from bot.services.notices import NoticeBoard
 from bot.services.privacy import PrivacyService
 from bot.services.safety import SafetyService, build_safety_service
 from bot.services.settings import SettingsService
@@ -29,12 +32,16 @@ from bot.services.sharing import SharingService
 from bot.storage.crypto import Keyring
 from bot.storage.db import Database, StorageBusyError
 from bot.storage.faq import FaqStore
+from bot.storage.notices import NoticeStore
 from bot.storage.settings import SettingsStore
 from bot.storage.sharing import SharingStore
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+
+# A kept piece of member text in an embed: 4,096 minus the code fence around it.
+KEPT_PIECE_LIMIT = 4000
 
 BUSY_MESSAGE = (
     "Hearth is very busy for a moment and couldn't save that. Please try again in a few seconds."
@@ -68,6 +75,9 @@ class Hearth(commands.Bot):
         content: Content | None = None,
         clock: Clock = utc_now,
     ) -> None:
+        # Hearth never joins voice, so discord.py's warnings about missing voice libraries are noise.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         intents = discord.Intents.none()
         intents.guilds = True
         super().__init__(
@@ -109,6 +119,7 @@ class Hearth(commands.Bot):
     def _build_services(self) -> None:
         assert self.db is not None
         self.guild_settings = SettingsService(SettingsStore(self.db), self.known_regions)
+        self.notices = NoticeBoard(NoticeStore(self.db, self.keyring))
         self.safety: SafetyService = build_safety_service(self.content, self.db)
         self.privacy: PrivacyService = PrivacyService(self.db, self.keyring, self.config.retention)
         self.sharing = SharingService(SharingStore(self.db), self.keyring, self.config.sharing)
@@ -183,53 +194,120 @@ class Hearth(commands.Bot):
         await self.report_interaction_error(interaction, error)
 
     async def report_interaction_error(self, interaction: discord.Interaction, error: BaseException) -> None:
-        """Reply with a short ephemeral message; unexpected errors get a reference that matches the log."""
+        """Reply with a short ephemeral message; unexpected errors get a reference that matches the log.
+
+        Whatever the member typed comes back with the message when it may not have been saved:
+        the text a refusal hands back on purpose (`keep_text`), the fields of a form (Discord
+        closes the form on submit, so a failed submit would otherwise lose them), and a
+        command's text options when the database was busy or something unexpected went wrong.
+        """
         cause = error
         if isinstance(cause, app_commands.CommandInvokeError):
             cause = cause.original
         if isinstance(cause, app_commands.TransformerError) and cause.__cause__ is not None:
             cause = cause.__cause__
+        kept: str | None = None
         if isinstance(cause, UserFacingError):
             message = cause.message
-            if cause.keep_text:
-                message = _with_kept_text(message, cause.keep_text)
+            kept = cause.keep_text or typed_text(interaction, options=False)
         elif isinstance(cause, app_commands.CheckFailure):
             message = str(cause) or "You can't use this command here."
         elif isinstance(cause, StorageBusyError):
             log.warning("database busy while handling an interaction: %s", cause)
             message = BUSY_MESSAGE
+            kept = typed_text(interaction)
         elif isinstance(cause, discord.Forbidden):
             log.warning("missing permission while handling an interaction: %s", cause.text)
             message = (
                 "I don't have permission to do that in this channel. A moderator can check my role's "
                 "permissions (View Channel, Send Messages, Embed Links, Create Public Threads)."
             )
+            kept = typed_text(interaction, options=False)
         else:
             reference = error_reference()
-            name = interaction.command.qualified_name if interaction.command else interaction.type.name
+            command = interaction.command
+            name = command.qualified_name if command else interaction_name(interaction)
             log.error("error %s in %s", reference, name, exc_info=(type(cause), cause, cause.__traceback__))
             message = (
                 "Something went wrong on my side, sorry. Nothing you did caused it. "
                 f"(Reference: {reference})"
             )
-        await send_ephemeral(interaction, message)
+            kept = typed_text(interaction)
+        await send_ephemeral(interaction, message, kept_text=kept)
+
+    async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
+        """Log a failure in an event listener once, with a reference (nobody to tell but the log)."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, StorageBusyError):
+            log.warning("database busy in event %s (%s)", event_method, exc)
+            return
+        log.error("error %s in event %s", error_reference(), event_method, exc_info=True)
+
+    # ----- scheduled jobs ---------------------------------------------------
+
+    def guarded(self, name: str, job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+        """Wrap a scheduled job so a failure is logged with a reference and the schedule carries on."""
+
+        async def run() -> None:
+            await self.run_job(name, job)
+
+        return run
+
+    async def run_job(self, name: str, job: Callable[[], Awaitable[object]]) -> None:
+        """Run a scheduled job: a busy database is a warning, anything unexpected an error with a code."""
+        try:
+            await job()
+        except StorageBusyError as exc:
+            log.warning("database busy during scheduled job %s (%s); it runs again next time", name, exc)
+        except Exception as exc:
+            reference = error_reference()
+            log.error(
+                "error %s in scheduled job %s", reference, name, exc_info=(type(exc), exc, exc.__traceback__)
+            )
 
 
-def _with_kept_text(message: str, text: str) -> str:
-    room = 2000 - len(message) - 40
-    if room <= 0:
-        return message
-    kept = text if len(text) <= room else text[: room - 1] + "…"
-    return f"{message}\n\nHere is what you wrote, so nothing is lost:\n```\n{kept.replace('```', '`​``')}\n```"
+def interaction_name(interaction: discord.Interaction) -> str:
+    """Name an interaction for the log: its custom id's area and action (never ids), or its type."""
+    custom_id = str((interaction.data or {}).get("custom_id", ""))
+    if custom_id.startswith("hearth:"):
+        return ":".join(part for part in custom_id.split(":")[:3] if not part.isdigit())
+    return interaction.type.name
 
 
-async def send_ephemeral(interaction: discord.Interaction, content: str, **kwargs: Any) -> None:
-    """Send a private message whether or not the interaction was already answered."""
+KEPT_INTRO = "Here is what you wrote, so nothing is lost:"
+
+
+def fenced(text: str) -> str:
+    """Put member text in a code block, so it shows exactly as typed and is easy to copy."""
+    return "```\n" + text.replace("```", "`\u200b``") + "\n```"
+
+
+async def send_ephemeral(
+    interaction: discord.Interaction, content: str, *, kept_text: str | None = None, **kwargs: Any
+) -> None:
+    """Send a private message whether or not the interaction was already answered.
+
+    `kept_text` (what the member typed) is shown whole: under the message when it fits in one
+    message, otherwise in code blocks in embeds (4,000 characters each) that follow it.
+    """
+    pieces: list[str] = []
+    if kept_text:
+        inline = f"{content}\n\n{KEPT_INTRO}\n{fenced(kept_text)}"
+        if len(inline) <= MESSAGE_LIMIT:
+            content = inline
+        else:
+            content = f"{content}\n\n{KEPT_INTRO}"
+            pieces = split_exact(kept_text, KEPT_PIECE_LIMIT)
     try:
         if interaction.response.is_done():
             await interaction.followup.send(content, ephemeral=True, **kwargs)
         else:
             await interaction.response.send_message(content, ephemeral=True, **kwargs)
+        for number, piece in enumerate(pieces, start=1):
+            embed = discord.Embed(description=fenced(piece))
+            if len(pieces) > 1:
+                embed.set_footer(text=f"Part {number} of {len(pieces)}")
+            await interaction.followup.send(embed=embed, ephemeral=True)
     except discord.HTTPException as exc:
         log.warning("could not deliver an ephemeral reply (%s)", exc.status)
 

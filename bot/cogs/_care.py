@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from bot.cogs._delivery import tell_moderators
 from bot.cogs._ui import HEARTH_COLOUR, clip, hearth
 from bot.services.safety import Assessment, CrisisLevel
 
@@ -128,6 +129,13 @@ async def _send_private(interaction: discord.Interaction, embed: discord.Embed) 
         log.warning("could not show care resources to a member (%s)", exc.status)
 
 
+async def _send_private_text(interaction: discord.Interaction, text: str) -> None:
+    try:
+        await interaction.followup.send(text, ephemeral=True)
+    except discord.HTTPException as exc:
+        log.warning("could not tell a member that moderators were not reached yet (%s)", exc.status)
+
+
 def alert_embed(
     assessment: Assessment,
     *,
@@ -158,15 +166,20 @@ def alert_embed(
     return embed
 
 
-async def post_alert(bot: Hearth, channel_id: int, embed: discord.Embed) -> bool:
-    """Post an alert to the alerts channel; say whether it arrived."""
-    channel = bot.get_partial_messageable(channel_id)
-    try:
-        await channel.send(embed=embed, allowed_mentions=discord.AllowedMentions.none())
-    except discord.HTTPException as exc:
-        log.warning("could not post a safety alert to the alerts channel (%s)", exc.status)
-        return False
-    return True
+async def post_alert(bot: Hearth, guild_id: int, embed: discord.Embed, *, user_id: int | None = None) -> bool:
+    """Post an alert for moderators (alerts channel, else review channel); say whether it arrived now.
+
+    One that could not be delivered is kept, never dropped: it goes out with the next route that
+    works, or the next moderator's /setup. `user_id` is the member it names, if any.
+    """
+    return await tell_moderators(bot, guild_id, embed, user_id=user_id)
+
+
+NOT_YET_TOLD = (
+    "I couldn't reach this server's moderators just now. I'll pass this on as soon as I can. "
+    "If you'd like to talk to someone now, the helplines above are there for you, and you can "
+    "message a moderator directly."
+)
 
 
 async def offer_care(
@@ -200,10 +213,11 @@ async def offer_care(
     region = await guild_region(bot, guild_id)
     line = _moderator_line(will_alert, anonymous, alert and alerts_channel_id is not None)
     await _send_private(interaction, care_embed(bot, region, assessment, line))
-    if will_alert and alerts_channel_id is not None:
-        embed = alert_embed(assessment, source=source, link=link, review_link=review_link,
-                            member=None if anonymous else interaction.user)
-        await post_alert(bot, alerts_channel_id, embed)
+    if will_alert and guild_id is not None:
+        member = None if anonymous else interaction.user
+        embed = alert_embed(assessment, source=source, link=link, review_link=review_link, member=member)
+        if not await post_alert(bot, guild_id, embed, user_id=member.id if member else None):
+            await _send_private_text(interaction, NOT_YET_TOLD)
 
 
 __all__ = ["alert_embed", "care_embed", "guild_region", "offer_care", "post_alert",

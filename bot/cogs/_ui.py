@@ -25,6 +25,14 @@ TEXT_INPUT_LIMIT = 4000
 CHOICES_LIMIT = 25
 CHOICE_NAME_LIMIT = 100
 
+# Slash-command text options carry their own length, so Discord refuses an oversized value
+# (with its own message) before Hearth sees it.
+ShortText = app_commands.Range[str, 1, 100]  # names, ids, and values picked from autocomplete
+TimeText = app_commands.Range[str, 1, 20]  # "19:30", "7:30pm"
+ZoneText = app_commands.Range[str, 1, 64]  # IANA zones are at most 32 characters
+DaysText = app_commands.Range[str, 1, 60]  # "daily", "mon,wed,fri"
+SetNameText = app_commands.Range[str, 1, 40]  # a prompt set's name
+
 # The house colour for Hearth's embeds: a warm ember.
 HEARTH_COLOUR = discord.Colour(0xE07A5F)
 
@@ -34,19 +42,52 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Split text into pieces within a limit, preferring paragraph, line and word breaks."""
+def split_exact(text: str, limit: int) -> list[str]:
+    """Split text into pieces within a limit that join back to exactly the text."""
     pieces: list[str] = []
     rest = text
     while len(rest) > limit:
-        cut = max(rest.rfind("\n\n", 0, limit), rest.rfind("\n", 0, limit), rest.rfind(" ", 0, limit))
+        cut = max(rest.rfind("\n", 0, limit), rest.rfind(" ", 0, limit)) + 1
         if cut <= limit // 2:
             cut = limit
-        pieces.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
+        pieces.append(rest[:cut])
+        rest = rest[cut:]
     if rest:
         pieces.append(rest)
     return pieces
+
+
+def typed_text(interaction: discord.Interaction, *, options: bool = True) -> str | None:
+    """Return the free text a member typed for this interaction: a form's fields, or a command's
+    text options (those without choices or autocomplete), joined by blank lines; None if none."""
+    found: list[str] = []
+    if interaction.type is discord.InteractionType.modal_submit:
+        found = list(submitted_values(interaction).values())
+    elif options and isinstance(interaction.command, app_commands.Command):
+        for parameter in interaction.command.parameters:
+            if (
+                parameter.type is discord.AppCommandOptionType.string
+                and not parameter.choices
+                and not parameter.autocomplete
+            ):
+                value = getattr(interaction.namespace, parameter.display_name, None)
+                found.append(value if isinstance(value, str) else "")
+    text = "\n\n".join(value for value in found if value.strip())
+    return text or None
+
+
+async def defer_private(interaction: discord.Interaction, *, update: bool = False) -> None:
+    """Acknowledge an interaction before slow work (a database write, several requests).
+
+    `update=True` for a button or form whose answer replaces the message it came from.
+    Later answers go through `interaction.followup` or `edit_original_response`.
+    """
+    if interaction.response.is_done():
+        return
+    if update:
+        await interaction.response.defer()
+    else:
+        await interaction.response.defer(ephemeral=True, thinking=True)
 
 
 def hearth(interaction: discord.Interaction) -> Hearth:

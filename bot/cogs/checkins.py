@@ -24,15 +24,30 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.cogs._delivery import (
+    POST_NEEDS,
+    TROUBLE_COLOUR,
+    channel_works,
+    missing_permissions,
+    note_trouble,
+    post_to_moderators,
+)
 from bot.cogs._ui import (
     CHOICE_NAME_LIMIT,
     CHOICES_LIMIT,
     EMBED_DESCRIPTION_LIMIT,
+    EMBED_TOTAL_LIMIT,
     HEARTH_COLOUR,
+    DaysText,
     HearthDynamicItem,
     HearthModal,
     ModeratorGroup,
+    SetNameText,
+    ShortText,
+    TimeText,
+    ZoneText,
     clip,
+    defer_private,
     hearth,
 )
 from bot.errors import UserFacingError
@@ -43,6 +58,7 @@ from bot.services.checkins import (
     NOTE_LIMIT,
     VISIBILITIES,
     CheckinService,
+    HourlyLimit,
     MoodHistory,
     NoteSaved,
     Tally,
@@ -59,6 +75,8 @@ from bot.services.schedules import (
     weekdays_from_text,
     zone_choices,
 )
+from bot.services.sharing import REASON_LIMIT as REPORT_REASON_LIMIT
+from bot.services.sharing import neutralise_mentions
 from bot.storage.checkins import CheckinStore, OccurrenceRow, ReminderRow, ScheduleRow
 from bot.storage.db import StorageBusyError
 
@@ -103,10 +121,14 @@ def marker(occurrence_id: int) -> str:
 # ----- rendering -----------------------------------------------------------------------------------
 
 
-def _count_line(total: int) -> str:
-    if total == 0:
+def _count_line(tally: Tally) -> str:
+    if tally.total == 0 and tally.anonymous_notes == 0:
         return "No one yet. You could be the first."
-    return f"{total} member{'s' if total != 1 else ''} checked in."
+    lines = [f"{tally.total} member{'s' if tally.total != 1 else ''} checked in."]
+    if tally.anonymous_notes:
+        notes = tally.anonymous_notes
+        lines.append(f"{notes} anonymous note{'s' if notes != 1 else ''} in the thread.")
+    return "\n".join(lines)
 
 
 def _distribution_lines(distribution: dict[int, int]) -> str:
@@ -135,7 +157,7 @@ def checkin_embed(occurrence: OccurrenceRow, tally: Tally, *, closed: bool = Fal
         description=clip(description, EMBED_DESCRIPTION_LIMIT),
         colour=CLOSED_COLOUR if closed else HEARTH_COLOUR,
     )
-    embed.add_field(name="Checked in", value=_count_line(tally.total), inline=True)
+    embed.add_field(name="Checked in", value=_count_line(tally), inline=True)
     closes = int(occurrence.closes_at.timestamp())
     embed.add_field(
         name="Closed" if closed else "Open until",
@@ -145,6 +167,12 @@ def checkin_embed(occurrence: OccurrenceRow, tally: Tally, *, closed: bool = Fal
     if tally.distribution is not None:
         embed.add_field(
             name="How the group is doing", value=_distribution_lines(tally.distribution), inline=False
+        )
+    elif occurrence.show_distribution and not closed:
+        embed.add_field(
+            name="How the group is doing",
+            value="Shown here when the check-in closes, if at least 5 members gave a mood.",
+            inline=False,
         )
     embed.set_footer(text=f"{marker(occurrence.id)} · /checkin any time · /mood for your history")
     return embed
@@ -302,14 +330,19 @@ def schedule_field(schedule: ScheduleRow) -> tuple[str, str]:
         hours = schedule.window_minutes / 60
         lines.append(
             f"open {hours:g} h · mood distribution "
-            f"{'shown from 5 answers' if schedule.show_distribution else 'off'}"
+            f"{'shown at the close, from 5 moods' if schedule.show_distribution else 'off'}"
         )
-    if schedule.paused:
+    if schedule.paused and schedule.last_error:
+        lines.append(
+            f"⏸️ paused by Hearth: the last post failed ({schedule.last_error}). "
+            "Fix the channel, then `/schedule resume`."
+        )
+    elif schedule.paused:
         lines.append("⏸️ paused")
     elif schedule.next_run_at is not None:
         stamp = int(schedule.next_run_at.timestamp())
         lines.append(f"next: <t:{stamp}:F> (<t:{stamp}:R>)")
-    if schedule.last_error:
+    if schedule.last_error and not schedule.paused:
         lines.append(f"⚠️ last post failed: {schedule.last_error}")
     return clip(f"#{schedule.id} · {schedule.name}", 256), clip("\n".join(lines), 1024)
 
@@ -480,6 +513,26 @@ class PersonalMoodButton(
 DYNAMIC_ITEMS = (MoodButton, WordsButton, NoteVisibilityButton, PassButton, PersonalMoodButton)
 
 
+class NoteReportModal(HearthModal, title="Report to moderators"):
+    """Why a member reports an anonymous check-in note (the same form as for anonymous shares)."""
+
+    reason: discord.ui.TextInput[NoteReportModal] = discord.ui.TextInput(
+        label="What's wrong with it?",
+        style=discord.TextStyle.paragraph,
+        max_length=REPORT_REASON_LIMIT,
+        placeholder="Moderators see this and a link to the note, but not your name.",
+    )
+
+    def __init__(self, cog: Checkins, link: str, pseudonym: str) -> None:
+        super().__init__()
+        self.cog = cog
+        self.link = link
+        self.pseudonym = pseudonym
+
+    async def on_submit(self, interaction: discord.Interaction, /) -> None:
+        await self.cog.report_note(interaction, self.link, self.pseudonym, self.reason.value)
+
+
 class NoteModal(HearthModal):
     """The note form; its custom id is unique per opening, so two members never share one."""
 
@@ -547,6 +600,7 @@ class DiscordPoster:
         message = await _discord_call(
             channel.send(embed=checkin_embed(occurrence, tally), view=checkin_view(occurrence.id))
         )
+        await channel_works(self.bot, occurrence.guild_id, occurrence.channel_id)
         return message.id
 
     async def post_exercise(self, occurrence: OccurrenceRow) -> int:
@@ -717,9 +771,15 @@ class Checkins(commands.Cog):
         self.pacer = Pacer(settings.posts_per_second)
         self.poster = DiscordPoster(bot)
         self.runner = CheckinRunner(
-            self.service, self.poster, pacer=self.pacer, workers=settings.post_workers, on_idle=self._arm
+            self.service,
+            self.poster,
+            pacer=self.pacer,
+            workers=settings.post_workers,
+            on_idle=self._arm,
+            on_paused=self._tell_paused,
         )
         self.counts = CountRefresher(settings.count_refresh_seconds, self._refresh_count, self.pacer)
+        self.anonymous_limit = HourlyLimit(settings.anonymous_notes_per_hour)
         self.startup_task: asyncio.Task[None] | None = None
         self.load_seconds = 0.0
         self._ticks: set[asyncio.Task[Any]] = set()
@@ -730,6 +790,9 @@ class Checkins(commands.Cog):
     async def cog_load(self) -> None:
         started = time.perf_counter()
         self.bot.add_dynamic_items(*DYNAMIC_ITEMS)
+        moved = await self.service.store.adopt_legacy_anonymous_notes()
+        if moved:
+            log.info("moved %d anonymous check-in notes to per-check-in keys", moved)
         await self.service.ensure_next_runs(self.bot.now())
         due = await self.service.store.next_wakeup()
         await self._arm(due)
@@ -774,9 +837,8 @@ class Checkins(commands.Cog):
         if task is not None:
             self._ticks.add(task)
         try:
-            await self.runner.tick(self.bot.now())
-        except Exception:
-            log.exception("the check-in runner failed; it will try again at the next sweep")
+            # A failure is logged with a reference; the next sweep tries again.
+            await self.bot.run_job("checkin:tick", lambda: self.runner.tick(self.bot.now()))
         finally:
             if task is not None:
                 self._ticks.discard(task)
@@ -807,6 +869,28 @@ class Checkins(commands.Cog):
 
     async def _rearm(self) -> None:
         await self._arm(await self.service.store.next_wakeup())
+
+    async def _tell_paused(self, occurrence: OccurrenceRow, reason: str) -> None:
+        """Tell moderators once that a schedule was paused because its channel refused a post."""
+        assert occurrence.schedule_id is not None
+        schedule = await self.service.store.get_schedule(occurrence.schedule_id)
+        name = clip(schedule.name if schedule else occurrence.title, 80)
+        embed = discord.Embed(
+            title="A check-in schedule is paused",
+            description=(
+                f"I couldn't post **#{occurrence.schedule_id} · {name}** in <#{occurrence.channel_id}>: "
+                f"{reason}. I've paused the schedule so it doesn't keep failing.\n"
+                "Give my role View Channel, Send Messages and Embed Links there (or choose another channel "
+                f"with `/schedule edit`), then `/schedule resume schedule:{occurrence.schedule_id}`. "
+                "`/schedule list` shows it too."
+            ),
+            colour=TROUBLE_COLOUR,
+        )
+        topic = f"schedule:{occurrence.schedule_id}"
+        await note_trouble(self.bot, occurrence.guild_id, occurrence.channel_id, embed, topic=topic)
+
+    async def _schedule_trouble_ended(self, guild_id: int, schedule_id: int) -> None:
+        await self.bot.notices.trouble_ended(guild_id, f"schedule:{schedule_id}")
 
     async def _refresh_count(self, occurrence_id: int) -> None:
         occurrence = await self.service.store.get_occurrence(occurrence_id)
@@ -868,7 +952,7 @@ class Checkins(commands.Cog):
             default = answer.note
         else:
             key = ban_key_for(self.bot.keyring, occurrence.guild_id, interaction.user.id)
-            anonymous = await self.service.store.get_anonymous_note(occurrence.id, key)
+            anonymous = await self.service.store.get_anonymous_note(occurrence.guild_id, occurrence.id, key)
             default = anonymous.note if anonymous else None
         await interaction.response.send_modal(NoteModal(self, occurrence.id, visibility, default))
 
@@ -882,6 +966,9 @@ class Checkins(commands.Cog):
         if occurrence is None:
             raise UserFacingError("I can't find this check-in any more.", keep_text=text)
         key = ban_key_for(self.bot.keyring, occurrence.guild_id, interaction.user.id)
+        notes: tuple[str, ...] = ()
+        if visibility == "anonymous":
+            text, notes = await self._anonymous_rules(interaction, occurrence, text, now)
         with keeping(text):
             saved = await self.service.save_note(
                 occurrence_id, interaction.user.id, text, visibility, now, key
@@ -918,10 +1005,46 @@ class Checkins(commands.Cog):
                 f"Shared anonymously in the check-in's thread as **{name}**: {link}\n"
                 "No one else can see that it was you."
             )
+            if notes:
+                reply += "\n" + " ".join(notes)
         await interaction.followup.send(reply + await self._notice(interaction.user.id), ephemeral=True)
         await self._care(interaction, saved, link)
 
+    async def _anonymous_rules(
+        self, interaction: discord.Interaction, occurrence: OccurrenceRow, text: str, now: datetime
+    ) -> tuple[str, tuple[str, ...]]:
+        """Apply the server's anonymous-sharing rules and this area's hourly limit to anonymous words.
+
+        Return the words to post (links stripped as the server asks, mentions neutralised) and
+        notes for the member, or refuse with their words handed back. Refused words that call
+        for care still bring it.
+        """
+        with keeping(text):
+            checked = await self.bot.sharing.check_anonymous_text(
+                occurrence.guild_id, interaction.user.id, text, now
+            )
+        if checked.text is None:
+            await self._care_for(interaction, occurrence.guild_id, text, visibility="anonymous", link=None)
+            raise UserFacingError(checked.refusal, keep_text=text)
+        until = self.anonymous_limit.try_add((occurrence.guild_id, interaction.user.id), now)
+        if until is not None:
+            minutes = max(1, int((until - now).total_seconds() // 60) + 1)
+            raise UserFacingError(
+                f"You've shared a lot of anonymous words this hour (this server allows "
+                f"{self.anonymous_limit.limit}). You can share again in about {minutes} minutes, "
+                "or keep these just for you.",
+                keep_text=text,
+            )
+        return checked.text, checked.notes
+
     async def _care(self, interaction: discord.Interaction, saved: NoteSaved, link: str | None) -> None:
+        await self._care_for(
+            interaction, saved.occurrence.guild_id, saved.text, visibility=saved.visibility, link=link
+        )
+
+    async def _care_for(
+        self, interaction: discord.Interaction, guild_id: int, text: str, *, visibility: str, link: str | None
+    ) -> None:
         safety = getattr(self.bot, "safety", None)
         if safety is None:
             return
@@ -929,7 +1052,7 @@ class Checkins(commands.Cog):
             from bot.cogs._care import offer_care
         except ImportError:  # the safety area is not installed
             return
-        assessment = await safety.assess(saved.occurrence.guild_id, saved.text)
+        assessment = await safety.assess(guild_id, text)
         if not assessment.needs_care:
             return
         await offer_care(
@@ -937,8 +1060,8 @@ class Checkins(commands.Cog):
             assessment,
             source="check-in note",
             link=link,
-            alert=saved.visibility != "private",
-            anonymous=saved.visibility == "anonymous",
+            alert=visibility != "private",
+            anonymous=visibility == "anonymous",
         )
 
     async def _retire_previous(self, saved: NoteSaved) -> None:
@@ -999,11 +1122,60 @@ class Checkins(commands.Cog):
             message = await _discord_call(thread.send(embed=embed))
             message_id = message.id
         if saved.visibility == "anonymous":
-            assert saved.ban_key is not None
-            await self.service.store.set_anonymous_message(occurrence.id, saved.ban_key, message_id)
+            assert saved.anonymous_note_id is not None
+            await self.service.store.set_anonymous_message(saved.anonymous_note_id, message_id)
         else:
             await self.service.store.set_note_message(occurrence.id, saved.user_id, message_id)
         return f"https://discord.com/channels/{occurrence.guild_id}/{thread_id}/{message_id}"
+
+    # ----- reports of anonymous notes ---------------------------------------------------------------
+
+    async def offer_note_report(self, interaction: discord.Interaction, message: discord.Message) -> bool:
+        """The "Report to moderators" menu on a message: open the report form if it is an anonymous note.
+
+        Return False when the message is not one of this area's anonymous notes.
+        """
+        if interaction.guild_id is None or self.bot.user is None or message.author.id != self.bot.user.id:
+            return False
+        occurrence = await self.service.store.occurrence_by_thread(interaction.guild_id, message.channel.id)
+        if occurrence is None:
+            return False
+        notes = await self.service.store.anonymous_notes(occurrence.id)
+        if not any(note.message_id == message.id for note in notes):
+            return False
+        pseudonym = message.embeds[0].author.name if message.embeds and message.embeds[0].author else None
+        await interaction.response.send_modal(
+            NoteReportModal(self, message.jump_url, pseudonym or "an anonymous member")
+        )
+        return True
+
+    async def report_note(
+        self, interaction: discord.Interaction, link: str, pseudonym: str, reason: str
+    ) -> None:
+        """Pass a report of an anonymous note to the moderators, with the link; the reporter stays unnamed."""
+        await defer_private(interaction)
+        assert interaction.guild_id is not None
+        # The same hourly limit as reports of anonymous shares.
+        await self.bot.sharing.check_report(interaction.guild_id, interaction.user.id, self.bot.now())
+        embed = discord.Embed(
+            title="An anonymous check-in note was reported",
+            description=f"[Open the note]({link})\n\n**Reason given:**\n"
+            f"{clip(neutralise_mentions(reason.strip()), 1500)}",
+            colour=TROUBLE_COLOUR,
+        )
+        embed.set_footer(text=f"Note by {clip(pseudonym, 80)} · The reporter is not named.")
+        sent = await post_to_moderators(self.bot, interaction.guild_id, what="reports", embed=embed)
+        if sent is None:
+            raise UserFacingError(
+                "I couldn't reach the moderators just now. Please try again in a moment, or message a "
+                "moderator directly.",
+                keep_text=reason,
+            )
+        await interaction.followup.send(
+            "Thank you for telling us. The moderators have the link and your reason; "
+            "your name isn't shared with them.",
+            ephemeral=True,
+        )
 
     async def answer_personal_reminder(self, interaction: discord.Interaction, score: int) -> None:
         """A mood button in a reminder DM: record a personal check-in and thank the member."""
@@ -1035,6 +1207,7 @@ class Checkins(commands.Cog):
         note: app_commands.Range[str, 1, NOTE_LIMIT] | None = None,
     ) -> None:
         score = mood.value
+        await defer_private(interaction)
         with keeping(note):
             await self.service.personal_checkin(
                 interaction.user.id, interaction.guild_id, score, note, self.bot.now()
@@ -1047,9 +1220,9 @@ class Checkins(commands.Cog):
         text += "\n`/mood` shows your history." + await self._notice(interaction.user.id)
         view = low_mood_view(self.bot) if score <= LOW_MOOD else None
         if view is not None:
-            await interaction.response.send_message(text, ephemeral=True, view=view)
+            await interaction.followup.send(text, ephemeral=True, view=view)
         else:
-            await interaction.response.send_message(text, ephemeral=True)
+            await interaction.followup.send(text, ephemeral=True)
         safety = getattr(self.bot, "safety", None)
         if note and safety is not None:
             from bot.cogs._care import offer_care
@@ -1061,7 +1234,7 @@ class Checkins(commands.Cog):
         name="mood", description="Your own mood history: 30 and 90 days, weekly averages, streak"
     )
     @app_commands.describe(timezone="Count your days in this time zone (remembered for next time)")
-    async def mood_command(self, interaction: discord.Interaction, timezone: str | None = None) -> None:
+    async def mood_command(self, interaction: discord.Interaction, timezone: ZoneText | None = None) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         history = await self.service.history(interaction.user.id, self.bot.now(), timezone)
         notice = await self._notice(interaction.user.id)
@@ -1082,7 +1255,11 @@ class Checkins(commands.Cog):
         days="Which days: daily, weekdays, weekends, or mon,wed,fri (daily if empty)",
     )
     async def reminders_on(
-        self, interaction: discord.Interaction, time: str, timezone: str, days: str | None = None
+        self,
+        interaction: discord.Interaction,
+        time: TimeText,
+        timezone: ZoneText,
+        days: DaysText | None = None,
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         now = self.bot.now()
@@ -1184,21 +1361,21 @@ class Checkins(commands.Cog):
         name="A title for the check-in",
         prompts="Which prompt set (all sets if empty)",
         window_hours="How long it stays open (12 hours if empty)",
-        show_distribution="Show the mood spread once at least 5 members answered",
+        show_distribution="Show the mood spread at the close, if at least 5 members gave a mood",
         exercise="Post this group exercise instead of a check-in",
     )
     async def schedule_add(
         self,
         interaction: discord.Interaction,
-        time: str,
-        timezone: str,
+        time: TimeText,
+        timezone: ZoneText,
         channel: discord.TextChannel | None = None,
-        days: str | None = None,
+        days: DaysText | None = None,
         name: app_commands.Range[str, 1, 80] | None = None,
-        prompts: str | None = None,
+        prompts: SetNameText | None = None,
         window_hours: app_commands.Range[float, 0.25, 72.0] | None = None,
         show_distribution: bool = False,
-        exercise: str | None = None,
+        exercise: ShortText | None = None,
     ) -> None:
         assert interaction.guild_id is not None
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -1242,19 +1419,7 @@ class Checkins(commands.Cog):
         return settings.checkin_channel_id
 
     def _check_channel_permissions(self, channel: discord.TextChannel) -> None:
-        me = channel.guild.me
-        if me is None:
-            return
-        permissions = channel.permissions_for(me)
-        missing = [
-            label
-            for label, ok in (
-                ("View Channel", permissions.view_channel),
-                ("Send Messages", permissions.send_messages),
-                ("Embed Links", permissions.embed_links),
-            )
-            if not ok
-        ]
+        missing = missing_permissions(channel, POST_NEEDS)
         if missing:
             raise UserFacingError(
                 f"I can't post check-ins in {channel.mention}: I'm missing {', '.join(missing)} there. "
@@ -1279,7 +1444,15 @@ class Checkins(commands.Cog):
             embed.description = "No schedules yet. Add one with `/schedule add`."
         for schedule in schedules[:25]:
             name, value = schedule_field(schedule)
+            # Long names and notes add up: stay inside Discord's 6,000 characters per message.
+            if len(embed) + len(name) + len(value) > EMBED_TOTAL_LIMIT - 200:
+                break
             embed.add_field(name=name, value=value, inline=False)
+        if len(embed.fields) < len(schedules):
+            embed.set_footer(
+                text=f"Showing {len(embed.fields)} of {len(schedules)}. The other commands find any "
+                "schedule by number or name as you type."
+            )
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
     @schedule.command(name="edit", description="Change a check-in schedule")
@@ -1292,18 +1465,18 @@ class Checkins(commands.Cog):
         name="A new title",
         prompts="A new prompt set (`all` for every set)",
         window_hours="How long it stays open",
-        show_distribution="Show the mood spread from 5 answers",
+        show_distribution="Show the mood spread at the close (from 5 moods)",
     )
     async def schedule_edit(
         self,
         interaction: discord.Interaction,
         schedule: int,
-        time: str | None = None,
-        timezone: str | None = None,
+        time: TimeText | None = None,
+        timezone: ZoneText | None = None,
         channel: discord.TextChannel | None = None,
-        days: str | None = None,
+        days: DaysText | None = None,
         name: app_commands.Range[str, 1, 80] | None = None,
-        prompts: str | None = None,
+        prompts: SetNameText | None = None,
         window_hours: app_commands.Range[float, 0.25, 72.0] | None = None,
         show_distribution: bool | None = None,
     ) -> None:
@@ -1324,6 +1497,8 @@ class Checkins(commands.Cog):
             window_hours=window_hours,
             show_distribution=show_distribution,
         )
+        if channel is not None:
+            await self._schedule_trouble_ended(interaction.guild_id, saved.schedule.id)
         await self._rearm()
         await interaction.followup.send(
             embed=self._saved_embed("Schedule changed", saved.schedule, saved.clock_notes), ephemeral=True
@@ -1345,6 +1520,7 @@ class Checkins(commands.Cog):
     async def schedule_resume(self, interaction: discord.Interaction, schedule: int) -> None:
         assert interaction.guild_id is not None
         saved = await self.service.set_paused(interaction.guild_id, schedule, False, self.bot.now())
+        await self._schedule_trouble_ended(interaction.guild_id, saved.id)
         await self._rearm()
         assert saved.next_run_at is not None
         stamp = int(saved.next_run_at.timestamp())
@@ -1359,6 +1535,7 @@ class Checkins(commands.Cog):
     async def schedule_remove(self, interaction: discord.Interaction, schedule: int) -> None:
         assert interaction.guild_id is not None
         removed = await self.service.remove_schedule(interaction.guild_id, schedule)
+        await self._schedule_trouble_ended(interaction.guild_id, removed.id)
         await self._rearm()
         await interaction.response.send_message(
             f"Removed **#{removed.id} · {clip(removed.name, 80)}**. Check-ins it already posted stay open "
@@ -1394,7 +1571,15 @@ class Checkins(commands.Cog):
         if not report.posted:
             fresh = await self.service.store.get_schedule(row.id)
             reason = fresh.last_error if fresh and fresh.last_error else "Discord didn't accept the post"
-            raise UserFacingError(f"I couldn't post the test check-in in <#{row.channel_id}>: {reason}.")
+            paused = (
+                " I've paused the schedule so it doesn't keep failing: fix the channel (or choose another "
+                "with `/schedule edit`), then `/schedule resume`."
+                if fresh is not None and fresh.paused and not row.paused
+                else ""
+            )
+            raise UserFacingError(
+                f"I couldn't post the test check-in in <#{row.channel_id}>: {reason}.{paused}"
+            )
         posted = await self.service.store.get_occurrence(occurrence.id)
         assert posted is not None
         link = f"https://discord.com/channels/{posted.guild_id}/{posted.channel_id}/{posted.message_id}"
@@ -1470,18 +1655,19 @@ class Checkins(commands.Cog):
     @prompts.command(name="add", description="Add your own prompt to a set (a new name makes a new set)")
     @app_commands.describe(set="Which set, like small-wins or a new name", text="The question to ask")
     async def prompts_add(
-        self, interaction: discord.Interaction, set: str, text: app_commands.Range[str, 1, 300]
+        self, interaction: discord.Interaction, set: SetNameText, text: app_commands.Range[str, 1, 300]
     ) -> None:
         assert interaction.guild_id is not None
+        await defer_private(interaction)
         with keeping(text):
             await self.service.add_prompt(interaction.guild_id, set, text, self.bot.now())
-        await interaction.response.send_message(
+        await interaction.followup.send(
             f"Added to **{clip(set.strip().lower(), 40)}**: {clip(text, 300)}", ephemeral=True
         )
 
     @prompts.command(name="list", description="List the prompts check-ins rotate through here")
     @app_commands.describe(set="Only this set")
-    async def prompts_list(self, interaction: discord.Interaction, set: str | None = None) -> None:
+    async def prompts_list(self, interaction: discord.Interaction, set: SetNameText | None = None) -> None:
         assert interaction.guild_id is not None
         listed = await self.service.list_prompts(interaction.guild_id, set)
         embed = discord.Embed(title="Check-in prompts", colour=HEARTH_COLOUR)
@@ -1505,7 +1691,7 @@ class Checkins(commands.Cog):
 
     @prompts.command(name="remove", description="Remove a prompt you added, or hide a built-in one")
     @app_commands.describe(prompt="Start typing the prompt")
-    async def prompts_remove(self, interaction: discord.Interaction, prompt: str) -> None:
+    async def prompts_remove(self, interaction: discord.Interaction, prompt: ShortText) -> None:
         assert interaction.guild_id is not None
         text = await self.service.remove_prompt(interaction.guild_id, prompt)
         await interaction.response.send_message(f"Removed: {clip(text, 300)}", ephemeral=True)

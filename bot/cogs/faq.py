@@ -7,6 +7,7 @@ stored. A question nothing answers goes to the gap queue with no trace of who as
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import re
@@ -25,7 +26,9 @@ from bot.cogs._ui import (
     HearthModal,
     HearthView,
     ModeratorGroup,
+    ShortText,
     clip,
+    defer_private,
     hearth,
 )
 from bot.errors import UserFacingError
@@ -295,18 +298,18 @@ class EntryModal(HearthModal):
         now = hearth(interaction).now()
         question, answer = self.question.value.strip(), self.answer.value.strip()
         keywords = split_keywords(self.keywords.value)
-        try:
-            if self.entry is None:
-                saved = await service.add_custom(guild_id, question, answer, keywords, now)
-                done = f"Added `{saved.id}`. Members can find it with `/faq` now."
-            else:
-                saved = await service.edit(guild_id, self.entry.id, question, answer, keywords, now)
-                done = (f"Saved `{saved.id}` for this server."
-                        + (" The built-in wording stays for other servers." if saved.origin is Origin.OVERRIDE
-                           else ""))
-        except StorageBusyError:
-            raise UserFacingError(BUSY, keep_text=answer) from None
-        await interaction.response.send_message(done, embed=answer_embed(service, saved), ephemeral=True)
+        # Deferred first: if the database is busy, the error handler still answers in time and
+        # hands back every field of the form.
+        await defer_private(interaction)
+        if self.entry is None:
+            saved = await service.add_custom(guild_id, question, answer, keywords, now)
+            done = f"Added `{saved.id}`. Members can find it with `/faq` now."
+        else:
+            saved = await service.edit(guild_id, self.entry.id, question, answer, keywords, now)
+            done = (f"Saved `{saved.id}` for this server."
+                    + (" The built-in wording stays for other servers." if saved.origin is Origin.OVERRIDE
+                       else ""))
+        await interaction.followup.send(done, embed=answer_embed(service, saved), ephemeral=True)
 
 
 class AliasModal(HearthModal):
@@ -333,11 +336,9 @@ class AliasModal(HearthModal):
         guild_id = interaction.guild_id
         assert guild_id is not None
         bot = hearth(interaction)
-        try:
-            entry = await service.add_alias(guild_id, self.entry_id.value.strip().lower(), self.wording.value,
-                                            self.group.miss_ids, bot.now())
-        except StorageBusyError:
-            raise UserFacingError(BUSY, keep_text=self.wording.value) from None
+        await defer_private(interaction, update=True)
+        entry = await service.add_alias(guild_id, self.entry_id.value.strip().lower(), self.wording.value,
+                                        self.group.miss_ids, bot.now())
         note = f"Added “{clip(self.wording.value.strip(), 120)}” as a way of asking `{entry.id}`."
         await self.queue.refresh(interaction, note)
 
@@ -387,7 +388,10 @@ class MissesView(HearthView):
         self.stop()
         embed = misses_embed(groups)
         view = MissesView(groups) if groups else None
-        await interaction.response.edit_message(content=note, embed=embed, view=view)
+        if interaction.response.is_done():
+            await interaction.edit_original_response(content=note, embed=embed, view=view)
+        else:
+            await interaction.response.edit_message(content=note, embed=embed, view=view)
 
 
 def misses_embed(groups: list[MissGroup]) -> discord.Embed:
@@ -423,9 +427,11 @@ class Faq(commands.Cog):
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(*DYNAMIC_ITEMS)
+        self._warming = asyncio.create_task(self.bot.faq.warm(), name="faq-index-warm")
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(*DYNAMIC_ITEMS)
+        self._warming.cancel()
 
     # ----- /faq -----
 
@@ -506,14 +512,14 @@ class Faq(commands.Cog):
 
     @faqadmin.command(name="edit", description="Change an entry (a built-in gets this server's own version)")
     @app_commands.describe(entry="The entry to change")
-    async def admin_edit(self, interaction: discord.Interaction, entry: str) -> None:
+    async def admin_edit(self, interaction: discord.Interaction, entry: ShortText) -> None:
         assert interaction.guild_id is not None
         found = await faq_service(interaction).editable(interaction.guild_id, _entry_id(entry))
         await interaction.response.send_modal(EntryModal(title="Edit an FAQ entry", entry=found))
 
     @faqadmin.command(name="remove", description="Hide a built-in entry here, or delete a custom one")
     @app_commands.describe(entry="The entry to remove")
-    async def admin_remove(self, interaction: discord.Interaction, entry: str) -> None:
+    async def admin_remove(self, interaction: discord.Interaction, entry: ShortText) -> None:
         assert interaction.guild_id is not None
         service = faq_service(interaction)
         removed = await service.remove(interaction.guild_id, _entry_id(entry), self.bot.now())
@@ -526,7 +532,7 @@ class Faq(commands.Cog):
 
     @faqadmin.command(name="restore", description="Show a built-in entry this server hid")
     @app_commands.describe(entry="The hidden entry to show again")
-    async def admin_restore(self, interaction: discord.Interaction, entry: str) -> None:
+    async def admin_restore(self, interaction: discord.Interaction, entry: ShortText) -> None:
         assert interaction.guild_id is not None
         restored = await faq_service(interaction).restore(interaction.guild_id, _entry_id(entry))
         await interaction.response.send_message(f"`{restored.id}` is back in this server's FAQ.",

@@ -21,6 +21,7 @@ from bot.cogs._ui import (
     EMBED_DESCRIPTION_LIMIT,
     HearthDynamicItem,
     clip,
+    defer_private,
     hearth,
     modal_custom_id,
     report,
@@ -37,7 +38,7 @@ from bot.services.journal import (
     preview,
     when_text,
 )
-from bot.storage.db import StorageBusyError
+from bot.services.safety import CrisisLevel
 from bot.storage.journal import JournalEntry, JournalStore
 
 log = logging.getLogger(__name__)
@@ -60,13 +61,24 @@ def member_ids(interaction: discord.Interaction) -> tuple[int, int]:
     return interaction.guild_id, interaction.user.id
 
 
-async def care_for_private_text(interaction: discord.Interaction, text: str) -> None:
-    """Offer resources to the writer alone when their private words suggest they are struggling."""
+async def care_for_private_text(
+    interaction: discord.Interaction, text: str, *, offered: set[CrisisLevel] | None = None
+) -> None:
+    """Offer resources to the writer alone when their private words suggest they are struggling.
+
+    `offered` collects the levels already offered during one piece of writing done in parts
+    (a thought record's steps): resources are shown again only for a higher level.
+    """
     bot = hearth(interaction)
     assessment = await bot.safety.assess(interaction.guild_id, text)
-    if assessment.needs_care:
-        # Private writing never alerts anyone: only the writer sees the resources.
-        await offer_care(interaction, assessment, source="journal", alert=False)
+    if not assessment.needs_care:
+        return
+    if offered is not None:
+        if any(level.rank >= assessment.level.rank for level in offered):
+            return
+        offered.add(assessment.level)
+    # Private writing never alerts anyone: only the writer sees the resources.
+    await offer_care(interaction, assessment, source="journal", alert=False)
 
 
 def journal_service(bot: commands.Bot) -> JournalService:
@@ -438,25 +450,24 @@ class Journal(commands.Cog, name="Journal"):
             await report(interaction, exc)
 
     async def save_entry(self, interaction: discord.Interaction, prompt_id: str | None) -> None:
-        """Save a submitted entry, confirm privately, then offer care if the words call for it."""
+        """Save a submitted entry, confirm privately, then offer care if the words call for it.
+
+        Deferred first: a busy database can hold the write for seconds, and the member must still
+        get their words back (the error handler returns the form's text) rather than a dead form.
+        """
         guild_id, user_id = member_ids(interaction)
         text = submitted_values(interaction).get("body", "")
         if prompt_id is not None and prompt_id not in prompt_pool(self.bot):
             prompt_id = None
-        try:
-            await self.service.write(
-                guild_id=guild_id,
-                user_id=user_id,
-                text=text,
-                now=hearth(interaction).now(),
-                prompt_id=prompt_id,
-            )
-        except StorageBusyError:
-            raise UserFacingError(
-                "Hearth is very busy and couldn't save your entry just now. Please try again in a moment.",
-                keep_text=text,
-            ) from None
-        await interaction.response.send_message(
+        await defer_private(interaction)
+        await self.service.write(
+            guild_id=guild_id,
+            user_id=user_id,
+            text=text,
+            now=hearth(interaction).now(),
+            prompt_id=prompt_id,
+        )
+        await interaction.followup.send(
             "Saved to your private journal. Only you can read it: see **/journal entries**.", ephemeral=True
         )
         await care_for_private_text(interaction, text)

@@ -13,6 +13,7 @@ from bot.cogs._ui import (
     EMBED_DESCRIPTION_LIMIT,
     HearthDynamicItem,
     clip,
+    defer_private,
     hearth,
     modal_custom_id,
     report,
@@ -23,6 +24,7 @@ from bot.cogs.journal import member_ids
 from bot.errors import UserFacingError
 from bot.services.ladder import (
     GUIDANCE,
+    TITLE_LIMIT,
     Ladder,
     LadderService,
     LogResult,
@@ -189,9 +191,13 @@ class LadderCog(commands.Cog, name="Ladder"):
         difficulty="How hard it feels, from 0 (easy) to 100 (the hardest you can imagine)",
     )
     async def add(
-        self, interaction: discord.Interaction, step: str, difficulty: app_commands.Range[int, 0, 100]
+        self,
+        interaction: discord.Interaction,
+        step: app_commands.Range[str, 1, TITLE_LIMIT],
+        difficulty: app_commands.Range[int, 0, 100],
     ) -> None:
         guild_id, user_id = member_ids(interaction)
+        await defer_private(interaction)
         try:
             added = await self.service.add(
                 guild_id=guild_id,
@@ -213,7 +219,7 @@ class LadderCog(commands.Cog, name="Ladder"):
                 "\n\nA good ladder has several small steps. Start with the easiest, "
                 "and when you've tried it, log how it felt with **/ladder log**."
             )
-        await interaction.response.send_message(text, ephemeral=True)
+        await interaction.followup.send(text, ephemeral=True)
 
     @ladder.command(name="view", description="See your trust ladder and your progress")
     async def view(self, interaction: discord.Interaction) -> None:
@@ -231,7 +237,7 @@ class LadderCog(commands.Cog, name="Ladder"):
     async def log(
         self,
         interaction: discord.Interaction,
-        step: str,
+        step: app_commands.Range[str, 1, 100],
         before: app_commands.Range[int, 0, 100],
         after: app_commands.Range[int, 0, 100],
     ) -> None:
@@ -251,7 +257,7 @@ class LadderCog(commands.Cog, name="Ladder"):
 
     @ladder.command(name="remove", description="Remove a step and its history from your ladder")
     @app_commands.describe(step="Which step to remove")
-    async def remove(self, interaction: discord.Interaction, step: str) -> None:
+    async def remove(self, interaction: discord.Interaction, step: app_commands.Range[str, 1, 100]) -> None:
         _, user_id = member_ids(interaction)
         found = await self.service.own_step(_step_id(step), user_id)
         await self.service.remove(found.id, user_id)

@@ -108,12 +108,15 @@ class Privacy(commands.Cog):
         privacy_service(self.bot)
         if self.bot.scheduler is not None:
             self.bot.scheduler.add_job(
-                self.run_retention, CronTrigger(hour=3, minute=30, timezone="UTC"),
+                self.bot.guarded(RETENTION_JOB_ID, self.run_retention),
+                CronTrigger(hour=3, minute=30, timezone="UTC"),
                 id=RETENTION_JOB_ID, replace_existing=True, coalesce=True, misfire_grace_time=3600,
             )
             # Once soon after start-up too, so a bot restarted daily still cleans up.
             self.bot.scheduler.add_job(
-                self.run_retention, "date", run_date=datetime.now(UTC) + timedelta(minutes=5),
+                self.bot.guarded(RETENTION_JOB_ID, self.run_retention),
+                "date",
+                run_date=datetime.now(UTC) + timedelta(minutes=5),
                 id=f"{RETENTION_JOB_ID}:startup", replace_existing=True,
             )
 

@@ -7,7 +7,15 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.cogs._care import CARE_COLOUR, guild_region, resources_embed
-from bot.cogs._ui import CHOICES_LIMIT, HEARTH_COLOUR, ModeratorGroup, clip, hearth, require_moderator
+from bot.cogs._ui import (
+    CHOICES_LIMIT,
+    HEARTH_COLOUR,
+    ModeratorGroup,
+    clip,
+    defer_private,
+    hearth,
+    require_moderator,
+)
 from bot.errors import UserFacingError
 from bot.services.safety import MAX_PHRASE_LENGTH, CrisisLevel
 
@@ -47,10 +55,16 @@ class Safety(commands.Cog):
 
     @app_commands.command(name="resources", description="Helplines, emergency numbers and professional help")
     @app_commands.describe(region="Show another region's helplines (default: this server's region)")
-    async def resources(self, interaction: discord.Interaction, region: str | None = None) -> None:
+    async def resources(
+        self, interaction: discord.Interaction, region: app_commands.Range[str, 1, 20] | None = None
+    ) -> None:
         bot = hearth(interaction)
         code = region.strip().upper() if region else await guild_region(bot, interaction.guild_id)
-        await interaction.response.send_message(embed=resources_embed(bot, code), ephemeral=True)
+        note = None
+        if region and code not in bot.known_regions():
+            note = (f"I don't have a list for `{clip(code, 20)}` yet, so here are the international "
+                    "lines. Start typing a country to see the regions I know.")
+        await interaction.response.send_message(note, embed=resources_embed(bot, code), ephemeral=True)
 
     @resources.autocomplete("region")
     async def region_autocomplete(
@@ -126,15 +140,18 @@ class Safety(commands.Cog):
     ) -> None:
         bot = hearth(interaction)
         assert interaction.guild_id is not None
+        await defer_private(interaction)
         row = await bot.safety.add_phrase(interaction.guild_id, phrase, level.value, bot.now())
-        await interaction.response.send_message(
+        await interaction.followup.send(
             f"Added `{row.phrase}` as **{row.level}** for this server. Try it with `/safety test`.",
             ephemeral=True,
         )
 
     @phrases.command(name="remove", description="Remove one of this server's own phrases")
     @app_commands.describe(phrase="The phrase to remove")
-    async def phrases_remove(self, interaction: discord.Interaction, phrase: str) -> None:
+    async def phrases_remove(
+        self, interaction: discord.Interaction, phrase: app_commands.Range[str, 1, MAX_PHRASE_LENGTH]
+    ) -> None:
         bot = hearth(interaction)
         assert interaction.guild_id is not None
         if not await bot.safety.remove_phrase(interaction.guild_id, phrase):

@@ -24,6 +24,7 @@ from discord.ext import commands
 
 from bot.app import BUSY_MESSAGE
 from bot.cogs._care import offer_care
+from bot.cogs._delivery import ChannelUnavailable, post_in_channel, post_to_moderators
 from bot.cogs._ui import (
     EMBED_DESCRIPTION_LIMIT,
     HEARTH_COLOUR,
@@ -38,6 +39,7 @@ from bot.cogs._ui import (
 from bot.errors import NotModeratorError, UserFacingError
 from bot.services.sharing import (
     REASON_LIMIT,
+    REPLY_ORPHANED,
     SOURCE_LABELS,
     TEXT_LIMIT,
     TITLE_LIMIT,
@@ -67,6 +69,20 @@ CARE_HOLD_COLOUR = discord.Colour(0xD62828)
 DONE_COLOUR = discord.Colour(0x81B29A)
 QUEUE_SWEEP_SECONDS = 60
 REMOVED_THREAD_NAME = "Removed share"
+SHARES_WAIT = (
+    "Shares wait safely (encrypted) and go up as soon as I can post there; their authors see them as "
+    "waiting in /myshares."
+)
+REVIEW_WAITS = (
+    "Items that need review go to the other moderators' channel meanwhile, if there is one; "
+    "`/sharemod pending` posts any that are still missing."
+)
+THREAD_EXISTS_CODE = 160004
+SHARE_GONE = "the share you replied to was removed from the channel, so there is nowhere to put it"
+CHANNEL_TROUBLE = (
+    "I can't post in the sharing channel right now (it may have been removed, or I'm missing a "
+    "permission there). I've told the moderators, and it will go up once that's fixed"
+)
 
 STATUS_WORDS = {
     "pending": "waiting for a moderator",
@@ -637,14 +653,19 @@ class Sharing(commands.Cog):
         scheduler = self.bot.scheduler
         if scheduler is not None:
             scheduler.add_job(
-                self.post_due,
+                self.bot.guarded("sharing:queue", self.post_due),
                 "interval",
                 seconds=QUEUE_SWEEP_SECONDS,
                 id="sharing:queue",
                 replace_existing=True,
             )
             scheduler.add_job(
-                self.purge, "cron", hour=4, minute=17, id="sharing:cleanup", replace_existing=True
+                self.bot.guarded("sharing:cleanup", self.purge),
+                "cron",
+                hour=4,
+                minute=17,
+                id="sharing:cleanup",
+                replace_existing=True,
             )
 
     async def cog_unload(self) -> None:
@@ -664,7 +685,23 @@ class Sharing(commands.Cog):
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
-        await self.post_due()
+        await self.bot.run_job("sharing:queue", self.post_due)
+
+    @commands.Cog.listener()
+    async def on_hearth_channels_changed(self, guild_id: int, changed: set[str]) -> None:
+        """A moderator changed channels in /setup: post what was waiting for them, now."""
+        await self.bot.run_job(
+            "sharing:channels-changed", lambda: self._resume_after_setup(guild_id, changed)
+        )
+
+    async def _resume_after_setup(self, guild_id: int, changed: set[str]) -> None:
+        if "sharing_channel_id" in changed and await self.service.retry_now(guild_id, self.bot.now()):
+            await self.post_due()
+        if changed & {"review_channel_id", "alerts_channel_id"}:
+            settings = await self._settings(guild_id)
+            for post in await self.service.pending(guild_id):
+                if post.review_message_id is None:
+                    await self._post_review_item(self.service.open(post), settings)
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -680,7 +717,7 @@ class Sharing(commands.Cog):
 
         def fire() -> None:
             self._timers.pop(post_id, None)
-            self._spawn(self.post_now(post_id))
+            self._spawn(self.bot.run_job("sharing:post", lambda: self.post_now(post_id)))
 
         self._timers[post_id] = asyncio.get_running_loop().call_later(delay, fire)
 
@@ -825,9 +862,15 @@ class Sharing(commands.Cog):
 
     async def post_now(self, post_id: int) -> str | None:
         """Post one queued item (exactly once, whoever calls); return its link, or None."""
+        link, _ = await self._post_one(post_id)
+        return link
+
+    async def _post_one(self, post_id: int) -> tuple[str | None, str | None]:
+        """Post one queued item; return its link, or None and (when the channel is the trouble)
+        why, in words for its author."""
         opened = await self.service.claim(post_id)
         if opened is None:
-            return None
+            return None, None
         post = opened.post
         now = self.bot.now()
         try:
@@ -836,38 +879,51 @@ class Sharing(commands.Cog):
                 if settings.sharing_channel_id is None:
                     raise _NoPlace("no sharing channel is set")
                 channel_id = settings.sharing_channel_id
-                message = await self.bot.get_partial_messageable(channel_id, guild_id=post.guild_id).send(
+                message = await post_in_channel(
+                    self.bot,
+                    post.guild_id,
+                    channel_id,
+                    what="anonymous shares",
+                    consequence=SHARES_WAIT,
                     embed=share_embed(opened),
                     view=persistent_view(ReplyButton(post.id)),
-                    allowed_mentions=NO_MENTIONS,
                 )
                 thread_id = await self._start_thread(channel_id, message.id, thread_name(opened))
             else:
-                channel_id = await self._reply_channel(post)
-                if channel_id is None:
-                    await self.service.abandon(post.id, now)
-                    log.info("dropped %s: its share was removed", what(post))
-                    return None
-                message = await self.bot.get_partial_messageable(channel_id, guild_id=post.guild_id).send(
-                    embed=reply_embed(opened),
-                    view=persistent_view(ReplyButton(post.share_id or 0)),
-                    allowed_mentions=NO_MENTIONS,
-                )
+                try:
+                    channel_id = await self._reply_channel(post)
+                except _Gone as gone:
+                    await self.service.abandon(post.id, now, gone.reason)
+                    log.info("dropped %s: %s", what(post), gone.reason)
+                    return None, SHARE_GONE
+                try:
+                    message = await self.bot.get_partial_messageable(channel_id, guild_id=post.guild_id).send(
+                        embed=reply_embed(opened),
+                        view=persistent_view(ReplyButton(post.share_id or 0)),
+                        allowed_mentions=NO_MENTIONS,
+                    )
+                except discord.NotFound:
+                    # The share's thread was deleted: forget it, so the next try opens a new one.
+                    if post.share_id is not None:
+                        await self.service.store.set_thread(post.share_id, None)
+                    raise
                 thread_id = None
-        except (discord.HTTPException, _NoPlace) as exc:
+        except (discord.HTTPException, ChannelUnavailable, _NoPlace) as exc:
+            lasting = isinstance(exc, ChannelUnavailable) and exc.lasting
             retry_at = await self.service.post_failed(post.id, post.attempts, now)
             status = getattr(exc, "status", exc)
-            log.warning(
-                "could not post %s (%s); trying again at %s", what(post), status, retry_at.isoformat()
+            log.log(
+                logging.INFO if lasting else logging.WARNING,
+                "could not post %s (%s); trying again at %s", what(post), status, retry_at.isoformat(),
             )
             self._schedule(post.id, retry_at)
-            return None
+            return None, (CHANNEL_TROUBLE if lasting else None)
         exists, notify = await self.service.posted(
             post.id, self.bot.now(), channel_id=channel_id, message_id=message.id, thread_id=thread_id
         )
         if not exists:
             await self._delete_message(channel_id, message.id)
-            return None
+            return None, None
         link = jump_url(post.guild_id, channel_id, message.id)
         if notify is not None:
             await self._dm(
@@ -875,9 +931,16 @@ class Sharing(commands.Cog):
                 f"Your anonymous {post.kind} in {self._guild_name(post.guild_id)} "
                 f"was approved and is now posted: {link}",
             )
-        return link
+        return link, None
 
-    async def _start_thread(self, channel_id: int, message_id: int, name: str) -> int | None:
+    async def _start_thread(
+        self, channel_id: int, message_id: int, name: str, *, raise_gone: bool = False
+    ) -> int | None:
+        """Open a reply thread on a message; None if that failed (replies open one later).
+
+        With `raise_gone`, a 404 (the message is gone) or "a thread was already created" (it was,
+        and was deleted) is raised for the caller to handle.
+        """
         try:
             data = await self.bot.http.start_thread_with_message(
                 channel_id,
@@ -887,48 +950,62 @@ class Sharing(commands.Cog):
                 rate_limit_per_user=None,
             )
         except discord.HTTPException as exc:
+            if raise_gone and (exc.status == 404 or exc.code == THREAD_EXISTS_CODE):
+                raise
             log.warning("could not open a reply thread (%s); replies will open one later", exc.status)
             return None
         return int(data["id"])
 
-    async def _reply_channel(self, reply: Post) -> int | None:
-        """Return the thread a reply goes in, opening it if the share has none yet."""
-        if reply.share_id is None:
-            return None
-        share = await self.service.store.get_post(reply.share_id)
+    async def _reply_channel(self, reply: Post) -> int:
+        """Return the thread a reply goes in, opening it if the share has none yet.
+
+        Raises _Gone when the reply can never be posted: its share was removed (by Hearth, or its
+        message deleted by hand), or the share's thread was deleted and Discord allows no new one.
+        """
+        share = await self.service.store.get_post(reply.share_id) if reply.share_id is not None else None
         if share is None or share.status != POSTED or share.channel_id is None or share.message_id is None:
-            return None
+            raise _Gone(REPLY_ORPHANED)
         if share.thread_id is not None:
             return share.thread_id
-        thread_id = await self._start_thread(
-            share.channel_id, share.message_id, f"Replies to {share.pseudonym}"
-        )
+        try:
+            thread_id = await self._start_thread(
+                share.channel_id, share.message_id, f"Replies to {share.pseudonym}", raise_gone=True
+            )
+        except discord.HTTPException as exc:
+            reason = REPLY_ORPHANED if exc.status == 404 else "the share's reply thread was deleted"
+            raise _Gone(reason) from exc
         if thread_id is None:
             raise _NoPlace("the share has no thread")
         await self.service.store.set_thread(share.id, thread_id)
         return thread_id
 
     async def _post_review_item(self, opened: OpenedPost, settings: GuildSettings) -> str | None:
-        """Put a held item in the review channel (or the alerts channel); return its link."""
-        channel_id = self._review_channel(settings)
-        if channel_id is None:
+        """Put a held item in the review channel (or the alerts channel); return its link.
+
+        If neither takes it, the item still waits (encrypted) and moderators are told about
+        the channel; `/sharemod pending` posts review items again.
+        """
+        if self._review_channel(settings) is None:
             return None
         post = opened.post
         share_link = None
         if not post.is_share and post.share_id is not None:
             share = await self.service.store.get_post(post.share_id)
             share_link = post_url(share) if share else None
-        try:
-            message = await self.bot.get_partial_messageable(channel_id, guild_id=post.guild_id).send(
-                embed=review_embed(opened, share_link),
-                view=review_view(post.id),
-                allowed_mentions=NO_MENTIONS,
-            )
-        except discord.HTTPException as exc:
-            log.warning("could not post the review item for %s (%s)", what(post), exc.status)
+        message = await post_to_moderators(
+            self.bot,
+            post.guild_id,
+            prefer="review",
+            what="review items",
+            consequence=REVIEW_WAITS,
+            embed=review_embed(opened, share_link),
+            view=review_view(post.id),
+        )
+        if message is None:
+            log.warning("no review item for %s: no moderators' channel took it", what(post))
             return None
-        await self.service.store.set_review_message(post.id, channel_id, message.id)
-        return jump_url(post.guild_id, channel_id, message.id)
+        await self.service.store.set_review_message(post.id, message.channel.id, message.id)
+        return jump_url(post.guild_id, message.channel.id, message.id)
 
     # ----- /share ----------------------------------------------------------
 
@@ -1023,12 +1100,12 @@ class Sharing(commands.Cog):
             )
             await self._care(interaction, assessment, source=label)
             return ShareResult(Outcome.QUEUED, post.id)
-        link = await self.post_now(post.id)
+        link, trouble = await self._post_one(post.id)
         if link is None:
+            why = trouble or "I couldn't post it just now. I'll keep trying"
             await self._send(
                 interaction,
-                "Your share is saved, but I couldn't post it just now. I'll keep trying; "
-                f"/myshares shows when it's up.{notes}",
+                f"Your share is saved safely, but {why}; /myshares shows when it's up.{notes}",
             )
             await self._care(interaction, assessment, source=label)
             return ShareResult(Outcome.QUEUED, post.id)
@@ -1141,12 +1218,15 @@ class Sharing(commands.Cog):
             )
             await self._care(interaction, assessment, source="reply")
             return ShareResult(Outcome.QUEUED, post.id)
-        link = await self.post_now(post.id)
+        link, trouble = await self._post_one(post.id)
         if link is None:
-            await self._send(
-                interaction, f"Your reply is saved, but I couldn't post it just now. I'll keep trying.{notes}"
+            told = (
+                f"Your reply wasn't posted: {trouble}."
+                if trouble
+                else f"Your reply is saved, but I couldn't post it just now. I'll keep trying.{notes}"
             )
-            return ShareResult(Outcome.QUEUED, post.id)
+            await self._send(interaction, told)
+            return ShareResult(Outcome.REFUSED if trouble else Outcome.QUEUED, post.id)
         await self._send(interaction, f"Replied anonymously as {as_whom}: {link}{notes}")
         await self._care(interaction, assessment, source="reply", link=link)
         return ShareResult(Outcome.QUEUED, post.id, link)
@@ -1158,8 +1238,12 @@ class Sharing(commands.Cog):
         assert interaction.guild_id is not None
         post = await self.service.post_for_message(interaction.guild_id, message.id)
         if post is None:
+            checkins = self.bot.get_cog("Checkins")
+            if checkins is not None and await checkins.offer_note_report(interaction, message):  # type: ignore[attr-defined]
+                return
             raise UserFacingError(
-                "This works on anonymous shares and replies. For other messages, please message a moderator."
+                "This works on anonymous shares and replies (and anonymous check-in notes). For other "
+                "messages, please message a moderator."
             )
         await interaction.response.send_modal(ReportModal(post))
 
@@ -1169,8 +1253,7 @@ class Sharing(commands.Cog):
         assert interaction.guild_id is not None
         await self.service.check_report(interaction.guild_id, interaction.user.id, self.bot.now())
         settings = await self._settings(interaction.guild_id)
-        channel_id = settings.alerts_channel_id or settings.review_channel_id
-        if channel_id is None:
+        if settings.alerts_channel_id is None and settings.review_channel_id is None:
             raise UserFacingError(
                 "This server has no alerts channel, so I can't pass reports on. "
                 "Please message a moderator directly.",
@@ -1184,15 +1267,15 @@ class Sharing(commands.Cog):
             colour=REVIEW_COLOUR,
         )
         embed.set_footer(text=f"{what(post).capitalize()} by {post.pseudonym} · The reporter is not named.")
-        try:
-            await self.bot.get_partial_messageable(channel_id, guild_id=post.guild_id).send(
-                embed=embed, view=moderate_view(post.id), allowed_mentions=NO_MENTIONS
-            )
-        except discord.HTTPException as exc:
-            log.warning("could not post a report (%s)", exc.status)
+        sent = await post_to_moderators(
+            self.bot, post.guild_id, what="reports", embed=embed, view=moderate_view(post.id)
+        )
+        if sent is None:
             raise UserFacingError(
-                "I couldn't reach the moderators just now. Please try again in a moment.", keep_text=reason
-            ) from None
+                "I couldn't reach the moderators just now. Please try again in a moment, or message a "
+                "moderator directly.",
+                keep_text=reason,
+            )
         await self._send(
             interaction,
             "Thank you for telling us. The moderators have the link and your reason; "
@@ -1495,6 +1578,14 @@ class Sharing(commands.Cog):
 
 class _NoPlace(Exception):
     """There is nowhere to post an item right now (no channel, or no thread)."""
+
+
+class _Gone(Exception):
+    """A reply can never be posted: what it answered is gone."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 def _duration(seconds: float) -> str:

@@ -210,6 +210,7 @@ class CheckinRunner:
         pacer: Pacer,
         workers: int = 16,
         on_idle: Callable[[datetime | None], Awaitable[None] | None] | None = None,
+        on_paused: Callable[[OccurrenceRow, str], Awaitable[None]] | None = None,
     ) -> None:
         self.service = service
         self.store = service.store
@@ -217,6 +218,8 @@ class CheckinRunner:
         self.pacer = pacer
         self.workers = workers
         self.on_idle = on_idle
+        # Told when a schedule is paused because its channel refused a post (403) or is gone (404).
+        self.on_paused = on_paused
         self._tick_lock = asyncio.Lock()
         self._claim_lock = asyncio.Lock()
         # Occurrences this process is posting right now; a tick never treats them as orphans.
@@ -299,6 +302,12 @@ class CheckinRunner:
             await self.store.mark_closed([occurrence.id])
 
     async def _record_failure(self, occurrence: OccurrenceRow, exc: DeliveryError, now: datetime) -> None:
+        """Record a post that cannot work as things are, and pause its schedule.
+
+        A missing permission or a deleted channel fails every later post too, so the schedule
+        is paused (with the reason, shown in /schedule list) instead of failing day after day,
+        and moderators are told once; `/schedule resume` starts it again.
+        """
         reason = {
             Failure.FORBIDDEN: "I'm missing permission to post in that channel",
             Failure.NOT_FOUND: "the channel no longer exists or the exercise is unavailable",
@@ -307,8 +316,21 @@ class CheckinRunner:
             "check-in %s of schedule %s could not be posted: %s", occurrence.id, occurrence.schedule_id, exc
         )
         await self.store.set_state(occurrence.id, "failed", str(exc.failure))
-        if occurrence.schedule_id is not None:
+        if occurrence.schedule_id is None:
+            return
+        lasting = exc.failure in (Failure.FORBIDDEN, Failure.NOT_FOUND)
+        if lasting:
+            await self.store.update_schedule(
+                occurrence.schedule_id, now, paused=True, next_run_at=None, last_error=reason
+            )
+            log.warning("paused schedule %s: %s", occurrence.schedule_id, exc.failure)
+        else:
             await self.store.update_schedule(occurrence.schedule_id, now, last_error=reason)
+        if lasting and self.on_paused is not None:
+            try:
+                await self.on_paused(occurrence, reason)
+            except Exception:
+                log.exception("could not tell moderators that schedule %s was paused", occurrence.schedule_id)
 
     async def _resolve_unconfirmed(self, now: datetime, report: TickReport) -> list[OccurrenceRow]:
         """Settle claims no one in this process is posting: confirm, repost within grace, or skip."""
@@ -348,7 +370,7 @@ class CheckinRunner:
 
         async def close(occurrence: OccurrenceRow) -> None:
             try:
-                await self.poster.close_checkin(occurrence, await self.service.tally(occurrence))
+                await self.poster.close_checkin(occurrence, await self.service.tally(occurrence, closed=True))
             except DeliveryError as exc:
                 if exc.failure is Failure.TRANSIENT:
                     return  # the next tick tries again; the buttons already refuse late answers

@@ -106,6 +106,36 @@ def choose_cycles(exercise: Exercise, cycles: int | None, rate: float | None) ->
     return max(1, min(cycles, most))
 
 
+def options_note(exercise: Exercise, *, rate: int | None, cycles: int | None) -> str:
+    """Say kindly which of the member's `rate`/`cycles` choices this exercise doesn't use or had to
+    adjust, so nothing is ignored or changed silently; "" when every choice is used as given."""
+    breathing = exercise.breathing
+    if breathing is None:
+        given = [f"`{name}`" for name, value in (("rate", rate), ("cycles", cycles)) if value is not None]
+        if not given:
+            return ""
+        verb = "isn't" if len(given) == 1 else "aren't"
+        return f"{exercise.title} goes at your own pace, so {' and '.join(given)} {verb} used here."
+    notes: list[str] = []
+    if rate is not None:
+        if not breathing.paced:
+            notes.append(
+                f"{exercise.title} keeps its own rhythm, so `rate` isn't used here "
+                "(it's for paced breathing)."
+            )
+        elif not breathing.min_rate <= rate <= breathing.max_rate:
+            used = min(max(rate, breathing.min_rate), breathing.max_rate)
+            notes.append(
+                f"This one runs at {breathing.min_rate:g} to {breathing.max_rate:g} breaths a minute, "
+                f"so it uses {used:g}."
+            )
+    if cycles is not None:
+        rounds = choose_cycles(exercise, cycles, rate)
+        if rounds != cycles:
+            notes.append(f"One session holds up to {rounds} rounds at this pace, so this one has {rounds}.")
+    return " ".join(notes)
+
+
 # ----- step sessions ---------------------------------------------------------------
 
 
@@ -362,8 +392,13 @@ class ExerciseService:
             return AnswerResult(await self.state(session_id, actor))
         assert session.user_id is not None
         text = compose_thought_record(answers)
-        entry_id = await self.journal.add(
-            guild_id=session.guild_id, user_id=session.user_id, body=text, now=now, kind="thought_record"
-        )
-        await self.sessions.end(session.id, status="finished", now=now)
+        # One transaction: a record is never saved twice, and never left half-saved (entry written
+        # but the session still open) when the database is busy.
+        async with self.sessions.db.transaction() as tx:
+            if not await self.sessions.end(session.id, status="finished", now=now, conn=tx):
+                return AnswerResult(await self.state(session_id, actor))
+            entry_id = await self.journal.add(
+                guild_id=session.guild_id, user_id=session.user_id, body=text, now=now, kind="thought_record",
+                conn=tx,
+            )
         return AnswerResult(await self.state(session_id, actor), journal_entry_id=entry_id, record_text=text)

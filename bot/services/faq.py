@@ -18,10 +18,11 @@ import math
 import re
 import tomllib
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz, process
@@ -29,6 +30,7 @@ from rapidfuzz.distance import DamerauLevenshtein
 
 from bot.errors import UserFacingError
 from bot.services.faq_text import (
+    BROADER,
     SLANG,
     STOPWORDS,
     SYNONYMS,
@@ -58,21 +60,38 @@ IMPORT_BYTES_LIMIT = 512 * 1024
 
 # ----- scoring ------------------------------------------------------------------
 
-CONFIDENT_SCORE = 58
-CONFIDENT_MARGIN = 6
+CONFIDENT_SCORE = 60
+CONFIDENT_MARGIN = 10
+CONFIDENT_COVERAGE = 0.5
 CLEAR_WINNER_SCORE = 90
 CLEAR_WINNER_MARGIN = 3
 SUGGEST_SCORE = 30
 SUGGEST_WINDOW = 30
-KEYWORD_WEIGHT = 0.9
-ANSWER_WEIGHT = 0.3
-CORRECTED_WEIGHT = 0.9
-LEXICAL_SHARE = 0.6
-FOCUS_SHARE = 0.05
 MIN_COVERAGE = 0.4
+# How much each place a term appears says that an entry is about it (summed, then saturated).
+QUESTION_EVIDENCE = 1.0
+ALIAS_EVIDENCE = 0.5
+KEYWORD_EVIDENCE = 0.8
+ANSWER_EVIDENCE = 0.3
+ANSWER_REPEAT_EVIDENCE = 0.1
+ANSWER_EVIDENCE_CAP = 0.5
+SECTION_EVIDENCE = 0.15
+SECTION_REPEAT_EVIDENCE = 0.05
+SECTION_EVIDENCE_CAP = 0.25
+STRENGTH_RATE = 1.2
+MIN_STRENGTH = 0.05
+# The parts of a score: information covered, closeness to one wording (by rarity), focus on the
+# entry's own question, and the string similarity of the terms in order to the closest wording.
+LEXICAL_SHARE = 0.4
+CLOSENESS_SHARE = 0.25
+FOCUS_SHARE = 0.05
+SIMILARITY_SHARE = 0.3
+CORRECTED_WEIGHT = 0.9
+UNKNOWN_SHARE = 0.6
 MIN_QUERY_INFORMATION = 1.6
 CANDIDATES_FOR_FUZZY = 40
 COMPLETIONS = 8
+COVER_CACHE_SIZE = 64
 TYPO_CUTOFF = 82
 TYPO_MIN_LENGTH = 5
 
@@ -128,6 +147,11 @@ class FaqLibrary:
     entries: tuple[FaqEntry, ...]
     topics: tuple[Topic, ...]
 
+    @cached_property
+    def builtin_index(self) -> FaqIndex:
+        """Return the search index over the shipped entries, built once per loaded content."""
+        return FaqIndex(self.entries, self.section_texts())
+
     def entry(self, entry_id: str) -> FaqEntry | None:
         """Return a built-in entry by id."""
         return next((e for e in self.entries if e.id == entry_id), None)
@@ -143,6 +167,24 @@ class FaqLibrary:
         if topic is None:
             return ""
         return f"{topic.title} › {topic.parts[part]}" if part in topic.parts else topic.title
+
+    def section_texts(self) -> dict[str, str]:
+        """Return the topic-card text behind each section an entry can name ("topic" or "topic/part").
+
+        A part is the page headed with its label, or else the page in the same position among the
+        last pages; a whole topic is its title and summary.
+        """
+        texts: dict[str, str] = {}
+        for topic in self.topics:
+            texts[topic.id] = f"{topic.title}. {topic.summary}"
+            offset = len(topic.pages) - len(topic.parts)
+            for position, (part, label) in enumerate(topic.parts.items()):
+                page = next((p for p in topic.pages if p.heading.lower() == label.lower()), None)
+                if page is None and offset >= 0:
+                    page = topic.pages[offset + position]
+                if page is not None:
+                    texts[f"{topic.id}/{part}"] = f"{label}. {page.heading}. {page.body}"
+        return texts
 
     def find_topic(self, text: str) -> Topic | None:
         """Return the topic a member meant by an id, a title or something close to either."""
@@ -194,48 +236,98 @@ class _Slot:
     weight: float
 
 
-class FaqIndex:
-    """Ranks a fixed set of entries against members' questions."""
+@dataclass(frozen=True)
+class _Wording:
+    """One way an entry is asked (its question or an alias), as weighted terms."""
 
-    def __init__(self, entries: Sequence[FaqEntry]) -> None:
+    terms: frozenset[str]
+    information: float
+
+
+def _strength(evidence: float) -> float:
+    """Turn summed field evidence for a term into how strongly an entry is about it, 0-1."""
+    return 1.0 - math.exp(-STRENGTH_RATE * evidence)
+
+
+class FaqIndex:
+    """Ranks a fixed set of entries against members' questions.
+
+    Each entry is a bag of terms with a strength from 0 to 1: a term in the question or
+    several aliases is strong, one in the answer or in the guide section the entry draws on
+    is weak. A query scores an entry by how much of its information (terms weighted by
+    rarity) the entry covers, how closely it matches one of the entry's wordings, and how
+    much of the entry's own question it touches.
+    """
+
+    def __init__(self, entries: Sequence[FaqEntry], sections: Mapping[str, str] | None = None) -> None:
         self.entries = tuple(entries)
         self._by_id = {e.id: i for i, e in enumerate(self.entries)}
-        self._weights: list[dict[str, float]] = []
-        self._texts: list[tuple[str, ...]] = []
-        self._question_terms: list[tuple[str, ...]] = []
-        postings: dict[str, list[tuple[int, float]]] = {}
-        # Terms found only in an answer; autocomplete leaves them out to stay within its budget.
-        answer_postings: dict[str, list[tuple[int, float]]] = {}
+        sections = sections or {}
+        core: list[dict[str, float]] = []
+        full: list[dict[str, float]] = []
+        wordings: list[list[frozenset[str]]] = []
+        texts: list[tuple[str, ...]] = []
+        question_terms: list[tuple[str, ...]] = []
         raw_words: dict[str, str | None] = {}
-        for i, entry in enumerate(self.entries):
-            weights: dict[str, float] = {}
-            texts: list[str] = []
-            for text, weight in self._fields(entry):
+        for entry in self.entries:
+            evidence: Counter[str] = Counter()
+            extra: Counter[str] = Counter()
+            mine: list[frozenset[str]] = []
+            for text in (entry.question, *entry.aliases):
                 terms = terms_of(text)
+                if terms:
+                    mine.append(frozenset(terms))
                 for term in terms:
-                    weights[term] = max(weights.get(term, 0.0), weight)
-                if weight == 1.0 and terms:
-                    texts.append(" ".join(terms))
+                    evidence[term] += QUESTION_EVIDENCE if text is entry.question else ALIAS_EVIDENCE
+            keyword_terms: set[str] = set()
+            for keyword in entry.keywords:
+                keyword_terms.update(terms_of(keyword))
+            for term in keyword_terms:
+                evidence[term] += KEYWORD_EVIDENCE
+            for text, first, more, cap in (
+                (entry.answer, ANSWER_EVIDENCE, ANSWER_REPEAT_EVIDENCE, ANSWER_EVIDENCE_CAP),
+                (sections.get(entry.section, ""), SECTION_EVIDENCE, SECTION_REPEAT_EVIDENCE,
+                 SECTION_EVIDENCE_CAP),
+            ):
+                counts = Counter(terms_of(text, unique=False))
+                for term, n in counts.items():
+                    extra[term] += min(first + more * (n - 1), cap)
+            for text in (entry.question, *entry.aliases, *entry.keywords, entry.answer):
                 for word in words_of(text):
                     raw_words.setdefault(word, canonical(word))
-            self._weights.append(weights)
-            self._texts.append(tuple(texts))
-            self._question_terms.append(tuple(terms_of(entry.question)))
-            for term, weight in weights.items():
-                target = answer_postings if weight <= ANSWER_WEIGHT else postings
-                target.setdefault(term, []).append((i, weight))
-        self._postings = postings
-        self._answer_postings = answer_postings
+            core.append({t: _strength(v) for t, v in evidence.items()})
+            full.append({t: _strength(evidence.get(t, 0.0) + extra.get(t, 0.0))
+                         for t in evidence.keys() | extra.keys()})
+            wordings.append(mine)
+            texts.append(tuple(" ".join(terms_of(t)) for t in (entry.question, *entry.aliases)))
+            question_terms.append(tuple(terms_of(entry.question)))
         count = len(self.entries)
-        frequency = {term: len(hits) for term, hits in answer_postings.items()}
-        for term, hits in postings.items():
-            frequency[term] = frequency.get(term, 0) + len(hits)
-        self._idf = {term: self._rarity(term, hits, count) for term, hits in frequency.items()}
+        spread: Counter[str] = Counter()
+        for strengths in full:
+            for term, value in strengths.items():
+                spread[term] += value
+        self._idf = {term: self._rarity(term, value, count) for term, value in spread.items()}
+        # Postings: term -> [(entry, strength)]. Autocomplete uses the core postings only (question,
+        # aliases, keywords) to stay within its budget; a full question uses everything.
+        self._core_postings: dict[str, list[tuple[int, float]]] = {}
+        self._full_postings: dict[str, list[tuple[int, float]]] = {}
+        for i, strengths in enumerate(core):
+            for term, value in strengths.items():
+                self._core_postings.setdefault(term, []).append((i, value))
+        for i, strengths in enumerate(full):
+            for term, value in strengths.items():
+                if value >= MIN_STRENGTH:
+                    self._full_postings.setdefault(term, []).append((i, value))
+        self._texts = texts
+        self._wordings = [
+            tuple(_Wording(terms, sum(self._idf.get(t, 0.0) for t in terms)) for terms in mine)
+            for mine in wordings
+        ]
         self._question_weights = [
-            tuple((t, self._idf.get(t, 0.0)) for t in terms) for terms in self._question_terms
+            tuple((t, self._idf.get(t, 0.0)) for t in terms) for terms in question_terms
         ]
         self._question_totals = [sum(w for _, w in weighted) for weighted in self._question_weights]
-        self._unknown_idf = max(self._idf.values(), default=1.0) * 0.6
+        self._unknown_idf = max(self._idf.values(), default=1.0) * UNKNOWN_SHARE
         self._common = max(50, count // 4)
         # Words a typo may be corrected to: the entries' own words, every synonym and slang word whose
         # term the index knows, and stopwords (a misspelt "untill" is dropped, not matched to "still").
@@ -251,20 +343,12 @@ class FaqIndex:
         self._vocabulary_list = [w for w in raw_words if len(w) >= 3]
         self._sorted_words = sorted(w for w, t in raw_words.items() if t is not None)
         self._corrections: OrderedDict[str, str | None] = OrderedDict()
+        self._covers: OrderedDict[tuple[Any, ...], dict[int, float]] = OrderedDict()
 
     @staticmethod
-    def _rarity(term: str, hits: int, count: int) -> float:
-        idf = math.log(1 + (count - hits + 0.5) / (hits + 0.5))
+    def _rarity(term: str, spread: float, count: int) -> float:
+        idf = math.log(1 + (count - spread + 0.5) / (spread + 0.5))
         return min(idf, WEAK_WEIGHT) if term in WEAK_TERMS else idf
-
-    @staticmethod
-    def _fields(entry: FaqEntry) -> Iterable[tuple[str, float]]:
-        yield entry.question, 1.0
-        for alias in entry.aliases:
-            yield alias, 1.0
-        for keyword in entry.keywords:
-            yield keyword, KEYWORD_WEIGHT
-        yield entry.answer, ANSWER_WEIGHT
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -308,6 +392,15 @@ class FaqIndex:
                     break
         return found
 
+    def _broaden(self, terms: dict[str, float]) -> dict[str, float]:
+        """Add the wider concepts a term also suggests ("cheat" also means betrayal), more weakly."""
+        wider = dict(terms)
+        for term, certainty in terms.items():
+            for other, share in BROADER.get(term, ()):
+                if other in self._idf and wider.get(other, 0.0) < certainty * share:
+                    wider[other] = certainty * share
+        return wider
+
     def _slots(self, query: str, *, partial: bool) -> list[_Slot]:
         words = words_of(query)
         if partial and words and query[-1:].isalnum():
@@ -340,6 +433,8 @@ class FaqIndex:
             seen.add(key)
             if terms:
                 weight = max(self._idf.get(t, 0.0) for t in terms)
+                if not partial:
+                    terms = self._broaden(terms)
             else:
                 weight = self._unknown_idf if len(word) > 2 else 0.0
             slots.append(_Slot(terms, weight))
@@ -353,48 +448,99 @@ class FaqIndex:
         information = sum(s.weight for s in slots)
         if information <= 0:
             return []
-        covered: dict[int, float] = {}
-        for slot in slots:
-            best_here: dict[int, float] = {}
-            for term, certainty in slot.terms.items():
-                idf = self._idf.get(term, 0.0)
-                hits = self._postings.get(term, ())
-                if not partial:
-                    hits = (*hits, *self._answer_postings.get(term, ()))
-                elif len(hits) > self._common:
-                    continue  # a word in most entries barely moves the ranking; skip it while typing
-                for i, weight in hits:
-                    value = idf * weight * certainty
-                    if value > best_here.get(i, 0.0):
-                        best_here[i] = value
-            for i, value in best_here.items():
-                covered[i] = covered.get(i, 0.0) + value
+        covered = self._cover(slots, partial=partial)
         if not covered:
             return []
         denominator = max(information, MIN_QUERY_INFORMATION)
         wanted = max(limit, CANDIDATES_FOR_FUZZY // 2) if partial else CANDIDATES_FOR_FUZZY
-        shortlist = heapq.nsmallest(wanted, covered.items(), key=lambda item: (-item[1], item[0]))
-        query_text = " ".join(max(s.terms, key=s.terms.__getitem__) for s in slots if s.terms)
-        query_terms = {t for s in slots for t in s.terms}
-        fuzzy_share = 1 - LEXICAL_SHARE - FOCUS_SHARE
+        shortlist = [(i, covered[i]) for i in heapq.nlargest(wanted, covered, key=covered.__getitem__)]
+        query_terms: dict[str, float] = {}
+        for slot in slots:
+            for term, certainty in slot.terms.items():
+                value = self._idf.get(term, 0.0) * certainty
+                if value > query_terms.get(term, 0.0):
+                    query_terms[term] = value
         scored: list[tuple[float, float, int]] = []
+        # The query's likeliest reading, as terms in order, for comparing word order and extra words.
+        query_text = " ".join(max(slot.terms, key=slot.terms.__getitem__) for slot in slots if slot.terms)
+        # One call compares the query with every wording of every candidate.
+        owners = [i for i, _ in shortlist for _ in self._texts[i]]
+        similarities: dict[int, float] = {}
+        for _, similarity, position in process.extract(
+            query_text, [t for i, _ in shortlist for t in self._texts[i]], scorer=fuzz.token_sort_ratio,
+            limit=None,
+        ):
+            owner = owners[position]
+            if similarity > similarities.get(owner, 0.0):
+                similarities[owner] = similarity
         for i, value in shortlist:
             lexical = min(value / denominator, 1.0)
-            best = process.extractOne(query_text, self._texts[i], scorer=fuzz.token_sort_ratio)
-            similarity = best[1] if best else 0.0
             focus = self._focus(i, query_terms)
-            score = 100 * (LEXICAL_SHARE * lexical + fuzzy_share * similarity / 100 + FOCUS_SHARE * focus)
+            similarity = similarities.get(i, 0.0) / 100
+            if partial:
+                # While typing, closeness to one wording is left out to stay within the time budget.
+                parts = LEXICAL_SHARE * lexical + FOCUS_SHARE * focus + SIMILARITY_SHARE * similarity
+                score = 100 * parts / (1 - CLOSENESS_SHARE)
+            else:
+                closeness = self._closeness(i, query_terms, denominator)
+                score = 100 * (LEXICAL_SHARE * lexical + CLOSENESS_SHARE * closeness + FOCUS_SHARE * focus
+                               + SIMILARITY_SHARE * similarity)
             scored.append((score, lexical, i))
         scored.sort(key=lambda item: (-item[0], item[2]))
         return [Match(self.entries[i], round(score), lexical) for score, lexical, i in scored[:limit]]
 
-    def _focus(self, i: int, query_terms: set[str]) -> float:
+    def _cover(self, slots: Sequence[_Slot], *, partial: bool) -> dict[int, float]:
+        """Return, per entry, how much of the slots' information it covers (unnormalised).
+
+        While a member types, every keystroke repeats the words before the last one, so the sums
+        for the last few queries' leading words are kept, and only the words after the longest
+        kept beginning are looked up.
+        """
+        keys = [(partial, *(tuple(sorted(slot.terms.items())) for slot in slots[:n]))
+                for n in range(len(slots) + 1)]
+        known = len(slots)
+        while known > 0 and keys[known] not in self._covers:
+            known -= 1
+        covered = dict(self._covers[keys[known]]) if known else {}
+        if known:
+            self._covers.move_to_end(keys[known])
+        postings = self._core_postings if partial else self._full_postings
+        for n in range(known, len(slots)):
+            best_here: dict[int, float] = {}
+            for term, certainty in slots[n].terms.items():
+                hits = postings.get(term, ())
+                if partial and len(hits) > self._common:
+                    continue  # a word in most entries barely moves the ranking; skip it while typing
+                value_per = self._idf.get(term, 0.0) * certainty
+                for i, strength in hits:
+                    value = value_per * strength
+                    if value > best_here.get(i, 0.0):
+                        best_here[i] = value
+            for i, value in best_here.items():
+                covered[i] = covered.get(i, 0.0) + value
+            if n == len(slots) - 2 or n == len(slots) - 1:
+                self._covers[keys[n + 1]] = dict(covered) if n == len(slots) - 2 else covered
+                if len(self._covers) > COVER_CACHE_SIZE:
+                    self._covers.popitem(last=False)
+        return covered
+
+    def _closeness(self, i: int, query_terms: dict[str, float], information: float) -> float:
+        """Return how nearly one of the entry's wordings says what the query says (Dice, by rarity)."""
+        best = 0.0
+        wanted = query_terms.keys()
+        for wording in self._wordings[i]:
+            common = wording.terms & wanted
+            if common:
+                shared = sum(map(query_terms.__getitem__, common))
+                best = max(best, 2 * shared / (information + wording.information))
+        return min(best, 1.0)
+
+    def _focus(self, i: int, query_terms: dict[str, float]) -> float:
         """Return how much of the entry's own question the query touches (weighted by rarity)."""
-        weighted = self._question_weights[i]
         total = self._question_totals[i]
         if total <= 0:
             return 0.0
-        return sum(weight for term, weight in weighted if term in query_terms) / total
+        return sum(weight for term, weight in self._question_weights[i] if term in query_terms) / total
 
     def decide(self, query: str) -> Outcome:
         """Rank a full question and say whether to answer, offer choices or treat it as a miss."""
@@ -413,6 +559,8 @@ class FaqIndex:
             return False
         top = matches[0].score
         margin = top - (matches[1].score if len(matches) > 1 else 0)
+        if matches[0].coverage < CONFIDENT_COVERAGE:
+            return False  # too much of the question is about something the entry does not cover
         if top >= CLEAR_WINNER_SCORE:
             return margin >= CLEAR_WINNER_MARGIN
         return top >= CONFIDENT_SCORE and margin >= CONFIDENT_MARGIN
@@ -789,9 +937,18 @@ class FaqService:
         self.library = library
         self.store = store
         self.misses_days = misses_days
-        self.builtin_index = FaqIndex(library.entries)
+        self.sections = library.section_texts()
         self._guild_indexes: OrderedDict[int, FaqIndex] = OrderedDict()
         self.builtin_ids = {e.id for e in library.entries}
+
+    @property
+    def builtin_index(self) -> FaqIndex:
+        """Return the index over the shipped entries (shared by every guild without changes)."""
+        return self.library.builtin_index
+
+    async def warm(self) -> None:
+        """Build the shipped entries' index off the event loop, so start-up need not wait for it."""
+        await asyncio.to_thread(lambda: self.library.builtin_index)
 
     # ----- views -----
 
@@ -814,7 +971,7 @@ class FaqService:
             index = self.builtin_index
         else:
             # Building a large guild's index takes a moment; keep the event loop free meanwhile.
-            index = await asyncio.to_thread(FaqIndex, apply_guild(self.library, guild))
+            index = await asyncio.to_thread(FaqIndex, apply_guild(self.library, guild), self.sections)
         self._guild_indexes[guild_id] = index
         if len(self._guild_indexes) > self.GUILD_CACHE_SIZE:
             self._guild_indexes.popitem(last=False)

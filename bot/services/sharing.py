@@ -53,6 +53,7 @@ REASON_LIMIT = 500
 MAX_BLOCKED_TERMS = 200
 TERM_LIMIT = 100
 REPORTS_PER_HOUR = 10
+REPLY_ORPHANED = "the share it answered was removed"
 REPLY_MIN_LENGTH = 2
 # Retries after a failed post: soon, then less often, never giving up on a member's words.
 RETRY_DELAYS = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10), timedelta(minutes=30))
@@ -185,6 +186,15 @@ class Submission:
     notes: tuple[str, ...] = ()
     held_for_care: bool = False
     delay_seconds: int = 0
+
+
+@dataclass(frozen=True)
+class AnonymousText:
+    """Words to post anonymously outside /share, after the server's rules: the text, or why not."""
+
+    text: str | None
+    refusal: str = ""
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -468,6 +478,36 @@ class SharingService:
             delay_seconds=delay,
         )
 
+    async def check_anonymous_text(
+        self, guild_id: int, user_id: int, text: str, now: datetime
+    ) -> AnonymousText:
+        """Apply this server's rules for anonymous posting to words posted anonymously elsewhere.
+
+        Check-in notes use it: a block on the author refuses them, the link policy strips or
+        refuses links, blocked terms refuse them, and what is posted has invisible characters
+        dropped and mentions neutralised. Nothing is stored, and no rate limit is counted here.
+        """
+        blocked = await self._refuse_if_blocked(guild_id, self.ban_key(guild_id, user_id), now)
+        if blocked is not None:
+            return AnonymousText(None, blocked.reason)
+        text = clean_invisible(text).strip()
+        config = await self.store.get_config(guild_id)
+        links = apply_link_policy(text, config.link_policy)
+        if links.refused:
+            return AnonymousText(
+                None,
+                "This server doesn't allow links in anonymous posts. Please take the link out and try again.",
+            )
+        found = find_blocked_terms(links.text, config.blocked_terms)
+        if found:
+            shown = ", ".join(f"“{t}”" for t in found[:5])
+            return AnonymousText(
+                None,
+                f"Your words use terms this server doesn't allow in anonymous posts ({shown}). "
+                "Please rephrase and try again.",
+            )
+        return AnonymousText(neutralise_mentions(links.text), notes=_link_notes(links))
+
     async def refusal_if_blocked(self, guild_id: int, user_id: int, now: datetime) -> str | None:
         """Return why the member can't post right now (a block), or None."""
         refused = await self._refuse_if_blocked(guild_id, self.ban_key(guild_id, user_id), now)
@@ -477,9 +517,9 @@ class SharingService:
         """Forget a held post that has nowhere to be reviewed."""
         await self.store.discard(post_id)
 
-    async def abandon(self, post_id: int, now: datetime) -> None:
-        """Give up on a reply whose share was removed before it could be posted."""
-        await self.store.abandon(post_id, now, "the share it answered was removed")
+    async def abandon(self, post_id: int, now: datetime, reason: str = REPLY_ORPHANED) -> None:
+        """Give up on a reply that has nowhere to go (its share, or the share's thread, was removed)."""
+        await self.store.abandon(post_id, now, reason)
 
     async def pending(self, guild_id: int) -> list[Post]:
         """Return the items waiting for review."""
@@ -614,6 +654,10 @@ class SharingService:
         retry_at = now + RETRY_DELAYS[min(attempts, len(RETRY_DELAYS)) - 1]
         await self.store.release(post_id, retry_at)
         return retry_at
+
+    async def retry_now(self, guild_id: int, now: datetime) -> int:
+        """Bring a guild's waiting posts forward to now (its sharing channel was just fixed)."""
+        return await self.store.retry_now(guild_id, now)
 
     # ----- moderators --------------------------------------------------
 

@@ -111,9 +111,11 @@ class ExerciseSessionStore:
             )
         return changed == 1
 
-    async def end(self, session_id: int, *, status: str, now: datetime) -> bool:
+    async def end(
+        self, session_id: int, *, status: str, now: datetime, conn: Database | Transaction | None = None
+    ) -> bool:
         """Finish or stop an active session and forget its answers; False if it had already ended."""
-        changed = await self.db.execute(
+        changed = await (conn or self.db).execute(
             "UPDATE exercise_sessions SET status = ?, answers = NULL, updated_at = ? "
             "WHERE id = ? AND status = 'active'",
             (status, to_db_time(now), session_id),
@@ -133,12 +135,6 @@ class ExerciseSessionStore:
             "UPDATE exercise_sessions SET status = 'stopped', answers = NULL, updated_at = ? "
             "WHERE user_id = ? AND guild_id = ? AND status = 'active'",
             (to_db_time(now), user_id, guild_id),
-        )
-
-    async def purge_before(self, cutoff: datetime) -> int:
-        """Delete sessions untouched since `cutoff` (the retention clean-up calls this)."""
-        return await self.db.execute(
-            "DELETE FROM exercise_sessions WHERE updated_at < ?", (to_db_time(cutoff),)
         )
 
 

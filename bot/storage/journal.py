@@ -46,12 +46,12 @@ class JournalStore:
 
     async def add(
         self, *, guild_id: int, user_id: int, body: str, now: datetime, kind: str = "entry",
-        prompt_id: str | None = None,
+        prompt_id: str | None = None, conn: Database | Transaction | None = None,
     ) -> int:
-        """Store a new entry and return its id."""
+        """Store a new entry and return its id (inside `conn`'s transaction, if given)."""
         if kind not in KINDS:
             raise ValueError(f"unknown journal entry kind {kind!r}")
-        return await self.db.execute(
+        return await (conn or self.db).execute(
             "INSERT INTO journal_entries (guild_id, user_id, kind, prompt_id, body, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             (guild_id, user_id, kind, prompt_id, self.keyring.encrypt(body, context=BODY_CONTEXT),
@@ -98,12 +98,6 @@ class JournalStore:
         return await self.db.execute(
             "DELETE FROM journal_entries WHERE id = ? AND user_id = ?", (entry_id, user_id)
         ) == 1
-
-    async def purge_before(self, cutoff: datetime) -> int:
-        """Delete entries written before `cutoff` (used when a server sets a journal retention)."""
-        return await self.db.execute(
-            "DELETE FROM journal_entries WHERE created_at < ?", (to_db_time(cutoff),)
-        )
 
 
 async def _export(db: Database, keyring: Keyring, member: MemberRef) -> list[dict[str, Any]]:

@@ -418,6 +418,13 @@ class SharingStore:
             (QUEUED, to_db_time(retry_at), post_id, POSTING),
         )
 
+    async def retry_now(self, guild_id: int, now: datetime) -> int:
+        """Bring a guild's queued posts forward to now (its sharing channel was just fixed)."""
+        return await self.db.execute(
+            "UPDATE sharing_posts SET post_at = ? WHERE guild_id = ? AND status = ? AND post_at > ?",
+            (to_db_time(now), guild_id, QUEUED, to_db_time(now)),
+        )
+
     async def requeue_interrupted(self) -> int:
         """Put posts left half-way by a stopped process back in the queue."""
         return await self.db.execute(
@@ -458,8 +465,8 @@ class SharingStore:
         )
         return [_post(r) for r in rows]
 
-    async def set_thread(self, post_id: int, thread_id: int) -> None:
-        """Remember the reply thread of a share opened after it was posted."""
+    async def set_thread(self, post_id: int, thread_id: int | None) -> None:
+        """Remember the reply thread of a share opened after it was posted (None: it was deleted)."""
         await self.db.execute("UPDATE sharing_posts SET thread_id = ? WHERE id = ?", (thread_id, post_id))
 
     async def set_review_message(self, post_id: int, channel_id: int, message_id: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from tests.fakediscord.harness import Harness
@@ -61,6 +62,24 @@ async def test_a_step_exercise_continues_after_a_restart(hearth: Harness) -> Non
     assert done.message.buttons == []
 
 
+async def test_breathing_options_given_to_a_step_exercise_are_named_as_unused(hearth: Harness) -> None:
+    alice = hearth.actor("alice")
+    started = await alice.slash("exercise", name="grounding-5-4-3-2-1", rate=6, cycles=3)
+    note = "5-4-3-2-1 grounding goes at your own pace, so `rate` and `cycles` aren't used here."
+    assert note in _desc(started) and "### Five things you can see" in _desc(started)
+    moved = await alice.click(started, label="Next")
+    assert "aren't used here" not in _desc(moved)
+
+    plain = await alice.slash("exercise", name="muscle-relaxation")
+    assert "used here" not in _desc(plain)
+
+    group = await (await hearth.actor("mod").slash("exercise", name="self-soothing", group=True,
+                                                    cycles=2)).reply()
+    assert group.ephemeral and "so `cycles` isn't used here." in group.text
+    posted = hearth.fake.last_message(hearth.channels["general"])
+    assert posted is not None and "used here" not in posted.text
+
+
 async def test_stopping_a_step_exercise_says_it_can_be_picked_up_again(hearth: Harness) -> None:
     alice = hearth.actor("alice")
     started = await alice.slash("exercise", name="muscle-relaxation")
@@ -93,12 +112,13 @@ async def test_a_full_thought_record_is_saved_to_the_journal(hearth: Harness) ->
         if number == 3:
             # A rating that isn't a number is sent back to fix, with the words kept.
             fix = await opened.submit({"Which emotion?": "anxious", "How strong, from 0 to 100?": "lot"})
+            await fix.reply()
             assert "**How strong, from 0 to 100?** needs a whole number from 0 to 100." in _desc(fix)
             assert "### The feeling" in _desc(fix)
             opened = await alice.click(fix, label="Answer")
             assert opened.modal.field("Which emotion?").value == "anxious"
         current = await opened.submit(answers)
-        assert current.type == 7
+        await current.reply()  # the step message itself moves on
 
     saved = _desc(current)
     assert saved.startswith("## Saved to your journal\n**Thought record**")
@@ -115,6 +135,7 @@ async def test_back_in_a_thought_record_shows_the_earlier_answer_ready_to_change
     alice = hearth.actor("alice")
     current = await alice.slash("exercise", name="thought-record")
     current = await (await alice.click(current, label="Answer")).submit(ANSWERS[0])
+    await current.reply()
     back = await alice.click(current, label="Back")
     assert "### The situation" in _desc(back)
     assert "My friend read my message" in _desc(back)
@@ -128,7 +149,50 @@ async def test_a_thought_record_survives_a_restart_with_its_form_open(hearth: Ha
     opened = await alice.click(current, label="Answer")
     await hearth.restart()
     moved = await hearth.actor("alice").submit(opened, ANSWERS[0])
+    await moved.reply()
     assert "### The automatic thought" in _desc(moved)
+
+
+async def _answer(alice: Any, current: Any, answers: dict[str, str]) -> Any:
+    moved = await (await alice.click(current, label="Answer")).submit(answers)
+    await moved.reply()
+    return moved
+
+
+async def test_crisis_words_in_a_thought_record_step_get_care_at_once_and_privately(
+    hearth: Harness,
+) -> None:
+    await (await hearth.actor("mod").slash("setup", alerts_channel=hearth.channels["alerts"])).reply()
+    alice = hearth.actor("alice")
+    current = await _answer(alice, await alice.slash("exercise", name="thought-record"), ANSWERS[0])
+    current = await _answer(alice, current, {"What went through your mind?": "I want to die."})
+    (care,) = await current.wait_followups(1)
+    assert care.ephemeral and care.embeds[0]["title"] == "You're not alone"
+    assert "carrying something really heavy" in care.text
+    assert "Nobody has been told about this." in care.text
+
+    stopped = await alice.click(current, label="Stop")
+    assert _desc(stopped).startswith("## Stopped")
+    assert hearth.fake.messages(hearth.channels["alerts"]) == []
+
+
+async def test_thought_record_care_is_offered_once_per_level(hearth: Harness) -> None:
+    alice = hearth.actor("alice")
+    current = await _answer(alice, await alice.slash("exercise", name="thought-record"), ANSWERS[0])
+    current = await _answer(alice, current, {"What went through your mind?": "I feel so hopeless."})
+    (care,) = await current.wait_followups(1)
+    assert "It sounds like things are hard" in care.text
+
+    # The same worry again at the next step is not met with the same resources again ...
+    current = await _answer(alice, current, {"Which emotion?": "hopeless, I feel so hopeless",
+                                             "How strong, from 0 to 100?": "90"})
+    await asyncio.sleep(0.3)
+    assert current.followups == []
+    # ... but words that worry more are.
+    current = await _answer(alice, current, {"Evidence that supports the thought": "I want to die.",
+                                             "Evidence that doesn't fit it": "None."})
+    (care,) = await current.wait_followups(1)
+    assert "carrying something really heavy" in care.text
 
 
 async def test_a_moderator_runs_a_group_pacer_publicly(hearth: Harness) -> None:
@@ -213,6 +277,7 @@ async def test_post_group_exercise_for_a_check_in_schedule(hearth: Harness) -> N
     assert [b["label"] for b in public_prompt.buttons] == ["Write about this"]
     opened = await hearth.actor("carol", "checkins").click(public_prompt, label="Write about this")
     saved = await opened.submit({"Your entry": "Writing this privately, from the group prompt."})
+    await saved.reply()
     assert saved.ephemeral and saved.content.startswith("Saved to your private journal.")
 
     # A partial channel that knows only its ids works too (check-in schedules may pass one).

@@ -21,6 +21,7 @@ async def test_add_opens_a_modal_and_the_entry_answers_this_server_only(hearth: 
     saved = await opened.submit({"Question": "When does the group meet?",
                                  "Answer": "Every Tuesday at 7pm in the voice channel.",
                                  "Keywords (comma separated)": "meeting, voice chat, schedule"})
+    await saved.reply()
     assert saved.ephemeral
     assert "Added `when-group-meet`" in saved.content
     answer = await hearth.actor("alice").slash("faq", question="what time is the group meeting")
@@ -39,6 +40,7 @@ async def test_editing_a_built_in_creates_an_override_for_this_server(hearth: Ha
     assert opened.modal.title == "Edit an FAQ entry"
     assert opened.modal.field("Question").value == "Why do I get so jealous and suspicious of my partner?"
     saved = await opened.submit({"Answer": "Jealousy is often fear. Our group talks about it on Thursdays."})
+    await saved.reply()
     assert "Saved `jealousy`" in saved.content and "other servers" in saved.content
     answer = await hearth.actor("bob").slash("faq", question="faq:jealousy")
     assert answer.embed["description"] == "Jealousy is often fear. Our group talks about it on Thursdays."
@@ -50,6 +52,7 @@ async def test_editing_a_built_in_creates_an_override_for_this_server(hearth: Ha
 async def test_an_edit_that_breaks_the_rules_keeps_the_moderators_text(hearth: Harness) -> None:
     opened = await hearth.actor("mod").slash("faqadmin edit", entry="crisis-help-now")
     refused = await opened.submit({"Answer": "Just talk to a friend about it."})
+    await refused.reply()
     assert refused.ephemeral
     assert "/resources" in refused.text
     assert "Just talk to a friend about it." in refused.text  # handed back, not lost
@@ -76,7 +79,8 @@ async def test_remove_hides_a_built_in_and_restore_brings_it_back(hearth: Harnes
 async def test_remove_deletes_a_custom_entry(hearth: Harness) -> None:
     mod = hearth.actor("mod")
     opened = await mod.slash("faqadmin add")
-    await opened.submit({"Question": "Where are the group rules?", "Answer": "Pinned in #welcome."})
+    sent = await opened.submit({"Question": "Where are the group rules?", "Answer": "Pinned in #welcome."})
+    await sent.reply()
     choices = await mod.autocomplete("faqadmin remove", "entry", "group rules")
     assert "this server's" in choices[0]["name"]
     removed = await mod.slash("faqadmin remove", entry=choices[0]["value"])
@@ -85,7 +89,7 @@ async def test_remove_deletes_a_custom_entry(hearth: Harness) -> None:
 
 
 async def test_misses_are_grouped_and_become_aliases_or_are_dismissed(hearth: Harness) -> None:
-    for member, text in (("alice", "is my ex gaslighting me"), ("bob", "Is my ex gaslighting me?"),
+    for member, text in (("alice", "is my ex stonewalling me"), ("bob", "Is my ex stonewalling me?"),
                          ("carol", "how do i bake sourdough bread")):
         await hearth.actor(member).slash("faq", question=text)
     mod = hearth.actor("mod")
@@ -93,17 +97,19 @@ async def test_misses_are_grouped_and_become_aliases_or_are_dismissed(hearth: Ha
     shown = await queue.reply()
     assert shown.ephemeral
     description = shown.embeds[0]["description"]
-    assert "is my ex gaslighting me" in description.lower() and "asked 2 times" in description
+    assert "is my ex stonewalling me" in description.lower() and "asked 2 times" in description
     assert "sourdough" in description and "asked 1 time" in description
     for name in ("alice", "bob", "carol"):
         assert str(hearth.members[name].user.id) not in shown.text
 
     opened = await queue.click(label="Add as alias…")
-    assert opened.modal.field("Wording (remove anything personal)").value.lower() == "is my ex gaslighting me"
+    wording = opened.modal.field("Wording (remove anything personal)").value
+    assert wording.lower() == "is my ex stonewalling me"
     added = await opened.submit({"Entry id": "adult-betrayal"})
+    await added.reply()
     assert "as a way of asking `adult-betrayal`" in added.content
-    assert "gaslighting" not in added.embeds[0]["description"]
-    answer = await hearth.actor("alice").slash("faq", question="is my ex gaslighting me")
+    assert "stonewalling" not in added.embeds[0]["description"]
+    answer = await hearth.actor("alice").slash("faq", question="is my ex stonewalling me")
     assert answer.embed["title"] == "Can being betrayed as an adult cause trust issues?"
 
     dismissed = await added.click(label="Dismiss")
@@ -114,7 +120,8 @@ async def test_misses_are_grouped_and_become_aliases_or_are_dismissed(hearth: Ha
 async def test_export_gives_a_toml_file_that_imports_back(hearth: Harness) -> None:
     mod = hearth.actor("mod")
     opened = await mod.slash("faqadmin add")
-    await opened.submit({"Question": "When does the group meet?", "Answer": "Tuesdays at 7pm."})
+    sent = await opened.submit({"Question": "When does the group meet?", "Answer": "Tuesdays at 7pm."})
+    await sent.reply()
     await mod.slash("faqadmin remove", entry="work")
     exported = await mod.slash("faqadmin export")
     message = await exported.reply()
@@ -136,7 +143,8 @@ async def test_export_gives_a_toml_file_that_imports_back(hearth: Harness) -> No
 async def test_a_malformed_import_changes_nothing_and_says_what_is_wrong(hearth: Harness) -> None:
     mod = hearth.actor("mod")
     opened = await mod.slash("faqadmin add")
-    await opened.submit({"Question": "When does the group meet?", "Answer": "Tuesdays at 7pm."})
+    sent = await opened.submit({"Question": "When does the group meet?", "Answer": "Tuesdays at 7pm."})
+    await sent.reply()
     before = (await (await mod.slash("faqadmin export")).reply()).attachments[0].data
     bad = b'hidden = ["not-an-entry"]\n[[entry]]\nid = "when-group-meet"\nkind = "custom"\nquestion = "x"\n'
     result = await mod.slash("faqadmin import", file=Upload("faq.toml", bad), replace=True)

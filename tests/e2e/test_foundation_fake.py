@@ -369,6 +369,24 @@ async def test_global_limit_violations_are_counted_and_retried(hearth: Harness, 
         assert [m.content for m in fake.messages(hearth.channels[name])] == ["hello"]
 
 
+async def test_a_delayed_request_takes_effect_when_it_is_answered(hearth: Harness, probed: Probe) -> None:
+    fake = hearth.fake
+    channel = hearth.running_bot.get_channel(hearth.channels["general"].id)
+    assert isinstance(channel, discord.TextChannel)
+    sent = await channel.send("before")
+    edit_route = "PATCH /channels/{channel_id}/messages/{message_id}"
+    fault = fake.faults.delay(edit_route, seconds=0.3, message_id=sent.id)
+    started = time.monotonic()
+    editing = asyncio.ensure_future(sent.edit(content="after"))
+    await fake.wait_until(lambda: fault.hits == 1, timeout=2, what="the edit to arrive")
+    assert fake.message(sent.id).content == "before"
+    await editing
+    assert time.monotonic() - started >= 0.3
+    assert fake.message(sent.id).content == "after"
+    (entry,) = fake.journal.select(edit_route, message_id=sent.id)
+    assert entry.status == 200 and entry.fault == "delayed 0.3 s"
+
+
 async def test_reconfigure_applies_on_the_next_start(hearth: Harness, probed: Probe) -> None:
     assert hearth.running_bot.config.retention.audit_days == 365
     hearth.reconfigure(retention={"audit_days": 30})
@@ -394,3 +412,17 @@ async def test_removing_the_bot_from_the_server(hearth: Harness, probed: Probe) 
     with pytest.raises(discord.Forbidden) as caught:
         await hearth.running_bot.get_partial_messageable(general.id).send("still here?")
     assert caught.value.code == 50001
+
+
+async def test_a_second_server_joined_mid_test(hearth: Harness, probed: Probe) -> None:
+    world = hearth.world
+    other = world.add_guild("Another group")
+    lobby = world.add_text_channel(other, "lobby")
+    dana = world.add_member(other, "dana")
+    await hearth.fake.join_guild(other)
+    await hearth.wait_for_bot(lambda bot: bot.get_guild(other.id), what="the new guild")
+    # Commands are synced to the dev guild only, so the other server has none.
+    with pytest.raises(AssertionError, match="no command"):
+        await hearth.fake.actor(dana, lobby).slash("about")
+    message = await hearth.running_bot.get_partial_messageable(lobby.id).send("welcome")
+    assert hearth.fake.last_message(lobby).id == message.id

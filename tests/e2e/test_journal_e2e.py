@@ -15,7 +15,9 @@ async def _write(hearth: Harness, member: str, text: str) -> Any:
     actor = hearth.actor(member)
     opened = await actor.slash("journal write")
     assert opened.type == 9 and opened.modal.title == "New journal entry"
-    return await opened.submit({"Your entry": text})
+    submitted = await opened.submit({"Your entry": text})
+    await submitted.reply()
+    return submitted
 
 
 async def test_write_list_read_delete_and_export(hearth: Harness) -> None:
@@ -89,7 +91,7 @@ async def test_writing_from_a_prompt(hearth: Harness) -> None:
     opened = await alice.click(another, label="Write about this")
     assert opened.modal.title == "Write about the prompt"
     assert opened.modal.field("Your entry").placeholder == _desc(another).splitlines()[0][2:]
-    await opened.submit({"Your entry": "Mostly my partner, and it was fine in the end."})
+    await (await opened.submit({"Your entry": "Mostly my partner, and it was fine in the end."})).reply()
     read = await (await alice.slash("journal entries")).reply()
     entry = await alice.select(read, [read.selects[0]["options"][0]["value"]])
     assert _desc(entry).startswith(_desc(another).splitlines()[0] + "\n\nMostly my partner")

@@ -164,7 +164,7 @@ async def test_erase_deletes_everything_and_the_posts_when_asked(diary: Harness)
     await add_note(diary, "bob", "bob wrote this")
     post = await add_anonymous_post(diary, "alice", "an anonymous share")
     other = await add_anonymous_post(diary, "bob", "bob's share")
-    await diary.actor("mod").slash("safety phrases add", phrase="blue door", level="concern")
+    await (await diary.actor("mod").slash("safety phrases add", phrase="blue door", level="concern")).reply()
     assert diary.bot.db is not None
     needles = [str(alice.id), ban_key_for(diary.bot.keyring, diary.guild.id, alice.id)]
     assert await rows_mentioning(diary.bot.db, needles)
@@ -210,7 +210,7 @@ async def test_cancel_erases_nothing(diary: Harness) -> None:
 
 async def test_leaving_a_guild_purges_its_data_after_the_grace_period(diary: Harness) -> None:
     await add_note(diary, "alice", "in this server")
-    await diary.actor("mod").slash("safety phrases add", phrase="blue door", level="concern")
+    await (await diary.actor("mod").slash("safety phrases add", phrase="blue door", level="concern")).reply()
     await diary.fake.gateway.dispatch("GUILD_DELETE", {"id": str(diary.guild.id)})
     db = diary.bot.db
     assert db is not None
@@ -289,6 +289,7 @@ async def test_rotate_key_round_trips_everything_the_bot_reads(
 async def _write_journal(hearth: Harness, member: str, text: str) -> None:
     opened = await hearth.actor(member).slash("journal write")
     saved = await opened.submit({"Your entry": text})
+    await saved.reply()
     assert "Saved" in saved.content
 
 

@@ -90,8 +90,10 @@ async def test_guild_phrases_can_be_added_listed_tested_and_removed(hearth: Harn
     # mod2 holds only the Moderator role: a moderator once /setup names it.
     mod2 = hearth.actor("mod2")
     added = await mod2.slash("safety phrases add", phrase="going to the quarry", level="crisis")
+    await added.reply()
     assert "going to the quarry" in added.content
     ignored = await mod2.slash("safety phrases add", phrase="want to die of cringe", level="ignore")
+    await ignored.reply()
     assert ignored.ephemeral
 
     listing = await mod2.slash("safety phrases list")

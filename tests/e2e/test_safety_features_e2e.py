@@ -129,11 +129,13 @@ async def test_an_everyday_faq_question_gets_no_care_message(hearth: Harness) ->
 
 async def test_erase_after_using_every_feature_leaves_no_trace(hearth: Harness) -> None:
     await _setup(hearth)
-    await hearth.actor("alice").slash("checkin", mood=4, note="A calm day, walked by the river.")
+    sent = await hearth.actor("alice").slash("checkin", mood=4, note="A calm day, walked by the river.")
+    await sent.reply()
     opened = await hearth.actor("alice").slash("journal write")
-    await opened.submit({"Your entry": "I noticed I trusted a friend with a small thing today."})
+    sent = await opened.submit({"Your entry": "I noticed I trusted a friend with a small thing today."})
+    await sent.reply()
     await _share(hearth, "alice", EVERYDAY)
-    await hearth.actor("bob").slash("checkin", mood=3, note="Bob's own note.")
+    await (await hearth.actor("bob").slash("checkin", mood=3, note="Bob's own note.")).reply()
 
     exported = await (await hearth.actor("alice").slash("mydata export")).reply()
     data = json.loads(exported.attachments[0].data)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tests.fakediscord.interactions import InteractionRecord, InteractionType, Modal, ResponseType
-from tests.fakediscord.world import Channel, Member, Message, MessageFlag, Role, StoredAttachment, User
+from tests.fakediscord.world import Channel, Guild, Member, Message, MessageFlag, Role, StoredAttachment, User
 
 if TYPE_CHECKING:
     from tests.fakediscord.server import FakeDiscord
@@ -68,7 +68,7 @@ class Actor:
         return f"<Actor {self.user.username} in {where}>"
 
     @property
-    def guild(self) -> Any:
+    def guild(self) -> Guild | None:
         """Return the fake guild the actor is in (None in DMs)."""
         return self.member.guild if self.member else None
 

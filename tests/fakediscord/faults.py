@@ -1,4 +1,4 @@
-"""Injected REST faults: the next N matching requests get a 429, a 5xx or any other error."""
+"""Injected REST faults: the next N matching requests get a 429, a 5xx or any other error, or are slow."""
 
 from __future__ import annotations
 
@@ -17,18 +17,23 @@ class Fault:
     """An answer the fake gives instead of the real one, `count` times, to matching requests.
 
     `route` is ``"METHOD /template"`` (as in the journal) or None for any route; `params`
-    narrows it to particular values (``channel_id=...``).
+    narrows it to particular values (``channel_id=...``). The fake waits `delay` seconds
+    before answering; a fault with `status` None then gives the real answer (a slow request).
+    With `after_effect` the request is carried out first and only its answer is replaced
+    (Discord did the work, then failed to say so).
     """
 
     name: str
-    status: int
+    status: int | None
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
     count: int = 1
     route: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     predicate: RequestPredicate | None = None
+    after_effect: bool = False
     hits: int = 0
+    delay: float = 0.0
 
     def matches(self, entry: Entry) -> bool:
         """Say whether this fault applies to a request."""
@@ -130,21 +135,27 @@ class FaultPlan:
         status: int = 502,
         count: int = 1,
         predicate: RequestPredicate | None = None,
+        after_effect: bool = False,
         **params: Any,
     ) -> Fault:
-        """Answer the next `count` matching requests with a 5xx (discord.py retries 500/502/504/524)."""
+        """Answer the next `count` matching requests with a 5xx (discord.py retries 500/502/504/524).
+
+        With `after_effect=True` each request first takes effect (a message is created) and
+        only then is answered with the 5xx, as when Discord times out after doing the work.
+        """
         body: Any = {"message": f"{status}: Server Error", "code": 0}
         if status in (502, 504):
             body = f"<html><body>{status} Bad Gateway</body></html>"
         return self.add(
             Fault(
-                name=f"injected {status}",
+                name=f"injected {status}" + (" after the request took effect" if after_effect else ""),
                 status=status,
                 body=body,
                 count=count,
                 route=route,
                 params=params,
                 predicate=predicate,
+                after_effect=after_effect,
             )
         )
 
@@ -169,6 +180,32 @@ class FaultPlan:
                 route=route,
                 params=params,
                 predicate=predicate,
+            )
+        )
+
+    def delay(
+        self,
+        route: str | None = None,
+        *,
+        seconds: float,
+        count: int = 1,
+        predicate: RequestPredicate | None = None,
+        **params: Any,
+    ) -> Fault:
+        """Hold the next `count` matching requests for `seconds`, then answer them as usual.
+
+        The request takes effect (a message is edited, say) only when it is answered.
+        """
+        return self.add(
+            Fault(
+                name=f"delayed {seconds:g} s",
+                status=None,
+                body=None,
+                count=count,
+                route=route,
+                params=params,
+                predicate=predicate,
+                delay=seconds,
             )
         )
 

@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import discord
+import yarl
+
 from tests.fakediscord.actors import Actor
 from tests.fakediscord.server import FakeDiscord
-from tests.fakediscord.world import Channel, Member, Overwrite, Perm, Role, World
+from tests.fakediscord.world import Channel, Guild, Member, Overwrite, Perm, Role, World
 
 if TYPE_CHECKING:
     from bot.app import Hearth
@@ -101,7 +103,7 @@ class ErrorCollector(logging.Handler):
 class StandardWorld:
     """The handles of the standard test server."""
 
-    guild: Any
+    guild: Guild
     channels: dict[str, Channel]
     roles: dict[str, Role]
     members: dict[str, Member]
@@ -226,7 +228,7 @@ class Harness:
         return self.fake.world
 
     @property
-    def guild(self) -> Any:
+    def guild(self) -> Guild:
         """Return the test server (a fake `Guild`)."""
         return self.standard.guild
 
@@ -545,3 +547,4 @@ async def running_hearth(
             root.removeHandler(errors)
             # Each test points discord.py at its own fake; do not leave a dead URL behind.
             discord.http.Route.BASE = "https://discord.com/api/v10"
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL("wss://gateway.discord.gg/")

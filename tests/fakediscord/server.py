@@ -15,10 +15,11 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+
 from tests.fakediscord import validation
 from tests.fakediscord.faults import FaultPlan
 from tests.fakediscord.gateway import Gateway
@@ -35,6 +36,7 @@ from tests.fakediscord.snowflake import new_snowflake
 from tests.fakediscord.world import (
     Channel,
     ChannelType,
+    Guild,
     Member,
     Message,
     MessageFlag,
@@ -56,6 +58,8 @@ SENDABLE_FLAGS = (
     MessageFlag.SUPPRESS_EMBEDS | MessageFlag.SUPPRESS_NOTIFICATIONS | MessageFlag.IS_COMPONENTS_V2
 )
 INTENT_GUILD_MESSAGES = 1 << 9
+# How far back `enforce_nonce` looks ("the past few minutes" in Discord's documentation).
+NONCE_WINDOW = timedelta(minutes=5)
 INTENT_DIRECT_MESSAGES = 1 << 12
 
 
@@ -307,12 +311,12 @@ class FakeDiscord:
         found = self.world.messages[message if isinstance(message, int) else message.id]
         return list(found.history)
 
-    def commands(self, guild: Any = None) -> list[dict[str, Any]]:
+    def commands(self, guild: Guild | int | None = None) -> list[dict[str, Any]]:
         """Return the application commands synced globally (guild None) or to a guild."""
         key = None if guild is None else (guild if isinstance(guild, int) else guild.id)
         return list(self.world.commands.get(key, []))
 
-    def command_names(self, guild: Any = None) -> list[str]:
+    def command_names(self, guild: Guild | int | None = None) -> list[str]:
         """Return the names of the synced commands, globally or in a guild."""
         return [c["name"] for c in self.commands(guild)]
 
@@ -342,7 +346,12 @@ class FakeDiscord:
         if self.gateway.connected:
             await self.gateway.dispatch(event, data)
 
-    async def remove_bot_from_guild(self, guild: Any) -> None:
+    async def join_guild(self, guild: Guild) -> None:
+        """Tell a running bot about a guild added to the world after it connected (GUILD_CREATE)."""
+        guild.unavailable = False
+        await self.gateway.dispatch("GUILD_CREATE", self.world.guild_create_payload(guild))
+
+    async def remove_bot_from_guild(self, guild: Guild) -> None:
         """Kick the bot from a guild: its channels answer 403 and the bot gets GUILD_DELETE."""
         guild.members.pop(self.world.bot_user.id, None)
         guild.unavailable = True
@@ -381,10 +390,17 @@ class FakeDiscord:
             else:
                 fault = self.faults.take(entry)
                 if fault is not None:
-                    reply = Reply(fault.status, fault.body, dict(fault.headers))
                     entry.fault = fault.name
+                    if fault.delay > 0:
+                        self._notify()  # waiters may be watching for the held request (`fault.hits`)
+                        await asyncio.sleep(fault.delay)
+                if fault is not None and fault.status is not None and not fault.after_effect:
+                    reply = Reply(fault.status, fault.body, dict(fault.headers))
                 else:
                     reply = await self._run_handler(handler, entry, request, path)
+                    if fault is not None and fault.status is not None and reply.status < 400:
+                        # An after-effect fault: the request took effect, and its answer is lost.
+                        reply = Reply(fault.status, fault.body, dict(fault.headers))
         entry.status = reply.status
         entry.response = reply.body
         entry.response_headers = {**extra_headers, **reply.headers}
@@ -777,10 +793,9 @@ class FakeDiscord:
                     },
                 )
         if payload.get("enforce_nonce") and payload.get("nonce") is not None:
-            for message_id in reversed(channel.message_ids[-50:]):
-                earlier = self.world.messages[message_id]
-                if earlier.nonce == payload["nonce"]:
-                    return Reply(200, earlier.payload(self.world))
+            earlier = self._message_with_nonce(channel, payload["nonce"])
+            if earlier is not None:
+                return Reply(200, earlier.payload(self.world))
         if channel.is_thread and channel.archived:
             channel.archived = False
         message = self._new_message(channel, payload, call.files)
@@ -791,6 +806,20 @@ class FakeDiscord:
         if intents & wanted:
             self._spawn(self.gateway.dispatch("MESSAGE_CREATE", data, wait_connected=False))
         return Reply(200, data)
+
+    def _message_with_nonce(self, channel: Channel, nonce: Any) -> Message | None:
+        """Return the bot's message with this nonce sent in the channel in the last few minutes.
+
+        This is `enforce_nonce`: Discord returns that message instead of creating a second one.
+        """
+        horizon = datetime.now(UTC) - NONCE_WINDOW
+        for message_id in reversed(channel.message_ids):
+            earlier = self.world.messages[message_id]
+            if earlier.created_at < horizon:
+                return None
+            if earlier.nonce == nonce and earlier.author.id == self.world.bot_user.id and not earlier.deleted:
+                return earlier
+        return None
 
     async def get_messages(self, call: Call) -> Reply:
         """GET /channels/{id}/messages (newest first, with limit/before/after)."""
@@ -947,7 +976,7 @@ class FakeDiscord:
 
     # ----- handlers: guilds and users -----
 
-    def _guild(self, call: Call) -> Any:
+    def _guild(self, call: Call) -> Guild:
         guild = self.world.guilds.get(call.int_param("guild_id"))
         if guild is None:
             raise ApiError(404, 10004, "Unknown Guild")

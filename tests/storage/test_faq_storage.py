@@ -100,14 +100,14 @@ async def test_old_misses_age_out(service: FaqService) -> None:
 
 
 async def test_a_group_of_misses_becomes_an_alias_and_leaves_the_queue(service: FaqService) -> None:
-    for text in ("is my ex gaslighting me", "Is my ex gaslighting me?", "what's the weather"):
+    for text in ("is my ex stonewalling me", "Is my ex stonewalling me?", "what's the weather"):
         await service.record_miss(GUILD, text, NOW)
     groups = await service.misses(GUILD, NOW)
     top = groups[0]
     assert top.count == 2
-    assert (await service.ask(GUILD, "is my ex gaslighting me")).verdict is Verdict.MISS
+    assert (await service.ask(GUILD, "is my ex stonewalling me")).verdict is Verdict.MISS
     await service.add_alias(GUILD, "adult-betrayal", top.wording, top.miss_ids, NOW)
-    outcome = await service.ask(GUILD, "is my ex gaslighting me")
+    outcome = await service.ask(GUILD, "is my ex stonewalling me")
     assert outcome.verdict is Verdict.ANSWER and outcome.best is not None
     assert outcome.best.entry.id == "adult-betrayal"
     left = await service.misses(GUILD, NOW)

@@ -55,6 +55,7 @@ class SharingSettings:
     min_length: int = 20
     max_delay_seconds: int = 0
     replies_per_hour: int = 20
+    channel_window_seconds: float = 5.0
 
 
 @dataclass(frozen=True)

@@ -221,6 +221,9 @@ def cmd_safety(args: argparse.Namespace) -> int:
     from bot.services.safety import Assessment, build_safety_service
 
     settings = _load_settings_or_exit(args.config)
+    if args.guild is not None and not settings.database_path.exists():
+        print(f"note: there is no database at {settings.database_path}; using the built-in phrases only, "
+              f"without guild {args.guild}'s own", file=sys.stderr)
     try:
         if args.guild is not None and settings.database_path.exists():
             assessment = asyncio.run(_guild_assessment(settings, args.guild, args.text))

@@ -128,10 +128,12 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         settings = _content_settings_despite(path, exc)
     if not path.exists():
         print(f"note: {path} does not exist; checking the defaults", file=sys.stderr)
-    _, content_problems = check_content(settings.content_path)
+    content, content_problems = check_content(settings.content_path)
     problems.extend(str(p) for p in content_problems)
     for line in problems:
         print(line)
+    for warning in content.warnings:
+        print(f"warning: {warning}")
     if problems:
         print(f"{len(problems)} problem(s) found", file=sys.stderr)
         return 1

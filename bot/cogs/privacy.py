@@ -294,6 +294,8 @@ class Privacy(commands.Cog):
                 "interval", seconds=DELETIONS_SWEEP_SECONDS,
                 id=DELETIONS_JOB_ID, replace_existing=True, coalesce=True,
             )
+        if await privacy_service(self.bot).respread_overdue_deletions(self.bot.now()):
+            log.info("erased posts whose deletion was missed while Hearth was stopped are spread out again")
         await self._arm()
 
     async def cog_unload(self) -> None:

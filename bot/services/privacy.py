@@ -26,6 +26,8 @@ CONFIRM_WINDOW = timedelta(minutes=15)
 # A post whose deletion failed (Discord trouble) is tried again this much later, this many times.
 DELETE_RETRY_AFTER = timedelta(minutes=5)
 DELETE_ATTEMPTS = 5
+# A deletion this late was missed (Hearth was stopped), not merely a moment behind.
+OVERDUE_AFTER = timedelta(minutes=1)
 # Settings in [retention] that are not a kind of row aged out by a rule.
 _NOT_KINDS = ("left_guild_grace_days", "erasure_log_days")
 
@@ -243,6 +245,14 @@ class PrivacyService:
             return False
         await store.postpone_deletion(self.db, deletion.id, now + DELETE_RETRY_AFTER)
         return True
+
+    async def respread_overdue_deletions(self, now: datetime) -> int:
+        """Spread again, over a new window from `now`, deletions whose moment passed while Hearth was
+        not running: deleted together on start-up, they would vanish at once after all. Return how many."""
+        overdue = await store.overdue_deletions(self.db, now - OVERDUE_AFTER)
+        spread = timedelta(minutes=self.retention.erased_posts_spread_minutes)
+        await store.reschedule_deletions(self.db, [(i, now + spread * self.rng.random()) for i in overdue])
+        return len(overdue)
 
     async def next_deletion_at(self) -> datetime | None:
         """Return when the next queued deletion is due."""

@@ -396,6 +396,21 @@ async def postpone_deletion(db: Database, deletion_id: int, due_at: datetime) ->
     )
 
 
+async def overdue_deletions(db: Database, before: datetime) -> list[int]:
+    """Return the ids of deletions that were due before `before` (Hearth was not running then)."""
+    rows = await db.fetchall("SELECT id FROM pending_deletions WHERE due_at < ?", (to_db_time(before),))
+    return [int(r[0]) for r in rows]
+
+
+async def reschedule_deletions(db: Database, due: Iterable[tuple[int, datetime]]) -> None:
+    """Give deletions new moments: (deletion id, due time)."""
+    async with db.transaction() as tx:
+        for deletion_id, due_at in due:
+            await tx.execute(
+                "UPDATE pending_deletions SET due_at = ? WHERE id = ?", (to_db_time(due_at), deletion_id)
+            )
+
+
 async def next_deletion_at(db: Database) -> datetime | None:
     """Return when the next queued deletion is due, if any."""
     value = await db.fetchval("SELECT min(due_at) FROM pending_deletions")

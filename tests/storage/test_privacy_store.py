@@ -364,6 +364,21 @@ async def test_posts_are_queued_at_independent_moments_within_the_spread(db: Dat
     assert await privacy.next_deletion_at() == due[0]
 
 
+async def test_deletions_missed_while_stopped_are_spread_out_again(db: Database, keyring: Keyring) -> None:
+    for message_id in range(1001, 1006):
+        await add_post(db, keyring, ALICE, message_id)
+    privacy = service(db, keyring, erased_posts_spread_minutes=30)
+    await privacy.erase(ALICE, NOW, delete_posts=True)
+    back = NOW + timedelta(hours=5)  # Hearth was stopped all that time
+    assert len(await privacy.due_deletions(back)) == 5
+    assert await privacy.respread_overdue_deletions(back) == 5
+    assert len(await privacy.due_deletions(back)) == 0
+    rows = await db.fetchall("SELECT due_at FROM pending_deletions")
+    due = sorted(datetime.fromisoformat(r[0]) for r in rows)
+    assert len(set(due)) == 5 and due[0] >= back and due[-1] <= back + timedelta(minutes=30)
+    assert await privacy.respread_overdue_deletions(back + timedelta(seconds=30)) == 0
+
+
 async def test_a_failing_deletion_is_retried_then_given_up(db: Database, keyring: Keyring) -> None:
     await add_post(db, keyring, ALICE, 1001)
     privacy = service(db, keyring, erased_posts_spread_minutes=0)

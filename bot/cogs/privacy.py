@@ -76,8 +76,8 @@ NOTIFY_WORDS = (
 )
 
 
-def _plural(count: int, word: str, plural: str | None = None) -> str:
-    return f"{count} {word if count == 1 else plural or word + 's'}"
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word if count == 1 else word + 's'}"
 
 
 def _keep(days: int | None) -> str:

@@ -7,6 +7,7 @@ test_rotate_e2e.py, test_privacy_departures_e2e.py).
 from __future__ import annotations
 
 import random
+import re
 from datetime import timedelta
 
 import pytest
@@ -78,10 +79,9 @@ async def test_privacy_tells_exactly_what_is_held_and_for_how_long(hearth: Harne
 
     # One field per area, with the area's whole description (never clipped) and its real count.
     for entry in REGISTRY:
-        area = next(value for name, value in fields.items() if entry.description in value)
-        assert "…" not in area
-        name = next(name for name, value in fields.items() if value == area)
-        assert name.endswith("item" if name.endswith(" 1 item") else "items")
+        [(name, area)] = [(name, value) for name, value in fields.items() if entry.description in value]
+        assert re.fullmatch(r"[A-Z][\w -]+: (1 item|\d+ items)", name), name
+        assert area.startswith(entry.description) and "…" not in area
     checkins = _field(fields, "Check-ins")
     answers = export["checkins"]
     count = sum(len(answers[k]) for k in ("answers", "anonymous_notes", "reminders", "pauses")) + 1

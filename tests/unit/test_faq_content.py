@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from bot.content import ContentReader, check_content
-from bot.content_areas.faq import validate_entry
+from bot.content_areas.faq import load_faq, validate_entry
 from bot.services.faq import FaqLibrary
 
 CONTENT = Path(__file__).resolve().parents[2] / "content"
@@ -108,3 +109,22 @@ def test_an_answer_about_self_harm_without_resources_is_refused() -> None:
         "section": "causes",
     }, {"causes"})
     assert any("entry[0].answer" in str(p) and "/resources" in str(p) for p in reader.problems)
+
+
+def test_a_related_entry_listed_twice_is_reported_with_its_file_and_key(tmp_path: Path) -> None:
+    for area in ("faq", "topics"):
+        shutil.copytree(CONTENT / area, tmp_path / area)
+    card = tmp_path / "topics" / "07-therapy.md"
+    listed = card.read_text(encoding="utf-8")
+    card.write_text(listed.replace('related = ["', 'related = ["cbt", "', 1), encoding="utf-8")
+    answers = tmp_path / "faq" / "therapy.toml"
+    text = answers.read_text(encoding="utf-8")
+    first = text.index("related = [")
+    answers.write_text(text[:first] + 'related = ["when-to-seek-help", "when-to-seek-help"]\n'
+                       + text[text.index("\n", first) + 1:], encoding="utf-8")
+    reader = ContentReader(tmp_path)
+    load_faq(reader)
+    shown = [str(p) for p in reader.problems]
+    assert any(s.endswith("topics/07-therapy.md: related: lists 'cbt' more than once") for s in shown), shown
+    assert any(s.endswith("faq/therapy.toml: entry[0].related: lists 'when-to-seek-help' more than once")
+               for s in shown), shown

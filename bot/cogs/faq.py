@@ -106,10 +106,8 @@ async def answer_view(service: FaqService, guild_id: int | None, entry: FaqEntry
     """Buttons under an answer: post it publicly, and open related entries."""
     view = discord.ui.View(timeout=None)
     view.add_item(PostButton(entry.id))
-    for related_id in entry.related[:RELATED_BUTTONS]:
-        related = await service.entry(guild_id, related_id)
-        if related is not None:
-            view.add_item(ShowButton(related.id, label=_button_label(related.question), row=1))
+    for related in await service.entries(guild_id, entry.related[:RELATED_BUTTONS]):
+        view.add_item(ShowButton(related.id, label=_button_label(related.question), row=1))
     return view
 
 
@@ -155,11 +153,7 @@ async def learn_card(service: FaqService, guild_id: int | None, topic: Topic,
         # The ids stay distinct at both ends: on the first page Previous points at 0 and Next at 1.
         view.add_item(LearnPageButton(topic.id, max(page - 1, 0), label="Previous", disabled=page == 0))
         view.add_item(LearnPageButton(topic.id, min(page + 1, last), label="Next", disabled=page == last))
-    related: list[FaqEntry] = []
-    for entry_id in topic.related:
-        entry = await service.entry(guild_id, entry_id)
-        if entry is not None:
-            related.append(entry)
+    related = await service.entries(guild_id, topic.related)
     for n, entry in enumerate(related[:TOPIC_RELATED_BUTTONS]):
         view.add_item(ShowButton(entry.id, label=_button_label(entry.question), row=1 + n // 5))
     return embed, view
@@ -422,6 +416,11 @@ class Faq(commands.Cog):
 
     faqadmin = ModeratorGroup(name="faqadmin", description="Curate this server's FAQ")
 
+    # How long autocomplete waits for a server's search index to be built (say after a restart,
+    # for a server with many entries of its own) before answering with no choices for now:
+    # Discord drops an autocomplete answer later than 3 seconds, and the build carries on.
+    suggest_wait = 2.0
+
     def __init__(self, bot: Hearth) -> None:
         self.bot = bot
 
@@ -432,6 +431,7 @@ class Faq(commands.Cog):
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(*DYNAMIC_ITEMS)
         self._warming.cancel()
+        self.bot.faq.cancel_builds()
 
     # ----- /faq -----
 
@@ -440,6 +440,9 @@ class Faq(commands.Cog):
     async def faq(self, interaction: discord.Interaction, question: app_commands.Range[str, 1, 300]) -> None:
         service = faq_service(interaction)
         text = question.strip()
+        # Deferred first: the crisis check reads the database, and a server with many entries of
+        # its own may need its search index built, which can take longer than Discord's 3 seconds.
+        await defer_private(interaction)
         picked = PICKED.match(text)
         if picked:
             entry = await service.entry(interaction.guild_id, picked["entry"])
@@ -462,22 +465,28 @@ class Faq(commands.Cog):
             await send_answer(interaction, outcome.best.entry)
         elif outcome.verdict is Verdict.SUGGEST:
             embed, view = did_you_mean([m.entry for m in outcome.matches])
-            await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
+            await interaction.followup.send(embed=embed, view=view, ephemeral=True)
         else:
-            queued = interaction.guild_id is not None
-            reply = NO_MATCH + (NO_MATCH_QUEUED if queued else "")
-            await interaction.response.send_message(reply, ephemeral=True)
-            if queued:
-                assert interaction.guild_id is not None
-                try:
-                    await service.record_miss(interaction.guild_id, text, self.bot.now())
-                except StorageBusyError:
-                    log.warning("the database was busy; a FAQ miss was not queued")
+            # Queued before the reply, so the reply only says it was queued when it was.
+            queued = await self._queue_miss(interaction.guild_id, text)
+            await interaction.followup.send(NO_MATCH + (NO_MATCH_QUEUED if queued else ""), ephemeral=True)
+
+    async def _queue_miss(self, guild_id: int | None, text: str) -> bool:
+        """Add an unanswered question to the guild's gap queue; say whether it was added."""
+        if guild_id is None:
+            return False
+        try:
+            await self.bot.faq.record_miss(guild_id, text, self.bot.now())
+        except StorageBusyError:
+            log.warning("the database was busy; a FAQ miss was not queued")
+            return False
+        return True
 
     @faq.autocomplete("question")
     async def faq_autocomplete(self, interaction: discord.Interaction,
                                current: str) -> list[app_commands.Choice[str]]:
-        matches = await faq_service(interaction).suggest(interaction.guild_id, current[:300], CHOICES_LIMIT)
+        matches = await faq_service(interaction).suggest(interaction.guild_id, current[:300], CHOICES_LIMIT,
+                                                         within=self.suggest_wait)
         return [app_commands.Choice(name=clip(m.entry.question, CHOICE_NAME_LIMIT), value=f"faq:{m.entry.id}")
                 for m in matches]
 
@@ -542,7 +551,8 @@ class Faq(commands.Cog):
     @admin_remove.autocomplete("entry")
     async def entry_autocomplete(self, interaction: discord.Interaction,
                                  current: str) -> list[app_commands.Choice[str]]:
-        matches = await faq_service(interaction).suggest(interaction.guild_id, current[:300], CHOICES_LIMIT)
+        matches = await faq_service(interaction).suggest(interaction.guild_id, current[:300], CHOICES_LIMIT,
+                                                         within=self.suggest_wait)
         return [_entry_choice(m.entry) for m in matches]
 
     @admin_restore.autocomplete("entry")

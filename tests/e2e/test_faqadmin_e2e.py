@@ -25,6 +25,7 @@ async def test_add_opens_a_modal_and_the_entry_answers_this_server_only(hearth: 
     assert saved.ephemeral
     assert "Added `when-group-meet`" in saved.content
     answer = await hearth.actor("alice").slash("faq", question="what time is the group meeting")
+    await answer.reply()
     assert answer.embed["title"] == "When does the group meet?"
     assert answer.embed["footer"]["text"] == "Written by this server's moderators"
     choices = await hearth.actor("alice").autocomplete("faq", "question", "group meet")
@@ -43,6 +44,7 @@ async def test_editing_a_built_in_creates_an_override_for_this_server(hearth: Ha
     await saved.reply()
     assert "Saved `jealousy`" in saved.content and "other servers" in saved.content
     answer = await hearth.actor("bob").slash("faq", question="faq:jealousy")
+    await answer.reply()
     assert answer.embed["description"] == "Jealousy is often fear. Our group talks about it on Thursdays."
     assert "adapted by this server's moderators" in answer.embed["footer"]["text"]
     again = await mod.autocomplete("faqadmin edit", "entry", "jealous")
@@ -57,6 +59,7 @@ async def test_an_edit_that_breaks_the_rules_keeps_the_moderators_text(hearth: H
     assert "/resources" in refused.text
     assert "Just talk to a friend about it." in refused.text  # handed back, not lost
     answer = await hearth.actor("bob").slash("faq", question="faq:crisis-help-now")
+    await answer.reply()
     assert "/resources" in answer.embed["description"]
 
 
@@ -65,6 +68,7 @@ async def test_remove_hides_a_built_in_and_restore_brings_it_back(hearth: Harnes
     removed = await mod.slash("faqadmin remove", entry="work")
     assert "Hid `work`" in removed.content
     gone = await hearth.actor("alice").slash("faq", question="faq:work")
+    await gone.reply()
     assert not gone.embeds and "isn't in this server's FAQ any more" in gone.content
     choices = await hearth.actor("alice").autocomplete("faq", "question", "coworkers boss career")
     assert all(c["value"] != "faq:work" for c in choices)
@@ -73,6 +77,7 @@ async def test_remove_hides_a_built_in_and_restore_brings_it_back(hearth: Harnes
     restored = await mod.slash("faqadmin restore", entry="work")
     assert "back" in restored.content
     back = await hearth.actor("alice").slash("faq", question="faq:work")
+    await back.reply()
     assert back.embed["title"] == "How do trust issues affect work and my career?"
 
 
@@ -91,7 +96,7 @@ async def test_remove_deletes_a_custom_entry(hearth: Harness) -> None:
 async def test_misses_are_grouped_and_become_aliases_or_are_dismissed(hearth: Harness) -> None:
     for member, text in (("alice", "is my ex stonewalling me"), ("bob", "Is my ex stonewalling me?"),
                          ("carol", "how do i bake sourdough bread")):
-        await hearth.actor(member).slash("faq", question=text)
+        await (await hearth.actor(member).slash("faq", question=text)).reply()
     mod = hearth.actor("mod")
     queue = await mod.slash("faqadmin misses")
     shown = await queue.reply()
@@ -110,6 +115,7 @@ async def test_misses_are_grouped_and_become_aliases_or_are_dismissed(hearth: Ha
     assert "as a way of asking `adult-betrayal`" in added.content
     assert "stonewalling" not in added.embeds[0]["description"]
     answer = await hearth.actor("alice").slash("faq", question="is my ex stonewalling me")
+    await answer.reply()
     assert answer.embed["title"] == "Can being betrayed as an adult cause trust issues?"
 
     dismissed = await added.click(label="Dismiss")
@@ -157,4 +163,5 @@ async def test_a_malformed_import_changes_nothing_and_says_what_is_wrong(hearth:
     after = (await (await mod.slash("faqadmin export")).reply()).attachments[0].data
     assert after == before
     still = await hearth.actor("alice").slash("faq", question="faq:when-group-meet")
+    await still.reply()
     assert still.embed["description"] == "Tuesdays at 7pm."

@@ -42,7 +42,7 @@ from bot.cogs.journal import (
     prompt_message,
     prompt_pool,
 )
-from bot.content_areas.exercises import Exercise, Phase
+from bot.content_areas.exercises import PACED_RATES, Exercise, Phase
 from bot.errors import NotModeratorError, UserFacingError
 from bot.services.exercises import (
     LEAD_IN_SECONDS,
@@ -56,8 +56,10 @@ from bot.services.exercises import (
     StepState,
     choose_cycles,
     frame_text,
+    options_note,
     plan_pacer,
 )
+from bot.services.safety import CrisisLevel
 from bot.storage.exercises import ExerciseSessionStore
 
 if TYPE_CHECKING:
@@ -76,18 +78,23 @@ RESTART_NOTE = (
 )
 REPLACED_NOTE = "A new breathing session started, so this one stopped."
 GROUP_NOTE = "Follow along together. Anyone can stop following at any time and breathe normally."
-# How long a Stop click waits for an edit already on its way, so the stopped message is the last word.
+# What `/exercise rate:` offers: exactly the rates paced breathing can use.
+LOWEST_RATE, HIGHEST_RATE = PACED_RATES
+# How long a Stop click waits for an edit already on its way before answering; it must answer
+# within Discord's 3 seconds. A slower edit is followed by the stopped message once more.
 STOP_WAIT_SECONDS = 2.0
 
 
 @dataclass
 class PacerTiming:
     """How fast the pacer runs: `scale` multiplies every phase (tests make it small);
-    `min_edit_interval` is the least real time between two edits of one message."""
+    `min_edit_interval` is the least real time between two edits of one message; `stop_wait`
+    is how long a Stop click waits for an edit already on its way before answering."""
 
     scale: float = 1.0
     min_edit_interval: float = MIN_EDIT_INTERVAL
     lead_in: float = LEAD_IN_SECONDS
+    stop_wait: float = STOP_WAIT_SECONDS
 
 
 @dataclass(eq=False)
@@ -107,6 +114,8 @@ class PacerRun:
     stop_note: str | None = None
     # A scheduled post's marker, kept in the footer of every edit (see `marked`).
     marker: str | None = None
+    # Which of the member's options were not used as given (see `options_note`), shown with the lead-in.
+    note: str = ""
 
     @property
     def is_group(self) -> bool:
@@ -158,6 +167,8 @@ def pacer_embed(run: PacerRun, frame: PacerFrame | None) -> discord.Embed:
             lines.append(exercise.intro)
         rounds = f"{run.plan.cycles} round{'s' if run.plan.cycles != 1 else ''}"
         lines.append(f"{rounds}, about {_run_length(run)}.")
+        if run.note:
+            lines.append(f"_{run.note}_")
     else:
         lines = [
             f"## {frame_text(frame)}",
@@ -192,8 +203,8 @@ def pacer_end_embed(run: PacerRun, *, stopped: bool, note: str = "") -> discord.
     return marked(embed, run.marker)
 
 
-def step_embed(state: StepState, *, problems: tuple[str, ...] = ()) -> discord.Embed:
-    """Render a step exercise at its current step, or its ending."""
+def step_embed(state: StepState, *, problems: tuple[str, ...] = (), note: str = "") -> discord.Embed:
+    """Render a step exercise at its current step, or its ending; `note` goes under the step."""
     exercise = state.exercise
     group = state.session.is_group
     embed = discord.Embed(title=_title(exercise, group), colour=EXERCISE_COLOUR)
@@ -219,6 +230,8 @@ def step_embed(state: StepState, *, problems: tuple[str, ...] = ()) -> discord.E
         parts.append("Press **Answer** to write in a private form.")
     if problems:
         parts.append("**Please check:**\n" + "\n".join(f"• {p}" for p in problems))
+    if note:
+        parts.append(f"_{note}_")
     embed.description = clip("\n\n".join(parts), EMBED_DESCRIPTION_LIMIT)
     footer = f"Step {state.number} of {state.total}  {_dots(state.number, state.total)}"
     if group:
@@ -366,6 +379,8 @@ class StepButton(
                 await interaction.response.send_modal(answer_modal(state))
                 return
         state = await cog.service.act(self.session_id, self.action, actor, hearth(interaction).now())
+        if state.ended is not None:
+            cog.forget_care(self.session_id)
         await interaction.response.edit_message(embed=step_embed(state), view=step_view(state))
 
 
@@ -410,13 +425,19 @@ class PacerStopButton(
                 )
         elif run.owner_id != interaction.user.id:
             raise NotYourSessionError()
-        await cog.stop_run(run)
+        settled = await cog.stop_run(run)
+        embed = pacer_end_embed(run, stopped=True)
         view = None
         if run.is_group:
             view = discord.ui.View(timeout=None).add_item(
                 StartButton(run.exercise.id, label="Do it on my own")
             )
-        await interaction.response.edit_message(embed=pacer_end_embed(run, stopped=True), view=view)
+        await interaction.response.edit_message(embed=embed, view=view)
+        if not settled and run.task is not None:
+            # An edit slower than the wait was still on its way and has landed over "Stopped"
+            # (or will): once the pacer has settled, say "Stopped" again so it is the last word.
+            await asyncio.wait({run.task})
+            await interaction.edit_original_response(embed=embed, view=view)
 
 
 def _kept_start_button(message: discord.Message | None) -> discord.ui.View | None:
@@ -454,6 +475,9 @@ class Exercises(commands.Cog, name="Exercises"):
         # Kept only in memory: one live pacer per member and per channel.
         self._run_of_member: dict[int, str] = {}
         self._run_of_channel: dict[int, str] = {}
+        # Per thought-record session: the care levels already offered for its answers, so resources
+        # are not repeated at every step. Kept only while the session is active (and not over a restart).
+        self._care_offered: dict[int, set[CrisisLevel]] = {}
 
     def library(self) -> Mapping[str, Exercise]:
         """Return the loaded exercises by id."""
@@ -471,7 +495,7 @@ class Exercises(commands.Cog, name="Exercises"):
             run.stopped.set()
         tasks = [run.task for run in runs if run.task is not None]
         if tasks:
-            await asyncio.wait(tasks, timeout=STOP_WAIT_SECONDS)
+            await asyncio.wait(tasks, timeout=self.pacer_timing.stop_wait)
 
     # ----- /exercise ---------------------------------------------------------------------
 
@@ -482,7 +506,7 @@ class Exercises(commands.Cog, name="Exercises"):
     @app_commands.describe(
         name="Which exercise (start typing to see them all)",
         group="Moderators: run it in this channel for everyone to follow together",
-        rate="Paced breathing only: breaths per minute (6 is a good start)",
+        rate=f"Paced breathing only: breaths per minute, {LOWEST_RATE} to {HIGHEST_RATE} (6 is a good start)",
         cycles="Breathing only: how many rounds",
     )
     @app_commands.guild_only()
@@ -491,7 +515,7 @@ class Exercises(commands.Cog, name="Exercises"):
         interaction: discord.Interaction,
         name: ShortText,
         group: bool = False,
-        rate: app_commands.Range[int, 2, 30] | None = None,
+        rate: app_commands.Range[int, LOWEST_RATE, HIGHEST_RATE] | None = None,
         cycles: app_commands.Range[int, 1, 30] | None = None,
     ) -> None:
         exercise = self.service.exercise(name.strip())
@@ -505,8 +529,11 @@ class Exercises(commands.Cog, name="Exercises"):
             raise UserFacingError("Please run a group exercise in a text channel.")
         await interaction.response.defer(ephemeral=True, thinking=True)
         message = await self.post_group_exercise(channel, exercise.id, rate=rate, cycles=cycles)
+        note = options_note(exercise, rate=rate, cycles=cycles)
         await interaction.followup.send(
-            f"Started **{exercise.title}** for everyone in this channel: {message.jump_url}", ephemeral=True
+            f"Started **{exercise.title}** for everyone in this channel: {message.jump_url}"
+            + (f"\n{note}" if note else ""),
+            ephemeral=True,
         )
 
     @exercise.autocomplete("name")
@@ -532,11 +559,13 @@ class Exercises(commands.Cog, name="Exercises"):
     ) -> None:
         """Start an exercise for the member who asked, in a message only they can see."""
         exercise = self.service.exercise(exercise_id)
+        note = options_note(exercise, rate=rate, cycles=cycles)
         if exercise.kind == "breathing":
-            await self._start_private_pacer(interaction, exercise, rate, cycles)
+            await self._start_private_pacer(interaction, exercise, rate, cycles, note)
         elif exercise.kind == "journal_prompt":
             member_ids(interaction)
-            embed, view = prompt_message(pick_prompt(prompt_pool(self.bot)), exercise.intro)
+            intro = f"{exercise.intro}\n\n_{note}_".strip() if note else exercise.intro
+            embed, view = prompt_message(pick_prompt(prompt_pool(self.bot)), intro)
             await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
         else:
             guild_id, user_id = member_ids(interaction)
@@ -545,7 +574,9 @@ class Exercises(commands.Cog, name="Exercises"):
             )
             view = step_view(state)
             assert view is not None
-            await interaction.response.send_message(embed=step_embed(state), view=view, ephemeral=True)
+            await interaction.response.send_message(
+                embed=step_embed(state, note=note), view=view, ephemeral=True
+            )
 
     def _new_run(
         self,
@@ -555,6 +586,7 @@ class Exercises(commands.Cog, name="Exercises"):
         owner_id: int | None,
         channel_id: int | None = None,
         marker: str | None = None,
+        note: str = "",
     ) -> PacerRun:
         assert exercise.breathing is not None
         rounds = choose_cycles(exercise, cycles, rate)
@@ -567,18 +599,25 @@ class Exercises(commands.Cog, name="Exercises"):
             min_interval=timing.min_edit_interval,
             lead_in=timing.lead_in,
         )
-        run = PacerRun(secrets.token_hex(6), exercise, phases, plan, owner_id, channel_id, marker=marker)
+        run = PacerRun(
+            secrets.token_hex(6), exercise, phases, plan, owner_id, channel_id, marker=marker, note=note
+        )
         self.runs[run.token] = run
         return run
 
     async def _start_private_pacer(
-        self, interaction: discord.Interaction, exercise: Exercise, rate: int | None, cycles: int | None
+        self,
+        interaction: discord.Interaction,
+        exercise: Exercise,
+        rate: int | None,
+        cycles: int | None,
+        note: str,
     ) -> None:
         previous = self.runs.get(self._run_of_member.get(interaction.user.id, ""))
         if previous is not None:
             previous.stop_note = REPLACED_NOTE
             previous.stopped.set()
-        run = self._new_run(exercise, rate, cycles, interaction.user.id)
+        run = self._new_run(exercise, rate, cycles, interaction.user.id, note=note)
         self._run_of_member[interaction.user.id] = run.token
         view = discord.ui.View(timeout=None).add_item(PacerStopButton(run.token))
         try:
@@ -646,7 +685,14 @@ class Exercises(commands.Cog, name="Exercises"):
                 channel_id=channel_id,
             )
             view = step_view(state)
-            message = await channel.send(embed=marked(step_embed(state), marker), view=view)  # type: ignore[arg-type]
+            try:
+                message = await channel.send(
+                    embed=marked(step_embed(state), marker), view=view  # type: ignore[arg-type]
+                )
+            except BaseException:
+                # Nobody can follow a session whose message never arrived: end it, leave nothing behind.
+                await self.service.sessions.end(state.session.id, status="stopped", now=self.hearth.now())
+                raise
             await self.service.sessions.set_message(
                 state.session.id, channel_id=channel_id, message_id=message.id
             )
@@ -685,12 +731,24 @@ class Exercises(commands.Cog, name="Exercises"):
         finally:
             self._forget(run)
 
-    async def stop_run(self, run: PacerRun) -> None:
-        """Stop a pacer and wait for any edit already on its way, so nothing lands after the stop."""
+    async def stop_run(self, run: PacerRun) -> bool:
+        """Stop a pacer and wait a little for any edit already on its way.
+
+        Return True when the pacer has settled (nothing more of it can land on the message),
+        False when an edit was still on its way after `stop_wait`: the pacer task then ends as
+        soon as that edit returns.
+        """
         run.stopped.set()
+        settled = True
         if run.task is not None and not run.task.done():
-            await asyncio.wait({run.task}, timeout=STOP_WAIT_SECONDS)
+            done, _ = await asyncio.wait({run.task}, timeout=self.pacer_timing.stop_wait)
+            settled = bool(done)
         self._forget(run)
+        return settled
+
+    def forget_care(self, session_id: int) -> None:
+        """Forget which care levels a thought-record session was offered (it has ended)."""
+        self._care_offered.pop(session_id, None)
 
     def _forget(self, run: PacerRun) -> None:
         self.runs.pop(run.token, None)
@@ -725,11 +783,17 @@ class Exercises(commands.Cog, name="Exercises"):
             await interaction.edit_original_response(
                 embed=record_saved_embed(result.state, result.record_text), view=None
             )
-            await care_for_private_text(interaction, result.record_text)
-            return
-        await interaction.edit_original_response(
-            embed=step_embed(result.state, problems=result.problems), view=step_view(result.state)
+        else:
+            await interaction.edit_original_response(
+                embed=step_embed(result.state, problems=result.problems), view=step_view(result.state)
+            )
+        # Each step is checked as it comes: a member may stop or walk away before the last one.
+        offered = self._care_offered.pop(session_id, set())
+        await care_for_private_text(
+            interaction, "\n".join(v for v in values.values() if v.strip()), offered=offered
         )
+        if offered and result.state.ended is None:
+            self._care_offered[session_id] = offered
 
 
 async def setup(bot: commands.Bot) -> None:

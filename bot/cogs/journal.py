@@ -38,6 +38,7 @@ from bot.services.journal import (
     preview,
     when_text,
 )
+from bot.services.safety import CrisisLevel
 from bot.storage.journal import JournalEntry, JournalStore
 
 log = logging.getLogger(__name__)
@@ -60,13 +61,24 @@ def member_ids(interaction: discord.Interaction) -> tuple[int, int]:
     return interaction.guild_id, interaction.user.id
 
 
-async def care_for_private_text(interaction: discord.Interaction, text: str) -> None:
-    """Offer resources to the writer alone when their private words suggest they are struggling."""
+async def care_for_private_text(
+    interaction: discord.Interaction, text: str, *, offered: set[CrisisLevel] | None = None
+) -> None:
+    """Offer resources to the writer alone when their private words suggest they are struggling.
+
+    `offered` collects the levels already offered during one piece of writing done in parts
+    (a thought record's steps): resources are shown again only for a higher level.
+    """
     bot = hearth(interaction)
     assessment = await bot.safety.assess(interaction.guild_id, text)
-    if assessment.needs_care:
-        # Private writing never alerts anyone: only the writer sees the resources.
-        await offer_care(interaction, assessment, source="journal", alert=False)
+    if not assessment.needs_care:
+        return
+    if offered is not None:
+        if any(level.rank >= assessment.level.rank for level in offered):
+            return
+        offered.add(assessment.level)
+    # Private writing never alerts anyone: only the writer sees the resources.
+    await offer_care(interaction, assessment, source="journal", alert=False)
 
 
 def journal_service(bot: commands.Bot) -> JournalService:

@@ -10,7 +10,8 @@ and then, by kind:
 
 - `breathing`: a `[breathing]` table with `cycles`, `max_cycles` and `phases`, a list of
   `{ label, seconds }`. With `paced = true` each phase has a `share` of one breath instead of
-  `seconds`, and the table has `rate`, `min_rate` and `max_rate` in breaths per minute.
+  `seconds`, and the table has `rate`, `min_rate` and `max_rate` in breaths per minute, within
+  `PACED_RATES` (the range `/exercise rate:` offers).
 - `steps`: a list of `[[steps]]`, each with `title` and `text`.
 - `thought_record`: `[[steps]]` as above, each with one to five `[[steps.fields]]`
   (`key`, `label`, `style` = "short" or "long", `placeholder`, `rating`, `required`, `max_length`).
@@ -48,6 +49,8 @@ FIELD_STYLES = ("short", "long")
 
 # A live pacer must finish well inside the 15 minutes an interaction token lasts.
 MAX_PACER_SECONDS = 600
+# Breaths per minute a paced exercise may use; `/exercise rate:` offers exactly this range.
+PACED_RATES = (4, 12)
 MAX_STEPS = 15
 TITLE_LIMIT = 80
 SUMMARY_LIMIT = 100
@@ -296,9 +299,11 @@ def _load_breathing(reader: ContentReader, data: dict[str, Any], path: Path) -> 
             phases.append(Phase(label, float(seconds)))
     breathing = Breathing(tuple(phases), cycles, max_cycles, paced=paced, shares=tuple(shares))
     if paced:
-        min_rate = reader.get(table, "min_rate", (int, float), path, where, default=3, check=_between(2, 30))
-        max_rate = reader.get(table, "max_rate", (int, float), path, where, default=12,
-                              check=_between(min_rate, 30))
+        lowest, highest = PACED_RATES
+        min_rate = reader.get(table, "min_rate", (int, float), path, where, default=lowest,
+                              check=_between(lowest, highest))
+        max_rate = reader.get(table, "max_rate", (int, float), path, where, default=highest,
+                              check=_between(min_rate, highest))
         rate = reader.get(table, "rate", (int, float), path, where, default=6,
                           check=_between(min_rate, max_rate))
         if shares and abs(sum(shares) - 1.0) > 0.01:

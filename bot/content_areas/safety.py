@@ -1,27 +1,40 @@
-"""Load content/safety.toml (crisis phrases) and content/resources.toml (helplines and paths)."""
+"""Load content/safety.toml (crisis concepts and phrases) and content/resources.toml (helplines and paths)."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from bot.content import EMBED_FIELD_VALUE_LIMIT, ContentReader, content_loader
-from bot.services.safety import PhraseBook, PhraseError, compile_phrase
+from bot.services.safety import (
+    DEFAULT_GRAMMAR,
+    Grammar,
+    PhraseBook,
+    PhraseError,
+    build_concepts,
+    compile_parts,
+)
 
 SAFETY_FILE = "safety.toml"
 RESOURCES_FILE = "resources.toml"
 _SPELLING_KEY = re.compile(r"^[a-z0-9]+$")
+_SYMBOL_KEY = re.compile(r"^[^\x00-\x7f]{1,4}$")
 _REGION_CODE = re.compile(r"^[A-Z]{2,5}$")
 
 
+_SECTIONS = ("crisis", "concern", "idioms", "softeners")
+_GRAMMAR_KEYS = ("negators", "negation_breakers", "clause_words", "subjects", "first_person", "third_person")
+
+
 def _phrase_list(reader: ContentReader, data: dict[str, Any], section: str, path: Path,
-                 spelling: dict[str, str]) -> list[str]:
-    table = reader.get(data, section, dict, path, required=section != "idioms", default={})
+                 spelling: dict[str, str], concepts: dict[str, Any]) -> list[str]:
+    required = section in ("crisis", "concern")
+    table = reader.get(data, section, dict, path, required=required, default={})
     reader.unknown_keys(table, {"phrases"}, path, section)
-    phrases = reader.get(table, "phrases", list, path, section, required=section != "idioms", default=[])
+    phrases = reader.get(table, "phrases", list, path, section, required=required, default=[])
     good: list[str] = []
     for index, phrase in enumerate(phrases):
         where = f"{section}.phrases[{index}]"
@@ -29,7 +42,7 @@ def _phrase_list(reader: ContentReader, data: dict[str, Any], section: str, path
             reader.problem(path, where, f"must be text, not {type(phrase).__name__}")
             continue
         try:
-            compile_phrase(phrase, spelling)
+            compile_parts(phrase, spelling, concepts)
         except PhraseError as exc:
             reader.problem(path, where, f"{exc} in {phrase!r}")
             continue
@@ -37,29 +50,76 @@ def _phrase_list(reader: ContentReader, data: dict[str, Any], section: str, path
     return good
 
 
+def _concepts(reader: ContentReader, data: dict[str, Any], path: Path,
+              spelling: dict[str, str]) -> tuple[dict[str, list[str]], dict[str, Any]]:
+    """Read [concepts]: named word classes, each a list of phrases; later ones may use earlier ones."""
+    table = reader.get(data, "concepts", dict, path, required=False, default={})
+    sources: dict[str, list[str]] = {}
+    compiled: dict[str, Any] = {}
+    for name, items in table.items():
+        where = f"concepts.{name}"
+        if not isinstance(items, list) or not items or not all(isinstance(i, str) for i in items):
+            reader.problem(path, where, "must be a non-empty list of phrases")
+            continue
+        try:
+            compiled.update(build_concepts({name: items}, spelling, compiled))
+        except PhraseError as exc:
+            reader.problem(path, where, str(exc))
+            continue
+        sources[name] = items
+    return sources, compiled
+
+
+def _grammar(reader: ContentReader, data: dict[str, Any], path: Path) -> Grammar:
+    table = reader.get(data, "grammar", dict, path, required=False, default={})
+    reader.unknown_keys(table, set(_GRAMMAR_KEYS), path, "grammar")
+    values: dict[str, frozenset[str]] = {}
+    for key in _GRAMMAR_KEYS:
+        words = reader.get(table, key, list, path, "grammar", required=False)
+        if words is None:
+            continue
+        if not all(isinstance(w, str) and _SPELLING_KEY.match(w) for w in words):
+            reader.problem(path, f"grammar.{key}", "must be a list of single lower-case words")
+            continue
+        values[key] = frozenset(words)
+    return replace(DEFAULT_GRAMMAR, **values)
+
+
 @content_loader
 def load_safety(reader: ContentReader) -> tuple[str, PhraseBook]:
-    """Load and compile the crisis, concern and idiom phrases."""
+    """Load and compile the concepts and the crisis, concern, idiom and softener phrases."""
     path = reader.root / SAFETY_FILE
     data = reader.toml(path)
     if data is None:
         return "safety", PhraseBook()
-    reader.unknown_keys(data, {"spelling", "crisis", "concern", "idioms"}, path)
+    reader.unknown_keys(data, {"spelling", "fillers", "grammar", "concepts", *_SECTIONS}, path)
     spelling_table = reader.get(data, "spelling", dict, path, required=False, default={})
     spelling: dict[str, str] = {}
     for key, value in spelling_table.items():
-        if not _SPELLING_KEY.match(key):
-            reader.problem(path, f"spelling.{key}", "must be one lower-case word (letters and digits)")
+        if not _SPELLING_KEY.match(key) and not _SYMBOL_KEY.match(key):
+            reader.problem(path, f"spelling.{key}",
+                           "must be one lower-case word (letters and digits) or one emoji")
         elif not isinstance(value, str) or not value.strip():
             reader.problem(path, f"spelling.{key}", "must be the replacement text")
         else:
             spelling[key] = " ".join(value.casefold().split())
-    lists = {section: _phrase_list(reader, data, section, path, spelling)
-             for section in ("crisis", "concern", "idioms")}
+    fillers = reader.get(data, "fillers", dict, path, required=False, default={})
+    reader.unknown_keys(fillers, {"words"}, path, "fillers")
+    for word in reader.get(fillers, "words", list, path, "fillers", required=False, default=[]):
+        if not isinstance(word, str) or not _SPELLING_KEY.match(word):
+            reader.problem(path, "fillers.words", f"{word!r} is not one lower-case word")
+        elif word in spelling:
+            reader.problem(path, "fillers.words", f"{word!r} is also in [spelling]")
+        else:
+            spelling[word] = ""  # dropped from text and phrases alike
+    grammar = _grammar(reader, data, path)
+    concept_sources, concepts = _concepts(reader, data, path, spelling)
+    lists = {section: _phrase_list(reader, data, section, path, spelling, concepts) for section in _SECTIONS}
     if not lists["crisis"]:
         reader.problem(path, "crisis.phrases", "must hold at least one phrase")
     book = PhraseBook.build(spelling=spelling, crisis=lists["crisis"], concern=lists["concern"],
-                            idioms=lists["idioms"])
+                            idioms=lists["idioms"], softeners=lists["softeners"],
+                            concepts=concept_sources, grammar=grammar)
     return "safety", book
 
 

@@ -106,6 +106,36 @@ def choose_cycles(exercise: Exercise, cycles: int | None, rate: float | None) ->
     return max(1, min(cycles, most))
 
 
+def options_note(exercise: Exercise, *, rate: int | None, cycles: int | None) -> str:
+    """Say kindly which of the member's `rate`/`cycles` choices this exercise doesn't use or had to
+    adjust, so nothing is ignored or changed silently; "" when every choice is used as given."""
+    breathing = exercise.breathing
+    if breathing is None:
+        given = [f"`{name}`" for name, value in (("rate", rate), ("cycles", cycles)) if value is not None]
+        if not given:
+            return ""
+        verb = "isn't" if len(given) == 1 else "aren't"
+        return f"{exercise.title} goes at your own pace, so {' and '.join(given)} {verb} used here."
+    notes: list[str] = []
+    if rate is not None:
+        if not breathing.paced:
+            notes.append(
+                f"{exercise.title} keeps its own rhythm, so `rate` isn't used here "
+                "(it's for paced breathing)."
+            )
+        elif not breathing.min_rate <= rate <= breathing.max_rate:
+            used = min(max(rate, breathing.min_rate), breathing.max_rate)
+            notes.append(
+                f"This one runs at {breathing.min_rate:g} to {breathing.max_rate:g} breaths a minute, "
+                f"so it uses {used:g}."
+            )
+    if cycles is not None:
+        rounds = choose_cycles(exercise, cycles, rate)
+        if rounds != cycles:
+            notes.append(f"One session holds up to {rounds} rounds at this pace, so this one has {rounds}.")
+    return " ".join(notes)
+
+
 # ----- step sessions ---------------------------------------------------------------
 
 

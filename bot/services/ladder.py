@@ -134,7 +134,9 @@ class Milestone:
 def milestone_for(progress: StepProgress) -> Milestone | None:
     """Name the small win in the latest try, if there is one worth celebrating.
 
-    The suggested post never names the step: a member's own words could identify them.
+    The suggested post never names the step (a member's own words could identify them) and
+    carries no numbers: the ratings and counts are stored with the member's id, so a post
+    quoting them would tell anyone with the database who wrote it.
     """
     tries = progress.tries
     if tries == 0:
@@ -154,13 +156,12 @@ def milestone_for(progress: StepProgress) -> Milestone | None:
     if first - latest >= NOTABLE_DROP and latest < previous_best:
         return Milestone(
             f"Your discomfort before this step has come down {first - latest} points since your first try.",
-            f"A small win: my discomfort before a trust-ladder step has come down {first - latest} points "
-            "since I first tried it.",
+            "A small win: a step on my trust ladder that used to feel big feels smaller now.",
         )
     if tries in REPEAT_MILESTONES:
         return Milestone(
             f"You have practised this step {tries} times.",
-            f"A small win: I have practised the same step on my trust ladder {tries} times now.",
+            "A small win: I keep coming back to the same step on my trust ladder. Practice counts.",
         )
     return None
 

@@ -137,12 +137,6 @@ class ExerciseSessionStore:
             (to_db_time(now), user_id, guild_id),
         )
 
-    async def purge_before(self, cutoff: datetime) -> int:
-        """Delete sessions untouched since `cutoff` (the retention clean-up calls this)."""
-        return await self.db.execute(
-            "DELETE FROM exercise_sessions WHERE updated_at < ?", (to_db_time(cutoff),)
-        )
-
 
 async def _export(db: Database, keyring: Keyring, member: MemberRef) -> list[dict[str, Any]]:
     store = ExerciseSessionStore(db, keyring)

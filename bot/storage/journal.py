@@ -99,12 +99,6 @@ class JournalStore:
             "DELETE FROM journal_entries WHERE id = ? AND user_id = ?", (entry_id, user_id)
         ) == 1
 
-    async def purge_before(self, cutoff: datetime) -> int:
-        """Delete entries written before `cutoff` (used when a server sets a journal retention)."""
-        return await self.db.execute(
-            "DELETE FROM journal_entries WHERE created_at < ?", (to_db_time(cutoff),)
-        )
-
 
 async def _export(db: Database, keyring: Keyring, member: MemberRef) -> list[dict[str, Any]]:
     store = JournalStore(db, keyring)

@@ -145,7 +145,9 @@ async def _erase(tx: Transaction, member: MemberRef) -> None:
 
 register_personal_data(PersonalData(
     "trust_ladder", _export, _erase,
-    description="Your trust-ladder steps (encrypted) and the discomfort ratings you logged for them.",
+    description="Your steps (encrypted; they stay until you remove them) and the ratings you logged.",
+    # `[retention] ladder_days` ages out the ratings (ladder_logs); the steps have no retention.
+    retention="ladder",
 ))
 register_sensitive_column("ladder_steps", "title", TITLE_CONTEXT, "id")
 register_retention(RetentionRule("ladder", "ladder_logs", "logged_at"))

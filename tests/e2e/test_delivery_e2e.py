@@ -324,3 +324,19 @@ async def test_a_reply_to_a_share_deleted_by_hand_is_not_kept_waiting(hearth: Ha
     mine = await (await hearth.actor("bob").slash("myshares")).reply()
     assert "not posted" in mine.text and "share it answered was removed" in mine.text
     assert await hearth.bot.sharing.store.count_by_status() == {"posted": 1, "rejected": 1}
+
+
+async def test_a_group_exercise_schedule_in_a_deleted_channel_pauses_and_leaves_no_session(
+    hearth: Harness,
+) -> None:
+    await frozen_monday(hearth)
+    await setup_channels(hearth)
+    schedule_id = await add_schedule(hearth, exercise="grounding-5-4-3-2-1")
+    await hearth.delete_channel("checkins")
+    report = await tick(hearth, NINE)
+    assert len(report.failed) == 1
+    [notice] = titled(hearth, "alerts", "A check-in schedule is paused")
+    assert f"#{schedule_id}" in notice.text
+    db = hearth.bot.db
+    assert db is not None
+    assert await db.fetchval("SELECT COUNT(*) FROM exercise_sessions WHERE status = 'active'") == 0

@@ -90,6 +90,50 @@ async def test_stop_ends_the_pacer_at_once_and_nothing_is_edited_afterwards(hear
     assert hearth.fake.message(started.message.id).embeds[0]["description"].startswith("## Stopped")
 
 
+async def test_stopped_stays_the_last_word_when_an_edit_on_its_way_is_slow(hearth: Harness) -> None:
+    # The Stop click waits 0.2 s for an edit already on its way; this one takes 0.8 s.
+    _use_timing(hearth, PacerTiming(scale=0.1, min_edit_interval=0.1, stop_wait=0.2))
+    journal = hearth.fake.journal
+    alice = hearth.actor("alice")
+    started = await alice.slash("exercise", name="box-breathing")
+    await _wait_for_heading(hearth, started.message.id, "## Breathe in for 4")
+    slow = hearth.fake.faults.delay(WEBHOOK_EDIT, seconds=0.8)
+    await hearth.fake.wait_until(lambda: slow.hits == 1, timeout=2, what="a slow pacer edit")
+
+    stopped = await alice.click(started, label="Stop")
+    assert stopped.latency < 1.0
+    assert stopped.embed["description"].startswith("## Stopped")
+    # The slow edit lands over "Stopped"; "Stopped" comes back right after it.
+    landed = await journal.wait_for(lambda e: e.fault == slow.name, timeout=3)
+    assert _heading(landed.json) == "## Hold for 4"
+    await _wait_for_heading(hearth, started.message.id, "## Stopped", within=2)
+    await asyncio.sleep(0.5)  # longer than a phase: nothing else is edited
+    last = journal.select(WEBHOOK_EDIT)[-1]
+    assert last.seq > landed.seq and _heading(last.json).startswith("## Stopped")
+    shown = hearth.fake.message(started.message.id)
+    assert shown.embeds[0]["description"].startswith("## Stopped") and shown.buttons == []
+
+
+async def test_the_rate_option_offers_exactly_the_rates_paced_breathing_uses(hearth: Harness) -> None:
+    command = next(c for c in hearth.fake.commands(hearth.guild) if c["name"] == "exercise")
+    rate = next(o for o in command["options"] if o["name"] == "rate")
+    paced = hearth.bot.content.parts["exercises"]["paced-breathing"].breathing
+    assert (rate["min_value"], rate["max_value"]) == (paced.min_rate, paced.max_rate) == (4, 12)
+    assert "4 to 12" in rate["description"]
+
+
+async def test_breathing_says_which_options_it_did_not_use_as_given(hearth: Harness) -> None:
+    alice = hearth.actor("alice")
+    box = await alice.slash("exercise", name="box-breathing", rate=6)
+    assert "Box breathing keeps its own rhythm, so `rate` isn't used here" in box.embed["description"]
+    assert "4 rounds, about 1 min 4 s." in box.embed["description"]
+    many = await alice.slash("exercise", name="breathing-4-7-8", cycles=30)
+    assert "One session holds up to 8 rounds at this pace, so this one has 8." in many.embed["description"]
+    assert "8 rounds" in many.embed["description"]
+    paced = await alice.slash("exercise", name="paced-breathing", rate=6, cycles=3)
+    assert "used here" not in paced.embed["description"] and "holds up to" not in paced.embed["description"]
+
+
 async def test_paced_breathing_follows_the_chosen_rate(hearth: Harness) -> None:
     _use_timing(hearth, PacerTiming(scale=0.05, min_edit_interval=0.1))
     started = await hearth.actor("bob").slash("exercise", name="paced-breathing", rate=10, cycles=1)
@@ -100,34 +144,65 @@ async def test_paced_breathing_follows_the_chosen_rate(hearth: Harness) -> None:
     assert "## Breathe in for about 2" in headings and "## Breathe out for about 4" in headings
 
 
+def _ten_times_faster(hearth: Harness, edit_route: str) -> int:
+    # Discord's 5 edits per 5 s becomes 5 per 0.5 s, and the pacer's 2 s gap 0.2 s.
+    hearth.fake.ratelimits.set_bucket(edit_route, 5, 0.5)
+    _use_timing(hearth, PacerTiming(scale=0.02, min_edit_interval=0.2, lead_in=3.0))
+    return hearth.fake.journal.mark
+
+
+def _assert_paced(times: list[float]) -> None:
+    # Arrival times carry the loopback's jitter, so allow a little slack: the pacer sends its
+    # requests at least 0.2 s apart, and never more than 3 in any 0.5 s (the limit is 5).
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert min(gaps) >= 0.2 - 0.05, gaps
+    busiest = max(sum(1 for t in times if start <= t < start + 0.45) for start in times)
+    assert busiest <= 3, times
+
+
 @pytest.mark.hearth_options(rate_limits=True)
 async def test_short_phases_are_merged_so_edits_stay_well_inside_the_rate_limit(hearth: Harness) -> None:
     # Discord allows 5 edits per 5 s on an interaction's message. This test runs ten times
     # faster than real life: 5 edits per 0.5 s, and the pacer's 2 s gap between edits becomes
     # 0.2 s. Paced breathing at 12 a minute has phases of 2 and 3 s (0.04 and 0.06 s here),
     # far shorter than the gap, so they must be merged.
-    hearth.fake.ratelimits.set_bucket(WEBHOOK_EDIT, 5, 0.5)
-    _use_timing(hearth, PacerTiming(scale=0.02, min_edit_interval=0.2, lead_in=3.0))
+    mark = _ten_times_faster(hearth, WEBHOOK_EDIT)
     journal = hearth.fake.journal
-    mark = journal.mark
     started = await hearth.actor("alice").slash("exercise", name="paced-breathing", rate=12, cycles=20)
     await _wait_for_heading(hearth, started.message.id, "## Done", within=10)
 
     edits = journal.select(WEBHOOK_EDIT, after=mark)
     assert all(e.status == 200 for e in edits)
     assert hearth.fake.ratelimits.violation_count == 0
-    # Arrival times carry the loopback's jitter, so allow a little slack: the pacer sends its
-    # requests at least 0.2 s apart, and never more than 3 in any 0.5 s (the limit is 5).
-    times = [journal.select(CALLBACK, after=mark)[0].at, *(e.at for e in edits)]
-    gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert min(gaps) >= 0.2 - 0.05, gaps
-    busiest = max(sum(1 for t in times if start <= t < start + 0.45) for start in times)
-    assert busiest <= 3, times
+    _assert_paced([journal.select(CALLBACK, after=mark)[0].at, *(e.at for e in edits)])
     # 40 phases in 2 s, shown in about ten messages, each naming the phases it covers.
     assert 8 <= len(edits) <= 12
     assert _heading(edits[0].json).startswith(
         "## Breathe in for 2, then breathe out for 3, then breathe in for 2"
     )
+
+
+@pytest.mark.hearth_options(rate_limits=True)
+async def test_a_group_pacer_keeps_inside_the_channel_edit_limit(hearth: Harness) -> None:
+    # A group pacer edits a public channel message: Discord allows 5 edits per 5 s per channel.
+    # Ten times faster here, as above: 5 per 0.5 s, and the pacer's 2 s gap becomes 0.2 s.
+    mark = _ten_times_faster(hearth, CHANNEL_EDIT)
+    journal = hearth.fake.journal
+    general = hearth.channels["general"]
+    answer = await hearth.actor("mod").slash(
+        "exercise", name="paced-breathing", group=True, rate=12, cycles=20
+    )
+    await answer.reply()
+    posted = hearth.fake.last_message(general)
+    assert posted is not None and not posted.ephemeral
+    await _wait_for_heading(hearth, posted.id, "## Done", within=10)
+
+    edits = journal.select(CHANNEL_EDIT, after=mark, message_id=posted.id)
+    assert 8 <= len(edits) <= 12 and all(e.status == 200 for e in edits)
+    assert [e for e in journal.select(after=mark) if e.status == 429] == []
+    assert hearth.fake.ratelimits.violation_count == 0
+    sent = journal.select("POST /channels/{channel_id}/messages", after=mark, channel_id=general.id)
+    _assert_paced([sent[0].at, *(e.at for e in edits)])
 
 
 async def test_a_restart_tells_the_member_their_pacer_stopped(hearth: Harness) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from tests.fakediscord.harness import Harness
@@ -59,6 +60,24 @@ async def test_a_step_exercise_continues_after_a_restart(hearth: Harness) -> Non
     done = await hearth.actor("alice").click(back, label="Finish")
     assert _desc(done).startswith("## Finished\nYou just spent a few minutes in the present moment.")
     assert done.message.buttons == []
+
+
+async def test_breathing_options_given_to_a_step_exercise_are_named_as_unused(hearth: Harness) -> None:
+    alice = hearth.actor("alice")
+    started = await alice.slash("exercise", name="grounding-5-4-3-2-1", rate=6, cycles=3)
+    note = "5-4-3-2-1 grounding goes at your own pace, so `rate` and `cycles` aren't used here."
+    assert note in _desc(started) and "### Five things you can see" in _desc(started)
+    moved = await alice.click(started, label="Next")
+    assert "aren't used here" not in _desc(moved)
+
+    plain = await alice.slash("exercise", name="muscle-relaxation")
+    assert "used here" not in _desc(plain)
+
+    group = await (await hearth.actor("mod").slash("exercise", name="self-soothing", group=True,
+                                                    cycles=2)).reply()
+    assert group.ephemeral and "so `cycles` isn't used here." in group.text
+    posted = hearth.fake.last_message(hearth.channels["general"])
+    assert posted is not None and "used here" not in posted.text
 
 
 async def test_stopping_a_step_exercise_says_it_can_be_picked_up_again(hearth: Harness) -> None:
@@ -132,6 +151,48 @@ async def test_a_thought_record_survives_a_restart_with_its_form_open(hearth: Ha
     moved = await hearth.actor("alice").submit(opened, ANSWERS[0])
     await moved.reply()
     assert "### The automatic thought" in _desc(moved)
+
+
+async def _answer(alice: Any, current: Any, answers: dict[str, str]) -> Any:
+    moved = await (await alice.click(current, label="Answer")).submit(answers)
+    await moved.reply()
+    return moved
+
+
+async def test_crisis_words_in_a_thought_record_step_get_care_at_once_and_privately(
+    hearth: Harness,
+) -> None:
+    await (await hearth.actor("mod").slash("setup", alerts_channel=hearth.channels["alerts"])).reply()
+    alice = hearth.actor("alice")
+    current = await _answer(alice, await alice.slash("exercise", name="thought-record"), ANSWERS[0])
+    current = await _answer(alice, current, {"What went through your mind?": "I want to die."})
+    (care,) = await current.wait_followups(1)
+    assert care.ephemeral and care.embeds[0]["title"] == "You're not alone"
+    assert "carrying something really heavy" in care.text
+    assert "Nobody has been told about this." in care.text
+
+    stopped = await alice.click(current, label="Stop")
+    assert _desc(stopped).startswith("## Stopped")
+    assert hearth.fake.messages(hearth.channels["alerts"]) == []
+
+
+async def test_thought_record_care_is_offered_once_per_level(hearth: Harness) -> None:
+    alice = hearth.actor("alice")
+    current = await _answer(alice, await alice.slash("exercise", name="thought-record"), ANSWERS[0])
+    current = await _answer(alice, current, {"What went through your mind?": "I feel so hopeless."})
+    (care,) = await current.wait_followups(1)
+    assert "It sounds like things are hard" in care.text
+
+    # The same worry again at the next step is not met with the same resources again ...
+    current = await _answer(alice, current, {"Which emotion?": "hopeless, I feel so hopeless",
+                                             "How strong, from 0 to 100?": "90"})
+    await asyncio.sleep(0.3)
+    assert current.followups == []
+    # ... but words that worry more are.
+    current = await _answer(alice, current, {"Evidence that supports the thought": "I want to die.",
+                                             "Evidence that doesn't fit it": "None."})
+    (care,) = await current.wait_followups(1)
+    assert "carrying something really heavy" in care.text
 
 
 async def test_a_moderator_runs_a_group_pacer_publicly(hearth: Harness) -> None:

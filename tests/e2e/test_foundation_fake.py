@@ -369,6 +369,24 @@ async def test_global_limit_violations_are_counted_and_retried(hearth: Harness, 
         assert [m.content for m in fake.messages(hearth.channels[name])] == ["hello"]
 
 
+async def test_a_delayed_request_takes_effect_when_it_is_answered(hearth: Harness, probed: Probe) -> None:
+    fake = hearth.fake
+    channel = hearth.running_bot.get_channel(hearth.channels["general"].id)
+    assert isinstance(channel, discord.TextChannel)
+    sent = await channel.send("before")
+    edit_route = "PATCH /channels/{channel_id}/messages/{message_id}"
+    fault = fake.faults.delay(edit_route, seconds=0.3, message_id=sent.id)
+    started = time.monotonic()
+    editing = asyncio.ensure_future(sent.edit(content="after"))
+    await fake.wait_until(lambda: fault.hits == 1, timeout=2, what="the edit to arrive")
+    assert fake.message(sent.id).content == "before"
+    await editing
+    assert time.monotonic() - started >= 0.3
+    assert fake.message(sent.id).content == "after"
+    (entry,) = fake.journal.select(edit_route, message_id=sent.id)
+    assert entry.status == 200 and entry.fault == "delayed 0.3 s"
+
+
 async def test_reconfigure_applies_on_the_next_start(hearth: Harness, probed: Probe) -> None:
     assert hearth.running_bot.config.retention.audit_days == 365
     hearth.reconfigure(retention={"audit_days": 30})

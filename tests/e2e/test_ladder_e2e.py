@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.fakediscord.harness import Harness
 
 
@@ -110,6 +112,32 @@ async def test_a_small_win_can_be_shared_anonymously_in_the_members_own_words(he
     assert str(hearth.members["alice"].id) not in str(post.embeds) + str(post.components)
 
 
+async def test_suggested_milestone_posts_quote_no_ratings_or_counts(hearth: Harness) -> None:
+    await (await hearth.actor("mod").slash("setup", sharing_channel=hearth.channels["sharing"])).reply()
+    alice = hearth.actor("alice")
+    await (await alice.slash("ladder add", step="Say what I need", difficulty=50)).reply()
+    step = await _step_value(hearth, "alice", "need")
+    for before in (70, 60):
+        await (await alice.slash("ladder log", step=step, before=before, after=40)).reply()
+    dropped = await alice.slash("ladder log", step=step, before=45, after=30)
+    # Privately, the member sees the figures ...
+    assert "has come down 25 points" in _desc(dropped)
+    opened = await alice.click(dropped, label="Share this win anonymously")
+    suggested = opened.modal.field("Your post (anonymous)").value
+    # ... but the suggested anonymous post doesn't repeat them.
+    assert suggested == "A small win: a step on my trust ladder that used to feel big feels smaller now."
+
+    await (await alice.slash("ladder add", step="Keep a plan", difficulty=60)).reply()
+    again = await _step_value(hearth, "alice", "plan")
+    for _ in range(4):
+        await (await alice.slash("ladder log", step=again, before=60, after=50)).reply()
+    fifth = await alice.slash("ladder log", step=again, before=60, after=50)
+    assert "You have practised this step 5 times." in _desc(fifth)
+    opened = await alice.click(fifth, label="Share this win anonymously")
+    suggested = opened.modal.field("Your post (anonymous)").value
+    assert not any(ch.isdigit() for ch in suggested), suggested
+
+
 async def test_no_share_button_when_sharing_is_not_loaded(hearth: Harness) -> None:
     await hearth.bot.remove_cog("Sharing")
     alice = hearth.actor("alice")
@@ -117,3 +145,17 @@ async def test_no_share_button_when_sharing_is_not_loaded(hearth: Harness) -> No
     logged = await alice.slash("ladder log", step=await _step_value(hearth, "alice", ""), before=30, after=10)
     assert "A small win" in _desc(logged)
     assert logged.message.buttons == []
+
+
+@pytest.mark.hearth_config(retention={"ladder_days": 90})
+async def test_privacy_says_how_long_ladder_ratings_are_kept(hearth: Harness) -> None:
+    alice = hearth.actor("alice")
+    await (await alice.slash("ladder add", step="Say what I need", difficulty=50)).reply()
+    step = await _step_value(hearth, "alice", "need")
+    await (await alice.slash("ladder log", step=step, before=50, after=40)).reply()
+    shown = await (await alice.slash("privacy")).reply()
+    held = next(f["value"] for f in shown.embed["fields"] if f["name"].startswith("What Hearth holds"))
+    assert (
+        "• **trust ladder**: 1 item, kept up to 90 days. Your steps (encrypted; they stay until you "
+        "remove them) and the ratings you logged."
+    ) in held

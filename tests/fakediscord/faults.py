@@ -1,4 +1,4 @@
-"""Injected REST faults: the next N matching requests get a 429, a 5xx or any other error."""
+"""Injected REST faults: the next N matching requests get a 429, a 5xx or any other error, or are slow."""
 
 from __future__ import annotations
 
@@ -17,11 +17,12 @@ class Fault:
     """An answer the fake gives instead of the real one, `count` times, to matching requests.
 
     `route` is ``"METHOD /template"`` (as in the journal) or None for any route; `params`
-    narrows it to particular values (``channel_id=...``).
+    narrows it to particular values (``channel_id=...``). The fake waits `delay` seconds
+    before answering; a fault with `status` None then gives the real answer (a slow request).
     """
 
     name: str
-    status: int
+    status: int | None
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
     count: int = 1
@@ -29,6 +30,7 @@ class Fault:
     params: dict[str, Any] = field(default_factory=dict)
     predicate: RequestPredicate | None = None
     hits: int = 0
+    delay: float = 0.0
 
     def matches(self, entry: Entry) -> bool:
         """Say whether this fault applies to a request."""
@@ -169,6 +171,32 @@ class FaultPlan:
                 route=route,
                 params=params,
                 predicate=predicate,
+            )
+        )
+
+    def delay(
+        self,
+        route: str | None = None,
+        *,
+        seconds: float,
+        count: int = 1,
+        predicate: RequestPredicate | None = None,
+        **params: Any,
+    ) -> Fault:
+        """Hold the next `count` matching requests for `seconds`, then answer them as usual.
+
+        The request takes effect (a message is edited, say) only when it is answered.
+        """
+        return self.add(
+            Fault(
+                name=f"delayed {seconds:g} s",
+                status=None,
+                body=None,
+                count=count,
+                route=route,
+                params=params,
+                predicate=predicate,
+                delay=seconds,
             )
         )
 

@@ -26,7 +26,7 @@ class Entry:
     `route` is the template, e.g. ``"POST /channels/{channel_id}/messages"``, and `params`
     holds its values (``{"channel_id": "123"}``). `json` is the body (for multipart requests,
     the parsed ``payload_json``). `fault` names an injected fault or emulated rate limit
-    that produced the answer, if any.
+    that produced the answer (or an injected delay that held it), if any.
     """
 
     seq: int

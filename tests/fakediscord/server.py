@@ -363,8 +363,12 @@ class FakeDiscord:
             else:
                 fault = self.faults.take(entry)
                 if fault is not None:
-                    reply = Reply(fault.status, fault.body, dict(fault.headers))
                     entry.fault = fault.name
+                    if fault.delay > 0:
+                        self._notify()  # waiters may be watching for the held request (`fault.hits`)
+                        await asyncio.sleep(fault.delay)
+                if fault is not None and fault.status is not None:
+                    reply = Reply(fault.status, fault.body, dict(fault.headers))
                 else:
                     reply = await self._run_handler(handler, entry, request, path)
         entry.status = reply.status

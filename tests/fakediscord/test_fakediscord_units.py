@@ -124,6 +124,16 @@ def test_faults_match_route_and_params_and_run_out() -> None:
     assert plan.pending == []
 
 
+def test_a_delay_fault_holds_requests_without_replacing_the_answer() -> None:
+    plan = FaultPlan()
+    plan.delay("PATCH /channels/{channel_id}/messages/{message_id}", seconds=0.5, message_id=7)
+    assert plan.take(_entry("PATCH /channels/{channel_id}/messages/{message_id}", message_id="8")) is None
+    fault = plan.take(_entry("PATCH /channels/{channel_id}/messages/{message_id}", message_id="7"))
+    assert fault is not None and fault.delay == 0.5 and fault.status is None
+    assert fault.name == "delayed 0.5 s"
+    assert plan.pending == []
+
+
 async def test_journal_wait_for_sees_past_and_future_entries() -> None:
     journal = Journal()
     journal.append(_entry("GET /users/@me", 0))

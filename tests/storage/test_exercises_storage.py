@@ -245,15 +245,6 @@ async def test_mydata_exports_and_erases_every_exercise_table(
     assert await db.fetchval("SELECT COUNT(*) FROM exercise_sessions WHERE user_id IS NULL") == 1
 
 
-async def test_stale_sessions_can_be_purged(db: Database, keyring: Keyring) -> None:
-    store = ExerciseSessionStore(db, keyring)
-    old = await store.create(guild_id=GUILD, user_id=ALICE, exercise_id="self-soothing", now=NOW)
-    fresh = await store.create(guild_id=GUILD, user_id=ALICE, exercise_id="self-soothing",
-                               now=NOW + timedelta(days=40))
-    assert await store.purge_before(NOW + timedelta(days=30)) == 1
-    assert await store.get(old.id) is None and await store.get(fresh.id) is not None
-
-
 async def test_retention_ages_out_unfinished_exercises_and_keeps_the_journal_by_default(
     service: ExerciseService, db: Database, keyring: Keyring
 ) -> None:
@@ -264,16 +255,24 @@ async def test_retention_ages_out_unfinished_exercises_and_keeps_the_journal_by_
     await service.answer(old.session.id, 0, {"situation": "An old worry"}, Actor(ALICE), NOW)
     later = NOW + timedelta(days=31)
     fresh = await service.start(guild_id=GUILD, user_id=BOB, exercise_id="self-soothing", now=later)
+    # Started as long ago as the old one, but moved on yesterday: age counts from the last move.
+    touched = await service.start(guild_id=GUILD, user_id=None, exercise_id="self-soothing", now=NOW)
+    await service.act(touched.session.id, StepAction.NEXT, Actor(BOB, is_moderator=True),
+                      later - timedelta(days=1))
     journal = JournalService(JournalStore(db, keyring))
     await journal.write(guild_id=GUILD, user_id=ALICE, text="Old entry", now=NOW)
+    await journal.write(guild_id=GUILD, user_id=ALICE, text="New entry", now=later - timedelta(days=1))
     privacy = PrivacyService(db, keyring, RetentionSettings())
     report = await privacy.run_retention(later)
     assert report.rows_by_kind.get("exercise_state") == 1
     assert await service.sessions.get(old.session.id) is None
     assert await service.sessions.get(fresh.session.id) is not None
-    assert await db.fetchval("SELECT COUNT(*) FROM journal_entries") == 1
+    assert await service.sessions.get(touched.session.id) is not None
+    assert await db.fetchval("SELECT COUNT(*) FROM journal_entries") == 2, "journal_days = 0 keeps entries"
     short = PrivacyService(db, keyring, RetentionSettings(journal_days=30))
     assert (await short.run_retention(later)).rows_by_kind.get("journal") == 1
+    kept = await JournalStore(db, keyring).all_for(GUILD, ALICE)
+    assert [entry.body for entry in kept] == ["New entry"]
 
 
 async def test_retention_keeps_ladder_logs_by_default_and_ages_them_out_when_set(

@@ -34,7 +34,8 @@ def test_plain_output_for_an_idiom(config: str, capsys: pytest.CaptureFixture[st
 
 def test_negation_reads_as_concern(config: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--config", config, "safety", "I'm not going to hurt myself", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == {"level": "concern", "matched": ["hurt myself (negated)"]}
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == {"level": "concern", "matched": ["going to hurt myself (negated)"]}
 
 
 def test_guild_phrases_count_with_guild(
@@ -43,11 +44,11 @@ def test_guild_phrases_count_with_guild(
     async def add_phrase() -> None:
         db = await Database.open(tmp_path / "hearth.db")
         await db.migrate()
-        await SafetyStore(db).add_phrase(42, "walk into the sea", "crisis", datetime(2026, 1, 1, tzinfo=UTC))
+        await SafetyStore(db).add_phrase(42, "visit the quarry", "crisis", datetime(2026, 1, 1, tzinfo=UTC))
         await db.close()
 
     asyncio.run(add_phrase())
-    assert main(["--config", config, "safety", "I might walk into the sea", "--guild", "42", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == {"level": "crisis", "matched": ["walk into the sea"]}
-    assert main(["--config", config, "safety", "I might walk into the sea", "--guild", "7", "--json"]) == 0
+    assert main(["--config", config, "safety", "I might visit the quarry", "--guild", "42", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"level": "crisis", "matched": ["visit the quarry"]}
+    assert main(["--config", config, "safety", "I might visit the quarry", "--guild", "7", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["level"] == "none"

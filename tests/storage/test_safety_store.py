@@ -46,9 +46,9 @@ async def test_removing_a_phrase_stops_it_matching(service: SafetyService) -> No
 
 
 async def test_an_ignore_phrase_silences_a_built_in_match_in_that_guild(service: SafetyService) -> None:
-    text = "that raid boss made me want to die lol"
+    text = "i want to die every time i see the raid boss"
     assert (await service.assess(1, text)).level is CrisisLevel.CRISIS
-    await service.add_phrase(1, "made me want to die", "ignore", NOW)
+    await service.add_phrase(1, "want to die every time", "ignore", NOW)
     assert (await service.assess(1, text)).level is CrisisLevel.NONE
     assert (await service.assess(2, text)).level is CrisisLevel.CRISIS
 

@@ -122,6 +122,10 @@ phases = [{ label = "Breathe in", seconds = "four" }, { label = "Out", seconds =
         ('title = "t"\nkind = "breathing"\nsummary = "s"\narea = "self-awareness"\n[breathing]\ncycles = 1\n'
          'max_cycles = 3\nphases = [{label = "in", seconds = 4}, {label = "out", seconds = 4}]\n',
          "content/exercises/bad.toml: safety_note: is required"),
+        ('title = "t"\nkind = "breathing"\nsummary = "s"\narea = "self-awareness"\nsafety_note = "n"\n'
+         '[breathing]\npaced = true\nmin_rate = 2\nrate = 6\nmax_rate = 12\n'
+         'phases = [{label = "in", share = 0.4}, {label = "out", share = 0.6}]\n',
+         "content/exercises/bad.toml: breathing.min_rate: must be between 4 and 12, not 2"),
         ('title = "t"\nkind = "steps"\nsummary = "s"\narea = "self-awareness"\ntitel = "x"\n[[steps]]\n'
          'title = "a"\ntext = "b"\n[[steps]]\ntitle = "c"\ntext = "d"\n',
          "content/exercises/bad.toml: titel: is not a known key"),

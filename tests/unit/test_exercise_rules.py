@@ -8,11 +8,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.content_areas.exercises import Field, Phase
+from bot.content_areas.exercises import Breathing, Exercise, Field, Phase
 from bot.services.exercises import (
     check_answers,
     compose_thought_record,
     frame_text,
+    options_note,
     parse_rating,
     plan_pacer,
     seconds_text,
@@ -69,6 +70,31 @@ def test_a_pacer_never_edits_more_than_three_times_in_five_seconds(seed: int) ->
     times = [0.0, *plan.edit_times()]
     assert all(b - a >= 2.0 - 1e-6 for a, b in itertools.pairwise(times))
     assert _most_in_window(times, 5.0) <= 3
+
+
+def test_options_an_exercise_cannot_use_as_given_are_named_never_changed_silently() -> None:
+    breath = (Phase("Breathe in", 0), Phase("Breathe out", 0))
+    paced = Exercise("slow", "Slow breathing", "breathing", "s", "emotional regulation",
+                     breathing=Breathing(breath, 6, 20, paced=True, rate=6, min_rate=5, max_rate=10,
+                                         shares=(0.4, 0.6)))
+    assert options_note(paced, rate=6, cycles=20) == ""
+    assert options_note(paced, rate=4, cycles=None) == (
+        "This one runs at 5 to 10 breaths a minute, so it uses 5."
+    )
+    # At the default 6 a minute, 60 rounds would fit in a pacer's 600 s, but the exercise allows 20.
+    assert options_note(paced, rate=None, cycles=25) == (
+        "One session holds up to 20 rounds at this pace, so this one has 20."
+    )
+    box = Exercise("box", "Box breathing", "breathing", "s", "emotional regulation",
+                   breathing=Breathing(BOX, 4, 10))
+    assert options_note(box, rate=6, cycles=4) == (
+        "Box breathing keeps its own rhythm, so `rate` isn't used here (it's for paced breathing)."
+    )
+    steps = Exercise("ground", "Grounding", "steps", "s", "self-awareness")
+    assert options_note(steps, rate=None, cycles=3) == (
+        "Grounding goes at your own pace, so `cycles` isn't used here."
+    )
+    assert options_note(steps, rate=None, cycles=None) == ""
 
 
 def test_seconds_are_said_the_way_people_count() -> None:
@@ -155,6 +181,23 @@ def test_a_step_becomes_manageable_after_repeated_low_discomfort() -> None:
     assert milestone is not None and milestone.message == "This step now feels manageable."
     assert milestone_for(_progress((60, 40), (25, 10), (20, 10))) is not None  # the third try
     assert milestone_for(_progress((60, 40), (25, 10), (20, 10), (20, 10))) is None
+
+
+@pytest.mark.parametrize(
+    "pairs",
+    [
+        [(70, 50)],  # a first try
+        [(60, 40), (25, 10)],  # now manageable
+        [(70, 50), (60, 40), (45, 30)],  # a big drop
+        [(60, 50)] * 5,  # practised five times
+    ],
+)
+def test_a_suggested_anonymous_post_carries_no_numbers(pairs: list[tuple[int, int]]) -> None:
+    # Ratings and counts sit next to the member's id in ladder_logs: a post quoting them would
+    # match its author for anyone with the database.
+    milestone = milestone_for(_progress(*pairs))
+    assert milestone is not None
+    assert not any(ch.isdigit() for ch in milestone.share_text), milestone.share_text
 
 
 def test_a_harder_day_is_named_gently() -> None:

@@ -67,6 +67,7 @@ CRISIS_TEXTS = [
     "I’m going to hang myself",
     "I DON'T WANT TO LIVE LIKE THIS ANYMORE",
     "nobody would care if i died",
+    "I want to stop existing",
 ]
 
 # Words of struggle or danger that deserve gentle, private resources, but not (by default) an alert.
@@ -88,7 +89,6 @@ CONCERN_TEXTS = [
     "my friend said she wants to kill herself",
     "I'm in a really dark place",
     "I want to end it",
-    "I want to stop existing",
     "I'm not suicidal, just exhausted",
     "I would never kill myself but I think about it",
 ]
@@ -225,15 +225,16 @@ def test_normalisation_and_negation(book: PhraseBook, text: str, expected: Crisi
 def test_matched_phrases_are_reported_in_order(book: PhraseBook) -> None:
     result = classify("I feel so alone. I want to kill myself", book.phrases, book.spelling)
     assert result.level is CRISIS
-    assert result.matched == ("i feel so alone", "kill myself")
+    assert result.matched == ("i feel alone", "want to kill myself")  # "so" is a filler
     assert result.needs_care
     negated = classify("I'm not going to hurt myself", book.phrases, book.spelling)
-    assert negated.matched == ("hurt myself (negated)",)
+    assert negated.matched == ("going to hurt myself (negated)",)
 
 
 # A second round, written after the list was tuned on the table above. Before the list was
 # tuned on it too, it measured: crisis recall 9/20 (45%), care recall 13/30, false positives
-# 1/30. It is kept as a regression check; the honest estimate is HELD_OUT below.
+# 1/30. It is kept as a regression check; the honest estimates are the first-look figures
+# recorded in tests/unit/safety_dev*.toml (see test_safety_classifier_devsets.py).
 SECOND_CRISIS = [
     "I can't see myself being alive next year",
     "I'm planning how I'll do it, I've picked a date",

@@ -23,13 +23,16 @@ from bot.cogs._ui import (
     CHOICES_LIMIT,
     HEARTH_COLOUR,
     HearthDynamicItem,
-    HearthModal,
-    HearthView,
     ModeratorGroup,
     ShortText,
     clip,
     defer_private,
     hearth,
+    modal_custom_id,
+    report,
+    require_moderator,
+    routed_modal,
+    submitted_values,
 )
 from bot.errors import UserFacingError
 from bot.services.faq import (
@@ -255,137 +258,161 @@ class LearnPageButton(
         await interaction.response.edit_message(embed=embed, view=view)
 
 
-DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
-    PostButton, ShowButton, PickButton, LearnPageButton,
-)
+# ----- moderator forms and the gap queue -------------------------------------------------
+#
+# The forms are routed by custom id (see `routed_modal`) and the gap queue's controls are
+# persistent items, so a moderator who writes a long answer, or leaves the queue open, can
+# still save after a restart or any length of time. Custom ids hold entry and miss ids only.
+
+ENTRY_FORM = re.compile(r"^hearth:faq:entry:(?:add|edit:(?P<entry>[a-z0-9][a-z0-9-]{0,47}))$")
+ALIAS_FORM = re.compile(r"^hearth:faq:alias:(?P<miss>\d{1,20})$")
+# How long the gap queue's "Add as alias" waits to suggest the closest entry before opening the
+# form without a suggestion (a form must open within Discord's 3 seconds).
+SUGGEST_FOR_FORM_WAIT = 1.0
 
 
-# ----- moderator modals and views ------------------------------------------------------
-
-
-class EntryModal(HearthModal):
-    """Question, answer and keywords, for adding an entry or editing one."""
-
-    def __init__(self, *, title: str, entry: FaqEntry | None = None) -> None:
-        super().__init__(title=title, timeout=900)
-        self.entry = entry
-        self.question: discord.ui.TextInput[EntryModal] = discord.ui.TextInput(
-            label="Question", max_length=QUESTION_LIMIT, default=entry.question if entry else None,
+def entry_form(entry: FaqEntry | None = None) -> discord.ui.Modal:
+    """The form for adding an entry, or for editing one (filled in with its current text)."""
+    inputs: list[discord.ui.TextInput[Any]] = [
+        discord.ui.TextInput(
+            label="Question", custom_id="question", max_length=QUESTION_LIMIT,
+            default=entry.question if entry else None,
             placeholder="How members would ask it, e.g. When does the group meet?",
-        )
-        self.answer: discord.ui.TextInput[EntryModal] = discord.ui.TextInput(
-            label="Answer", style=discord.TextStyle.paragraph, max_length=ANSWER_LIMIT,
+        ),
+        discord.ui.TextInput(
+            label="Answer", custom_id="answer", style=discord.TextStyle.paragraph, max_length=ANSWER_LIMIT,
             default=entry.answer if entry else None,
-        )
-        self.keywords: discord.ui.TextInput[EntryModal] = discord.ui.TextInput(
-            label="Keywords (comma separated)", required=False, max_length=1000,
+        ),
+        discord.ui.TextInput(
+            label="Keywords (comma separated)", custom_id="keywords", required=False, max_length=1000,
             default=", ".join(entry.keywords) if entry else None,
             placeholder="words members might use, e.g. meeting, voice chat, schedule",
-        )
-        for item in (self.question, self.answer, self.keywords):
-            self.add_item(item)
-
-    async def on_submit(self, interaction: discord.Interaction, /) -> None:
-        service = faq_service(interaction)
-        guild_id = interaction.guild_id
-        assert guild_id is not None
-        now = hearth(interaction).now()
-        question, answer = self.question.value.strip(), self.answer.value.strip()
-        keywords = split_keywords(self.keywords.value)
-        # Deferred first: if the database is busy, the error handler still answers in time and
-        # hands back every field of the form.
-        await defer_private(interaction)
-        if self.entry is None:
-            saved = await service.add_custom(guild_id, question, answer, keywords, now)
-            done = f"Added `{saved.id}`. Members can find it with `/faq` now."
-        else:
-            saved = await service.edit(guild_id, self.entry.id, question, answer, keywords, now)
-            done = (f"Saved `{saved.id}` for this server."
-                    + (" The built-in wording stays for other servers." if saved.origin is Origin.OVERRIDE
-                       else ""))
-        await interaction.followup.send(done, embed=answer_embed(service, saved), ephemeral=True)
+        ),
+    ]
+    if entry is None:
+        return routed_modal("Add an FAQ entry", "hearth:faq:entry:add", inputs)
+    return routed_modal("Edit an FAQ entry", f"hearth:faq:entry:edit:{entry.id}", inputs)
 
 
-class AliasModal(HearthModal):
-    """Teach an entry the wording of a group of misses."""
-
-    def __init__(self, queue: MissesView, group: MissGroup) -> None:
-        super().__init__(title="Add as another way of asking", timeout=900)
-        self.queue = queue
-        self.group = group
-        suggested = group.suggestion.entry.id if group.suggestion else None
-        self.entry_id: discord.ui.TextInput[AliasModal] = discord.ui.TextInput(
-            label="Entry id", max_length=48, default=suggested,
+def alias_form(group: MissGroup) -> discord.ui.Modal:
+    """The form for teaching an entry the wording of a group of misses."""
+    suggested = group.suggestion.entry.id if group.suggestion else None
+    inputs: list[discord.ui.TextInput[Any]] = [
+        discord.ui.TextInput(
+            label="Entry id", custom_id="entry", max_length=48, default=suggested,
             placeholder="the id shown by /faqadmin edit, e.g. adult-betrayal",
-        )
-        self.wording: discord.ui.TextInput[AliasModal] = discord.ui.TextInput(
-            label="Wording (remove anything personal)", max_length=ALIAS_LIMIT,
+        ),
+        discord.ui.TextInput(
+            label="Wording (remove anything personal)", custom_id="wording", max_length=ALIAS_LIMIT,
             default=clip(group.wording, ALIAS_LIMIT),
-        )
-        self.add_item(self.entry_id)
-        self.add_item(self.wording)
+        ),
+    ]
+    return routed_modal("Add as another way of asking", f"hearth:faq:alias:{group.first_miss}", inputs)
 
-    async def on_submit(self, interaction: discord.Interaction, /) -> None:
-        service = faq_service(interaction)
-        guild_id = interaction.guild_id
-        assert guild_id is not None
-        bot = hearth(interaction)
+
+def misses_view(groups: list[MissGroup], chosen: int | None = None) -> discord.ui.View | None:
+    """The gap queue's controls: choose a group, then add it as an alias or dismiss it."""
+    shown = groups[:MISS_GROUPS_SHOWN]
+    if not shown:
+        return None
+    current = next((g for g in shown if g.first_miss == chosen), shown[0])
+    view = discord.ui.View(timeout=None)
+    view.add_item(MissPicker(shown, current.first_miss))
+    view.add_item(MissAliasButton(current.first_miss))
+    view.add_item(MissDismissButton(current.first_miss))
+    return view
+
+
+async def show_misses(interaction: discord.Interaction, note: str | None = None,
+                      chosen: int | None = None) -> None:
+    """Show the gap queue as it is now in the message the moderator acted on (after deferring)."""
+    guild_id = interaction.guild_id
+    assert guild_id is not None
+    groups = await faq_service(interaction).misses(guild_id, hearth(interaction).now())
+    await interaction.edit_original_response(content=note, embed=misses_embed(groups),
+                                             view=misses_view(groups, chosen))
+
+
+def _asked(count: int) -> str:
+    return f"asked {count} time{'s' if count != 1 else ''}"
+
+
+class MissPicker(HearthDynamicItem[discord.ui.Select[Any]], template=r"hearth:faq:misses:pick"):
+    """Choose which group of the gap queue the buttons act on."""
+
+    def __init__(self, groups: list[MissGroup] | None = None, chosen: int | None = None) -> None:
+        options = [discord.SelectOption(label=clip(g.wording, 100), value=str(g.first_miss),
+                                        description=_asked(g.count), default=g.first_miss == chosen)
+                   for g in groups or []]
+        super().__init__(discord.ui.Select(placeholder="Choose a question", options=options,
+                                           custom_id="hearth:faq:misses:pick"))
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
+                             match: re.Match[str], /) -> MissPicker:
+        return cls()
+
+    async def handle(self, interaction: discord.Interaction) -> None:
+        await require_moderator(interaction)
         await defer_private(interaction, update=True)
-        entry = await service.add_alias(guild_id, self.entry_id.value.strip().lower(), self.wording.value,
-                                        self.group.miss_ids, bot.now())
-        note = f"Added “{clip(self.wording.value.strip(), 120)}” as a way of asking `{entry.id}`."
-        await self.queue.refresh(interaction, note)
+        await show_misses(interaction, chosen=int(self.item.values[0]))
 
 
-class MissesView(HearthView):
-    """The gap queue for a moderator: choose a group, then add it as an alias or dismiss it."""
+class MissAliasButton(
+    HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth:faq:misses:alias:(?P<miss>\d{1,20})"
+):
+    """Open the form that adds the chosen group's wording to an entry."""
 
-    def __init__(self, groups: list[MissGroup]) -> None:
-        super().__init__(timeout=900)
-        self.groups = groups[:MISS_GROUPS_SHOWN]
-        self.chosen = 0
-        self.picker: discord.ui.Select[MissesView] = discord.ui.Select(
-            placeholder="Choose a question", custom_id="hearth:faq:misses:pick",
-            options=[discord.SelectOption(label=clip(g.wording, 100), value=str(n),
-                                          description=f"asked {g.count} time{'s' if g.count != 1 else ''}",
-                                          default=n == 0)
-                     for n, g in enumerate(self.groups)],
-        )
-        self.picker.callback = self.pick  # type: ignore[method-assign]
-        self.add_item(self.picker)
+    def __init__(self, miss_id: int) -> None:
+        super().__init__(discord.ui.Button(label="Add as alias…", style=discord.ButtonStyle.primary,
+                                           custom_id=f"hearth:faq:misses:alias:{miss_id}"))
+        self.miss_id = miss_id
 
-    async def pick(self, interaction: discord.Interaction) -> None:
-        self.chosen = int(self.picker.values[0])
-        for n, option in enumerate(self.picker.options):
-            option.default = n == self.chosen
-        await interaction.response.edit_message(view=self)
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
+                             match: re.Match[str], /) -> MissAliasButton:
+        return cls(int(match["miss"]))
 
-    @discord.ui.button(label="Add as alias…", style=discord.ButtonStyle.primary,
-                       custom_id="hearth:faq:misses:alias")
-    async def add_alias(self, interaction: discord.Interaction, _: discord.ui.Button[MissesView]) -> None:
-        await interaction.response.send_modal(AliasModal(self, self.groups[self.chosen]))
-
-    @discord.ui.button(label="Dismiss", style=discord.ButtonStyle.secondary,
-                       custom_id="hearth:faq:misses:dismiss")
-    async def dismiss(self, interaction: discord.Interaction, _: discord.ui.Button[MissesView]) -> None:
+    async def handle(self, interaction: discord.Interaction) -> None:
+        await require_moderator(interaction)
         guild_id = interaction.guild_id
         assert guild_id is not None
-        group = self.groups[self.chosen]
-        await faq_service(interaction).dismiss(guild_id, group.miss_ids)
-        await self.refresh(interaction, f"Dismissed “{clip(group.wording, 120)}”.")
+        group = await faq_service(interaction).miss_group(guild_id, self.miss_id, hearth(interaction).now(),
+                                                          suggest_within=SUGGEST_FOR_FORM_WAIT)
+        if group is None:
+            await defer_private(interaction, update=True)
+            await show_misses(interaction, "That question has already left the gap queue.")
+            return
+        await interaction.response.send_modal(alias_form(group))
 
-    async def refresh(self, interaction: discord.Interaction, note: str) -> None:
-        """Show the queue again after a change."""
+
+class MissDismissButton(
+    HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth:faq:misses:dismiss:(?P<miss>\d{1,20})"
+):
+    """Take the chosen group out of the gap queue without changing any entry."""
+
+    def __init__(self, miss_id: int) -> None:
+        super().__init__(discord.ui.Button(label="Dismiss", style=discord.ButtonStyle.secondary,
+                                           custom_id=f"hearth:faq:misses:dismiss:{miss_id}"))
+        self.miss_id = miss_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
+                             match: re.Match[str], /) -> MissDismissButton:
+        return cls(int(match["miss"]))
+
+    async def handle(self, interaction: discord.Interaction) -> None:
+        await require_moderator(interaction)
         guild_id = interaction.guild_id
         assert guild_id is not None
-        groups = await faq_service(interaction).misses(guild_id, hearth(interaction).now())
-        self.stop()
-        embed = misses_embed(groups)
-        view = MissesView(groups) if groups else None
-        if interaction.response.is_done():
-            await interaction.edit_original_response(content=note, embed=embed, view=view)
-        else:
-            await interaction.response.edit_message(content=note, embed=embed, view=view)
+        await defer_private(interaction, update=True)
+        service = faq_service(interaction)
+        group = await service.miss_group(guild_id, self.miss_id, hearth(interaction).now())
+        if group is None:
+            await show_misses(interaction, "That question has already left the gap queue.")
+            return
+        await service.dismiss(guild_id, group.miss_ids)
+        await show_misses(interaction, f"Dismissed “{clip(group.wording, 120)}”.")
 
 
 def misses_embed(groups: list[MissGroup]) -> discord.Embed:
@@ -406,6 +433,11 @@ def misses_embed(groups: list[MissGroup]) -> discord.Embed:
     embed.description = "\n".join(lines)
     embed.set_footer(text="Choose a question, then add it as another way of asking an entry, or dismiss it.")
     return embed
+
+
+DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
+    PostButton, ShowButton, PickButton, LearnPageButton, MissPicker, MissAliasButton, MissDismissButton,
+)
 
 
 # ----- the cog ----------------------------------------------------------------------------
@@ -517,14 +549,14 @@ class Faq(commands.Cog):
 
     @faqadmin.command(name="add", description="Add an entry of this server's own")
     async def admin_add(self, interaction: discord.Interaction) -> None:
-        await interaction.response.send_modal(EntryModal(title="Add an FAQ entry"))
+        await interaction.response.send_modal(entry_form())
 
     @faqadmin.command(name="edit", description="Change an entry (a built-in gets this server's own version)")
     @app_commands.describe(entry="The entry to change")
     async def admin_edit(self, interaction: discord.Interaction, entry: ShortText) -> None:
         assert interaction.guild_id is not None
         found = await faq_service(interaction).editable(interaction.guild_id, _entry_id(entry))
-        await interaction.response.send_modal(EntryModal(title="Edit an FAQ entry", entry=found))
+        await interaction.response.send_modal(entry_form(found))
 
     @faqadmin.command(name="remove", description="Hide a built-in entry here, or delete a custom one")
     @app_commands.describe(entry="The entry to remove")
@@ -570,11 +602,63 @@ class Faq(commands.Cog):
         assert interaction.guild_id is not None
         await interaction.response.defer(ephemeral=True, thinking=True)
         groups = await faq_service(interaction).misses(interaction.guild_id, self.bot.now())
-        if groups:
-            await interaction.followup.send(embed=misses_embed(groups), view=MissesView(groups),
-                                            ephemeral=True)
+        view = misses_view(groups)
+        if view is not None:
+            await interaction.followup.send(embed=misses_embed(groups), view=view, ephemeral=True)
         else:
             await interaction.followup.send(embed=misses_embed(groups), ephemeral=True)
+
+    # ----- the forms, routed by custom id -----
+
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Save the entry and alias forms, even one opened before a restart."""
+        custom_id = modal_custom_id(interaction) or ""
+        entry, alias = ENTRY_FORM.match(custom_id), ALIAS_FORM.match(custom_id)
+        if entry is None and alias is None:
+            return
+        try:
+            # Deferred first: if the database is busy, the error handler still answers in time
+            # and hands back every field of the form.
+            await defer_private(interaction, update=alias is not None)
+            await require_moderator(interaction)
+            if entry is not None:
+                await self.save_entry(interaction, entry["entry"])
+            elif alias is not None:
+                await self.save_alias(interaction, int(alias["miss"]))
+        except Exception as exc:
+            await report(interaction, exc)
+
+    async def save_entry(self, interaction: discord.Interaction, entry_id: str | None) -> None:
+        """Add a new entry (no id) or save the moderator's version of an existing one."""
+        guild_id = interaction.guild_id
+        assert guild_id is not None
+        values = submitted_values(interaction)
+        question, answer = values.get("question", "").strip(), values.get("answer", "").strip()
+        keywords = split_keywords(values.get("keywords", ""))
+        service = faq_service(interaction)
+        if entry_id is None:
+            saved = await service.add_custom(guild_id, question, answer, keywords, self.bot.now())
+            done = f"Added `{saved.id}`. Members can find it with `/faq` now."
+        else:
+            saved = await service.edit(guild_id, entry_id, question, answer, keywords, self.bot.now())
+            done = (f"Saved `{saved.id}` for this server."
+                    + (" The built-in wording stays for other servers." if saved.origin is Origin.OVERRIDE
+                       else ""))
+        await interaction.followup.send(done, embed=answer_embed(service, saved), ephemeral=True)
+
+    async def save_alias(self, interaction: discord.Interaction, miss_id: int) -> None:
+        """Teach an entry a group's wording, clear the group from the gap queue, and show the queue."""
+        guild_id = interaction.guild_id
+        assert guild_id is not None
+        values = submitted_values(interaction)
+        wording = values.get("wording", "")
+        service = faq_service(interaction)
+        group = await service.miss_group(guild_id, miss_id, self.bot.now())
+        entry = await service.add_alias(guild_id, values.get("entry", "").strip().lower(), wording,
+                                        group.miss_ids if group else (), self.bot.now())
+        note = f"Added “{clip(wording.strip(), 120)}” as a way of asking `{entry.id}`."
+        await show_misses(interaction, note)
 
     @faqadmin.command(name="export", description="Download this server's FAQ changes as a TOML file")
     async def admin_export(self, interaction: discord.Interaction) -> None:

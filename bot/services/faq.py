@@ -702,6 +702,11 @@ class MissGroup:
     examples: tuple[str, ...]
     suggestion: Match | None = None
 
+    @property
+    def first_miss(self) -> int:
+        """Return the id of the group's oldest miss, which names the group while it stays queued."""
+        return self.miss_ids[0]
+
 
 GROUP_SIMILARITY = 72
 
@@ -1156,12 +1161,24 @@ class FaqService:
 
     # ----- gap queue -----
 
-    async def misses(self, guild_id: int, now: datetime) -> list[MissGroup]:
-        """Return the guild's gap queue grouped by similar wording (old misses are dropped first)."""
+    async def misses(self, guild_id: int, now: datetime, *,
+                     suggest_within: float | None = None) -> list[MissGroup]:
+        """Return the guild's gap queue grouped by similar wording (old misses are dropped first).
+
+        With `suggest_within`, the closest entries are suggested only if the guild's index is
+        ready within that many seconds.
+        """
         store = self._require_store()
         await store.purge_misses(now, self.misses_days, guild_id=guild_id)
-        index = await self.index_for(guild_id)
+        index = await (self.index_for(guild_id) if suggest_within is None
+                       else self.ready_index(guild_id, suggest_within))
         return group_misses(await store.misses(guild_id), index)
+
+    async def miss_group(self, guild_id: int, miss_id: int, now: datetime, *,
+                         suggest_within: float | None = None) -> MissGroup | None:
+        """Return the gap queue's group holding a miss (None once it left: answered, dismissed or expired)."""
+        groups = await self.misses(guild_id, now, suggest_within=suggest_within)
+        return next((g for g in groups if miss_id in g.miss_ids), None)
 
     async def add_alias(self, guild_id: int, entry_id: str, wording: str, miss_ids: Sequence[int],
                         now: datetime) -> FaqEntry:

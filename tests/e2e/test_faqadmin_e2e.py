@@ -119,6 +119,7 @@ async def test_misses_are_grouped_and_become_aliases_or_are_dismissed(hearth: Ha
     assert answer.embed["title"] == "Can being betrayed as an adult cause trust issues?"
 
     dismissed = await added.click(label="Dismiss")
+    await dismissed.reply()
     assert "Dismissed" in dismissed.content
     assert "gap queue is empty" in dismissed.embeds[0]["description"]
 
@@ -165,3 +166,65 @@ async def test_a_malformed_import_changes_nothing_and_says_what_is_wrong(hearth:
     still = await hearth.actor("alice").slash("faq", question="faq:when-group-meet")
     await still.reply()
     assert still.embed["description"] == "Tuesdays at 7pm."
+
+
+async def test_a_long_answer_written_across_a_restart_is_still_saved(hearth: Harness) -> None:
+    mod = hearth.actor("mod")
+    opened = await mod.slash("faqadmin add")
+    answer = ("Our circle meets on Tuesdays. " * 140)[:4000].strip()
+    await hearth.restart()  # the moderator is still typing
+    saved = await opened.submit({"Question": "When does the circle meet?", "Answer": answer})
+    reply = await saved.reply()
+    assert reply.ephemeral
+    assert "Added `when-circle-meet`" in reply.content
+    shown = await hearth.actor("alice").slash("faq", question="faq:when-circle-meet")
+    assert (await shown.reply()).embed["description"] == answer
+
+
+async def test_an_edit_form_opened_before_a_restart_saves_after_it(hearth: Harness) -> None:
+    opened = await hearth.actor("mod").slash("faqadmin edit", entry="jealousy")
+    await hearth.restart(hard=True)
+    rewritten = "Jealousy is often fear. We talk about it on Thursdays."
+    saved = await opened.submit({"Answer": rewritten})
+    assert "Saved `jealousy`" in (await saved.reply()).content
+    answer = await hearth.actor("bob").slash("faq", question="faq:jealousy")
+    assert (await answer.reply()).embed["description"] == rewritten
+
+
+async def test_a_member_cannot_save_an_entry_through_a_moderators_form(hearth: Harness) -> None:
+    opened = await hearth.actor("mod").slash("faqadmin add")
+    # The same form, submitted by someone who is not a moderator (say, one whose role was taken away).
+    forged = await hearth.actor("alice").submit(opened, {"Question": "Free crypto?", "Answer": "Click here."})
+    refused = await forged.reply()
+    assert refused.ephemeral and "moderators" in refused.text
+    choices = await hearth.actor("alice").autocomplete("faq", "question", "free crypto")
+    assert all(c["value"] != "faq:free-crypto" for c in choices)
+
+
+async def test_the_gap_queue_still_works_after_a_restart(hearth: Harness) -> None:
+    for member, text in (("alice", "is my ex stonewalling me"), ("bob", "how do i bake sourdough bread"),
+                         ("carol", "how do i bake sourdough bread")):
+        await (await hearth.actor(member).slash("faq", question=text)).reply()
+    mod = hearth.actor("mod")
+    queue = await mod.slash("faqadmin misses")
+    await queue.reply()
+    await hearth.restart()
+    shown = queue.message
+    assert shown is not None
+    options = shown.selects[0]["options"]
+    stonewalling = next(o["value"] for o in options if "stonewalling" in o["label"])
+    chosen = await mod.select(shown, [stonewalling], custom_id="hearth:faq:misses:pick")
+    await chosen.reply()
+    opened = await mod.click(shown, label="Add as alias…")
+    assert opened.modal.field("Wording (remove anything personal)").value == "is my ex stonewalling me"
+    await hearth.restart()
+    added = await opened.submit({"Entry id": "adult-betrayal"})
+    await added.reply()
+    assert "as a way of asking `adult-betrayal`" in added.content
+    assert "stonewalling" not in added.embeds[0]["description"]
+    answer = await hearth.actor("alice").slash("faq", question="is my ex stonewalling me")
+    assert (await answer.reply()).embed["title"] == "Can being betrayed as an adult cause trust issues?"
+    dismissed = await mod.click(shown, label="Dismiss")
+    await dismissed.reply()
+    assert "Dismissed “how do i bake sourdough bread”" in dismissed.content
+    assert "gap queue is empty" in dismissed.embeds[0]["description"]

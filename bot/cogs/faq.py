@@ -21,6 +21,7 @@ from bot.cogs._care import offer_care
 from bot.cogs._ui import (
     CHOICE_NAME_LIMIT,
     CHOICES_LIMIT,
+    EMBED_DESCRIPTION_LIMIT,
     HEARTH_COLOUR,
     HearthDynamicItem,
     ModeratorGroup,
@@ -427,10 +428,13 @@ def misses_embed(groups: list[MissGroup]) -> discord.Embed:
         closest = f" · closest: `{group.suggestion.entry.id}`" if group.suggestion else ""
         times = f"{group.count} time{'s' if group.count != 1 else ''}"
         lines.append(f"**{n}.** “{clip(group.wording, 150)}” · asked {times}{closest}")
+        if group.examples:
+            # Other wordings help a moderator see what members meant, and pick the alias to add.
+            lines.append("↳ also asked as " + ", ".join(f"“{clip(e, 60)}”" for e in group.examples))
     more = len(groups) - MISS_GROUPS_SHOWN
     if more > 0:
         lines.append(f"…and {more} more group{'s' if more != 1 else ''}.")
-    embed.description = "\n".join(lines)
+    embed.description = clip("\n".join(lines), EMBED_DESCRIPTION_LIMIT)
     embed.set_footer(text="Choose a question, then add it as another way of asking an entry, or dismiss it.")
     return embed
 

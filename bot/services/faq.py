@@ -699,7 +699,7 @@ class MissGroup:
     wording: str
     count: int
     miss_ids: tuple[int, ...]
-    examples: tuple[str, ...]
+    examples: tuple[str, ...]  # other ways the group was worded, most asked first
     suggestion: Match | None = None
 
     @property
@@ -709,6 +709,7 @@ class MissGroup:
 
 
 GROUP_SIMILARITY = 72
+MISS_EXAMPLES = 2
 
 
 def group_misses(misses: Sequence[Miss], index: FaqIndex | None = None) -> list[MissGroup]:
@@ -737,7 +738,7 @@ def group_misses(misses: Sequence[Miss], index: FaqIndex | None = None) -> list[
             wording=wording,
             count=len(members),
             miss_ids=tuple(m.id for m in members),
-            examples=tuple(list(texts)[:3]),
+            examples=tuple(t for t, _ in texts.most_common() if t != wording)[:MISS_EXAMPLES],
             suggestion=suggestion,
         ))
     result.sort(key=lambda g: (-g.count, g.wording))

@@ -103,6 +103,7 @@ async def test_misses_are_grouped_and_become_aliases_or_are_dismissed(hearth: Ha
     assert shown.ephemeral
     description = shown.embeds[0]["description"]
     assert "is my ex stonewalling me" in description.lower() and "asked 2 times" in description
+    assert "also asked as “Is my ex stonewalling me?”" in description  # the other wording, for the moderator
     assert "sourdough" in description and "asked 1 time" in description
     for name in ("alice", "bob", "carol"):
         assert str(hearth.members[name].user.id) not in shown.text

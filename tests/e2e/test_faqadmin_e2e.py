@@ -8,6 +8,16 @@ from tests.fakediscord import Upload
 from tests.fakediscord.harness import Harness
 
 
+async def test_faqadmin_is_hidden_from_members_by_default_faq_and_learn_are_not(hearth: Harness) -> None:
+    synced = {c["name"]: c for c in hearth.fake.commands(hearth.guild)}
+    # Discord shows /faqadmin only to members with Manage Server (1 << 5) unless a server changes it.
+    assert synced["faqadmin"]["default_member_permissions"] == str(1 << 5)
+    assert {o["name"] for o in synced["faqadmin"]["options"]} == {
+        "add", "edit", "remove", "restore", "misses", "export", "import"}
+    assert synced["faq"]["default_member_permissions"] is None
+    assert synced["learn"]["default_member_permissions"] is None
+
+
 async def test_members_cannot_use_faqadmin(hearth: Harness) -> None:
     result = await hearth.actor("alice").slash("faqadmin misses")
     assert result.ephemeral

@@ -319,8 +319,8 @@ def misses_view(groups: list[MissGroup], chosen: int | None = None) -> discord.u
     current = next((g for g in shown if g.first_miss == chosen), shown[0])
     view = discord.ui.View(timeout=None)
     view.add_item(MissPicker(shown, current.first_miss))
-    view.add_item(MissAliasButton(current.first_miss))
-    view.add_item(MissDismissButton(current.first_miss))
+    view.add_item(MissButton("alias", current.first_miss))
+    view.add_item(MissButton("dismiss", current.first_miss))
     return view
 
 
@@ -359,61 +359,45 @@ class MissPicker(HearthDynamicItem[discord.ui.Select[Any]], template=r"hearth:fa
         await show_misses(interaction, chosen=int(self.item.values[0]))
 
 
-class MissAliasButton(
-    HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth:faq:misses:alias:(?P<miss>\d{1,20})"
+class MissButton(
+    HearthDynamicItem[discord.ui.Button[Any]],
+    template=r"hearth:faq:misses:(?P<action>alias|dismiss):(?P<miss>\d{1,20})",
 ):
-    """Open the form that adds the chosen group's wording to an entry."""
+    """Act on the chosen group: open the form that adds its wording to an entry, or dismiss it."""
 
-    def __init__(self, miss_id: int) -> None:
-        super().__init__(discord.ui.Button(label="Add as alias…", style=discord.ButtonStyle.primary,
-                                           custom_id=f"hearth:faq:misses:alias:{miss_id}"))
+    LABELS = {"alias": ("Add as alias…", discord.ButtonStyle.primary),
+              "dismiss": ("Dismiss", discord.ButtonStyle.secondary)}
+
+    def __init__(self, action: str, miss_id: int) -> None:
+        label, style = self.LABELS[action]
+        super().__init__(discord.ui.Button(label=label, style=style,
+                                           custom_id=f"hearth:faq:misses:{action}:{miss_id}"))
+        self.action = action
         self.miss_id = miss_id
 
     @classmethod
     async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
-                             match: re.Match[str], /) -> MissAliasButton:
-        return cls(int(match["miss"]))
+                             match: re.Match[str], /) -> MissButton:
+        return cls(match["action"], int(match["miss"]))
 
     async def handle(self, interaction: discord.Interaction) -> None:
         await require_moderator(interaction)
         guild_id = interaction.guild_id
         assert guild_id is not None
-        group = await faq_service(interaction).miss_group(guild_id, self.miss_id, hearth(interaction).now(),
-                                                          suggest_within=SUGGEST_FOR_FORM_WAIT)
+        service = faq_service(interaction)
+        if self.action == "dismiss":
+            await defer_private(interaction, update=True)
+        # The alias form must open within Discord's 3 s, so it waits only briefly for a suggestion.
+        group = await service.miss_group(guild_id, self.miss_id, hearth(interaction).now(),
+                                         suggest_within=SUGGEST_FOR_FORM_WAIT)
         if group is None:
             await defer_private(interaction, update=True)
             await show_misses(interaction, "That question has already left the gap queue.")
-            return
-        await interaction.response.send_modal(alias_form(group))
-
-
-class MissDismissButton(
-    HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth:faq:misses:dismiss:(?P<miss>\d{1,20})"
-):
-    """Take the chosen group out of the gap queue without changing any entry."""
-
-    def __init__(self, miss_id: int) -> None:
-        super().__init__(discord.ui.Button(label="Dismiss", style=discord.ButtonStyle.secondary,
-                                           custom_id=f"hearth:faq:misses:dismiss:{miss_id}"))
-        self.miss_id = miss_id
-
-    @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
-                             match: re.Match[str], /) -> MissDismissButton:
-        return cls(int(match["miss"]))
-
-    async def handle(self, interaction: discord.Interaction) -> None:
-        await require_moderator(interaction)
-        guild_id = interaction.guild_id
-        assert guild_id is not None
-        await defer_private(interaction, update=True)
-        service = faq_service(interaction)
-        group = await service.miss_group(guild_id, self.miss_id, hearth(interaction).now())
-        if group is None:
-            await show_misses(interaction, "That question has already left the gap queue.")
-            return
-        await service.dismiss(guild_id, group.miss_ids)
-        await show_misses(interaction, f"Dismissed “{clip(group.wording, 120)}”.")
+        elif self.action == "alias":
+            await interaction.response.send_modal(alias_form(group))
+        else:
+            await service.dismiss(guild_id, group.miss_ids)
+            await show_misses(interaction, f"Dismissed “{clip(group.wording, 120)}”.")
 
 
 def misses_embed(groups: list[MissGroup]) -> discord.Embed:
@@ -440,7 +424,7 @@ def misses_embed(groups: list[MissGroup]) -> discord.Embed:
 
 
 DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
-    PostButton, ShowButton, PickButton, LearnPageButton, MissPicker, MissAliasButton, MissDismissButton,
+    PostButton, ShowButton, PickButton, LearnPageButton, MissPicker, MissButton,
 )
 
 

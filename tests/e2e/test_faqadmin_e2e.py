@@ -8,6 +8,12 @@ from tests.fakediscord import Upload
 from tests.fakediscord.harness import Harness
 
 
+async def _ask(hearth: Harness, **questions: str) -> None:
+    """Ask /faq as each named member, waiting for each answer."""
+    for member, question in questions.items():
+        await (await hearth.actor(member).slash("faq", question=question)).reply()
+
+
 async def test_faqadmin_is_hidden_from_members_by_default_faq_and_learn_are_not(hearth: Harness) -> None:
     synced = {c["name"]: c for c in hearth.fake.commands(hearth.guild)}
     # Discord shows /faqadmin only to members with Manage Server (1 << 5) unless a server changes it.
@@ -104,9 +110,8 @@ async def test_remove_deletes_a_custom_entry(hearth: Harness) -> None:
 
 
 async def test_misses_are_grouped_and_become_aliases_or_are_dismissed(hearth: Harness) -> None:
-    for member, text in (("alice", "is my ex stonewalling me"), ("bob", "Is my ex stonewalling me?"),
-                         ("carol", "how do i bake sourdough bread")):
-        await (await hearth.actor(member).slash("faq", question=text)).reply()
+    await _ask(hearth, alice="is my ex stonewalling me", bob="Is my ex stonewalling me?",
+               carol="how do i bake sourdough bread")
     mod = hearth.actor("mod")
     queue = await mod.slash("faqadmin misses")
     shown = await queue.reply()
@@ -213,9 +218,8 @@ async def test_a_member_cannot_save_an_entry_through_a_moderators_form(hearth: H
 
 
 async def test_the_gap_queue_still_works_after_a_restart(hearth: Harness) -> None:
-    for member, text in (("alice", "is my ex stonewalling me"), ("bob", "how do i bake sourdough bread"),
-                         ("carol", "how do i bake sourdough bread")):
-        await (await hearth.actor(member).slash("faq", question=text)).reply()
+    await _ask(hearth, alice="is my ex stonewalling me", bob="how do i bake sourdough bread",
+               carol="how do i bake sourdough bread")
     mod = hearth.actor("mod")
     queue = await mod.slash("faqadmin misses")
     await queue.reply()

@@ -32,7 +32,8 @@ BUCKETED = (
 
 
 async def run(shares: int, speedup: float) -> None:
-    async with running_hearth(Path(tempfile.mkdtemp()), rate_limits=True) as hearth:
+    config = {"sharing": {"channel_window_seconds": 5.0 / speedup}}
+    async with running_hearth(Path(tempfile.mkdtemp()), config=config, rate_limits=True) as hearth:
         limits = hearth.fake.ratelimits
         limits.enable(global_limit=50, global_per=1.0 / speedup)
         for route in BUCKETED:

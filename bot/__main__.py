@@ -7,11 +7,12 @@ import asyncio
 import logging
 import signal
 import sys
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
 from bot import __version__
-from bot.config import ConfigError, Settings, discord_token, load_settings
+from bot.config import BotSettings, ConfigError, Settings, discord_token, load_settings
 from bot.content import check_content
 from bot.logs import configure_logging
 
@@ -39,18 +40,24 @@ def _load_settings_or_exit(path: str) -> Settings:
 
 
 async def _run(settings: Settings, token: str) -> int:
+    import aiohttp
     import discord
 
     from bot.app import create_bot
     from bot.content import ContentError, load_content
-    from bot.storage.crypto import load_keyring
+    from bot.storage.crypto import SecretKeyError, load_keyring
 
     try:
         content = load_content(settings.content_path)
     except ContentError as exc:
         print(f"hearth: the content has problems (run `python -m bot check-config`):\n{exc}", file=sys.stderr)
         return 1
-    keyring = load_keyring(settings.database_path)
+    try:
+        keyring = load_keyring(settings.database_path)
+    except (SecretKeyError, OSError) as exc:
+        print(f"hearth: cannot load the secret key: {exc} (see HEARTH_SECRET_KEY in README.md)",
+              file=sys.stderr)
+        return 2
     bot = create_bot(settings, keyring=keyring, content=content)
     loop = asyncio.get_running_loop()
     stopping: list[asyncio.Task[None]] = []
@@ -66,6 +73,14 @@ async def _run(settings: Settings, token: str) -> int:
         await bot.start(token)
     except discord.LoginFailure:
         print(REJECTED_TOKEN, file=sys.stderr)
+        return 2
+    except (aiohttp.ClientConnectionError, TimeoutError) as exc:
+        log.debug("could not reach Discord", exc_info=exc)
+        print(
+            f"hearth: cannot reach Discord at {settings.discord.api_base_url} ({exc.__class__.__name__}). "
+            "Check the network and [discord] api_base_url.",
+            file=sys.stderr,
+        )
         return 2
     finally:
         if stopping:
@@ -91,6 +106,17 @@ def cmd_run(args: argparse.Namespace) -> int:
 # ----- check-config -----------------------------------------------------------
 
 
+def _content_settings_despite(path: Path, error: ConfigError) -> Settings:
+    """Keep a valid `[bot] content_dir` when other keys are wrong, so the right content is checked."""
+    try:
+        content_dir = tomllib.loads(path.read_text(encoding="utf-8")).get("bot", {}).get("content_dir")
+    except (OSError, tomllib.TOMLDecodeError, AttributeError):
+        content_dir = None
+    if isinstance(content_dir, str) and "bot.content_dir" not in dict(error.problems):
+        return Settings(bot=BotSettings(content_dir=content_dir), path=str(path))
+    return Settings(path=str(path))
+
+
 def cmd_check_config(args: argparse.Namespace) -> int:
     """Validate config.toml and every content file, printing each problem."""
     problems: list[str] = []
@@ -99,7 +125,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         settings = load_settings(path)
     except ConfigError as exc:
         problems.extend(f"{exc.path}: {key}: {message}" for key, message in exc.problems)
-        settings = Settings()
+        settings = _content_settings_despite(path, exc)
     if not path.exists():
         print(f"note: {path} does not exist; checking the defaults", file=sys.stderr)
     _, content_problems = check_content(settings.content_path)
@@ -140,6 +166,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_backup(args: argparse.Namespace) -> int:
     """Copy a consistent snapshot of the database, safe while the bot runs."""
+    import sqlite3
+
     from bot.storage.crypto import key_file_path
     from bot.storage.db import backup_file
 
@@ -149,7 +177,18 @@ def cmd_backup(args: argparse.Namespace) -> int:
         print(f"hearth: there is no database at {source} to back up", file=sys.stderr)
         return 1
     destination = Path(args.dest)
-    backup_file(source, destination)
+    if destination.is_dir():
+        print(f"hearth: {destination} is a folder; give a file name, such as {destination / 'hearth.db'}",
+              file=sys.stderr)
+        return 1
+    if destination.resolve() == source.resolve():
+        print(f"hearth: {destination} is the live database itself; choose another file", file=sys.stderr)
+        return 1
+    try:
+        backup_file(source, destination)
+    except (OSError, sqlite3.Error) as exc:
+        print(f"hearth: the backup to {destination} failed: {exc}", file=sys.stderr)
+        return 1
     print(f"backed up {source} to {destination}")
     key_file = key_file_path(source)
     if key_file.exists():

@@ -46,6 +46,7 @@ class CheckinSettings:
     posts_per_second: float = 47.5
     post_workers: int = 16
     count_refresh_seconds: float = 5.0
+    anonymous_notes_per_hour: int = 10
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class SharingSettings:
     min_length: int = 20
     max_delay_seconds: int = 0
     replies_per_hour: int = 20
+    channel_window_seconds: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -85,12 +87,15 @@ class Settings:
 
     @property
     def content_path(self) -> Path:
-        """Return the content folder, falling back to the one shipped beside the package."""
+        """Return the content folder: as configured, else beside the config file, else the shipped one."""
         configured = Path(self.bot.content_dir)
-        if configured.is_dir() or configured.is_absolute():
+        if configured.is_absolute() or configured.is_dir():
             return configured
-        shipped = Path(__file__).resolve().parent.parent / self.bot.content_dir
-        return shipped if shipped.is_dir() else configured
+        candidates = (
+            Path(self.path).resolve().parent / configured,
+            Path(__file__).resolve().parent.parent / configured,
+        )
+        return next((c for c in candidates if c.is_dir()), configured)
 
 
 _SECTION_TYPES: dict[str, type] = {

@@ -5,15 +5,12 @@ from __future__ import annotations
 import logging
 import sys
 
+QUIET_BELOW_INFO = ("discord.http", "discord.gateway", "discord.webhook", "discord.state")
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
 def configure_logging(level: str = "INFO") -> None:
-    """Send logs to stderr in one short line each; keep discord.http at INFO or above.
-
-    At DEBUG, discord.http writes request bodies, which hold anonymous posts and
-    interaction tokens, so it never follows the bot's level below INFO.
-    """
+    """Send logs to stderr in one short line each; keep discord.py's payload loggers at INFO or above."""
     root = logging.getLogger()
     numeric = logging.getLevelName(level.upper())
     root.setLevel(numeric)
@@ -22,6 +19,8 @@ def configure_logging(level: str = "INFO") -> None:
         handler.setFormatter(logging.Formatter(FORMAT, "%Y-%m-%d %H:%M:%S"))
         handler._hearth = True  # type: ignore[attr-defined]
         root.addHandler(handler)
-    logging.getLogger("discord.http").setLevel(max(numeric, logging.INFO))
-    logging.getLogger("discord.gateway").setLevel(max(numeric, logging.INFO))
+    # These loggers write request bodies, webhook URLs or gateway payloads at DEBUG, which
+    # hold members' words and interaction tokens.
+    for name in QUIET_BELOW_INFO:
+        logging.getLogger(name).setLevel(max(numeric, logging.INFO))
     logging.getLogger("apscheduler").setLevel(max(numeric, logging.WARNING))

@@ -35,9 +35,8 @@ TROUBLE_COLOUR = discord.Colour(0xF4A261)
 MISSING_ACCESS = 50001
 MISSING_PERMISSIONS = 50013
 DM_CLOSED = 50007
-# Embeds a moderator's /setup reply can carry besides the settings, and their room (of 6,000).
-WAITING_EMBEDS_SHOWN = 8
-WAITING_ROOM = 4500
+# Waiting notices a moderator's /setup reply can carry besides the settings (10 embeds at most).
+WAITING_EMBEDS_SHOWN = 9
 
 # What Hearth needs in a channel to post there, by what it posts.
 POST_NEEDS = ("view_channel", "send_messages", "embed_links")
@@ -306,10 +305,18 @@ async def _remember_route_trouble(bot: Hearth, guild_id: int, channel_id: int, r
     )
 
 
-async def waiting_for_setup(bot: Hearth, guild_id: int) -> tuple[list[discord.Embed], list[str]]:
-    """Return what /setup shows a moderator: waiting notices (now delivered) and standing troubles."""
+async def standing_troubles(bot: Hearth, guild_id: int) -> list[str]:
+    """Return one line per trouble that still holds in a guild, for /setup."""
+    return [
+        clip(str(n.body.get("description", "")).split("\n", 1)[0], 300)
+        for n in await bot.notices.standing(guild_id)
+    ]
+
+
+async def hand_over_waiting(bot: Hearth, guild_id: int, room: int) -> list[discord.Embed]:
+    """Return waiting notices for a moderator's /setup reply (within `room` characters); they
+    count as delivered."""
     shown: list[discord.Embed] = []
-    room = WAITING_ROOM
     for notice in await bot.notices.waiting(guild_id, limit=WAITING_EMBEDS_SHOWN):
         embed = discord.Embed.from_dict(notice.body)
         if len(embed) > room:
@@ -317,9 +324,4 @@ async def waiting_for_setup(bot: Hearth, guild_id: int) -> tuple[list[discord.Em
         room -= len(embed)
         shown.append(embed)
         await bot.notices.delivered(notice, bot.now())
-    standing = [
-        clip(str(n.body.get("description", "")).split("\n", 1)[0], 300)
-        for n in await bot.notices.standing(guild_id)
-    ]
-    return shown, standing
-
+    return shown

@@ -42,21 +42,6 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Split text into pieces within a limit, preferring paragraph, line and word breaks."""
-    pieces: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        cut = max(rest.rfind("\n\n", 0, limit), rest.rfind("\n", 0, limit), rest.rfind(" ", 0, limit))
-        if cut <= limit // 2:
-            cut = limit
-        pieces.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest:
-        pieces.append(rest)
-    return pieces
-
-
 def split_exact(text: str, limit: int) -> list[str]:
     """Split text into pieces within a limit that join back to exactly the text."""
     pieces: list[str] = []

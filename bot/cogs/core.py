@@ -9,8 +9,14 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import __version__
-from bot.cogs._delivery import POST_NEEDS, deliver_waiting, missing_permissions, waiting_for_setup
-from bot.cogs._ui import HEARTH_COLOUR, clip, hearth, moderator_command
+from bot.cogs._delivery import (
+    POST_NEEDS,
+    deliver_waiting,
+    hand_over_waiting,
+    missing_permissions,
+    standing_troubles,
+)
+from bot.cogs._ui import EMBED_TOTAL_LIMIT, HEARTH_COLOUR, clip, hearth, moderator_command
 from bot.storage.settings import GuildSettings
 
 if TYPE_CHECKING:
@@ -158,10 +164,9 @@ class Core(commands.Cog):
         if changed:
             await deliver_waiting(bot, guild_id)
             bot.dispatch("hearth_channels_changed", guild_id, changed)
-        waiting, standing = await waiting_for_setup(bot, guild_id)
-        await interaction.followup.send(
-            embeds=[settings_embed(settings, attention + standing), *waiting], ephemeral=True
-        )
+        shown = settings_embed(settings, attention + await standing_troubles(bot, guild_id))
+        waiting = await hand_over_waiting(bot, guild_id, room=EMBED_TOTAL_LIMIT - len(shown) - 100)
+        await interaction.followup.send(embeds=[shown, *waiting], ephemeral=True)
 
     @setup_command.autocomplete("region")
     async def region_autocomplete(

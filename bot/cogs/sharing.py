@@ -45,9 +45,11 @@ from bot.services.sharing import (
     TITLE_LIMIT,
     WARNING_LIMIT,
     Assessment,
+    ChannelPacer,
     OpenedPost,
     Outcome,
     SharingService,
+    escape_markdown_fully,
     escape_spoiler,
     neutralise_mentions,
 )
@@ -129,7 +131,7 @@ def what(post: Post) -> str:
 def share_body(text: str, content_warning: str | None) -> str:
     """Return a share's embed description: the text, behind a spoiler if it has a warning."""
     if content_warning:
-        head = f"**Content warning:** {content_warning}\n\n"
+        head = f"**Content warning:** {escape_markdown_fully(content_warning)}\n\n"
         room = EMBED_DESCRIPTION_LIMIT - len(head) - 4
         return f"{head}||{clip(escape_spoiler(text), room)}||"
     return clip(text, EMBED_DESCRIPTION_LIMIT)
@@ -239,10 +241,18 @@ def audit_line(entry: AuditEntry) -> str:
     return f"{discord.utils.format_dt(entry.created_at, 'f')} {who} {verb}{target}{detail}"
 
 
-def mine_line(post: Post) -> str:
-    """Describe one of a member's own items for /myshares."""
+def own_item(post: Post) -> str:
+    """Name one of a member's own items for them: "your share signed Quiet Heron 4821"."""
+    return f"your {post.kind} signed **{post.pseudonym}**"
+
+
+def mine_line(number: int, post: Post) -> str:
+    """Describe one of a member's own items for /myshares, by its number in their own list.
+
+    Never by its id: even the member's own ids, compared with others', would tell who wrote first.
+    """
     status = STATUS_WORDS.get(post.status, post.status)
-    line = f"**#{post.id}** · {post.kind} · {status} · {discord.utils.format_dt(post.created_at, 'd')}"
+    line = f"**#{number}** · {post.kind} · {status} · {discord.utils.format_dt(post.created_at, 'd')}"
     if post.is_op and not post.is_share:
         line += " · as original poster"
     link = post_url(post)
@@ -273,23 +283,28 @@ async def _require_moderator(interaction: discord.Interaction) -> None:
         raise NotModeratorError()
 
 
-class ReplyButton(HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth:share:reply:(?P<id>\d+)"):
-    """Reply anonymously to a share (on every share and reply)."""
+class ReplyButton(
+    HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth:share:reply(?::(?P<legacy_id>\d+))?"
+):
+    """Reply anonymously to a share (on every share and reply).
 
-    def __init__(self, share_id: int) -> None:
-        super().__init__(
-            _button("Reply anonymously", f"hearth:share:reply:{share_id}", discord.ButtonStyle.primary)
-        )
-        self.share_id = share_id
+    Its custom id carries no id at all: the share is found from the message clicked. An id any
+    client can read would tell which post was written first (ids are handed out as posts are
+    written), undoing the random posting delay. Older posts' `hearth:share:reply:<id>` buttons
+    still work; their id is ignored.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(_button("Reply anonymously", "hearth:share:reply", discord.ButtonStyle.primary))
 
     @classmethod
     async def from_custom_id(
         cls, interaction: discord.Interaction, item: Any, match: re.Match[str]
     ) -> ReplyButton:
-        return cls(int(match["id"]))
+        return cls()
 
     async def handle(self, interaction: discord.Interaction) -> None:
-        await _cog(interaction).open_reply_modal(interaction, self.share_id)
+        await _cog(interaction).reply_to_message(interaction, interaction.message)
 
 
 class ApproveButton(HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth:share:approve:(?P<id>\d+)"):
@@ -389,11 +404,11 @@ class UnblockButton(HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth
 
 
 class DeleteOwnButton(HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth:share:delete:(?P<id>\d+)"):
-    """Ask to delete one of your own items (from /myshares)."""
+    """Ask to delete one of your own items (from /myshares, labelled with its number in your list)."""
 
-    def __init__(self, post_id: int) -> None:
+    def __init__(self, post_id: int, number: int = 0) -> None:
         super().__init__(
-            _button(f"Delete #{post_id}", f"hearth:share:delete:{post_id}", discord.ButtonStyle.secondary)
+            _button(f"Delete #{number}", f"hearth:share:delete:{post_id}", discord.ButtonStyle.secondary)
         )
         self.post_id = post_id
 
@@ -640,6 +655,8 @@ class Sharing(commands.Cog):
             menu.guild_only = True
         self.moderate_menu.default_permissions = discord.Permissions(manage_guild=True)
         self._timers: dict[int, asyncio.TimerHandle] = {}
+        # Every message and thread this cog opens in a channel goes through one pacer.
+        self.pacer = ChannelPacer(window=self.service.settings.channel_window_seconds)
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # ----- lifecycle ---------------------------------------------------
@@ -879,15 +896,16 @@ class Sharing(commands.Cog):
                 if settings.sharing_channel_id is None:
                     raise _NoPlace("no sharing channel is set")
                 channel_id = settings.sharing_channel_id
-                message = await post_in_channel(
-                    self.bot,
-                    post.guild_id,
-                    channel_id,
-                    what="anonymous shares",
-                    consequence=SHARES_WAIT,
-                    embed=share_embed(opened),
-                    view=persistent_view(ReplyButton(post.id)),
-                )
+                async with self.pacer.slot((channel_id, "message")):
+                    message = await post_in_channel(
+                        self.bot,
+                        post.guild_id,
+                        channel_id,
+                        what="anonymous shares",
+                        consequence=SHARES_WAIT,
+                        embed=share_embed(opened),
+                        view=persistent_view(ReplyButton()),
+                    )
                 thread_id = await self._start_thread(channel_id, message.id, thread_name(opened))
             else:
                 try:
@@ -897,11 +915,13 @@ class Sharing(commands.Cog):
                     log.info("dropped %s: %s", what(post), gone.reason)
                     return None, SHARE_GONE
                 try:
-                    message = await self.bot.get_partial_messageable(channel_id, guild_id=post.guild_id).send(
-                        embed=reply_embed(opened),
-                        view=persistent_view(ReplyButton(post.share_id or 0)),
-                        allowed_mentions=NO_MENTIONS,
-                    )
+                    async with self.pacer.slot((channel_id, "message")):
+                        thread = self.bot.get_partial_messageable(channel_id, guild_id=post.guild_id)
+                        message = await thread.send(
+                            embed=reply_embed(opened),
+                            view=persistent_view(ReplyButton()),
+                            allowed_mentions=NO_MENTIONS,
+                        )
                 except discord.NotFound:
                     # The share's thread was deleted: forget it, so the next try opens a new one.
                     if post.share_id is not None:
@@ -942,13 +962,14 @@ class Sharing(commands.Cog):
         and was deleted) is raised for the caller to handle.
         """
         try:
-            data = await self.bot.http.start_thread_with_message(
-                channel_id,
-                message_id,
-                name=name,
-                auto_archive_duration=THREAD_ARCHIVE_MINUTES,
-                rate_limit_per_user=None,
-            )
+            async with self.pacer.slot((channel_id, "thread")):
+                data = await self.bot.http.start_thread_with_message(
+                    channel_id,
+                    message_id,
+                    name=name,
+                    auto_archive_duration=THREAD_ARCHIVE_MINUTES,
+                    rate_limit_per_user=None,
+                )
         except discord.HTTPException as exc:
             if raise_gone and (exc.status == 404 or exc.code == THREAD_EXISTS_CODE):
                 raise
@@ -979,6 +1000,20 @@ class Sharing(commands.Cog):
         await self.service.store.set_thread(share.id, thread_id)
         return thread_id
 
+    async def _review_item_exists(self, post: Post) -> bool:
+        """Say whether a held item's review message is still there (a moderator may have deleted it)."""
+        if post.review_channel_id is None or post.review_message_id is None:
+            return False
+        try:
+            await self.bot.http.get_message(post.review_channel_id, post.review_message_id)
+        except (discord.NotFound, discord.Forbidden):
+            return False
+        except discord.HTTPException as exc:
+            # Unknown: better a missing copy (moderators can run this again) than two with live buttons.
+            log.warning("could not check the review item of %s (%s)", what(post), exc.status)
+            return True
+        return True
+
     async def _post_review_item(self, opened: OpenedPost, settings: GuildSettings) -> str | None:
         """Put a held item in the review channel (or the alerts channel); return its link.
 
@@ -992,15 +1027,16 @@ class Sharing(commands.Cog):
         if not post.is_share and post.share_id is not None:
             share = await self.service.store.get_post(post.share_id)
             share_link = post_url(share) if share else None
-        message = await post_to_moderators(
-            self.bot,
-            post.guild_id,
-            prefer="review",
-            what="review items",
-            consequence=REVIEW_WAITS,
-            embed=review_embed(opened, share_link),
-            view=review_view(post.id),
-        )
+        async with self.pacer.slot((self._review_channel(settings), "message")):
+            message = await post_to_moderators(
+                self.bot,
+                post.guild_id,
+                prefer="review",
+                what="review items",
+                consequence=REVIEW_WAITS,
+                embed=review_embed(opened, share_link),
+                view=review_view(post.id),
+            )
         if message is None:
             log.warning("no review item for %s: no moderators' channel took it", what(post))
             return None
@@ -1174,10 +1210,20 @@ class Sharing(commands.Cog):
 
     async def reply_from_menu(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """Message menu: reply anonymously to a share or reply."""
-        assert interaction.guild_id is not None
-        post = await self.service.post_for_message(interaction.guild_id, message.id)
+        await self.reply_to_message(interaction, message)
+
+    async def reply_to_message(
+        self, interaction: discord.Interaction, message: discord.Message | None
+    ) -> None:
+        """Open the reply form for the share (or reply) a message shows."""
+        guild_id = interaction.guild_id
+        if guild_id is None:
+            raise UserFacingError("Anonymous replies work inside a server.")
+        post = None if message is None else await self.service.post_for_message(guild_id, message.id)
         if post is None:
-            raise UserFacingError("Anonymous replies work on anonymous shares and replies.")
+            raise UserFacingError(
+                "Anonymous replies work on anonymous shares and replies that are still here."
+            )
         await self.open_reply_modal(interaction, post.id)
 
     async def reply_text(self, interaction: discord.Interaction, share_id: int, text: str) -> ShareResult:
@@ -1238,8 +1284,12 @@ class Sharing(commands.Cog):
         assert interaction.guild_id is not None
         post = await self.service.post_for_message(interaction.guild_id, message.id)
         if post is None:
+            checkins = self.bot.get_cog("Checkins")
+            if checkins is not None and await checkins.offer_note_report(interaction, message):  # type: ignore[attr-defined]
+                return
             raise UserFacingError(
-                "This works on anonymous shares and replies. For other messages, please message a moderator."
+                "This works on anonymous shares and replies (and anonymous check-in notes). For other "
+                "messages, please message a moderator."
             )
         await interaction.response.send_modal(ReportModal(post))
 
@@ -1388,18 +1438,19 @@ class Sharing(commands.Cog):
         wants_dm = await self.service.dm_decisions(interaction.guild_id, interaction.user.id)
         embed = discord.Embed(title="Your anonymous shares and replies", colour=HEARTH_COLOUR)
         if items:
-            embed.description = clip("\n".join(mine_line(p) for p in items), EMBED_DESCRIPTION_LIMIT)
+            lines = (mine_line(number, p) for number, p in enumerate(items, start=1))
+            embed.description = clip("\n".join(lines), EMBED_DESCRIPTION_LIMIT)
         else:
             embed.description = "You have no anonymous shares or replies here."
         embed.set_footer(
             text=(
-                "Only you can see this. Deleting removes the post; deleting a share also "
+                "Only you can see this. Newest first. Deleting removes the post; deleting a share also "
                 "removes its thread. Decision DMs: " + ("on" if wants_dm else "off") + "."
             )
         )
         view = HearthView(timeout=900)
-        for post in items[:LIST_LIMIT]:
-            view.add_item(DeleteOwnButton(post.id))
+        for number, post in enumerate(items[:LIST_LIMIT], start=1):
+            view.add_item(DeleteOwnButton(post.id, number))
         view.add_item(DmPreferenceButton(not wants_dm))
         await self._send(interaction, embed=embed, view=view)
 
@@ -1410,7 +1461,7 @@ class Sharing(commands.Cog):
         extra = " Its thread, with any replies, goes too." if post.is_share and post.status == POSTED else ""
         view = HearthView(timeout=300)
         view.add_item(ConfirmDeleteButton(post.id))
-        await self._send(interaction, f"Delete your {what(post)}?{extra} This can't be undone.", view=view)
+        await self._send(interaction, f"Delete {own_item(post)}?{extra} This can't be undone.", view=view)
 
     async def delete_own(self, interaction: discord.Interaction, post_id: int) -> None:
         """Delete one of the member's own items: the message and its row."""
@@ -1424,7 +1475,7 @@ class Sharing(commands.Cog):
             timer.cancel()
         ok = await self._remove_messages(gone)
         extra = "" if ok else " I couldn't remove the message itself; a moderator can delete it."
-        await self._send(interaction, f"Deleted your {what(gone[0])}.{extra}")
+        await self._send(interaction, f"Deleted {own_item(gone[0])}.{extra}")
 
     async def request_decision_dm(self, interaction: discord.Interaction, post_id: int) -> None:
         """Remember to DM the member once about one held item."""
@@ -1563,13 +1614,21 @@ class Sharing(commands.Cog):
         if self._review_channel(settings) is None:
             raise UserFacingError("Set a review channel first with /setup review_channel.")
         items = await self.service.pending(interaction.guild_id)
-        reposted = 0
+        waiting = await self.service.waiting_count(interaction.guild_id)
+        in_place = reposted = 0
         for post in items:
-            if await self._post_review_item(self.service.open(post), settings):
+            if await self._review_item_exists(post):
+                in_place += 1
+            elif await self._post_review_item(self.service.open(post), settings):
                 reposted += 1
-        await self._send(
-            interaction, f"{len(items)} item(s) waiting; posted {reposted} review item(s) again."
-        )
+        lines = [
+            f"{waiting} item(s) waiting for review: {in_place} already in place, {reposted} posted again."
+        ]
+        if waiting > len(items):
+            lines.append(
+                f"I looked at the oldest {len(items)}; decide some, then run this again for the rest."
+            )
+        await self._send(interaction, " ".join(lines))
 
 
 class _NoPlace(Exception):

@@ -8,14 +8,19 @@ plain values for the cog to render.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import random
 import re
 import secrets
+import time
 import unicodedata
-from collections.abc import Iterable
-from dataclasses import dataclass
+import urllib.parse
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
@@ -64,22 +69,6 @@ FLAG_SAFETY_DOWN = "safety check unavailable"
 
 SOURCE_LABELS = {"share": None, "ladder": "a trust ladder milestone"}
 
-_INVISIBLE = re.compile("[\u200b\u200c\u2060\ufeff\u00ad]")
-_ASCII_ZWJ = re.compile(r"(?<=[\x00-\x7f])\u200d|\u200d(?=[\x00-\x7f])")
-_AT = re.compile("@(?!\u200b)")
-INVITE_PATTERN = re.compile(
-    r"(?:https?://)?(?:www\.|ptb\.|canary\.)?"
-    r"(?:discord(?:app)?\.com/invite|discord\.gg|discord\.me|discord\.io|dsc\.gg|invite\.gg)"
-    r"/[A-Za-z0-9-]+/?",
-    re.IGNORECASE,
-)
-URL_PATTERN = re.compile(r"(?:https?://|www\.)[^\s<>()\[\]]+", re.IGNORECASE)
-_RUNS = re.compile(r"(.)\1{3,}", re.DOTALL)
-_WORD = re.compile(r"\w+")
-
-INVITE_REMOVED = "[invite link removed]"
-LINK_REMOVED = "[link removed]"
-
 
 class Assessment(Protocol):
     """What sharing needs from the safety service's answer (see bot.services.safety)."""
@@ -94,9 +83,73 @@ class Assessment(Protocol):
 # ----- text rules ------------------------------------------------------------------
 
 
+_AT = re.compile("@(?!\u200b)")
+_RUNS = re.compile(r"(.)\1{3,}", re.DOTALL)
+_WORD = re.compile(r"\w+")
+
+# Unicode's Default_Ignorable_Code_Point ranges (DerivedCoreProperties.txt): characters a renderer
+# draws as nothing. Together with every format character (category Cf) they are what could hide a
+# blocked term or an invite from a filter while the reader still sees the word.
+_IGNORABLE_RANGES = (
+    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160), (0x17B4, 0x17B5),
+    (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x206F), (0x3164, 0x3164),
+    (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
+)  # fmt: skip
+ZWJ = "\u200d"
+_KEYCAP = "\u20e3"
+_BLACK_FLAG = "\U0001f3f4"
+# Full stops that URL hosts treat as "." (IDNA maps them), which NFKC alone does not.
+_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
+
+
+def is_invisible(char: str) -> bool:
+    """Say whether a character is drawn as nothing (a format or default-ignorable code point)."""
+    code = ord(char)
+    if code < 0xAD:
+        return False
+    return unicodedata.category(char) == "Cf" or any(low <= code <= high for low, high in _IGNORABLE_RANGES)
+
+
+def _is_tag(char: str) -> bool:
+    return 0xE0020 <= ord(char) <= 0xE007F
+
+
+def _part_of_emoji(text: str, index: int, kept: list[str]) -> bool:
+    """Say whether an invisible character at `index` belongs to an emoji sequence (keep it for display)."""
+    char = text[index]
+    before = kept[-1] if kept else ""
+    after = text[index + 1] if index + 1 < len(text) else ""
+    if char == ZWJ:  # 👩‍👧: a joiner between two pictographs
+        return bool(before) and not before.isascii() and bool(after) and not after.isascii()
+    if 0xFE00 <= ord(char) <= 0xFE0F:  # ❤️ and keycaps (1️⃣): presentation selectors
+        return bool(before) and (not before.isascii() or after == _KEYCAP)
+    if _is_tag(char):  # subdivision flags: 🏴 followed by tag letters
+        return before == _BLACK_FLAG or (bool(before) and _is_tag(before))
+    return False
+
+
 def clean_invisible(text: str) -> str:
-    """Drop invisible characters that could hide a link or a blocked term (keeps emoji joiners)."""
-    return _ASCII_ZWJ.sub("", _INVISIBLE.sub("", text))
+    """Drop characters drawn as nothing, except the joiners and selectors that make up emoji."""
+    if text.isascii():
+        return text
+    kept: list[str] = []
+    for index, char in enumerate(text):
+        if not is_invisible(char) or _part_of_emoji(text, index, kept):
+            kept.append(char)
+    return "".join(kept)
+
+
+def fold(text: str) -> str:
+    """Fold text for matching (blocked terms, repeated text, link hosts): one copy, never shown.
+
+    Every invisible character goes (emoji joiners too), then compatibility forms (full-width
+    letters), case and runs of whitespace are folded.
+    """
+    if not text.isascii():
+        text = "".join(c for c in unicodedata.normalize("NFKC", text) if not is_invisible(c))
+        text = text.translate(_DOTS)
+    return " ".join(text.casefold().split())
 
 
 def neutralise_mentions(text: str) -> str:
@@ -105,23 +158,98 @@ def neutralise_mentions(text: str) -> str:
 
 
 def escape_spoiler(text: str) -> str:
-    """Keep `||` in a member's text from closing the spoiler it is wrapped in."""
-    return text.replace("||", "|" + ZWSP + "|")
+    """Escape a member's text for the inside of a spoiler, so that nothing in it can close it.
+
+    Discord ends a spoiler at the first `||` after it opens, escapes or not, so every bar is
+    escaped (no two bars are ever adjacent), and backslashes too, so a trailing one cannot
+    swallow the closing bars. A final escaped bar gets an invisible space after it, so it does
+    not pair with the first closing bar.
+    """
+    escaped = text.replace("\\", "\\\\").replace("|", "\\|")
+    return escaped + ZWSP if escaped.endswith("|") else escaped
 
 
-def fold(text: str) -> str:
-    """Normalise text for matching: compatibility forms, case, and runs of whitespace."""
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+def escape_markdown_fully(text: str) -> str:
+    """Escape every ASCII punctuation mark, so short text (a content warning) is shown literally."""
+    return "".join("\\" + c if c.isascii() and not c.isalnum() and not c.isspace() else c for c in text)
 
 
 def find_blocked_terms(text: str, terms: Iterable[str]) -> list[str]:
     """Return the blocked terms that appear in the text as whole words or phrases."""
-    folded = fold(clean_invisible(text))
+    folded = fold(text)
     found = []
     for term in terms:
         pattern = r"\s+".join(re.escape(part) for part in fold(term).split())
         if pattern and re.search(rf"(?<!\w){pattern}(?!\w)", folded):
             found.append(term)
+    return found
+
+
+# ----- links -----------------------------------------------------------------------------
+
+# A link-shaped run of text, split into what a browser would read as its parts. Only http(s)
+# schemes are linked by Discord; a host without one still opens when pasted. Slashes may be
+# backslashes (browsers read them as slashes), and the host may carry userinfo and a port.
+_LINKISH = re.compile(
+    r"(?P<scheme>https?:)?(?P<slashes>[/\\]*)"
+    r"(?:[^\s/\\@<>()\[\]{}\"'`|]*@)?"
+    r"(?P<host>[^\s/\\:?#@<>()\[\]{}\"'`|*]+)"
+    r"(?::[^\s/\\?#<>()\[\]{}\"'`|]*)?"
+    r"(?P<path>[/\\?#][^\s<>()\[\]{}\"'`|]*)?",
+    re.IGNORECASE,
+)
+_TRAILING_PUNCTUATION = ".,;:!?*_~"
+# Hosts whose every path is a server invite, and hosts where `/invite/<code>` is one.
+INVITE_HOSTS = ("discord.gg", "discord.me", "discord.io", "dsc.gg", "invite.gg")
+INVITE_PATH_HOSTS = ("discord.com", "discordapp.com")
+_INVITE_CODE = re.compile(r"/+[a-z0-9-]+")
+_INVITE_PATH = re.compile(r"/+invite/+[a-z0-9-]+")
+
+INVITE_REMOVED = "[invite link removed]"
+LINK_REMOVED = "[link removed]"
+
+
+def link_host(raw_host: str) -> str:
+    """Normalise a host as a browser would: percent-escapes, full-width forms, case, trailing dots."""
+    return fold(urllib.parse.unquote(raw_host)).rstrip(".")
+
+
+def _on_host(host: str, bases: tuple[str, ...]) -> bool:
+    return any(host == base or host.endswith("." + base) for base in bases)
+
+
+def is_invite(host: str, path: str) -> bool:
+    """Say whether a normalised host and a raw path make a Discord server invite."""
+    path = fold(urllib.parse.unquote(path.replace("\\", "/")))
+    if _on_host(host, INVITE_HOSTS):
+        return bool(_INVITE_CODE.match(path))
+    return _on_host(host, INVITE_PATH_HOSTS) and bool(_INVITE_PATH.match(path))
+
+
+@dataclass(frozen=True)
+class FoundLink:
+    """A link in a member's text: where it is, and whether it is an invite."""
+
+    start: int
+    end: int
+    invite: bool
+
+
+def find_links(text: str) -> list[FoundLink]:
+    """Find invites (however written) and ordinary http(s) or www. links in text."""
+    found = []
+    for match in _LINKISH.finditer(text):
+        host_start = match.start("host")
+        end = match.end()
+        while end > host_start + 1 and text[end - 1] in _TRAILING_PUNCTUATION:
+            end -= 1
+        host = link_host(text[host_start : min(end, match.end("host"))])
+        path_start = match.start("path") if match["path"] else end
+        path = text[path_start:end] if path_start < end else ""
+        if is_invite(host, path):
+            found.append(FoundLink(match.start(), end, invite=True))
+        elif (match["scheme"] and match["slashes"]) or host.startswith("www."):
+            found.append(FoundLink(match.start(), end, invite=False))
     return found
 
 
@@ -137,14 +265,21 @@ def apply_link_policy(text: str, policy: str) -> LinkCheck:
     """Strip or refuse links according to a guild's policy (invites are stripped by default)."""
     if policy == "allow":
         return LinkCheck(text)
+    links = find_links(text)
     if policy == "refuse":
-        has_link = bool(INVITE_PATTERN.search(text) or URL_PATTERN.search(text))
-        return LinkCheck(text, refused=has_link)
-    text, invites = INVITE_PATTERN.subn(INVITE_REMOVED, text)
-    links = 0
-    if policy == "strip_all":
-        text, links = URL_PATTERN.subn(LINK_REMOVED, text)
-    return LinkCheck(text, invites_removed=invites, links_removed=links)
+        return LinkCheck(text, refused=bool(links))
+    pieces: list[str] = []
+    invites = others = last = 0
+    for link in links:
+        if not link.invite and policy != "strip_all":
+            continue
+        pieces.append(text[last : link.start])
+        pieces.append(INVITE_REMOVED if link.invite else LINK_REMOVED)
+        invites += link.invite
+        others += not link.invite
+        last = link.end
+    pieces.append(text[last:])
+    return LinkCheck("".join(pieces), invites_removed=invites, links_removed=others)
 
 
 def meaningful_length(text: str) -> int:
@@ -167,6 +302,83 @@ def pseudonym_scope(share_id: int, epoch: int) -> str:
     return f"share:{share_id}" if epoch == 0 else f"share:{share_id}:{epoch}"
 
 
+# ----- pacing ---------------------------------------------------------------------
+
+
+@dataclass
+class _Lane:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    freed: asyncio.Event = field(default_factory=asyncio.Event)
+    in_flight: int = 0
+    finished: deque[float] = field(default_factory=deque)
+
+
+MAX_IDLE_LANES = 1000
+
+
+class ChannelPacer:
+    """At most `limit` requests per key (a channel and a kind of request) in any `window` seconds.
+
+    Discord allows 5 new messages, and 5 new threads, per channel in 5 seconds. discord.py
+    learns a bucket only from the answer to its first request, so a burst of shares sent at
+    once overruns it. Here a request takes a slot before it is sent and gives it back only
+    `window` seconds after its answer came: its answer comes after Discord counted it, so
+    however late the request arrived there, no `limit + 1` of them ever fall in one window.
+    Waiters are served in order.
+    """
+
+    def __init__(
+        self,
+        limit: int = 5,
+        window: float = 5.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ) -> None:
+        if limit < 1 or window < 0:
+            raise ValueError("a pacer needs a limit of at least 1 and a window of at least 0 seconds")
+        self.limit = limit
+        self.window = window
+        self._clock = clock
+        self._sleep = sleep
+        self._lanes: dict[Hashable, _Lane] = {}
+
+    @asynccontextmanager
+    async def slot(self, key: Hashable) -> AsyncIterator[None]:
+        """Wait for a free slot for `key`, hold it while the request runs, then let it age out."""
+        lane = self._lanes.setdefault(key, _Lane())
+        async with lane.lock:
+            while True:
+                now = self._clock()
+                while lane.finished and lane.finished[0] + self.window <= now:
+                    lane.finished.popleft()
+                if lane.in_flight + len(lane.finished) < self.limit:
+                    break
+                if lane.finished:
+                    await self._sleep(lane.finished[0] + self.window - now)
+                else:
+                    lane.freed.clear()
+                    await lane.freed.wait()
+            lane.in_flight += 1
+        try:
+            yield
+        finally:
+            lane.in_flight -= 1
+            lane.finished.append(self._clock())
+            lane.freed.set()
+            self._forget_idle()
+
+    def _forget_idle(self) -> None:
+        # Every reply thread is a key of its own: drop lanes nobody holds once their slots aged out.
+        if len(self._lanes) <= MAX_IDLE_LANES:
+            return
+        cutoff = self._clock() - self.window
+        for key, lane in list(self._lanes.items()):
+            idle = lane.in_flight == 0 and not lane.lock.locked()
+            if idle and (not lane.finished or lane.finished[-1] <= cutoff):
+                del self._lanes[key]
+
+
 # ----- results ---------------------------------------------------------------------
 
 
@@ -186,6 +398,15 @@ class Submission:
     notes: tuple[str, ...] = ()
     held_for_care: bool = False
     delay_seconds: int = 0
+
+
+@dataclass(frozen=True)
+class AnonymousText:
+    """Words to post anonymously outside /share, after the server's rules: the text, or why not."""
+
+    text: str | None
+    refusal: str = ""
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -238,7 +459,7 @@ class SharingService:
         return pseudonym_for(self.keyring, guild_id, pseudonym_scope(share_id, epoch), user_id)
 
     def _text_hash(self, guild_id: int, kind: str, scope: str, text: str) -> str:
-        words = " ".join(_WORD.findall(fold(clean_invisible(text))))
+        words = " ".join(_WORD.findall(fold(text)))
         return self.keyring.keyed_hash("sharing-text", guild_id, kind, scope, words)
 
     # ----- settings ----------------------------------------------------
@@ -469,6 +690,36 @@ class SharingService:
             delay_seconds=delay,
         )
 
+    async def check_anonymous_text(
+        self, guild_id: int, user_id: int, text: str, now: datetime
+    ) -> AnonymousText:
+        """Apply this server's rules for anonymous posting to words posted anonymously elsewhere.
+
+        Check-in notes use it: a block on the author refuses them, the link policy strips or
+        refuses links, blocked terms refuse them, and what is posted has invisible characters
+        dropped and mentions neutralised. Nothing is stored, and no rate limit is counted here.
+        """
+        blocked = await self._refuse_if_blocked(guild_id, self.ban_key(guild_id, user_id), now)
+        if blocked is not None:
+            return AnonymousText(None, blocked.reason)
+        text = clean_invisible(text).strip()
+        config = await self.store.get_config(guild_id)
+        links = apply_link_policy(text, config.link_policy)
+        if links.refused:
+            return AnonymousText(
+                None,
+                "This server doesn't allow links in anonymous posts. Please take the link out and try again.",
+            )
+        found = find_blocked_terms(links.text, config.blocked_terms)
+        if found:
+            shown = ", ".join(f"“{t}”" for t in found[:5])
+            return AnonymousText(
+                None,
+                f"Your words use terms this server doesn't allow in anonymous posts ({shown}). "
+                "Please rephrase and try again.",
+            )
+        return AnonymousText(neutralise_mentions(links.text), notes=_link_notes(links))
+
     async def refusal_if_blocked(self, guild_id: int, user_id: int, now: datetime) -> str | None:
         """Return why the member can't post right now (a block), or None."""
         refused = await self._refuse_if_blocked(guild_id, self.ban_key(guild_id, user_id), now)
@@ -485,6 +736,10 @@ class SharingService:
     async def pending(self, guild_id: int) -> list[Post]:
         """Return the items waiting for review."""
         return await self.store.pending_posts(guild_id)
+
+    async def waiting_count(self, guild_id: int) -> int:
+        """Count the items waiting for review (all of them, not only the listed ones)."""
+        return (await self.store.count_by_status(guild_id)).get(PENDING, 0)
 
     async def share_for_reply(self, guild_id: int, post_id: int) -> Post:
         """Return the share a reply would go under: the post itself, or a reply's parent."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -218,16 +219,21 @@ class Transaction:
 
 
 def backup_file(source: Path, destination: Path) -> None:
-    """Copy a live SQLite database with the online backup API (safe while the bot writes)."""
+    """Copy a live SQLite database with the online backup API (safe while the bot writes).
+
+    The copy is written beside the destination and moved into place at the end, so a
+    failed backup never leaves a half-written file where a good one was.
+    """
     destination.parent.mkdir(parents=True, exist_ok=True)
-    if destination.exists():
-        destination.unlink()
+    partial = destination.with_name(destination.name + ".partial")
+    partial.unlink(missing_ok=True)
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
     try:
-        dst = sqlite3.connect(destination)
+        dst = sqlite3.connect(partial)
         try:
             src.backup(dst)
         finally:
             dst.close()
     finally:
         src.close()
+    os.replace(partial, destination)

@@ -9,6 +9,7 @@ erasure without any table keeping their ban key.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
@@ -32,6 +33,10 @@ TITLE_CONTEXT = "sharing_posts.title_enc"
 WARNING_CONTEXT = "sharing_posts.warning_enc"
 BODY_CONTEXT = "sharing_posts.body_enc"
 NOTIFY_CONTEXT = "sharing_posts.notify_enc"
+
+# Posts get random ids in this range (seven digits), never counting ones.
+POST_ID_FIRST = 1_000_000
+POST_ID_COUNT = 9_000_000
 
 EVENT_RETENTION = timedelta(days=1)
 REJECTED_RETENTION = timedelta(days=30)
@@ -298,12 +303,28 @@ class SharingStore:
         return Admission(post=_post(row))
 
     @staticmethod
-    async def _insert_post(tx: Transaction, new: NewPost) -> int:
-        post_id = await tx.execute(
-            "INSERT INTO sharing_posts (guild_id, kind, share_id, ban_key, pseudonym, is_op, source, status, "
-            "held_for_care, flags, title_enc, warning_enc, body_enc, notify_enc, created_at, post_at) "
-            "VALUES (?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    async def _new_post_id(tx: Transaction) -> int:
+        """Pick an unused random id: ids are shown and carried in buttons, and counting ones would
+        tell which post was written first, undoing the random posting delay."""
+        while True:
+            candidate = POST_ID_FIRST + secrets.randbelow(POST_ID_COUNT)
+            taken = await tx.fetchval(
+                "SELECT 1 FROM sharing_posts WHERE id = ? "
+                "UNION ALL SELECT 1 FROM sharing_audit WHERE post_id = ?",
+                (candidate, candidate),
+            )
+            if not taken:
+                return candidate
+
+    async def _insert_post(self, tx: Transaction, new: NewPost) -> int:
+        post_id = await self._new_post_id(tx)
+        await tx.execute(
+            "INSERT INTO sharing_posts (id, guild_id, kind, share_id, ban_key, pseudonym, is_op, source, "
+            "status, held_for_care, flags, title_enc, warning_enc, body_enc, notify_enc, created_at, "
+            "post_at) "
+            "VALUES (?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
+                post_id,
                 new.guild_id,
                 new.kind,
                 new.share_id,
@@ -369,15 +390,18 @@ class SharingStore:
     async def posts_by_author(self, guild_id: int, ban_key: str, limit: int = 100) -> list[Post]:
         """Return a member's shares and replies in a guild, newest first."""
         rows = await self.db.fetchall(
-            f"{_SELECT_POST} WHERE guild_id = ? AND ban_key = ? ORDER BY id DESC LIMIT ?",
+            f"{_SELECT_POST} WHERE guild_id = ? AND ban_key = ? ORDER BY created_at DESC, rowid DESC LIMIT ?",
             (guild_id, ban_key, limit),
         )
         return [_post(r) for r in rows]
 
-    async def replies_to(self, share_id: int) -> list[Post]:
-        """Return the replies under a share."""
-        rows = await self.db.fetchall(f"{_SELECT_POST} WHERE share_id = ? ORDER BY id", (share_id,))
-        return [_post(r) for r in rows]
+    async def count_by_status(self, guild_id: int | None = None) -> dict[str, int]:
+        """Count posts per status, in one guild or all (/sharemod pending counts beyond its list)."""
+        where, params = ("WHERE guild_id = ?", (guild_id,)) if guild_id is not None else ("", ())
+        rows = await self.db.fetchall(
+            f"SELECT status, COUNT(*) AS n FROM sharing_posts {where} GROUP BY status", params
+        )
+        return {r["status"]: int(r["n"]) for r in rows}
 
     async def due_posts(self, now: datetime, limit: int = 500) -> list[int]:
         """Return the ids of queued posts whose time has come, oldest first."""
@@ -386,20 +410,6 @@ class SharingStore:
             (QUEUED, to_db_time(now), limit),
         )
         return [int(r["id"]) for r in rows]
-
-    async def next_due(self) -> datetime | None:
-        """Return when the next queued post is due."""
-        return from_db_time(
-            await self.db.fetchval("SELECT MIN(post_at) FROM sharing_posts WHERE status = ?", (QUEUED,))
-        )
-
-    async def count_by_status(self, guild_id: int | None = None) -> dict[str, int]:
-        """Count posts per status (for tests, the CLI and health checks)."""
-        where, params = ("WHERE guild_id = ?", (guild_id,)) if guild_id is not None else ("", ())
-        rows = await self.db.fetchall(
-            f"SELECT status, COUNT(*) AS n FROM sharing_posts {where} GROUP BY status", params
-        )
-        return {r["status"]: int(r["n"]) for r in rows}
 
     # ----- moving posts through their life -------------------------------
 
@@ -460,7 +470,7 @@ class SharingStore:
     async def pending_posts(self, guild_id: int, limit: int = 50) -> list[Post]:
         """Return a guild's posts waiting for review, oldest first."""
         rows = await self.db.fetchall(
-            f"{_SELECT_POST} WHERE guild_id = ? AND status = ? ORDER BY id LIMIT ?",
+            f"{_SELECT_POST} WHERE guild_id = ? AND status = ? ORDER BY created_at, rowid LIMIT ?",
             (guild_id, PENDING, limit),
         )
         return [_post(r) for r in rows]
@@ -778,7 +788,7 @@ async def export_member(db: Database, keyring: Keyring, member: MemberRef) -> di
     blocks: list[dict[str, Any]] = []
     for guild_id, ban_key in sorted(member.ban_keys.items()):
         rows = await db.fetchall(
-            f"{_SELECT_POST} WHERE guild_id = ? AND ban_key = ? ORDER BY id", (guild_id, ban_key)
+            f"{_SELECT_POST} WHERE guild_id = ? AND ban_key = ? ORDER BY created_at", (guild_id, ban_key)
         )
         for post in map(_post, rows):
             posts.append(
@@ -837,7 +847,7 @@ async def posted_messages(db: Database, member: MemberRef) -> list[PostedMessage
     for guild_id, ban_key in sorted(member.ban_keys.items()):
         rows = await db.fetchall(
             "SELECT channel_id, message_id FROM sharing_posts WHERE guild_id = ? AND ban_key = ? "
-            "AND channel_id IS NOT NULL AND message_id IS NOT NULL ORDER BY id",
+            "AND channel_id IS NOT NULL AND message_id IS NOT NULL ORDER BY created_at",
             (guild_id, ban_key),
         )
         found.extend((int(r["channel_id"]), int(r["message_id"])) for r in rows)

@@ -217,3 +217,31 @@ async def test_migrate_brings_a_new_database_to_the_current_schema(tmp_path: Pat
     again_code, again_out, _ = await _run("migrate", "--config", str(config), env=_env())
     assert again_code == 0 and "already at the current schema" in again_out
     _assert_clean_database(database)
+
+
+async def test_run_with_a_malformed_secret_key_says_so_in_one_line(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "config.toml", {"bot": {"database": str(tmp_path / "h.db")}})
+    code, _, stderr = await _run(
+        "run", "--config", str(config), env=_env(DISCORD_TOKEN="token", HEARTH_SECRET_KEY="short")
+    )
+    assert code == 2
+    _assert_no_traceback(stderr)
+    lines = [line for line in stderr.splitlines() if line.startswith("hearth:")]
+    assert len(lines) == 1 and "secret key" in lines[0], stderr
+
+
+async def test_run_when_discord_cannot_be_reached_says_so_in_one_line(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path / "config.toml",
+        {
+            "bot": {"database": str(tmp_path / "h.db")},
+            "discord": {"api_base_url": "http://127.0.0.1:9/api/v10", "gateway_url": "ws://127.0.0.1:9/"},
+        },
+    )
+    code, _, stderr = await _run(
+        "run", "--config", str(config), env=_env(DISCORD_TOKEN="token", HEARTH_SECRET_KEY=TEST_SECRET_KEY)
+    )
+    assert code == 2
+    _assert_no_traceback(stderr)
+    lines = [line for line in stderr.splitlines() if line.startswith("hearth:")]
+    assert len(lines) == 1 and "cannot reach Discord" in lines[0], stderr

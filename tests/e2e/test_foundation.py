@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
@@ -12,6 +13,14 @@ from discord import app_commands
 from tests.fakediscord.harness import Harness
 
 SYNC_ROUTE = "PUT /applications/{application_id}/guilds/{guild_id}/commands"
+EVERY_COMMAND = {
+    # slash commands
+    "about", "checkin", "exercise", "faq", "faqadmin", "journal", "ladder", "learn", "mood", "mydata",
+    "myshares", "pause", "privacy", "prompts", "reminders", "resources", "safety", "schedule", "setup",
+    "share", "sharemod",
+    # message context menus
+    "Moderate anonymous post", "Reply anonymously", "Report to moderators",
+}
 
 
 def _assert_closed_cleanly(database: Path) -> None:
@@ -36,8 +45,8 @@ async def test_start_syncs_the_commands_to_the_dev_guild(hearth: Harness) -> Non
     assert len(syncs) == 1
     assert syncs[0].params["guild_id"] == str(hearth.guild.id)
     names = {c["name"] for c in syncs[0].json}
-    assert {"about", "setup"} <= names
-    assert {"about", "setup"} <= set(hearth.fake.command_names(hearth.guild))
+    assert names == EVERY_COMMAND
+    assert set(hearth.fake.command_names(hearth.guild)) == EVERY_COMMAND
     # Nothing is synced globally while a dev guild is configured.
     assert hearth.fake.journal.select("PUT /applications/{application_id}/commands") == []
     setup = next(c for c in syncs[0].json if c["name"] == "setup")
@@ -60,6 +69,7 @@ async def test_about_answers_ephemerally(hearth: Harness) -> None:
     assert result.embed["title"] == "Hearth"
     assert "/resources" in result.text and "/privacy" in result.text
     assert _field(result.embed, "Version")
+    assert re.fullmatch(r"(\d+d )?\d+h \d+m", _field(result.embed, "Uptime"))
     # Nothing was posted where others could see it.
     assert hearth.fake.messages(hearth.channels["general"]) == []
 

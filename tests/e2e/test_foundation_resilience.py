@@ -5,6 +5,7 @@ from __future__ import annotations
 import discord
 import pytest
 
+from tests.e2e.checkin_helpers import MONDAY_8AM, add_schedule, checkin_posts, settle, tick
 from tests.fakediscord.harness import Harness
 
 SEND = "POST /channels/{channel_id}/messages"
@@ -30,6 +31,21 @@ async def test_a_429_and_a_502_on_a_send_are_survived_and_the_message_arrives_on
     messages = hearth.fake.messages(checkins)
     assert [m.content for m in messages] == ["good morning, everyone"]
     assert messages[0].id == sent.id
+
+
+async def test_a_scheduled_check_in_survives_a_502_and_a_429_and_is_posted_once(hearth: Harness) -> None:
+    checkins = hearth.channels["checkins"]
+    await settle(hearth)
+    hearth.clock.set(MONDAY_8AM)
+    await add_schedule(hearth, time="09:00", timezone="UTC")
+    hearth.fake.faults.server_error(SEND, status=502, channel_id=checkins.id)
+    hearth.fake.faults.rate_limit(SEND, retry_after=0.05, channel_id=checkins.id)
+
+    await tick(hearth, MONDAY_8AM.replace(hour=9))
+
+    statuses = [a.status for a in hearth.fake.journal.select(SEND, channel_id=checkins.id)]
+    assert statuses[:2] == [502, 429] and statuses[2:] == [200]
+    assert len(checkin_posts(hearth)) == 1
 
 
 async def test_a_global_429_is_survived(hearth: Harness) -> None:

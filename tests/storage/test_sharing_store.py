@@ -145,6 +145,21 @@ async def test_no_sharing_table_holds_an_authors_user_id(service: SharingService
     assert any(str(MODERATOR) == v for v in values), "the moderator's own id is kept for the audit log"
 
 
+async def test_post_ids_are_random_so_they_do_not_tell_which_came_first(
+    db: Database, keyring: Keyring
+) -> None:
+    service = make_service(db, keyring, shares_per_hour=100)
+    ids = []
+    for n in range(30):
+        result = await share(service, text=f"{TEXT} Number {n} of many.", at=NOW + timedelta(seconds=n))
+        assert result.post is not None
+        ids.append(result.post.id)
+    assert all(1_000_000 <= i < 10_000_000 for i in ids)
+    assert ids != sorted(ids) and ids != sorted(ids, reverse=True)
+    mine = await service.mine(GUILD, AUTHOR, limit=50)
+    assert [p.id for p in mine] == ids[::-1], "a member's own list is still newest first"
+
+
 async def test_the_rate_limit_is_three_an_hour_and_says_when_to_come_back(service: SharingService) -> None:
     for n in range(3):
         result = await share(service, text=f"{TEXT} ({n})", at=NOW + timedelta(minutes=n))

@@ -38,6 +38,7 @@ from bot.cogs._ui import (
 )
 from bot.errors import NotModeratorError, UserFacingError
 from bot.services.sharing import (
+    AUTHOR_BLOCKED,
     REASON_LIMIT,
     REPLY_ORPHANED,
     SOURCE_LABELS,
@@ -99,6 +100,13 @@ POLICY_WORDS = {
     "strip_all": "all links are removed",
     "refuse": "posts with links are refused",
 }
+
+
+def kept_share(text: str, title: str | None, content_warning: str | None) -> str:
+    """Return everything a member typed into /share, labelled, to hand back with a refusal."""
+    labelled = (("Title", title), ("Content warning", content_warning))
+    head = "\n".join(f"{label}: {value}" for label, value in labelled if value)
+    return f"{head}\n\n{text}" if head else text
 
 
 def jump_url(guild_id: int, channel_id: int, message_id: int) -> str:
@@ -890,6 +898,16 @@ class Sharing(commands.Cog):
             return None, None
         post = opened.post
         now = self.bot.now()
+        withheld = await self.service.withhold_if_blocked(post, now)
+        if withheld is not None:
+            log.info("did not post %s: its author was blocked while it waited", what(post))
+            if withheld.notify_user_id is not None:
+                await self._dm(
+                    withheld.notify_user_id,
+                    f"Your anonymous {post.kind} in {self._guild_name(post.guild_id)} was not posted: "
+                    f"{AUTHOR_BLOCKED}.",
+                )
+            return None, AUTHOR_BLOCKED
         try:
             if post.is_share:
                 settings = await self._settings(post.guild_id)
@@ -1077,9 +1095,10 @@ class Sharing(commands.Cog):
         trust ladder) can post anonymously through it.
         """
         await self._defer(interaction)
+        kept = kept_share(text, title, content_warning)
         guild_id = interaction.guild_id
         if guild_id is None:
-            await self._refuse(interaction, "Anonymous sharing works inside a server.", text)
+            await self._refuse(interaction, "Anonymous sharing works inside a server.", kept)
             return ShareResult(Outcome.REFUSED)
         settings = await self._settings(guild_id)
         label = "share" if source == "share" else f"{source} share"
@@ -1097,7 +1116,7 @@ class Sharing(commands.Cog):
                 "Please let a moderator know."
             )
         if unusable:
-            await self._refuse(interaction, unusable, text)
+            await self._refuse(interaction, unusable, kept)
             await self._care(interaction, assessment, source=label)
             return ShareResult(Outcome.REFUSED)
         try:
@@ -1113,17 +1132,17 @@ class Sharing(commands.Cog):
                 assessment=assessment,
             )
         except StorageBusyError:
-            await self._refuse(interaction, BUSY_MESSAGE, text)
+            await self._refuse(interaction, BUSY_MESSAGE, kept)
             return ShareResult(Outcome.REFUSED)
         if result.outcome is Outcome.REFUSED or result.post is None:
-            await self._refuse(interaction, result.reason, text)
+            await self._refuse(interaction, result.reason, kept)
             await self._care(interaction, assessment, source=label)
             return ShareResult(Outcome.REFUSED)
         post = result.post
         notes = "".join(f"\n{n}" for n in result.notes)
         if result.outcome is Outcome.HELD:
             return await self._held(
-                interaction, post, settings, assessment, label=label, notes=notes, text=text
+                interaction, post, settings, assessment, label=label, notes=notes, text=kept
             )
         if result.delay_seconds > 0:
             assert post.post_at is not None
@@ -1138,6 +1157,9 @@ class Sharing(commands.Cog):
             return ShareResult(Outcome.QUEUED, post.id)
         link, trouble = await self._post_one(post.id)
         if link is None:
+            if trouble == AUTHOR_BLOCKED:
+                await self._refuse(interaction, f"Your share wasn't posted: {trouble}.", kept)
+                return ShareResult(Outcome.REFUSED, post.id)
             why = trouble or "I couldn't post it just now. I'll keep trying"
             await self._send(
                 interaction,

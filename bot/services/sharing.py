@@ -59,6 +59,7 @@ MAX_BLOCKED_TERMS = 200
 TERM_LIMIT = 100
 REPORTS_PER_HOUR = 10
 REPLY_ORPHANED = "the share it answered was removed"
+AUTHOR_BLOCKED = "you can't share anonymously in this server right now, so it was not posted"
 REPLY_MIN_LENGTH = 2
 # Retries after a failed post: soon, then less often, never giving up on a member's words.
 RETRY_DELAYS = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10), timedelta(minutes=30))
@@ -538,8 +539,11 @@ class SharingService:
 
     # ----- shares and replies ------------------------------------------
 
+    async def _active_block(self, guild_id: int, ban_key: str, now: datetime) -> Block | None:
+        return await self.store.active_block(guild_id, block_key_for(self.keyring, guild_id, ban_key), now)
+
     async def _refuse_if_blocked(self, guild_id: int, ban_key: str, now: datetime) -> Submission | None:
-        block = await self.store.active_block(guild_id, block_key_for(self.keyring, guild_id, ban_key), now)
+        block = await self._active_block(guild_id, ban_key, now)
         if block is None:
             return None
         until = "" if block.expires_at is None else f" This lasts until {block.expires_at:%d %B %Y}."
@@ -812,6 +816,19 @@ class SharingService:
         """Take a queued post for posting, with its text opened; None if someone else has it."""
         post = await self.store.claim(post_id)
         return None if post is None else self.open(post)
+
+    async def withhold_if_blocked(self, post: Post, now: datetime) -> Decision | None:
+        """Keep a claimed post from going up if its author was blocked while it waited.
+
+        Posts a moderator approved go up: that decision came after the block. Others are
+        marked not posted, with a reason only their author sees in /myshares; nothing tells
+        moderators, who would otherwise learn that this post and a blocked one share an author.
+        """
+        if post.decided_at is not None or await self._active_block(post.guild_id, post.ban_key, now) is None:
+            return None
+        if not await self.store.abandon(post.id, now, AUTHOR_BLOCKED):
+            return None
+        return Decision(post=post, notify_user_id=self._notify_id(post))
 
     async def posted(
         self, post_id: int, now: datetime, *, channel_id: int, message_id: int, thread_id: int | None

@@ -343,8 +343,10 @@ async def test_blocked_terms_are_refused_with_the_reason(sharing: Harness) -> No
     settings = await hearth.actor("mod").slash("sharemod settings", add_terms="grimthorpe, bad place")
     assert "grimthorpe" in (await settings.reply()).text
     text = "I went back to the Bad   Place today and it was harder than I expected it to be."
-    refused = await share(hearth, "alice", text)
-    assert "“bad place”" in refused.text and text in refused.text
+    refused = await share(hearth, "alice", text, title="Going back", warning="a hard place")
+    assert "“bad place”" in refused.text
+    for typed in (text, "Title: Going back", "Content warning: a hard place"):
+        assert typed in refused.text, "everything typed comes back, title and warning included"
     for hidden in ("grim\u200ethorpe", "grim\u2062thorpe", "grim\u202ethorpe", "grim\U000e0041thorpe"):
         refused = await share(hearth, "alice", f"I keep thinking about {hidden} and what happened there.")
         assert "“grimthorpe”" in refused.text, hidden
@@ -628,6 +630,29 @@ async def test_no_button_or_number_tells_which_share_was_written_first(sharing: 
     ]
     await reply_by_button(hearth, "carol", alices_post, "Me too, from an older button.")
     assert len(thread_posts(hearth, thread_of(hearth, alices_post))) == 2
+
+
+@pytest.mark.hearth_config(sharing={"max_delay_seconds": 600})
+async def test_a_waiting_share_is_not_posted_once_its_author_is_blocked(sharing: Harness) -> None:
+    hearth = sharing
+    await (await hearth.actor("mod").slash("sharemod settings", delay_seconds=600)).reply()
+    cog = hearth.bot.get_cog("Sharing")
+    cog.service.rng.randint = lambda low, high: 300  # type: ignore[union-attr]
+    waiting = await share(hearth, "alice", TEXT)
+    assert "within about 5 minutes" in waiting.text
+    cog.service.rng.randint = lambda low, high: 0  # type: ignore[union-attr]
+    await share(hearth, "alice", OTHER_TEXT)
+    [posted] = posts(hearth)
+    menu = await hearth.actor("mod", "sharing").message_command("Moderate anonymous post", posted)
+    blocking = await menu.click(label="Block author")
+    await (await blocking.submit({"Reason (only moderators see it)": "harassment"})).reply()
+    review_before = len(hearth.fake.messages(hearth.channels["review"]))
+    hearth.clock.advance(seconds=301)
+    assert await cog.post_due() == 0  # type: ignore[union-attr]
+    assert posts(hearth) == [posted], "the waiting share never goes up"
+    assert len(hearth.fake.messages(hearth.channels["review"])) == review_before, "moderators learn nothing"
+    mine = await (await hearth.actor("alice").slash("myshares")).reply()
+    assert "not posted" in mine.text and "can't share anonymously in this server right now" in mine.text
 
 
 async def test_a_queued_share_survives_a_restart(sharing: Harness) -> None:

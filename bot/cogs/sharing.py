@@ -236,7 +236,10 @@ AUDIT_VERBS = {
 
 def audit_line(entry: AuditEntry) -> str:
     """Describe one audit entry: who (a moderator) did what to which item."""
-    who = f"<@{entry.moderator_id}>" if entry.moderator_id is not None else "The author"
+    if entry.moderator_id is not None:
+        who = f"<@{entry.moderator_id}>"
+    else:
+        who = "The author" if entry.by_author else "A former moderator"
     verb = AUDIT_VERBS.get(entry.action, entry.action)
     target = ""
     if entry.action == "unblock":

@@ -134,8 +134,15 @@ class Block:
         return self.expires_at is None or self.expires_at > now
 
 
+# The end of an audit entry's detail when an author deleted their own post (no moderator did it).
+DELETED_BY_AUTHOR = "by its author"
+
+
 @dataclass(frozen=True)
 class AuditEntry:
+    """One action in the audit log; `moderator_id` is None for an author's own delete, and after
+    the moderator who took the action erased their data."""
+
     id: int
     guild_id: int
     moderator_id: int | None
@@ -144,6 +151,12 @@ class AuditEntry:
     block_id: int | None
     detail: str
     created_at: datetime
+
+    @property
+    def by_author(self) -> bool:
+        """Say whether an author (not a moderator) took this action: deleting their own post."""
+        by_nobody = self.moderator_id is None
+        return by_nobody and self.action == "delete" and self.detail.endswith(DELETED_BY_AUTHOR)
 
 
 @dataclass(frozen=True)
@@ -542,7 +555,7 @@ class SharingStore:
                 await tx.execute("DELETE FROM sharing_posts WHERE share_id = ?", (post_id,))
             await tx.execute("DELETE FROM sharing_posts WHERE id = ?", (post_id,))
             if audit:
-                detail = "by a moderator" if moderator_id is not None else "by its author"
+                detail = "by a moderator" if moderator_id is not None else DELETED_BY_AUTHOR
                 await self._audit(
                     tx,
                     now,

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from bot.cogs.privacy import privacy_service
 from tests.fakediscord.harness import Harness
 from tests.sharing_markdown import hidden_and_shown
 
@@ -474,6 +475,26 @@ async def test_a_blocked_author_is_refused_after_names_rotate_and_blocks_list_no
     for words in ("blocked the author of", "rotated the anonymous names", "lifted block #1"):
         assert words in audit.text
     assert f"<@{hearth.members['mod'].id}>" in audit.text
+
+
+async def test_the_audit_log_tells_an_erased_moderator_from_an_author(sharing: Harness) -> None:
+    hearth = sharing
+    await (await hearth.actor("mod").slash("setup", vetting=True)).reply()
+    await share(hearth, "alice", TEXT)
+    item = hearth.fake.last_message(hearth.channels["review"])
+    await (await hearth.actor("mod", "review").click(item, label="Approve")).reply()
+    mine = await hearth.actor("alice").slash("myshares")
+    await mine.reply()
+    asking = await mine.click(label="Delete #1")
+    await asking.reply()
+    await (await asking.click(label="Yes, delete it")).reply()
+    await privacy_service(hearth.bot).erase(
+        hearth.members["mod"].id, hearth.clock.now(), delete_posts=False, guild_ids=[hearth.guild.id]
+    )
+    audit = await (await hearth.actor("owner").slash("sharemod audit")).reply()
+    assert "A former moderator approved item #" in audit.text
+    assert "The author deleted item #" in audit.text
+    assert "The author approved" not in audit.text and str(hearth.members["mod"].id) not in audit.text
 
 
 async def test_a_moderator_who_is_not_one_cannot_approve(sharing: Harness) -> None:

@@ -46,6 +46,7 @@ class CheckinSettings:
     posts_per_second: float = 47.5
     post_workers: int = 16
     count_refresh_seconds: float = 5.0
+    anonymous_notes_per_hour: int = 10
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cogs._delivery import POST_NEEDS, TROUBLE_COLOUR, channel_works, missing_permissions, note_trouble
+from bot.cogs._delivery import (
+    POST_NEEDS,
+    TROUBLE_COLOUR,
+    channel_works,
+    missing_permissions,
+    note_trouble,
+    post_to_moderators,
+)
 from bot.cogs._ui import (
     CHOICE_NAME_LIMIT,
     CHOICES_LIMIT,
@@ -51,6 +58,7 @@ from bot.services.checkins import (
     NOTE_LIMIT,
     VISIBILITIES,
     CheckinService,
+    HourlyLimit,
     MoodHistory,
     NoteSaved,
     Tally,
@@ -67,6 +75,8 @@ from bot.services.schedules import (
     weekdays_from_text,
     zone_choices,
 )
+from bot.services.sharing import REASON_LIMIT as REPORT_REASON_LIMIT
+from bot.services.sharing import neutralise_mentions
 from bot.storage.checkins import CheckinStore, OccurrenceRow, ReminderRow, ScheduleRow
 from bot.storage.db import StorageBusyError
 
@@ -111,10 +121,14 @@ def marker(occurrence_id: int) -> str:
 # ----- rendering -----------------------------------------------------------------------------------
 
 
-def _count_line(total: int) -> str:
-    if total == 0:
+def _count_line(tally: Tally) -> str:
+    if tally.total == 0 and tally.anonymous_notes == 0:
         return "No one yet. You could be the first."
-    return f"{total} member{'s' if total != 1 else ''} checked in."
+    lines = [f"{tally.total} member{'s' if tally.total != 1 else ''} checked in."]
+    if tally.anonymous_notes:
+        notes = tally.anonymous_notes
+        lines.append(f"{notes} anonymous note{'s' if notes != 1 else ''} in the thread.")
+    return "\n".join(lines)
 
 
 def _distribution_lines(distribution: dict[int, int]) -> str:
@@ -143,7 +157,7 @@ def checkin_embed(occurrence: OccurrenceRow, tally: Tally, *, closed: bool = Fal
         description=clip(description, EMBED_DESCRIPTION_LIMIT),
         colour=CLOSED_COLOUR if closed else HEARTH_COLOUR,
     )
-    embed.add_field(name="Checked in", value=_count_line(tally.total), inline=True)
+    embed.add_field(name="Checked in", value=_count_line(tally), inline=True)
     closes = int(occurrence.closes_at.timestamp())
     embed.add_field(
         name="Closed" if closed else "Open until",
@@ -153,6 +167,12 @@ def checkin_embed(occurrence: OccurrenceRow, tally: Tally, *, closed: bool = Fal
     if tally.distribution is not None:
         embed.add_field(
             name="How the group is doing", value=_distribution_lines(tally.distribution), inline=False
+        )
+    elif occurrence.show_distribution and not closed:
+        embed.add_field(
+            name="How the group is doing",
+            value="Shown here when the check-in closes, if at least 5 members gave a mood.",
+            inline=False,
         )
     embed.set_footer(text=f"{marker(occurrence.id)} · /checkin any time · /mood for your history")
     return embed
@@ -310,7 +330,7 @@ def schedule_field(schedule: ScheduleRow) -> tuple[str, str]:
         hours = schedule.window_minutes / 60
         lines.append(
             f"open {hours:g} h · mood distribution "
-            f"{'shown from 5 answers' if schedule.show_distribution else 'off'}"
+            f"{'shown at the close, from 5 moods' if schedule.show_distribution else 'off'}"
         )
     if schedule.paused and schedule.last_error:
         lines.append(
@@ -491,6 +511,26 @@ class PersonalMoodButton(
 
 
 DYNAMIC_ITEMS = (MoodButton, WordsButton, NoteVisibilityButton, PassButton, PersonalMoodButton)
+
+
+class NoteReportModal(HearthModal, title="Report to moderators"):
+    """Why a member reports an anonymous check-in note (the same form as for anonymous shares)."""
+
+    reason: discord.ui.TextInput[NoteReportModal] = discord.ui.TextInput(
+        label="What's wrong with it?",
+        style=discord.TextStyle.paragraph,
+        max_length=REPORT_REASON_LIMIT,
+        placeholder="Moderators see this and a link to the note, but not your name.",
+    )
+
+    def __init__(self, cog: Checkins, link: str, pseudonym: str) -> None:
+        super().__init__()
+        self.cog = cog
+        self.link = link
+        self.pseudonym = pseudonym
+
+    async def on_submit(self, interaction: discord.Interaction, /) -> None:
+        await self.cog.report_note(interaction, self.link, self.pseudonym, self.reason.value)
 
 
 class NoteModal(HearthModal):
@@ -739,6 +779,7 @@ class Checkins(commands.Cog):
             on_paused=self._tell_paused,
         )
         self.counts = CountRefresher(settings.count_refresh_seconds, self._refresh_count, self.pacer)
+        self.anonymous_limit = HourlyLimit(settings.anonymous_notes_per_hour)
         self.startup_task: asyncio.Task[None] | None = None
         self.load_seconds = 0.0
         self._ticks: set[asyncio.Task[Any]] = set()
@@ -749,6 +790,9 @@ class Checkins(commands.Cog):
     async def cog_load(self) -> None:
         started = time.perf_counter()
         self.bot.add_dynamic_items(*DYNAMIC_ITEMS)
+        moved = await self.service.store.adopt_legacy_anonymous_notes()
+        if moved:
+            log.info("moved %d anonymous check-in notes to per-check-in keys", moved)
         await self.service.ensure_next_runs(self.bot.now())
         due = await self.service.store.next_wakeup()
         await self._arm(due)
@@ -908,7 +952,7 @@ class Checkins(commands.Cog):
             default = answer.note
         else:
             key = ban_key_for(self.bot.keyring, occurrence.guild_id, interaction.user.id)
-            anonymous = await self.service.store.get_anonymous_note(occurrence.id, key)
+            anonymous = await self.service.store.get_anonymous_note(occurrence.guild_id, occurrence.id, key)
             default = anonymous.note if anonymous else None
         await interaction.response.send_modal(NoteModal(self, occurrence.id, visibility, default))
 
@@ -922,6 +966,9 @@ class Checkins(commands.Cog):
         if occurrence is None:
             raise UserFacingError("I can't find this check-in any more.", keep_text=text)
         key = ban_key_for(self.bot.keyring, occurrence.guild_id, interaction.user.id)
+        notes: tuple[str, ...] = ()
+        if visibility == "anonymous":
+            text, notes = await self._anonymous_rules(interaction, occurrence, text, now)
         with keeping(text):
             saved = await self.service.save_note(
                 occurrence_id, interaction.user.id, text, visibility, now, key
@@ -958,10 +1005,46 @@ class Checkins(commands.Cog):
                 f"Shared anonymously in the check-in's thread as **{name}**: {link}\n"
                 "No one else can see that it was you."
             )
+            if notes:
+                reply += "\n" + " ".join(notes)
         await interaction.followup.send(reply + await self._notice(interaction.user.id), ephemeral=True)
         await self._care(interaction, saved, link)
 
+    async def _anonymous_rules(
+        self, interaction: discord.Interaction, occurrence: OccurrenceRow, text: str, now: datetime
+    ) -> tuple[str, tuple[str, ...]]:
+        """Apply the server's anonymous-sharing rules and this area's hourly limit to anonymous words.
+
+        Return the words to post (links stripped as the server asks, mentions neutralised) and
+        notes for the member, or refuse with their words handed back. Refused words that call
+        for care still bring it.
+        """
+        with keeping(text):
+            checked = await self.bot.sharing.check_anonymous_text(
+                occurrence.guild_id, interaction.user.id, text, now
+            )
+        if checked.text is None:
+            await self._care_for(interaction, occurrence.guild_id, text, visibility="anonymous", link=None)
+            raise UserFacingError(checked.refusal, keep_text=text)
+        until = self.anonymous_limit.try_add((occurrence.guild_id, interaction.user.id), now)
+        if until is not None:
+            minutes = max(1, int((until - now).total_seconds() // 60) + 1)
+            raise UserFacingError(
+                f"You've shared a lot of anonymous words this hour (this server allows "
+                f"{self.anonymous_limit.limit}). You can share again in about {minutes} minutes, "
+                "or keep these just for you.",
+                keep_text=text,
+            )
+        return checked.text, checked.notes
+
     async def _care(self, interaction: discord.Interaction, saved: NoteSaved, link: str | None) -> None:
+        await self._care_for(
+            interaction, saved.occurrence.guild_id, saved.text, visibility=saved.visibility, link=link
+        )
+
+    async def _care_for(
+        self, interaction: discord.Interaction, guild_id: int, text: str, *, visibility: str, link: str | None
+    ) -> None:
         safety = getattr(self.bot, "safety", None)
         if safety is None:
             return
@@ -969,7 +1052,7 @@ class Checkins(commands.Cog):
             from bot.cogs._care import offer_care
         except ImportError:  # the safety area is not installed
             return
-        assessment = await safety.assess(saved.occurrence.guild_id, saved.text)
+        assessment = await safety.assess(guild_id, text)
         if not assessment.needs_care:
             return
         await offer_care(
@@ -977,8 +1060,8 @@ class Checkins(commands.Cog):
             assessment,
             source="check-in note",
             link=link,
-            alert=saved.visibility != "private",
-            anonymous=saved.visibility == "anonymous",
+            alert=visibility != "private",
+            anonymous=visibility == "anonymous",
         )
 
     async def _retire_previous(self, saved: NoteSaved) -> None:
@@ -1039,11 +1122,60 @@ class Checkins(commands.Cog):
             message = await _discord_call(thread.send(embed=embed))
             message_id = message.id
         if saved.visibility == "anonymous":
-            assert saved.ban_key is not None
-            await self.service.store.set_anonymous_message(occurrence.id, saved.ban_key, message_id)
+            assert saved.anonymous_note_id is not None
+            await self.service.store.set_anonymous_message(saved.anonymous_note_id, message_id)
         else:
             await self.service.store.set_note_message(occurrence.id, saved.user_id, message_id)
         return f"https://discord.com/channels/{occurrence.guild_id}/{thread_id}/{message_id}"
+
+    # ----- reports of anonymous notes ---------------------------------------------------------------
+
+    async def offer_note_report(self, interaction: discord.Interaction, message: discord.Message) -> bool:
+        """The "Report to moderators" menu on a message: open the report form if it is an anonymous note.
+
+        Return False when the message is not one of this area's anonymous notes.
+        """
+        if interaction.guild_id is None or self.bot.user is None or message.author.id != self.bot.user.id:
+            return False
+        occurrence = await self.service.store.occurrence_by_thread(interaction.guild_id, message.channel.id)
+        if occurrence is None:
+            return False
+        notes = await self.service.store.anonymous_notes(occurrence.id)
+        if not any(note.message_id == message.id for note in notes):
+            return False
+        pseudonym = message.embeds[0].author.name if message.embeds and message.embeds[0].author else None
+        await interaction.response.send_modal(
+            NoteReportModal(self, message.jump_url, pseudonym or "an anonymous member")
+        )
+        return True
+
+    async def report_note(
+        self, interaction: discord.Interaction, link: str, pseudonym: str, reason: str
+    ) -> None:
+        """Pass a report of an anonymous note to the moderators, with the link; the reporter stays unnamed."""
+        await defer_private(interaction)
+        assert interaction.guild_id is not None
+        # The same hourly limit as reports of anonymous shares.
+        await self.bot.sharing.check_report(interaction.guild_id, interaction.user.id, self.bot.now())
+        embed = discord.Embed(
+            title="An anonymous check-in note was reported",
+            description=f"[Open the note]({link})\n\n**Reason given:**\n"
+            f"{clip(neutralise_mentions(reason.strip()), 1500)}",
+            colour=TROUBLE_COLOUR,
+        )
+        embed.set_footer(text=f"Note by {clip(pseudonym, 80)} · The reporter is not named.")
+        sent = await post_to_moderators(self.bot, interaction.guild_id, what="reports", embed=embed)
+        if sent is None:
+            raise UserFacingError(
+                "I couldn't reach the moderators just now. Please try again in a moment, or message a "
+                "moderator directly.",
+                keep_text=reason,
+            )
+        await interaction.followup.send(
+            "Thank you for telling us. The moderators have the link and your reason; "
+            "your name isn't shared with them.",
+            ephemeral=True,
+        )
 
     async def answer_personal_reminder(self, interaction: discord.Interaction, score: int) -> None:
         """A mood button in a reminder DM: record a personal check-in and thank the member."""
@@ -1229,7 +1361,7 @@ class Checkins(commands.Cog):
         name="A title for the check-in",
         prompts="Which prompt set (all sets if empty)",
         window_hours="How long it stays open (12 hours if empty)",
-        show_distribution="Show the mood spread once at least 5 members answered",
+        show_distribution="Show the mood spread at the close, if at least 5 members gave a mood",
         exercise="Post this group exercise instead of a check-in",
     )
     async def schedule_add(
@@ -1333,7 +1465,7 @@ class Checkins(commands.Cog):
         name="A new title",
         prompts="A new prompt set (`all` for every set)",
         window_hours="How long it stays open",
-        show_distribution="Show the mood spread from 5 answers",
+        show_distribution="Show the mood spread at the close (from 5 moods)",
     )
     async def schedule_edit(
         self,

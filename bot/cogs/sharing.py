@@ -1309,8 +1309,12 @@ class Sharing(commands.Cog):
         assert interaction.guild_id is not None
         post = await self.service.post_for_message(interaction.guild_id, message.id)
         if post is None:
+            checkins = self.bot.get_cog("Checkins")
+            if checkins is not None and await checkins.offer_note_report(interaction, message):  # type: ignore[attr-defined]
+                return
             raise UserFacingError(
-                "This works on anonymous shares and replies. For other messages, please message a moderator."
+                "This works on anonymous shares and replies (and anonymous check-in notes). For other "
+                "messages, please message a moderator."
             )
         await interaction.response.send_modal(ReportModal(post))
 

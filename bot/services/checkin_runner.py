@@ -370,7 +370,7 @@ class CheckinRunner:
 
         async def close(occurrence: OccurrenceRow) -> None:
             try:
-                await self.poster.close_checkin(occurrence, await self.service.tally(occurrence))
+                await self.poster.close_checkin(occurrence, await self.service.tally(occurrence, closed=True))
             except DeliveryError as exc:
                 if exc.failure is Failure.TRANSIENT:
                     return  # the next tick tries again; the buttons already refuse late answers

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import random
-from collections import defaultdict
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections import defaultdict, deque
+from collections.abc import AsyncIterator, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -68,6 +68,36 @@ MOODS: tuple[Mood, ...] = (
 LOW_MOOD = 2  # a mood at or below this gets a private offer of breathing, grounding and /resources
 
 
+class HourlyLimit:
+    """Counts recent events per key, in memory only, and refuses past `limit` in `window`.
+
+    Used for anonymous notes: a count kept in the database would be a time stamped next to a
+    stable key, which is exactly what could link a member's anonymous notes.
+    """
+
+    def __init__(self, limit: int, window: timedelta = timedelta(hours=1)) -> None:
+        self.limit = limit
+        self.window = window
+        self._events: dict[Hashable, deque[datetime]] = {}
+
+    def try_add(self, key: Hashable, now: datetime) -> datetime | None:
+        """Count one event for `key`; if it is over the limit, count nothing and return when it frees up."""
+        self._forget_before(now - self.window)
+        recent = self._events.setdefault(key, deque())
+        if len(recent) >= self.limit:
+            return recent[0] + self.window
+        recent.append(now)
+        return None
+
+    def _forget_before(self, horizon: datetime) -> None:
+        for key in list(self._events):
+            recent = self._events[key]
+            while recent and recent[0] <= horizon:
+                recent.popleft()
+            if not recent:
+                del self._events[key]
+
+
 def mood(score: int) -> Mood:
     """Return the mood for a score from 1 to 5."""
     if not 1 <= score <= 5:
@@ -76,7 +106,8 @@ def mood(score: int) -> Mood:
 
 
 # Public tallies never show who answered; a distribution needs at least this many moods, so
-# that nobody's mood can be worked out from a small count.
+# that nobody's mood can be worked out from a small count, and it is shown only once the
+# check-in has closed: two live updates a click apart would show that click's mood.
 DISTRIBUTION_MINIMUM = 5
 NOTE_LIMIT = 1000
 MAX_SCHEDULES_PER_GUILD = 25
@@ -90,18 +121,26 @@ FALLBACK_PROMPT = "How are you arriving today? A mood is plenty; words are welco
 
 @dataclass(frozen=True)
 class Tally:
-    """What the public embed may show: a count, and a distribution only when it is safe."""
+    """What the public embed may show: counts, and a distribution only when it is safe."""
 
-    total: int
+    total: int  # members who answered (a mood, a pass, or words kept privately or under their name)
     distribution: dict[int, int] | None
+    anonymous_notes: int = 0  # counted apart: an anonymous note never touches its author's answer
 
 
-def public_tally(total: int, moods: dict[int, int], show_distribution: bool) -> Tally:
-    """Return the count, with the mood distribution only if enabled and at least five moods were given."""
+def public_tally(
+    total: int,
+    moods: dict[int, int],
+    show_distribution: bool,
+    *,
+    closed: bool,
+    anonymous_notes: int = 0,
+) -> Tally:
+    """Return the counts, with the mood distribution only once closed, if enabled, from five moods."""
     given = sum(moods.values())
-    if show_distribution and given >= DISTRIBUTION_MINIMUM:
-        return Tally(total, {score: moods.get(score, 0) for score in range(1, 6)})
-    return Tally(total, None)
+    if closed and show_distribution and given >= DISTRIBUTION_MINIMUM:
+        return Tally(total, {score: moods.get(score, 0) for score in range(1, 6)}, anonymous_notes)
+    return Tally(total, None, anonymous_notes)
 
 
 # ----- prompt rotation ----------------------------------------------------------------------
@@ -361,7 +400,7 @@ class NoteSaved:
     text: str
     previous_visibility: str | None  # where the member's earlier note for this check-in was
     previous_message_id: int | None
-    ban_key: str | None
+    anonymous_note_id: int | None  # the stored anonymous note (anonymous visibility only)
 
 
 def recurrence_of(schedule: ScheduleRow | ReminderRow) -> Recurrence:
@@ -804,7 +843,9 @@ class CheckinService:
         """Store a member's note at the visibility they chose, replacing any earlier one.
 
         Private and group notes are sealed in the member's own answer. An anonymous note is
-        sealed under the member's ban key instead, so no row ties it to a user id.
+        sealed under a key made for this member and this check-in only, so no row ties it to a
+        user id or to their other notes; it never touches their answer. Words already shared
+        under their name on this check-in cannot move to anonymous: everyone saw whose they were.
         """
         if visibility not in VISIBILITIES:
             raise ValueError(f"unknown visibility {visibility!r}")
@@ -818,24 +859,39 @@ class CheckinService:
         except CheckinClosedError as exc:
             raise UserFacingError(exc.message, keep_text=text) from exc
         before = await self.store.get_answer(occurrence.id, user_id)
-        anonymous_before = await self.store.get_anonymous_note(occurrence.id, ban_key)
+        anonymous_before = await self.store.get_anonymous_note(occurrence.guild_id, occurrence.id, ban_key)
         previous_visibility = before.note_visibility if before and before.note else None
         previous_message = before.note_message_id if before else None
         if anonymous_before is not None:
             previous_visibility, previous_message = "anonymous", anonymous_before.message_id
+        if visibility == "anonymous" and previous_visibility == "group":
+            raise UserFacingError(
+                "You've already shared words under your name on this check-in, so new words here "
+                "would not stay anonymous: people saw whose they were. You can change your named "
+                "words, keep these just for you, or share anonymously on the next check-in.",
+                keep_text=text,
+            )
         keep_message = previous_message if previous_visibility == visibility == "group" else None
         await self.store.store_note(
             occurrence.id, occurrence.guild_id, user_id, ban_key, cleaned, visibility, now,
             keep_message_id=keep_message,
         )
+        note_id: int | None = None
+        if visibility == "anonymous":
+            stored = await self.store.get_anonymous_note(occurrence.guild_id, occurrence.id, ban_key)
+            assert stored is not None
+            note_id = stored.id
         return NoteSaved(
-            occurrence, user_id, visibility, cleaned, previous_visibility, previous_message, ban_key
+            occurrence, user_id, visibility, cleaned, previous_visibility, previous_message, note_id
         )
 
-    async def tally(self, occurrence: OccurrenceRow) -> Tally:
-        """Return what the public embed of a check-in may show."""
+    async def tally(self, occurrence: OccurrenceRow, *, closed: bool = False) -> Tally:
+        """Return what the public embed of a check-in may show (the distribution only when `closed`)."""
         total, moods = await self.store.answer_counts(occurrence.id)
-        return public_tally(total, moods, occurrence.show_distribution)
+        notes = await self.store.anonymous_note_count(occurrence.id)
+        return public_tally(
+            total, moods, occurrence.show_distribution, closed=closed, anonymous_notes=notes
+        )
 
     async def personal_checkin(
         self, user_id: int, guild_id: int | None, score: int, note: str | None, now: datetime

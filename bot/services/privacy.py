@@ -94,7 +94,8 @@ class PrivacyService:
     async def member_ref(self, user_id: int, guild_ids: Iterable[int] = ()) -> MemberRef:
         """Return the member's id and their ban key in every guild Hearth has data for (or is in)."""
         guilds = await store.known_guild_ids(self.db) | set(guild_ids)
-        return MemberRef(user_id, {g: ban_key_for(self.keyring, g, user_id) for g in sorted(guilds)})
+        ban_keys = {g: ban_key_for(self.keyring, g, user_id) for g in sorted(guilds)}
+        return MemberRef(user_id, ban_keys, keyring=self.keyring)
 
     async def export(self, user_id: int, now: datetime, guild_ids: Iterable[int] = ()) -> dict[str, Any]:
         """Return everything held about the member, decrypted, as JSON-ready data."""

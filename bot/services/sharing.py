@@ -402,6 +402,15 @@ class Submission:
 
 
 @dataclass(frozen=True)
+class AnonymousText:
+    """Words to post anonymously outside /share, after the server's rules: the text, or why not."""
+
+    text: str | None
+    refusal: str = ""
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class OpenedPost:
     """A post with its sealed text opened, for the review item or the post itself."""
 
@@ -684,6 +693,36 @@ class SharingService:
             held_for_care=crisis,
             delay_seconds=delay,
         )
+
+    async def check_anonymous_text(
+        self, guild_id: int, user_id: int, text: str, now: datetime
+    ) -> AnonymousText:
+        """Apply this server's rules for anonymous posting to words posted anonymously elsewhere.
+
+        Check-in notes use it: a block on the author refuses them, the link policy strips or
+        refuses links, blocked terms refuse them, and what is posted has invisible characters
+        dropped and mentions neutralised. Nothing is stored, and no rate limit is counted here.
+        """
+        blocked = await self._refuse_if_blocked(guild_id, self.ban_key(guild_id, user_id), now)
+        if blocked is not None:
+            return AnonymousText(None, blocked.reason)
+        text = clean_invisible(text).strip()
+        config = await self.store.get_config(guild_id)
+        links = apply_link_policy(text, config.link_policy)
+        if links.refused:
+            return AnonymousText(
+                None,
+                "This server doesn't allow links in anonymous posts. Please take the link out and try again.",
+            )
+        found = find_blocked_terms(links.text, config.blocked_terms)
+        if found:
+            shown = ", ".join(f"“{t}”" for t in found[:5])
+            return AnonymousText(
+                None,
+                f"Your words use terms this server doesn't allow in anonymous posts ({shown}). "
+                "Please rephrase and try again.",
+            )
+        return AnonymousText(neutralise_mentions(links.text), notes=_link_notes(links))
 
     async def refusal_if_blocked(self, guild_id: int, user_id: int, now: datetime) -> str | None:
         """Return why the member can't post right now (a block), or None."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from typing import Any
 
 from bot.storage.crypto import Keyring
@@ -14,6 +14,9 @@ from bot.storage.privacy import RetentionRule, register_retention, register_sens
 
 NOTE_CONTEXT = "checkin_answers.note"
 ANON_NOTE_CONTEXT = "checkin_anonymous_notes.note"
+ANON_AUTHOR_CONTEXT = "checkin_anonymous_notes.author"
+ANON_MESSAGE_CONTEXT = "checkin_anonymous_notes.message"
+LEGACY_ANON_TABLE = "checkin_anonymous_notes_legacy"
 
 Conn = Database | Transaction
 
@@ -30,6 +33,20 @@ def _must_time(value: str) -> datetime:
 
 def _opt(moment: datetime | None) -> str | None:
     return None if moment is None else to_db_time(moment)
+
+
+def anonymous_author_key(keyring: Keyring, guild_id: int, occurrence_id: int, ban_key: str) -> str:
+    """Return the key an anonymous note is filed under: a member has a different one on every check-in."""
+    return keyring.keyed_hash("checkin-anon", guild_id, occurrence_id, ban_key)
+
+
+def _seal_message(keyring: Keyring, message_id: int | None) -> str | None:
+    return None if message_id is None else keyring.encrypt(str(message_id), context=ANON_MESSAGE_CONTEXT)
+
+
+def day_of(moment: datetime) -> str:
+    """Return midnight UTC of a moment's day, in the database's time format (no time of day kept)."""
+    return to_db_time(datetime.combine(moment.astimezone(UTC).date(), time(0), tzinfo=UTC))
 
 
 @dataclass(frozen=True)
@@ -188,7 +205,7 @@ class AnonymousNoteRow:
     guild_id: int
     occurrence_id: int
     note: str  # opened
-    message_id: int | None
+    message_id: int | None  # opened
 
 
 @dataclass(frozen=True)
@@ -424,12 +441,10 @@ class CheckinStore:
         row = await self.db.fetchone("SELECT * FROM checkin_occurrences WHERE id = ?", (occurrence_id,))
         return None if row is None else OccurrenceRow.from_row(row)
 
-    async def occurrence_for(self, schedule_id: int, scheduled_for: datetime) -> OccurrenceRow | None:
-        """Return the (non-test) occurrence of a schedule at a time."""
+    async def occurrence_by_thread(self, guild_id: int, thread_id: int) -> OccurrenceRow | None:
+        """Return the check-in whose notes live in a thread."""
         row = await self.db.fetchone(
-            "SELECT * FROM checkin_occurrences WHERE schedule_id = ? AND scheduled_for = ? "
-            "AND kind != 'test'",
-            (schedule_id, to_db_time(scheduled_for)),
+            "SELECT * FROM checkin_occurrences WHERE thread_id = ? AND guild_id = ?", (thread_id, guild_id)
         )
         return None if row is None else OccurrenceRow.from_row(row)
 
@@ -576,28 +591,37 @@ class CheckinStore:
     ) -> None:
         """Store a member's note at a visibility in one transaction, so a failure leaves nothing half-done.
 
-        An anonymous note is sealed under the ban key and the member's own answer loses its note;
-        any other note goes in the member's answer and an anonymous one of theirs is removed.
+        An anonymous note goes under a per-check-in author key, and the member's own answer (if
+        any) loses its note *without* a new `updated_at` and is never created for it: a time
+        written there would line up with the anonymous note. Any other note goes in the
+        member's answer, and an anonymous one of theirs is removed.
         """
+        author_key = anonymous_author_key(self.keyring, guild_id, occurrence_id, ban_key)
         async with self.db.transaction() as tx:
             if visibility == "anonymous":
-                sealed = self.keyring.encrypt(note, context=ANON_NOTE_CONTEXT)
                 await tx.execute(
                     "INSERT INTO checkin_anonymous_notes "
-                    "(guild_id, occurrence_id, ban_key, note, created_at, updated_at) "
+                    "(guild_id, occurrence_id, author_key, author, note, written_on) "
                     "VALUES (?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT (occurrence_id, ban_key) DO UPDATE SET note = excluded.note, "
-                    "updated_at = excluded.updated_at",
-                    (guild_id, occurrence_id, ban_key, sealed, to_db_time(now), to_db_time(now)),
+                    "ON CONFLICT (occurrence_id, author_key) DO UPDATE SET note = excluded.note",
+                    (
+                        guild_id,
+                        occurrence_id,
+                        author_key,
+                        self.keyring.encrypt(ban_key, context=ANON_AUTHOR_CONTEXT),
+                        self.keyring.encrypt(note, context=ANON_NOTE_CONTEXT),
+                        day_of(now),
+                    ),
                 )
-                await self._upsert_answer(
-                    tx, occurrence_id, guild_id, user_id, now,
-                    note=None, note_visibility=None, note_message_id=None,
+                await tx.execute(
+                    "UPDATE checkin_answers SET note = NULL, note_visibility = NULL, note_message_id = NULL "
+                    "WHERE occurrence_id = ? AND user_id = ? AND note IS NOT NULL",
+                    (occurrence_id, user_id),
                 )
                 return
             await tx.execute(
-                "DELETE FROM checkin_anonymous_notes WHERE occurrence_id = ? AND ban_key = ?",
-                (occurrence_id, ban_key),
+                "DELETE FROM checkin_anonymous_notes WHERE occurrence_id = ? AND author_key = ?",
+                (occurrence_id, author_key),
             )
             await self._upsert_answer(
                 tx, occurrence_id, guild_id, user_id, now,
@@ -633,6 +657,14 @@ class CheckinStore:
         total = sum(r[1] for r in rows)
         return total, {r[0]: r[1] for r in rows if r[0] is not None}
 
+    async def anonymous_note_count(self, occurrence_id: int) -> int:
+        """Count a check-in's anonymous notes (counted apart from answers, which they never touch)."""
+        return int(
+            await self.db.fetchval(
+                "SELECT COUNT(*) FROM checkin_anonymous_notes WHERE occurrence_id = ?", (occurrence_id,)
+            )
+        )
+
     async def user_moods(self, user_id: int, since: datetime) -> list[tuple[datetime, int]]:
         """Return a member's moods since a moment, as (when, mood), oldest first."""
         rows = await self.db.fetchall(
@@ -653,28 +685,71 @@ class CheckinStore:
 
     # ----- anonymous notes ---------------------------------------------------------------
 
-    async def get_anonymous_note(self, occurrence_id: int, ban_key: str) -> AnonymousNoteRow | None:
-        """Return the anonymous note a ban key wrote on one check-in."""
-        row = await self.db.fetchone(
-            "SELECT * FROM checkin_anonymous_notes WHERE occurrence_id = ? AND ban_key = ?",
-            (occurrence_id, ban_key),
-        )
-        if row is None:
-            return None
+    def _anonymous(self, row: Any) -> AnonymousNoteRow:
+        message = self.keyring.decrypt_optional(row["message"], context=ANON_MESSAGE_CONTEXT)
         return AnonymousNoteRow(
             id=row["id"],
             guild_id=row["guild_id"],
             occurrence_id=row["occurrence_id"],
             note=self.keyring.decrypt(row["note"], context=ANON_NOTE_CONTEXT),
-            message_id=row["message_id"],
+            message_id=None if message is None else int(message),
         )
 
-    async def set_anonymous_message(self, occurrence_id: int, ban_key: str, message_id: int | None) -> None:
-        """Remember which thread message shows an anonymous note."""
-        await self.db.execute(
-            "UPDATE checkin_anonymous_notes SET message_id = ? WHERE occurrence_id = ? AND ban_key = ?",
-            (message_id, occurrence_id, ban_key),
+    async def get_anonymous_note(
+        self, guild_id: int, occurrence_id: int, ban_key: str
+    ) -> AnonymousNoteRow | None:
+        """Return the anonymous note a member (by ban key) wrote on one check-in."""
+        row = await self.db.fetchone(
+            "SELECT * FROM checkin_anonymous_notes WHERE occurrence_id = ? AND author_key = ?",
+            (occurrence_id, anonymous_author_key(self.keyring, guild_id, occurrence_id, ban_key)),
         )
+        return None if row is None else self._anonymous(row)
+
+    async def anonymous_notes(self, occurrence_id: int) -> list[AnonymousNoteRow]:
+        """Return a check-in's anonymous notes, opened (to find the one a thread message shows)."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM checkin_anonymous_notes WHERE occurrence_id = ? ORDER BY id", (occurrence_id,)
+        )
+        return [self._anonymous(r) for r in rows]
+
+    async def set_anonymous_message(self, note_id: int, message_id: int | None) -> None:
+        """Remember (sealed) which thread message shows an anonymous note."""
+        await self.db.execute(
+            "UPDATE checkin_anonymous_notes SET message = ? WHERE id = ?",
+            (_seal_message(self.keyring, message_id), note_id),
+        )
+
+    async def adopt_legacy_anonymous_notes(self) -> int:
+        """Move anonymous notes an older Hearth kept under plain ban keys into the per-check-in form.
+
+        The migration renamed the old table; its rows need the key ring, so they move here (once,
+        at start) and the old table is dropped. Return how many moved.
+        """
+        if not await _table_exists(self.db, LEGACY_ANON_TABLE):
+            return 0
+        async with self.db.transaction() as tx:
+            rows = await tx.fetchall(
+                "SELECT guild_id, occurrence_id, ban_key, note, message_id, created_at "
+                f"FROM {LEGACY_ANON_TABLE}"
+            )
+            for row in rows:
+                guild_id, occurrence_id, ban_key = row["guild_id"], row["occurrence_id"], row["ban_key"]
+                await tx.execute(
+                    "INSERT INTO checkin_anonymous_notes "
+                    "(guild_id, occurrence_id, author_key, author, note, message, written_on) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    (
+                        guild_id,
+                        occurrence_id,
+                        anonymous_author_key(self.keyring, guild_id, occurrence_id, ban_key),
+                        self.keyring.encrypt(ban_key, context=ANON_AUTHOR_CONTEXT),
+                        row["note"],
+                        _seal_message(self.keyring, row["message_id"]),
+                        day_of(_must_time(row["created_at"])),
+                    ),
+                )
+            await tx.execute(f"DROP TABLE {LEGACY_ANON_TABLE}")
+        return len(rows)
 
     # ----- reminders, members and pauses ----------------------------------------------
 
@@ -833,23 +908,15 @@ async def export_member(db: Database, keyring: Keyring, member: MemberRef) -> di
         "WHERE a.user_id = ? ORDER BY a.answered_at",
         (member.user_id,),
     )
-    anonymous: list[dict[str, Any]] = []
-    for guild_id, ban_key in member.ban_keys.items():
-        rows = await db.fetchall(
-            "SELECT occurrence_id, note, created_at, updated_at FROM checkin_anonymous_notes "
-            "WHERE guild_id = ? AND ban_key = ? ORDER BY created_at",
-            (guild_id, ban_key),
-        )
-        anonymous.extend(
-            {
-                "guild_id": guild_id,
-                "check_in": r["occurrence_id"],
-                "note": keyring.decrypt(r["note"], context=ANON_NOTE_CONTEXT),
-                "written_at": r["created_at"],
-                "changed_at": r["updated_at"],
-            }
-            for r in rows
-        )
+    anonymous = [
+        {
+            "guild_id": r["guild_id"],
+            "check_in": r["occurrence_id"],
+            "note": keyring.decrypt(r["note"], context=ANON_NOTE_CONTEXT),
+            "written_on": r["written_on"][:10],
+        }
+        for r in await _anonymous_rows(db, keyring, member)
+    ]
     reminders = await db.fetchall(
         "SELECT guild_id, local_time, weekdays, timezone, enabled FROM checkin_reminders WHERE user_id = ?",
         (member.user_id,),
@@ -892,13 +959,47 @@ async def export_member(db: Database, keyring: Keyring, member: MemberRef) -> di
     }
 
 
+async def _table_exists(conn: Conn, table: str) -> bool:
+    found = await conn.fetchval("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,))
+    return bool(found)
+
+
+def _keyring_of(member: MemberRef) -> Keyring:
+    if member.keyring is None:
+        # Without the key the member's anonymous notes cannot be found: refuse rather than miss them.
+        raise ValueError("finding a member's anonymous check-in notes needs MemberRef.keyring")
+    return member.keyring
+
+
+async def _anonymous_rows(conn: Conn, keyring: Keyring, member: MemberRef) -> list[Any]:
+    """Return the member's anonymous notes, working out their author key on every check-in with notes."""
+    found: list[Any] = []
+    for guild_id, ban_key in sorted(member.ban_keys.items()):
+        occurrences = await conn.fetchall(
+            "SELECT DISTINCT occurrence_id FROM checkin_anonymous_notes WHERE guild_id = ?", (guild_id,)
+        )
+        for (occurrence_id,) in occurrences:
+            row = await conn.fetchone(
+                "SELECT n.*, o.thread_id FROM checkin_anonymous_notes n "
+                "JOIN checkin_occurrences o ON o.id = n.occurrence_id "
+                "WHERE n.occurrence_id = ? AND n.author_key = ?",
+                (occurrence_id, anonymous_author_key(keyring, guild_id, occurrence_id, ban_key)),
+            )
+            if row is not None:
+                found.append(row)
+    return found
+
+
 async def erase_member(tx: Transaction, member: MemberRef) -> None:
     """Delete every check-ins row about one member."""
     await tx.execute("DELETE FROM checkin_answers WHERE user_id = ?", (member.user_id,))
-    for guild_id, ban_key in member.ban_keys.items():
-        await tx.execute(
-            "DELETE FROM checkin_anonymous_notes WHERE guild_id = ? AND ban_key = ?", (guild_id, ban_key)
-        )
+    for row in await _anonymous_rows(tx, _keyring_of(member), member):
+        await tx.execute("DELETE FROM checkin_anonymous_notes WHERE id = ?", (row["id"],))
+    if await _table_exists(tx, LEGACY_ANON_TABLE):  # not yet moved by a start of the check-ins area
+        for guild_id, ban_key in member.ban_keys.items():
+            await tx.execute(
+                f"DELETE FROM {LEGACY_ANON_TABLE} WHERE guild_id = ? AND ban_key = ?", (guild_id, ban_key)
+            )
     await tx.execute("DELETE FROM checkin_reminders WHERE user_id = ?", (member.user_id,))
     await tx.execute("DELETE FROM checkin_pauses WHERE user_id = ?", (member.user_id,))
     await tx.execute("DELETE FROM checkin_members WHERE user_id = ?", (member.user_id,))
@@ -913,14 +1014,11 @@ async def posted_messages(db: Database, member: MemberRef) -> list[PostedMessage
         (member.user_id,),
     )
     found: list[PostedMessage] = [(int(r[0]), int(r[1])) for r in rows]
-    for guild_id, ban_key in member.ban_keys.items():
-        rows = await db.fetchall(
-            "SELECT o.thread_id, n.message_id FROM checkin_anonymous_notes n "
-            "JOIN checkin_occurrences o ON o.id = n.occurrence_id "
-            "WHERE n.guild_id = ? AND n.ban_key = ? AND n.message_id IS NOT NULL AND o.thread_id IS NOT NULL",
-            (guild_id, ban_key),
-        )
-        found.extend((int(r[0]), int(r[1])) for r in rows)
+    keyring = _keyring_of(member)
+    for row in await _anonymous_rows(db, keyring, member):
+        message = keyring.decrypt_optional(row["message"], context=ANON_MESSAGE_CONTEXT)
+        if message is not None and row["thread_id"] is not None:
+            found.append((int(row["thread_id"]), int(message)))
     return found
 
 
@@ -939,6 +1037,8 @@ PERSONAL_DATA = register_personal_data(
 )
 register_sensitive_column("checkin_answers", "note", NOTE_CONTEXT, key_column="id")
 register_sensitive_column("checkin_anonymous_notes", "note", ANON_NOTE_CONTEXT, key_column="id")
+register_sensitive_column("checkin_anonymous_notes", "author", ANON_AUTHOR_CONTEXT, key_column="id")
+register_sensitive_column("checkin_anonymous_notes", "message", ANON_MESSAGE_CONTEXT, key_column="id")
 register_retention(RetentionRule("moods", "checkin_answers", "answered_at"))
-register_retention(RetentionRule("moods", "checkin_anonymous_notes", "created_at"))
+register_retention(RetentionRule("moods", "checkin_anonymous_notes", "written_on"))
 register_retention(RetentionRule("moods", "checkin_pauses", "ends_at"))

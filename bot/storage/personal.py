@@ -8,7 +8,7 @@ keys (one per guild), since no anonymous table holds a user id.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.storage.crypto import Keyring
@@ -17,10 +17,15 @@ from bot.storage.db import Database, Transaction
 
 @dataclass(frozen=True)
 class MemberRef:
-    """Everything that can point at one member: their id and their ban key in each guild."""
+    """Everything that can point at one member: their id and their ban key in each guild.
+
+    `keyring` lets an area find rows filed under keys derived per item (such as anonymous
+    check-in notes, keyed per check-in so that no two of them can be linked without the key).
+    """
 
     user_id: int
     ban_keys: dict[int, str]
+    keyring: Keyring | None = field(default=None, repr=False, compare=False)
 
 
 # (channel id, message id) of a message Hearth posted for the member, e.g. an anonymous share.

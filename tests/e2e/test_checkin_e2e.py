@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.services.identity import pseudonym_for
+from bot.services.identity import ban_key_for, pseudonym_for
 from tests.e2e.checkin_helpers import (
     MONDAY_8AM,
     add_schedule,
@@ -52,7 +52,16 @@ async def test_a_check_in_is_posted_when_due_and_not_before(hearth: Harness) -> 
     all_prompts = {p.text for s in cog(hearth).service.prompts.sets.values() for p in s.prompts}
     assert prompt in all_prompts
     assert count_field(post) == "No one yet. You could be the first."
-    assert all(str(m) not in str(b.get("custom_id")) for b in post.buttons for m in hearth.members.values())
+    # No custom id anywhere on the way to a note carries a member's id: not the check-in's
+    # buttons, not the visibility buttons, not the note form.
+    alice = hearth.actor("alice", "checkins")
+    chooser = await alice.click(post, label="Add a few words")
+    opened = await alice.click(chooser, label="The group, anonymously")
+    custom_ids = [str(b.get("custom_id")) for b in (*post.buttons, *chooser.message.buttons)]
+    custom_ids.append(opened.modal.custom_id)
+    assert len(custom_ids) == 11
+    for member in hearth.members.values():
+        assert all(str(member.user.id) not in custom_id for custom_id in custom_ids)
 
 
 async def test_mood_clicks_are_counted_once_per_member_and_never_show_who(hearth: Harness) -> None:
@@ -78,14 +87,15 @@ async def test_a_low_mood_is_offered_breathing_grounding_and_resources_privately
     post = await posted_checkin(hearth)
     reply = await hearth.actor("carol", "checkins").click(post, label="1 · Rough")
     assert reply.ephemeral
-    assert "/resources" in reply.text and "breathing" in reply.text
-    if hearth.running_bot.get_cog("Exercises") is not None:
-        ids = [b.get("custom_id") for b in reply.message.buttons]
-        assert any(i and i.startswith("hearth:exercise:start:") and "breath" in i for i in ids)
-        assert any(i and i.startswith("hearth:exercise:start:") and "ground" in i for i in ids)
-        # The exercises area answers the button, privately.
-        started = await hearth.actor("carol", "checkins").click(reply, label="Breathe with me")
-        assert (await started.reply()).ephemeral
+    assert "/resources" in reply.text
+    buttons = {b.get("label"): b.get("custom_id") for b in reply.message.buttons}
+    assert buttons == {
+        "Breathe with me": "hearth:exercise:start:box-breathing",
+        "Ground myself": "hearth:exercise:start:grounding-5-4-3-2-1",
+    }
+    # The exercises area answers the button, privately.
+    started = await hearth.actor("carol", "checkins").click(reply, label="Breathe with me")
+    assert (await started.reply()).ephemeral
     # Nothing about Carol's mood reaches the channel.
     assert "Rough" not in "\n".join(m.text for m in hearth.fake.messages(hearth.channels["checkins"])
                                     if m.id != post.id)
@@ -99,17 +109,50 @@ async def test_pass_counts_as_checked_in_without_a_mood(hearth: Harness) -> None
     assert count_field(hearth.fake.message(post.id)) == "1 member checked in."
 
 
-async def test_the_distribution_shows_only_when_enabled_and_five_answered(hearth: Harness) -> None:
+def fields_of(message) -> dict[str, str]:
+    """Return a copy of a check-in's embed fields, by name (the fake's message changes with edits)."""
+    return {f["name"]: f["value"] for f in message.embed.get("fields", [])}
+
+
+def mood_lines(fields: dict[str, str]) -> list[str]:
+    """Return the lines of a check-in's public mood spread (empty when none is shown)."""
+    spread = fields.get("How the group is doing", "")
+    return spread.strip("`").strip().splitlines() if spread.startswith("```") else []
+
+
+async def test_the_distribution_shows_only_at_the_close_when_enabled_and_five_answered(
+    hearth: Harness,
+) -> None:
     post = await posted_checkin(hearth, show_distribution=True)
-    for index in range(4):
+    for index in range(5):
         member = hearth.add_member(f"member{index}")
         await hearth.actor(member, "checkins").click(post, label="3 · Okay")
     await cog(hearth).counts.flush()
-    assert "How the group is doing" not in hearth.fake.message(post.id).text
-    await hearth.actor("alice", "checkins").click(post, label="5 · Great")
+    before = fields_of(hearth.fake.message(post.id))
+    # Alice's one click: were the spread shown while open, the two versions would show her mood.
+    await hearth.actor("alice", "checkins").click(post, label="1 · Rough")
     await cog(hearth).counts.flush()
-    live = hearth.fake.message(post.id)
-    assert "How the group is doing" in live.text and "5 members checked in." in live.text
+    after = fields_of(hearth.fake.message(post.id))
+    assert before["Checked in"] == "5 members checked in." and after["Checked in"] == "6 members checked in."
+    for version in (before, after):
+        assert mood_lines(version) == []
+        assert version["How the group is doing"] == (
+            "Shown here when the check-in closes, if at least 5 members gave a mood."
+        )
+    await tick(hearth, NINE + timedelta(hours=12))
+    lines = mood_lines(fields_of(hearth.fake.message(post.id)))
+    assert lines[0].startswith("😞 Rough") and lines[0].endswith(" 1")
+    assert lines[2].startswith("😐 Okay") and lines[2].endswith(" 5")
+
+
+async def test_no_distribution_with_fewer_than_five_moods_even_at_the_close(hearth: Harness) -> None:
+    post = await posted_checkin(hearth, show_distribution=True)
+    for name in ("alice", "bob", "carol"):
+        await hearth.actor(name, "checkins").click(post, label="4 · Good")
+    await hearth.actor("owner", "checkins").click(post, label="Pass")
+    await tick(hearth, NINE + timedelta(hours=12))
+    closed = hearth.fake.message(post.id)
+    assert mood_lines(fields_of(closed)) == [] and "4 members checked in." in closed.text
 
 
 async def write_note(hearth: Harness, post, member: str, visibility_label: str, text: str):
@@ -140,6 +183,7 @@ async def test_a_note_at_each_visibility(hearth: Harness) -> None:
     bob = hearth.members["bob"]
     assert bob_note.embed["author"]["name"] in {bob.nick, bob.user.global_name, bob.user.username}
 
+    await hearth.actor("carol", "checkins").click(post, label="2 · Low")
     anonymous = await write_note(hearth, post, "carol", "The group, anonymously", "it was a hard week")
     pseudonym = pseudonym_for(hearth.keyring, hearth.guild.id, f"checkin:{occurrence_id}",
                               hearth.members["carol"].user.id)
@@ -158,12 +202,22 @@ async def test_a_note_at_each_visibility(hearth: Harness) -> None:
             dump = " ".join(str(v) for v in tuple(row))
             for words in ("quiet private thought", "boundary", "hard week"):
                 assert words not in dump
-    # No row ties Carol's anonymous note to her user id.
+    # No row ties Carol's anonymous note to her user id, her ban key, or the time of her answer.
     row = await db.fetchone("SELECT * FROM checkin_anonymous_notes")
-    assert str(hearth.members["carol"].user.id) not in " ".join(str(v) for v in tuple(row))
+    dump = " ".join(str(v) for v in tuple(row))
+    carol_id = hearth.members["carol"].user.id
+    assert str(carol_id) not in dump and ban_key_for(hearth.keyring, hearth.guild.id, carol_id) not in dump
+    assert str(carol_note.id) not in dump
+    answer = await db.fetchone(
+        "SELECT answered_at, updated_at FROM checkin_answers WHERE user_id = ?", (carol_id,)
+    )
+    assert answer["answered_at"] == answer["updated_at"] and answer["updated_at"] not in dump
 
+    # The count shows the anonymous note apart: Carol's mood counts once, her note never.
     await cog(hearth).counts.flush()
-    assert count_field(hearth.fake.message(post.id)) == "3 members checked in."
+    assert count_field(hearth.fake.message(post.id)) == (
+        "3 members checked in.\n1 anonymous note in the thread."
+    )
 
 
 async def test_changing_a_note_edits_it_and_moving_it_removes_the_old_one(hearth: Harness) -> None:

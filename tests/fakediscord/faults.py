@@ -19,6 +19,8 @@ class Fault:
     `route` is ``"METHOD /template"`` (as in the journal) or None for any route; `params`
     narrows it to particular values (``channel_id=...``). The fake waits `delay` seconds
     before answering; a fault with `status` None then gives the real answer (a slow request).
+    With `after_effect` the request is carried out first and only its answer is replaced
+    (Discord did the work, then failed to say so).
     """
 
     name: str
@@ -29,6 +31,7 @@ class Fault:
     route: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     predicate: RequestPredicate | None = None
+    after_effect: bool = False
     hits: int = 0
     delay: float = 0.0
 
@@ -132,21 +135,27 @@ class FaultPlan:
         status: int = 502,
         count: int = 1,
         predicate: RequestPredicate | None = None,
+        after_effect: bool = False,
         **params: Any,
     ) -> Fault:
-        """Answer the next `count` matching requests with a 5xx (discord.py retries 500/502/504/524)."""
+        """Answer the next `count` matching requests with a 5xx (discord.py retries 500/502/504/524).
+
+        With `after_effect=True` each request first takes effect (a message is created) and
+        only then is answered with the 5xx, as when Discord times out after doing the work.
+        """
         body: Any = {"message": f"{status}: Server Error", "code": 0}
         if status in (502, 504):
             body = f"<html><body>{status} Bad Gateway</body></html>"
         return self.add(
             Fault(
-                name=f"injected {status}",
+                name=f"injected {status}" + (" after the request took effect" if after_effect else ""),
                 status=status,
                 body=body,
                 count=count,
                 route=route,
                 params=params,
                 predicate=predicate,
+                after_effect=after_effect,
             )
         )
 

@@ -15,7 +15,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -58,6 +58,8 @@ SENDABLE_FLAGS = (
     MessageFlag.SUPPRESS_EMBEDS | MessageFlag.SUPPRESS_NOTIFICATIONS | MessageFlag.IS_COMPONENTS_V2
 )
 INTENT_GUILD_MESSAGES = 1 << 9
+# How far back `enforce_nonce` looks ("the past few minutes" in Discord's documentation).
+NONCE_WINDOW = timedelta(minutes=5)
 INTENT_DIRECT_MESSAGES = 1 << 12
 
 
@@ -367,10 +369,13 @@ class FakeDiscord:
                     if fault.delay > 0:
                         self._notify()  # waiters may be watching for the held request (`fault.hits`)
                         await asyncio.sleep(fault.delay)
-                if fault is not None and fault.status is not None:
+                if fault is not None and fault.status is not None and not fault.after_effect:
                     reply = Reply(fault.status, fault.body, dict(fault.headers))
                 else:
                     reply = await self._run_handler(handler, entry, request, path)
+                    if fault is not None and fault.status is not None and reply.status < 400:
+                        # An after-effect fault: the request took effect, and its answer is lost.
+                        reply = Reply(fault.status, fault.body, dict(fault.headers))
         entry.status = reply.status
         entry.response = reply.body
         entry.response_headers = {**extra_headers, **reply.headers}
@@ -763,10 +768,9 @@ class FakeDiscord:
                     },
                 )
         if payload.get("enforce_nonce") and payload.get("nonce") is not None:
-            for message_id in reversed(channel.message_ids[-50:]):
-                earlier = self.world.messages[message_id]
-                if earlier.nonce == payload["nonce"]:
-                    return Reply(200, earlier.payload(self.world))
+            earlier = self._message_with_nonce(channel, payload["nonce"])
+            if earlier is not None:
+                return Reply(200, earlier.payload(self.world))
         if channel.is_thread and channel.archived:
             channel.archived = False
         message = self._new_message(channel, payload, call.files)
@@ -777,6 +781,20 @@ class FakeDiscord:
         if intents & wanted:
             self._spawn(self.gateway.dispatch("MESSAGE_CREATE", data, wait_connected=False))
         return Reply(200, data)
+
+    def _message_with_nonce(self, channel: Channel, nonce: Any) -> Message | None:
+        """Return the bot's message with this nonce sent in the channel in the last few minutes.
+
+        This is `enforce_nonce`: Discord returns that message instead of creating a second one.
+        """
+        horizon = datetime.now(UTC) - NONCE_WINDOW
+        for message_id in reversed(channel.message_ids):
+            earlier = self.world.messages[message_id]
+            if earlier.created_at < horizon:
+                return None
+            if earlier.nonce == nonce and earlier.author.id == self.world.bot_user.id and not earlier.deleted:
+                return earlier
+        return None
 
     async def get_messages(self, call: Call) -> Reply:
         """GET /channels/{id}/messages (newest first, with limit/before/after)."""

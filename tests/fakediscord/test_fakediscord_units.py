@@ -36,6 +36,10 @@ def test_message_limits() -> None:
     big = [{"description": "d" * 4000}, {"description": "d" * 2001}]
     assert "embeds" in {p for p, _, _ in _errors(validation.check_message, {"embeds": big}).problems}
 
+    assert not _errors(validation.check_message, {"content": "x", "nonce": "n" * 25})
+    long_nonce = _errors(validation.check_message, {"content": "x", "nonce": "n" * 26})
+    assert {p for p, _, _ in long_nonce.problems} == {"nonce"}
+
 
 def test_component_limits() -> None:
     button = {"type": 2, "style": 1, "label": "ok", "custom_id": "a"}
@@ -116,6 +120,14 @@ def test_faults_match_route_and_params_and_run_out() -> None:
     assert plan.take(_entry("POST /channels/{channel_id}/messages", channel_id="5")) is not None
     assert plan.take(_entry("POST /channels/{channel_id}/messages", channel_id="5")) is None
     assert plan.pending == []
+
+
+def test_a_fault_after_the_effect_is_marked_and_named() -> None:
+    plan = FaultPlan()
+    before = plan.server_error("POST /channels/{channel_id}/messages", status=503)
+    after = plan.server_error("POST /channels/{channel_id}/messages", status=503, after_effect=True)
+    assert not before.after_effect and after.after_effect
+    assert after.name == "injected 503 after the request took effect"
 
 
 def test_a_delay_fault_holds_requests_without_replacing_the_answer() -> None:

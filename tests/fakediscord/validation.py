@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 CONTENT_LIMIT = 2000
+NONCE_LIMIT = 25
 EMBEDS_PER_MESSAGE = 10
 EMBED_TITLE = 256
 EMBED_DESCRIPTION = 4096
@@ -88,6 +89,7 @@ def check_message(
     """Check a message create/edit payload against Discord's limits."""
     content = payload.get("content")
     errors.max_length(prefix + "content", content, CONTENT_LIMIT)
+    errors.max_length(prefix + "nonce", payload.get("nonce"), NONCE_LIMIT)
     embeds = payload.get("embeds") or []
     if len(embeds) > EMBEDS_PER_MESSAGE:
         errors.add(

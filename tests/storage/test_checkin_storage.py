@@ -199,15 +199,16 @@ async def test_answers_after_the_window_are_refused(service: CheckinService) -> 
         await service.record_mood(occurrence_id, ALICE, 3, utc(2026, 5, 1, 21))
 
 
-async def test_distribution_needs_the_setting_and_five_moods(service: CheckinService) -> None:
+async def test_distribution_needs_the_setting_five_moods_and_the_close(service: CheckinService) -> None:
     occurrence_id = await open_checkin(service, show_distribution=True)
     occurrence = await service.store.get_occurrence(occurrence_id)
     assert occurrence is not None
     for user, score in zip(range(4), (1, 2, 3, 3), strict=True):
         await service.record_mood(occurrence_id, user, score, utc(2026, 5, 1, 10))
-    assert (await service.tally(occurrence)).distribution is None
+    assert (await service.tally(occurrence, closed=True)).distribution is None
     await service.record_mood(occurrence_id, 99, 5, utc(2026, 5, 1, 10))
-    assert (await service.tally(occurrence)).distribution == {1: 1, 2: 1, 3: 2, 4: 0, 5: 1}
+    assert (await service.tally(occurrence)).distribution is None  # still open
+    assert (await service.tally(occurrence, closed=True)).distribution == {1: 1, 2: 1, 3: 2, 4: 0, 5: 1}
 
 
 async def test_notes_are_sealed_at_rest(service: CheckinService, db: Database, keyring: Keyring) -> None:
@@ -223,25 +224,134 @@ async def test_notes_are_sealed_at_rest(service: CheckinService, db: Database, k
     assert "sister" not in dump
 
 
-async def test_an_anonymous_note_is_kept_under_a_ban_key_not_a_user_id(
+async def test_an_anonymous_note_is_kept_under_a_per_check_in_key_not_a_user_id(
     service: CheckinService, db: Database, keyring: Keyring
 ) -> None:
     occurrence_id = await open_checkin(service)
     key = ban_key_for(keyring, GUILD, ALICE)
     await service.record_mood(occurrence_id, ALICE, 3, utc(2026, 5, 1, 10))
-    await service.save_note(occurrence_id, ALICE, "a private hope", "group", utc(2026, 5, 1, 10), key)
+    await service.save_note(occurrence_id, ALICE, "a private hope", "private", utc(2026, 5, 1, 10), key)
     saved = await service.save_note(
         occurrence_id, ALICE, "something hard", "anonymous", utc(2026, 5, 1, 11), key
     )
-    assert saved.previous_visibility == "group"
+    assert saved.previous_visibility == "private"
     row = await db.fetchone("SELECT * FROM checkin_anonymous_notes")
-    assert row is not None and "user_id" not in set(row.keys()) and row["ban_key"] == key
-    assert "something hard" not in row["note"]
+    assert row is not None and "user_id" not in set(row.keys())
+    dump = " ".join(str(v) for v in tuple(row))
+    assert key not in dump and str(ALICE) not in dump and "something hard" not in dump
     answer = await service.store.get_answer(occurrence_id, ALICE)
     assert answer is not None and answer.note is None and answer.note_visibility is None and answer.mood == 3
+    found = await service.store.get_anonymous_note(GUILD, occurrence_id, key)
+    assert found is not None and found.note == "something hard"
     back = await service.save_note(occurrence_id, ALICE, "private now", "private", utc(2026, 5, 1, 12), key)
     assert back.previous_visibility == "anonymous"
     assert await db.fetchval("SELECT COUNT(*) FROM checkin_anonymous_notes") == 0
+
+
+async def test_an_anonymous_note_leaves_no_time_to_line_up_with_its_authors_answer(
+    service: CheckinService, db: Database, keyring: Keyring
+) -> None:
+    """The audit's attack: join answers and anonymous notes on the check-in and the time."""
+    occurrence_id = await open_checkin(service)
+    for minute, user in enumerate((ALICE, BOB, CARA, 1004, 1005)):
+        await service.record_mood(occurrence_id, user, 3, utc(2026, 5, 1, 9, 5 + minute))
+    written = datetime(2026, 5, 1, 10, 17, 3, 123456, tzinfo=UTC)
+    cara_key = ban_key_for(keyring, GUILD, CARA)
+    await service.save_note(occurrence_id, CARA, "anon words", "anonymous", written, cara_key)
+    # A member who only writes anonymously gets no answer row at all.
+    dana_key = ban_key_for(keyring, GUILD, 1006)
+    await service.save_note(occurrence_id, 1006, "more anon", "anonymous", utc(2026, 5, 1, 11), dana_key)
+    assert await db.fetchval("SELECT COUNT(*) FROM checkin_answers WHERE user_id = 1006") == 0
+    cara = await service.store.get_answer(occurrence_id, CARA)
+    assert cara is not None and cara.updated_at == utc(2026, 5, 1, 9, 7)  # untouched by the note
+    answer_times = {
+        value
+        for row in await db.fetchall("SELECT answered_at, updated_at FROM checkin_answers")
+        for value in tuple(row)
+    }
+    for row in await db.fetchall("SELECT * FROM checkin_anonymous_notes"):
+        values = {str(v) for v in tuple(row)}
+        assert not values & answer_times
+        assert row["written_on"].startswith("2026-05-01") and "10:17" not in row["written_on"]
+    occurrence = await service.store.get_occurrence(occurrence_id)
+    assert occurrence is not None
+    tally = await service.tally(occurrence)
+    assert (tally.total, tally.anonymous_notes) == (5, 2)
+
+
+async def test_one_members_anonymous_notes_share_no_value_that_links_them(
+    service: CheckinService, db: Database, keyring: Keyring
+) -> None:
+    key = ban_key_for(keyring, GUILD, ALICE)
+    first = await open_checkin(service)
+    second = await open_checkin_second(service)
+    for occurrence_id in (first, second):
+        await service.save_note(occurrence_id, ALICE, "same words", "anonymous", utc(2026, 5, 1, 10), key)
+        note = await service.store.get_anonymous_note(GUILD, occurrence_id, key)
+        assert note is not None
+        await service.store.set_anonymous_message(note.id, 987654321012345678)
+    one, two = await db.fetchall("SELECT * FROM checkin_anonymous_notes ORDER BY id")
+    columns = one.keys()  # a Row iterates over its values, not its names
+    shared = {c for c in columns if one[c] == two[c]}
+    assert shared == {"guild_id", "written_on"}  # nothing that tells the author apart
+    dump = " ".join(str(v) for row in (one, two) for v in tuple(row))
+    assert "987654321012345678" not in dump  # a message id carries the time it was posted
+    note = await service.store.get_anonymous_note(GUILD, second, key)
+    assert note is not None and note.message_id == 987654321012345678
+
+
+async def test_words_shared_under_a_name_cannot_move_to_anonymous(
+    service: CheckinService, keyring: Keyring
+) -> None:
+    occurrence_id = await open_checkin(service)
+    key = ban_key_for(keyring, GUILD, ALICE)
+    await service.save_note(occurrence_id, ALICE, "seen by all", "group", utc(2026, 5, 1, 10), key)
+    with pytest.raises(UserFacingError) as refused:
+        await service.save_note(occurrence_id, ALICE, "hide me now", "anonymous", utc(2026, 5, 1, 11), key)
+    assert refused.value.keep_text == "hide me now"
+
+
+async def test_notes_kept_by_an_older_hearth_move_to_per_check_in_keys(
+    tmp_path: Path, keyring: Keyring
+) -> None:
+    """The migration renames the old table; the check-ins area moves its rows at start."""
+    from bot.storage.db import MIGRATIONS_DIR, available_migrations
+
+    older = tmp_path / "older"
+    older.mkdir()
+    for number, path in available_migrations():
+        if number < 14:
+            (older / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    db = await Database.open(tmp_path / "old.db")
+    try:
+        await db.migrate(older)
+        nine, nine_pm = "2026-05-01T09:00:00+00:00", "2026-05-01T21:00:00+00:00"
+        await db.execute(
+            "INSERT INTO checkin_occurrences (id, guild_id, channel_id, kind, title, scheduled_for, state, "
+            "claimed_at, closes_at, thread_id) "
+            "VALUES (7, ?, ?, 'checkin', 'Check-in', ?, 'posted', ?, ?, 42)",
+            (GUILD, CHANNEL, nine, nine, nine_pm),
+        )
+        key = ban_key_for(keyring, GUILD, ALICE)
+        sealed = keyring.encrypt("older words", context="checkin_anonymous_notes.note")
+        await db.execute(
+            "INSERT INTO checkin_anonymous_notes (guild_id, occurrence_id, ban_key, note, message_id, "
+            "created_at, updated_at) VALUES (?, 7, ?, ?, 5555, '2026-05-01T10:11:12+00:00', "
+            "'2026-05-01T10:11:12+00:00')",
+            (GUILD, key, sealed),
+        )
+        await db.migrate(MIGRATIONS_DIR)
+        store = CheckinStore(db, keyring)
+        assert await store.adopt_legacy_anonymous_notes() == 1
+        assert await store.adopt_legacy_anonymous_notes() == 0  # once
+        note = await store.get_anonymous_note(GUILD, 7, key)
+        assert note is not None and note.note == "older words" and note.message_id == 5555
+        tables = {r[0] for r in await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert "checkin_anonymous_notes_legacy" not in tables
+        dump = " ".join(str(v) for v in tuple(await db.fetchone("SELECT * FROM checkin_anonymous_notes")))
+        assert key not in dump and "5555" not in dump and "10:11" not in dump
+    finally:
+        await db.close()
 
 
 # ----- reminders and pauses ----------------------------------------------------------------------------
@@ -308,12 +418,13 @@ async def test_export_and_erase_cover_every_row(
     await service.reminders_on(ALICE, GUILD, "20:00", "Europe/Berlin", None, now)
     await service.pause(ALICE, 2, now)
     await service.record_mood(occurrence_id, BOB, 5, now)
-    member = MemberRef(ALICE, {GUILD: key})
+    member = MemberRef(ALICE, {GUILD: key}, keyring=keyring)
 
     exported = await export_member(db, keyring, member)
     notes = {a["note"] for a in exported["answers"]}
     assert {"words in the open", "just for me"} <= notes
     assert [n["note"] for n in exported["anonymous_notes"]] == ["nobody knows it's me"]
+    assert exported["anonymous_notes"][0]["written_on"] == "2026-05-01"
     assert exported["reminders"][0]["timezone"] == "Europe/Berlin"
     assert len(exported["pauses"]) == 1
     assert all(a["mood"] != 5 for a in exported["answers"])  # Bob's answer is not Alice's
@@ -324,6 +435,9 @@ async def test_export_and_erase_cover_every_row(
         assert await db.fetchval(f"SELECT COUNT(*) FROM {table} WHERE user_id = ?", (ALICE,)) == 0
     assert await db.fetchval("SELECT COUNT(*) FROM checkin_anonymous_notes") == 0
     assert await db.fetchval("SELECT COUNT(*) FROM checkin_answers WHERE user_id = ?", (BOB,)) == 1
+    with pytest.raises(ValueError):  # without the key the notes can't be found, so it refuses
+        async with db.transaction() as tx:
+            await erase_member(tx, MemberRef(ALICE, {GUILD: key}))
 
 
 async def open_checkin_second(service: CheckinService) -> int:

@@ -15,6 +15,7 @@ from bot.services.checkins import (
     DISTRIBUTION_MINIMUM,
     FALLBACK_PROMPT,
     MOODS,
+    HourlyLimit,
     build_history,
     candidate_prompts,
     choose_prompt,
@@ -122,14 +123,26 @@ def test_no_prompts_falls_back_to_a_gentle_question() -> None:
 # ----- tallies -------------------------------------------------------------------------------------
 
 
-def test_distribution_only_when_enabled_and_five_moods() -> None:
+def test_distribution_only_when_closed_enabled_and_five_moods() -> None:
     four = {1: 1, 3: 2, 5: 1}
-    assert public_tally(6, four, True).distribution is None  # two passes do not make it safe
+    assert public_tally(6, four, True, closed=True).distribution is None  # two passes do not make it safe
     five = {1: 1, 3: 3, 5: 1}
     assert sum(five.values()) == DISTRIBUTION_MINIMUM
-    assert public_tally(5, five, True).distribution == {1: 1, 2: 0, 3: 3, 4: 0, 5: 1}
-    assert public_tally(5, five, False).distribution is None
-    assert public_tally(5, five, False).total == 5
+    assert public_tally(5, five, True, closed=True).distribution == {1: 1, 2: 0, 3: 3, 4: 0, 5: 1}
+    assert public_tally(5, five, False, closed=True).distribution is None
+    assert public_tally(5, five, False, closed=True).total == 5
+    # While open, two updates a click apart would show that one click's mood.
+    assert public_tally(5, five, True, closed=False).distribution is None
+
+
+def test_the_hourly_limit_counts_in_memory_and_frees_up() -> None:
+    limit = HourlyLimit(2)
+    start = datetime(2026, 5, 1, 9, tzinfo=UTC)
+    assert limit.try_add("a", start) is None
+    assert limit.try_add("a", start + timedelta(minutes=10)) is None
+    assert limit.try_add("a", start + timedelta(minutes=20)) == start + timedelta(hours=1)
+    assert limit.try_add("b", start + timedelta(minutes=20)) is None  # someone else
+    assert limit.try_add("a", start + timedelta(hours=1, seconds=1)) is None  # the first one aged out
 
 
 def test_moods_have_emoji_and_words() -> None:

@@ -535,7 +535,7 @@ class SharingService:
         return updated
 
     async def rotate_names(self, guild_id: int, moderator_id: int, now: datetime) -> SharingConfig:
-        """Give every author new names from now on; blocks, on ban keys, are untouched."""
+        """Start a new naming round for threads opened from now on; blocks, on ban keys, are untouched."""
         updated = await self.store.update_config(guild_id, now, bump_epoch=True)
         await self.store.audit(
             guild_id,
@@ -675,6 +675,8 @@ class SharingService:
             body_enc=self.keyring.encrypt(neutralise_mentions(links.text), context=BODY_CONTEXT),
             notify_enc=notify,
             post_at=None if hold else now + timedelta(seconds=delay),
+            name_epoch=epoch,
+            care_level=_care_to_defer(assessment, delay),
         )
         rule = EventRule(
             kind="share",
@@ -790,7 +792,8 @@ class SharingService:
         flags = _flags(unassessed, crisis, blocked_terms)
         hold = crisis or unassessed
         delay = 0 if hold else self.pick_delay(config)
-        name = self.pseudonym(guild_id, share.id, user_id, config.name_epoch)
+        # The thread keeps the naming round it started with, so a rotation never renames anyone in it.
+        name = self.pseudonym(guild_id, share.id, user_id, share.name_epoch)
         notify = None
         if hold and await self.store.dm_decisions(guild_id, ban_key):
             notify = self.keyring.encrypt(str(user_id), context=NOTIFY_CONTEXT)
@@ -808,6 +811,7 @@ class SharingService:
             body_enc=self.keyring.encrypt(neutralise_mentions(links.text), context=BODY_CONTEXT),
             notify_enc=notify,
             post_at=None if hold else now + timedelta(seconds=delay),
+            care_level=_care_to_defer(assessment, delay),
         )
         rule = EventRule(
             kind="reply",
@@ -1050,6 +1054,17 @@ class SharingService:
 def _refuse_while_posting(post: Post) -> None:
     if post.status == POSTING:
         raise UserFacingError("It is being posted this very moment. Please try again in a few seconds.")
+
+
+def _care_to_defer(assessment: Assessment | None, delay: int) -> str | None:
+    """Return the care level to alert moderators about once a delayed post is up (None: nothing to defer).
+
+    Alerting when the post was written, with the post appearing later, would show moderators
+    when it was written and undo the delay. Crisis language never waits: it is held for review.
+    """
+    if delay <= 0 or assessment is None or not assessment.needs_care:
+        return None
+    return str(assessment.level)
 
 
 def _is_crisis(assessment: Assessment) -> bool:

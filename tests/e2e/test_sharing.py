@@ -29,6 +29,7 @@ REPLY_FIELD = "Your reply"
 TEXT = "Today I told my sister something I had kept to myself for years, and she simply listened."
 OTHER_TEXT = "I noticed I checked my partner's phone again, then stopped myself and breathed instead."
 CRISIS_TEXT = "I have decided to end my life this weekend and I have a plan."
+CONCERN_TEXT = "Some days I feel hopeless and like a burden to everyone around me."
 MODERATORS = ("mod", "mod2", "owner")
 EPHEMERAL = 1 << 6
 
@@ -458,10 +459,10 @@ async def test_a_blocked_author_is_refused_after_names_rotate_and_blocks_list_no
     assert "can't share anonymously" in refused.text
     replying = await hearth.actor("alice", "sharing").click(posted, label="Reply anonymously")
     assert "can't share anonymously" in replying.text
-    # Another member's name in the old thread changed with the rotation; the block did not.
+    # Bob keeps his one name inside the old thread: rotation changes names in new threads only.
     await reply_by_button(hearth, "bob", posted, "Still thinking of you today.")
     before, after = thread_posts(hearth, thread_of(hearth, posted))
-    assert pseudonym_in(footer(before)) != pseudonym_in(footer(after))
+    assert pseudonym_in(footer(before)) == pseudonym_in(footer(after))
 
     listing = await hearth.actor("mod").slash("sharemod blocks")
     shown = await listing.reply()
@@ -603,6 +604,14 @@ async def test_report_works_only_on_anonymous_posts(sharing: Harness) -> None:
 # ----- the random delay ------------------------------------------------------------------------------------
 
 
+async def test_moderators_can_turn_the_delay_on_without_the_operator(sharing: Harness) -> None:
+    mod = sharing.actor("mod")
+    too_long = await (await mod.slash("sharemod settings", delay_seconds=301)).reply()
+    assert "at most 300 seconds" in too_long.text
+    shown = await (await mod.slash("sharemod settings", delay_seconds=300)).reply()
+    assert "random 0 to 300 seconds" in shown.text
+
+
 @pytest.mark.hearth_config(sharing={"max_delay_seconds": 600})
 async def test_the_random_delay_holds_a_share_back_then_posts_it(sharing: Harness) -> None:
     hearth = sharing
@@ -674,6 +683,42 @@ async def test_a_waiting_share_is_not_posted_once_its_author_is_blocked(sharing:
     assert len(hearth.fake.messages(hearth.channels["review"])) == review_before, "moderators learn nothing"
     mine = await (await hearth.actor("alice").slash("myshares")).reply()
     assert "not posted" in mine.text and "can't share anonymously in this server right now" in mine.text
+
+
+@pytest.mark.hearth_config(sharing={"max_delay_seconds": 600})
+async def test_a_care_alert_for_a_delayed_share_waits_for_the_post(sharing: Harness) -> None:
+    hearth = sharing
+    await (await hearth.actor("mod").slash("safety alerts", level="concern")).reply()
+    await (await hearth.actor("mod").slash("sharemod settings", delay_seconds=600)).reply()
+    cog = hearth.bot.get_cog("Sharing")
+    cog.service.rng.randint = lambda low, high: 300  # type: ignore[union-attr]
+    alerts = hearth.channels["alerts"]
+    before = len(hearth.fake.messages(alerts))
+    result = await share(hearth, "alice", CONCERN_TEXT)
+    await result.wait_followups(1)
+    assert "You're not alone" in result.text and "When your post appears" in result.text
+    assert len(hearth.fake.messages(alerts)) == before, "no alert yet: it would show when it was written"
+    hearth.clock.advance(seconds=301)
+    assert await cog.post_due() == 1  # type: ignore[union-attr]
+    [posted] = posts(hearth)
+    alert = hearth.fake.last_message(alerts)
+    assert "may be struggling" in alert.text and posted.jump_url.rsplit("/", 1)[1] in json.dumps(alert.embeds)
+
+
+async def test_erasing_before_a_decision_withdraws_the_review_item(sharing: Harness) -> None:
+    hearth = sharing
+    await (await hearth.actor("mod").slash("setup", vetting=True)).reply()
+    await share(hearth, "alice", TEXT, title="A long-kept secret")
+    item = hearth.fake.last_message(hearth.channels["review"])
+    assert TEXT in item.text and item.buttons
+    await privacy_service(hearth.bot).erase(
+        hearth.members["alice"].id, hearth.clock.now(), delete_posts=False, guild_ids=[hearth.guild.id]
+    )
+    await hearth.bot.get_cog("Sharing").sweep()  # type: ignore[union-attr]
+    item = hearth.fake.message(item.id)
+    assert "Withdrawn by its author" in item.text and item.buttons == []
+    assert TEXT not in item.text and "A long-kept secret" not in item.text
+    assert await hearth.bot.db.fetchall("SELECT * FROM sharing_withdrawals") == []
 
 
 async def test_a_queued_share_survives_a_restart(sharing: Harness) -> None:
@@ -785,9 +830,7 @@ async def test_a_reply_with_crisis_language_is_held_and_the_replier_cared_for(sh
 
 async def test_a_share_with_concern_is_posted_and_the_author_offered_support(sharing: Harness) -> None:
     hearth = sharing
-    result = await share(
-        hearth, "alice", "Some days I feel hopeless and like a burden to everyone around me."
-    )
+    result = await share(hearth, "alice", CONCERN_TEXT)
     await result.wait_followups(1)
     assert "Shared anonymously as" in result.text and "You're not alone" in result.text
     assert len(posts(hearth)) == 1

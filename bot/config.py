@@ -69,6 +69,7 @@ class RetentionSettings:
     ladder_days: int = 0
     left_guild_grace_days: int = 30
     erasure_log_days: int = 400
+    erased_posts_spread_minutes: int = 30
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,7 @@ class CheckinSettings:
 class SharingSettings:
     shares_per_hour: int = 3
     min_length: int = 20
-    max_delay_seconds: int = 0
+    max_delay_seconds: int = 300
     replies_per_hour: int = 20
     channel_window_seconds: float = 5.0
 

@@ -938,8 +938,10 @@ PERSONAL_DATA = register_personal_data(
         erase_member,
         posts=posted_messages,
         description=(
-            "Anonymous posts by one-way key (text until decided); your id, encrypted, while a DM you "
-            "asked for waits; a day of post times."
+            "Your anonymous shares and replies, found by a one-way key; their words only while they "
+            "wait for a moderator or the posting delay. Your user id, encrypted, only while a decision "
+            "DM you asked for is waiting. For up to a day, when you shared, replied or reported (for "
+            "the rate limits), without the words."
         ),
         retention="shares",
     )

@@ -282,6 +282,13 @@ async def reply_by_button(hearth: Harness, who: str, message: Any, text: str) ->
     return submitted
 
 
+async def approve_latest(hearth: Harness, moderator: str = "mod") -> Any:
+    """Approve the newest review item as a moderator; return the review item."""
+    item = hearth.fake.last_message(hearth.channels["review"])
+    await (await hearth.actor(moderator, "review").click(item, label="Approve")).reply()
+    return item
+
+
 def thread_posts(hearth: Harness, thread: Any) -> list[Any]:
     return hearth.fake.world.channel_messages(thread)
 
@@ -552,8 +559,7 @@ async def test_the_audit_log_tells_an_erased_moderator_from_an_author(sharing: H
     hearth = sharing
     await (await hearth.actor("mod").slash("setup", vetting=True)).reply()
     await share(hearth, "alice", TEXT)
-    item = hearth.fake.last_message(hearth.channels["review"])
-    await (await hearth.actor("mod", "review").click(item, label="Approve")).reply()
+    await approve_latest(hearth)
     mine = await hearth.actor("alice").slash("myshares")
     await mine.reply()
     asking = await mine.click(label="Delete #1")
@@ -856,8 +862,7 @@ async def test_decision_dms_only_when_the_member_turned_them_on(sharing: Harness
     hearth = sharing
     await (await hearth.actor("mod").slash("setup", vetting=True)).reply()
     await share(hearth, "bob", TEXT)
-    item = hearth.fake.last_message(hearth.channels["review"])
-    await (await hearth.actor("mod", "review").click(item, label="Approve")).reply()
+    await approve_latest(hearth)
     assert hearth.fake.dm_messages(hearth.members["bob"]) == [], "no DM unless asked for"
 
     mine = await hearth.actor("alice").slash("myshares")
@@ -865,8 +870,7 @@ async def test_decision_dms_only_when_the_member_turned_them_on(sharing: Harness
     turned_on = await mine.click(label="DM me about decisions")
     assert "From now on" in (await turned_on.reply()).text
     await share(hearth, "alice", OTHER_TEXT)
-    item = hearth.fake.last_message(hearth.channels["review"])
-    await (await hearth.actor("mod", "review").click(item, label="Approve")).reply()
+    await approve_latest(hearth)
     [dm] = hearth.fake.dm_messages(hearth.members["alice"])
     assert "approved and is now posted" in dm.text and str(posts(hearth)[-1].id) in dm.text
 
@@ -1015,12 +1019,10 @@ async def test_a_moderator_can_share_anonymously_without_being_named(sharing: Ha
     await (await hearth.actor("mod").slash("setup", vetting=True, moderator_role=moderators)).reply()
     held = await share(hearth, "mod2", TEXT)
     assert "waiting for a moderator" in held.text
-    item = hearth.fake.last_message(hearth.channels["review"])
-    await (await hearth.actor("mod", "review").click(item, label="Approve")).reply()
+    await approve_latest(hearth)
     [posted] = posts(hearth)
     await share(hearth, "carol", OTHER_TEXT)  # mod2 moderates too, and is named for that
-    item = hearth.fake.last_message(hearth.channels["review"])
-    await (await hearth.actor("mod2", "review").click(item, label="Approve")).reply()
+    item = await approve_latest(hearth, "mod2")
     assert f"Approved by <@{hearth.members['mod2'].id}>" in hearth.fake.message(item.id).text
     await reply_by_button(hearth, "mod2", posted, "Thank you for reading, everyone.")
     await reply_by_button(hearth, "alice", posted, "Thank you for writing it.")

@@ -462,7 +462,7 @@ async def test_personal_data_exports_and_erases_a_members_items(
     assert [a["kind"] for a in exported["recent_activity"]] == ["share", "share"], "rate-limit rows too"
     assert "hash" not in str(exported["recent_activity"])
     assert entry.retention == "shares"
-    assert "encrypted" in entry.description and "a day of post times" in entry.description
+    assert "encrypted" in entry.description and "up to a day" in entry.description
     moderator = MemberRef(user_id=MODERATOR, ban_keys={GUILD: ban_key_for(keyring, GUILD, MODERATOR)})
     moderator_export = await entry.export(db, keyring, moderator)
     assert [a["action"] for a in moderator_export["moderator_actions"]] == ["approve"]

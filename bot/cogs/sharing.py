@@ -23,7 +23,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import BUSY_MESSAGE
-from bot.cogs._care import offer_care
+from bot.cogs._care import alert_embed, care_embed, guild_region, offer_care, post_alert
 from bot.cogs._delivery import ChannelUnavailable, post_in_channel, post_to_moderators
 from bot.cogs._ui import (
     EMBED_DESCRIPTION_LIMIT,
@@ -37,7 +37,10 @@ from bot.cogs._ui import (
     is_moderator,
 )
 from bot.errors import NotModeratorError, UserFacingError
+from bot.services.safety import Assessment as SafetyAssessment
+from bot.services.safety import CrisisLevel
 from bot.services.sharing import (
+    AUTHOR_BLOCKED,
     REASON_LIMIT,
     REPLY_ORPHANED,
     SOURCE_LABELS,
@@ -45,9 +48,11 @@ from bot.services.sharing import (
     TITLE_LIMIT,
     WARNING_LIMIT,
     Assessment,
+    ChannelPacer,
     OpenedPost,
     Outcome,
     SharingService,
+    escape_markdown_fully,
     escape_spoiler,
     neutralise_mentions,
 )
@@ -79,6 +84,12 @@ REVIEW_WAITS = (
 )
 THREAD_EXISTS_CODE = 160004
 SHARE_GONE = "the share you replied to was removed from the channel, so there is nowhere to put it"
+WITHDRAWN = "Withdrawn by its author before a decision."
+CARE_WHEN_POSTED = (
+    "When your post appears, I'll let this server's moderators know that someone may need support. "
+    "They'll see the post, but not who wrote it: if you'd like one of them to reach out, message a "
+    "moderator."
+)
 CHANNEL_TROUBLE = (
     "I can't post in the sharing channel right now (it may have been removed, or I'm missing a "
     "permission there). I've told the moderators, and it will go up once that's fixed"
@@ -97,6 +108,13 @@ POLICY_WORDS = {
     "strip_all": "all links are removed",
     "refuse": "posts with links are refused",
 }
+
+
+def kept_share(text: str, title: str | None, content_warning: str | None) -> str:
+    """Return everything a member typed into /share, labelled, to hand back with a refusal."""
+    labelled = (("Title", title), ("Content warning", content_warning))
+    head = "\n".join(f"{label}: {value}" for label, value in labelled if value)
+    return f"{head}\n\n{text}" if head else text
 
 
 def jump_url(guild_id: int, channel_id: int, message_id: int) -> str:
@@ -129,7 +147,7 @@ def what(post: Post) -> str:
 def share_body(text: str, content_warning: str | None) -> str:
     """Return a share's embed description: the text, behind a spoiler if it has a warning."""
     if content_warning:
-        head = f"**Content warning:** {content_warning}\n\n"
+        head = f"**Content warning:** {escape_markdown_fully(content_warning)}\n\n"
         room = EMBED_DESCRIPTION_LIMIT - len(head) - 4
         return f"{head}||{clip(escape_spoiler(text), room)}||"
     return clip(text, EMBED_DESCRIPTION_LIMIT)
@@ -192,10 +210,13 @@ def review_embed(opened: OpenedPost, share_link: str | None = None) -> discord.E
     return embed
 
 
-def decided_embed(post: Post, verdict: str) -> discord.Embed:
-    """Replace a review item once decided: the verdict, without the member's words."""
+def decided_embed(post: Post | None, verdict: str) -> discord.Embed:
+    """Replace a review item once decided: the verdict, without the member's words.
+
+    `post` is None when its row is already gone (its author erased their data).
+    """
     embed = discord.Embed(
-        title=f"{what(post).capitalize()} by {post.pseudonym}",
+        title=f"{what(post).capitalize()} by {post.pseudonym}" if post else "An item that waited for review",
         description=verdict,
         colour=DONE_COLOUR,
     )
@@ -226,7 +247,10 @@ AUDIT_VERBS = {
 
 def audit_line(entry: AuditEntry) -> str:
     """Describe one audit entry: who (a moderator) did what to which item."""
-    who = f"<@{entry.moderator_id}>" if entry.moderator_id is not None else "The author"
+    if entry.moderator_id is not None:
+        who = f"<@{entry.moderator_id}>"
+    else:
+        who = "The author" if entry.by_author else "A former moderator"
     verb = AUDIT_VERBS.get(entry.action, entry.action)
     target = ""
     if entry.action == "unblock":
@@ -239,10 +263,18 @@ def audit_line(entry: AuditEntry) -> str:
     return f"{discord.utils.format_dt(entry.created_at, 'f')} {who} {verb}{target}{detail}"
 
 
-def mine_line(post: Post) -> str:
-    """Describe one of a member's own items for /myshares."""
+def own_item(post: Post) -> str:
+    """Name one of a member's own items for them: "your share signed Quiet Heron 4821"."""
+    return f"your {post.kind} signed **{post.pseudonym}**"
+
+
+def mine_line(number: int, post: Post) -> str:
+    """Describe one of a member's own items for /myshares, by its number in their own list.
+
+    Never by its id: even the member's own ids, compared with others', would tell who wrote first.
+    """
     status = STATUS_WORDS.get(post.status, post.status)
-    line = f"**#{post.id}** · {post.kind} · {status} · {discord.utils.format_dt(post.created_at, 'd')}"
+    line = f"**#{number}** · {post.kind} · {status} · {discord.utils.format_dt(post.created_at, 'd')}"
     if post.is_op and not post.is_share:
         line += " · as original poster"
     link = post_url(post)
@@ -273,23 +305,28 @@ async def _require_moderator(interaction: discord.Interaction) -> None:
         raise NotModeratorError()
 
 
-class ReplyButton(HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth:share:reply:(?P<id>\d+)"):
-    """Reply anonymously to a share (on every share and reply)."""
+class ReplyButton(
+    HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth:share:reply(?::(?P<legacy_id>\d+))?"
+):
+    """Reply anonymously to a share (on every share and reply).
 
-    def __init__(self, share_id: int) -> None:
-        super().__init__(
-            _button("Reply anonymously", f"hearth:share:reply:{share_id}", discord.ButtonStyle.primary)
-        )
-        self.share_id = share_id
+    Its custom id carries no id at all: the share is found from the message clicked. An id any
+    client can read would tell which post was written first (ids are handed out as posts are
+    written), undoing the random posting delay. Older posts' `hearth:share:reply:<id>` buttons
+    still work; their id is ignored.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(_button("Reply anonymously", "hearth:share:reply", discord.ButtonStyle.primary))
 
     @classmethod
     async def from_custom_id(
         cls, interaction: discord.Interaction, item: Any, match: re.Match[str]
     ) -> ReplyButton:
-        return cls(int(match["id"]))
+        return cls()
 
     async def handle(self, interaction: discord.Interaction) -> None:
-        await _cog(interaction).open_reply_modal(interaction, self.share_id)
+        await _cog(interaction).reply_to_message(interaction, interaction.message)
 
 
 class ApproveButton(HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth:share:approve:(?P<id>\d+)"):
@@ -389,11 +426,11 @@ class UnblockButton(HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth
 
 
 class DeleteOwnButton(HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth:share:delete:(?P<id>\d+)"):
-    """Ask to delete one of your own items (from /myshares)."""
+    """Ask to delete one of your own items (from /myshares, labelled with its number in your list)."""
 
-    def __init__(self, post_id: int) -> None:
+    def __init__(self, post_id: int, number: int = 0) -> None:
         super().__init__(
-            _button(f"Delete #{post_id}", f"hearth:share:delete:{post_id}", discord.ButtonStyle.secondary)
+            _button(f"Delete #{number}", f"hearth:share:delete:{post_id}", discord.ButtonStyle.secondary)
         )
         self.post_id = post_id
 
@@ -640,6 +677,8 @@ class Sharing(commands.Cog):
             menu.guild_only = True
         self.moderate_menu.default_permissions = discord.Permissions(manage_guild=True)
         self._timers: dict[int, asyncio.TimerHandle] = {}
+        # Every message and thread this cog opens in a channel goes through one pacer.
+        self.pacer = ChannelPacer(window=self.service.settings.channel_window_seconds)
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # ----- lifecycle ---------------------------------------------------
@@ -653,7 +692,7 @@ class Sharing(commands.Cog):
         scheduler = self.bot.scheduler
         if scheduler is not None:
             scheduler.add_job(
-                self.bot.guarded("sharing:queue", self.post_due),
+                self.bot.guarded("sharing:queue", self.sweep),
                 "interval",
                 seconds=QUEUE_SWEEP_SECONDS,
                 id="sharing:queue",
@@ -685,7 +724,7 @@ class Sharing(commands.Cog):
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
-        await self.bot.run_job("sharing:queue", self.post_due)
+        await self.bot.run_job("sharing:queue", self.sweep)
 
     @commands.Cog.listener()
     async def on_hearth_channels_changed(self, guild_id: int, changed: set[str]) -> None:
@@ -787,6 +826,37 @@ class Sharing(commands.Cog):
         except Exception:
             log.exception("could not offer care for an anonymous %s", source)
 
+    async def _care_before_posting(
+        self, interaction: discord.Interaction, assessment: Assessment | None, *, source: str
+    ) -> None:
+        """Care for the author of a post that waits out the delay; moderators hear once it is up.
+
+        Their alert goes out when the post does (`_alert_posted`): sent now, it would tell them
+        when the post was written, which the delay is there to hide.
+        """
+        guild_id = interaction.guild_id
+        if assessment is None or not assessment.needs_care or guild_id is None:
+            return
+        settings = await self._settings(guild_id)
+        level = SafetyAssessment(CrisisLevel(str(assessment.level)))
+        if settings.alerts_channel_id is None or not await self.bot.safety.should_alert(guild_id, level):
+            await self._care(interaction, assessment, source=source)
+            return
+        region = await guild_region(self.bot, guild_id)
+        await self._send(interaction, embed=care_embed(self.bot, region, level, CARE_WHEN_POSTED))
+
+    async def _alert_posted(self, post: Post, link: str) -> None:
+        """Tell moderators that a post which waited out the delay may need care, now that it is up."""
+        if post.care_level is None:
+            return
+        level = SafetyAssessment(CrisisLevel(post.care_level))
+        settings = await self._settings(post.guild_id)
+        if settings.alerts_channel_id is None or not await self.bot.safety.should_alert(post.guild_id, level):
+            return
+        source = post.kind if post.source == "share" else f"{post.source} {post.kind}"
+        embed = alert_embed(level, source=source, link=link, review_link=None, member=None)
+        await post_alert(self.bot, post.guild_id, embed)
+
     def _review_channel(self, settings: GuildSettings) -> int | None:
         return settings.review_channel_id or settings.alerts_channel_id
 
@@ -805,13 +875,34 @@ class Sharing(commands.Cog):
     async def _edit_review(self, post: Post, verdict: str) -> None:
         if post.review_channel_id is None or post.review_message_id is None:
             return
-        message = self.bot.get_partial_messageable(post.review_channel_id).get_partial_message(
-            post.review_message_id
-        )
+        embed = decided_embed(post, verdict)
+        await self._replace_review(post.review_channel_id, post.review_message_id, embed)
+
+    async def _replace_review(self, channel_id: int, message_id: int, embed: discord.Embed) -> bool:
+        """Replace a review item with `embed` and no buttons; False if Discord had trouble (try again)."""
+        message = self.bot.get_partial_messageable(channel_id).get_partial_message(message_id)
         try:
-            await message.edit(embed=decided_embed(post, verdict), view=None, allowed_mentions=NO_MENTIONS)
+            await message.edit(embed=embed, view=None, allowed_mentions=NO_MENTIONS)
+        except (discord.NotFound, discord.Forbidden):
+            return True  # deleted, or out of Hearth's reach: nothing more Hearth can do
         except discord.HTTPException as exc:
-            log.warning("could not update the review item of %s (%s)", what(post), exc.status)
+            log.warning("could not update a review item (%s)", exc.status)
+            return False
+        return True
+
+    async def withdraw_review_items(self) -> int:
+        """Clear the review items of members who erased their data before a decision; return how many."""
+        done = 0
+        for item in await self.service.store.withdrawals():
+            if await self._replace_review(item.channel_id, item.message_id, decided_embed(None, WITHDRAWN)):
+                await self.service.store.forget_withdrawal(item.id)
+                done += 1
+        return done
+
+    async def sweep(self) -> None:
+        """Every minute: post what is due, and clear review items withdrawn by an erasure."""
+        await self.post_due()
+        await self.withdraw_review_items()
 
     async def _delete_message(self, channel_id: int | None, message_id: int | None) -> bool:
         if channel_id is None or message_id is None:
@@ -847,7 +938,7 @@ class Sharing(commands.Cog):
                 log.warning("could not close a removed share's thread (%s)", exc.status)
                 ok = False
         if first.status == PENDING:
-            await self._edit_review(first, "Withdrawn by its author before a decision.")
+            await self._edit_review(first, WITHDRAWN)
         return ok
 
     # ----- posting -------------------------------------------------------
@@ -873,21 +964,32 @@ class Sharing(commands.Cog):
             return None, None
         post = opened.post
         now = self.bot.now()
+        withheld = await self.service.withhold_if_blocked(post, now)
+        if withheld is not None:
+            log.info("did not post %s: its author was blocked while it waited", what(post))
+            if withheld.notify_user_id is not None:
+                await self._dm(
+                    withheld.notify_user_id,
+                    f"Your anonymous {post.kind} in {self._guild_name(post.guild_id)} was not posted: "
+                    f"{AUTHOR_BLOCKED}.",
+                )
+            return None, AUTHOR_BLOCKED
         try:
             if post.is_share:
                 settings = await self._settings(post.guild_id)
                 if settings.sharing_channel_id is None:
                     raise _NoPlace("no sharing channel is set")
                 channel_id = settings.sharing_channel_id
-                message = await post_in_channel(
-                    self.bot,
-                    post.guild_id,
-                    channel_id,
-                    what="anonymous shares",
-                    consequence=SHARES_WAIT,
-                    embed=share_embed(opened),
-                    view=persistent_view(ReplyButton(post.id)),
-                )
+                async with self.pacer.slot((channel_id, "message")):
+                    message = await post_in_channel(
+                        self.bot,
+                        post.guild_id,
+                        channel_id,
+                        what="anonymous shares",
+                        consequence=SHARES_WAIT,
+                        embed=share_embed(opened),
+                        view=persistent_view(ReplyButton()),
+                    )
                 thread_id = await self._start_thread(channel_id, message.id, thread_name(opened))
             else:
                 try:
@@ -897,11 +999,13 @@ class Sharing(commands.Cog):
                     log.info("dropped %s: %s", what(post), gone.reason)
                     return None, SHARE_GONE
                 try:
-                    message = await self.bot.get_partial_messageable(channel_id, guild_id=post.guild_id).send(
-                        embed=reply_embed(opened),
-                        view=persistent_view(ReplyButton(post.share_id or 0)),
-                        allowed_mentions=NO_MENTIONS,
-                    )
+                    async with self.pacer.slot((channel_id, "message")):
+                        thread = self.bot.get_partial_messageable(channel_id, guild_id=post.guild_id)
+                        message = await thread.send(
+                            embed=reply_embed(opened),
+                            view=persistent_view(ReplyButton()),
+                            allowed_mentions=NO_MENTIONS,
+                        )
                 except discord.NotFound:
                     # The share's thread was deleted: forget it, so the next try opens a new one.
                     if post.share_id is not None:
@@ -925,6 +1029,7 @@ class Sharing(commands.Cog):
             await self._delete_message(channel_id, message.id)
             return None, None
         link = jump_url(post.guild_id, channel_id, message.id)
+        await self._alert_posted(post, link)
         if notify is not None:
             await self._dm(
                 notify,
@@ -942,13 +1047,14 @@ class Sharing(commands.Cog):
         and was deleted) is raised for the caller to handle.
         """
         try:
-            data = await self.bot.http.start_thread_with_message(
-                channel_id,
-                message_id,
-                name=name,
-                auto_archive_duration=THREAD_ARCHIVE_MINUTES,
-                rate_limit_per_user=None,
-            )
+            async with self.pacer.slot((channel_id, "thread")):
+                data = await self.bot.http.start_thread_with_message(
+                    channel_id,
+                    message_id,
+                    name=name,
+                    auto_archive_duration=THREAD_ARCHIVE_MINUTES,
+                    rate_limit_per_user=None,
+                )
         except discord.HTTPException as exc:
             if raise_gone and (exc.status == 404 or exc.code == THREAD_EXISTS_CODE):
                 raise
@@ -979,6 +1085,20 @@ class Sharing(commands.Cog):
         await self.service.store.set_thread(share.id, thread_id)
         return thread_id
 
+    async def _review_item_exists(self, post: Post) -> bool:
+        """Say whether a held item's review message is still there (a moderator may have deleted it)."""
+        if post.review_channel_id is None or post.review_message_id is None:
+            return False
+        try:
+            await self.bot.http.get_message(post.review_channel_id, post.review_message_id)
+        except (discord.NotFound, discord.Forbidden):
+            return False
+        except discord.HTTPException as exc:
+            # Unknown: better a missing copy (moderators can run this again) than two with live buttons.
+            log.warning("could not check the review item of %s (%s)", what(post), exc.status)
+            return True
+        return True
+
     async def _post_review_item(self, opened: OpenedPost, settings: GuildSettings) -> str | None:
         """Put a held item in the review channel (or the alerts channel); return its link.
 
@@ -992,15 +1112,16 @@ class Sharing(commands.Cog):
         if not post.is_share and post.share_id is not None:
             share = await self.service.store.get_post(post.share_id)
             share_link = post_url(share) if share else None
-        message = await post_to_moderators(
-            self.bot,
-            post.guild_id,
-            prefer="review",
-            what="review items",
-            consequence=REVIEW_WAITS,
-            embed=review_embed(opened, share_link),
-            view=review_view(post.id),
-        )
+        async with self.pacer.slot((self._review_channel(settings), "message")):
+            message = await post_to_moderators(
+                self.bot,
+                post.guild_id,
+                prefer="review",
+                what="review items",
+                consequence=REVIEW_WAITS,
+                embed=review_embed(opened, share_link),
+                view=review_view(post.id),
+            )
         if message is None:
             log.warning("no review item for %s: no moderators' channel took it", what(post))
             return None
@@ -1041,9 +1162,10 @@ class Sharing(commands.Cog):
         trust ladder) can post anonymously through it.
         """
         await self._defer(interaction)
+        kept = kept_share(text, title, content_warning)
         guild_id = interaction.guild_id
         if guild_id is None:
-            await self._refuse(interaction, "Anonymous sharing works inside a server.", text)
+            await self._refuse(interaction, "Anonymous sharing works inside a server.", kept)
             return ShareResult(Outcome.REFUSED)
         settings = await self._settings(guild_id)
         label = "share" if source == "share" else f"{source} share"
@@ -1061,7 +1183,7 @@ class Sharing(commands.Cog):
                 "Please let a moderator know."
             )
         if unusable:
-            await self._refuse(interaction, unusable, text)
+            await self._refuse(interaction, unusable, kept)
             await self._care(interaction, assessment, source=label)
             return ShareResult(Outcome.REFUSED)
         try:
@@ -1077,17 +1199,17 @@ class Sharing(commands.Cog):
                 assessment=assessment,
             )
         except StorageBusyError:
-            await self._refuse(interaction, BUSY_MESSAGE, text)
+            await self._refuse(interaction, BUSY_MESSAGE, kept)
             return ShareResult(Outcome.REFUSED)
         if result.outcome is Outcome.REFUSED or result.post is None:
-            await self._refuse(interaction, result.reason, text)
+            await self._refuse(interaction, result.reason, kept)
             await self._care(interaction, assessment, source=label)
             return ShareResult(Outcome.REFUSED)
         post = result.post
         notes = "".join(f"\n{n}" for n in result.notes)
         if result.outcome is Outcome.HELD:
             return await self._held(
-                interaction, post, settings, assessment, label=label, notes=notes, text=text
+                interaction, post, settings, assessment, label=label, notes=notes, text=kept
             )
         if result.delay_seconds > 0:
             assert post.post_at is not None
@@ -1098,10 +1220,13 @@ class Sharing(commands.Cog):
                 f"within {_duration(result.delay_seconds)}, signed **{post.pseudonym}**. "
                 f"The short wait makes it harder to tell who posted it.{notes}",
             )
-            await self._care(interaction, assessment, source=label)
+            await self._care_before_posting(interaction, assessment, source=label)
             return ShareResult(Outcome.QUEUED, post.id)
         link, trouble = await self._post_one(post.id)
         if link is None:
+            if trouble == AUTHOR_BLOCKED:
+                await self._refuse(interaction, f"Your share wasn't posted: {trouble}.", kept)
+                return ShareResult(Outcome.REFUSED, post.id)
             why = trouble or "I couldn't post it just now. I'll keep trying"
             await self._send(
                 interaction,
@@ -1174,10 +1299,20 @@ class Sharing(commands.Cog):
 
     async def reply_from_menu(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """Message menu: reply anonymously to a share or reply."""
-        assert interaction.guild_id is not None
-        post = await self.service.post_for_message(interaction.guild_id, message.id)
+        await self.reply_to_message(interaction, message)
+
+    async def reply_to_message(
+        self, interaction: discord.Interaction, message: discord.Message | None
+    ) -> None:
+        """Open the reply form for the share (or reply) a message shows."""
+        guild_id = interaction.guild_id
+        if guild_id is None:
+            raise UserFacingError("Anonymous replies work inside a server.")
+        post = None if message is None else await self.service.post_for_message(guild_id, message.id)
         if post is None:
-            raise UserFacingError("Anonymous replies work on anonymous shares and replies.")
+            raise UserFacingError(
+                "Anonymous replies work on anonymous shares and replies that are still here."
+            )
         await self.open_reply_modal(interaction, post.id)
 
     async def reply_text(self, interaction: discord.Interaction, share_id: int, text: str) -> ShareResult:
@@ -1216,7 +1351,7 @@ class Sharing(commands.Cog):
                 f"Thank you. Your reply will appear in the thread within "
                 f"{_duration(result.delay_seconds)}, as {as_whom}.{notes}",
             )
-            await self._care(interaction, assessment, source="reply")
+            await self._care_before_posting(interaction, assessment, source="reply")
             return ShareResult(Outcome.QUEUED, post.id)
         link, trouble = await self._post_one(post.id)
         if link is None:
@@ -1392,18 +1527,19 @@ class Sharing(commands.Cog):
         wants_dm = await self.service.dm_decisions(interaction.guild_id, interaction.user.id)
         embed = discord.Embed(title="Your anonymous shares and replies", colour=HEARTH_COLOUR)
         if items:
-            embed.description = clip("\n".join(mine_line(p) for p in items), EMBED_DESCRIPTION_LIMIT)
+            lines = (mine_line(number, p) for number, p in enumerate(items, start=1))
+            embed.description = clip("\n".join(lines), EMBED_DESCRIPTION_LIMIT)
         else:
             embed.description = "You have no anonymous shares or replies here."
         embed.set_footer(
             text=(
-                "Only you can see this. Deleting removes the post; deleting a share also "
+                "Only you can see this. Newest first. Deleting removes the post; deleting a share also "
                 "removes its thread. Decision DMs: " + ("on" if wants_dm else "off") + "."
             )
         )
         view = HearthView(timeout=900)
-        for post in items[:LIST_LIMIT]:
-            view.add_item(DeleteOwnButton(post.id))
+        for number, post in enumerate(items[:LIST_LIMIT], start=1):
+            view.add_item(DeleteOwnButton(post.id, number))
         view.add_item(DmPreferenceButton(not wants_dm))
         await self._send(interaction, embed=embed, view=view)
 
@@ -1414,7 +1550,7 @@ class Sharing(commands.Cog):
         extra = " Its thread, with any replies, goes too." if post.is_share and post.status == POSTED else ""
         view = HearthView(timeout=300)
         view.add_item(ConfirmDeleteButton(post.id))
-        await self._send(interaction, f"Delete your {what(post)}?{extra} This can't be undone.", view=view)
+        await self._send(interaction, f"Delete {own_item(post)}?{extra} This can't be undone.", view=view)
 
     async def delete_own(self, interaction: discord.Interaction, post_id: int) -> None:
         """Delete one of the member's own items: the message and its row."""
@@ -1428,7 +1564,7 @@ class Sharing(commands.Cog):
             timer.cancel()
         ok = await self._remove_messages(gone)
         extra = "" if ok else " I couldn't remove the message itself; a moderator can delete it."
-        await self._send(interaction, f"Deleted your {what(gone[0])}.{extra}")
+        await self._send(interaction, f"Deleted {own_item(gone[0])}.{extra}")
 
     async def request_decision_dm(self, interaction: discord.Interaction, post_id: int) -> None:
         """Remember to DM the member once about one held item."""
@@ -1548,15 +1684,15 @@ class Sharing(commands.Cog):
         embed.set_footer(text="The log names moderators, never authors.")
         await self._send(interaction, embed=embed)
 
-    @sharemod.command(name="rotate-names", description="Give every anonymous author new names from now on")
+    @sharemod.command(name="rotate-names", description="Start a new round of anonymous names for new threads")
     async def rotate_command(self, interaction: discord.Interaction) -> None:
         await self._defer(interaction)
         assert interaction.guild_id is not None
         await self.service.rotate_names(interaction.guild_id, interaction.user.id, self.bot.now())
         await self._send(
             interaction,
-            "Done: from now on, every author gets new names, in new threads and old "
-            "ones. Existing posts keep theirs. Blocks still hold.",
+            "Done: threads started from now on give everyone new names. Inside existing threads "
+            "names stay as they are, so each person keeps one name per thread. Blocks still hold.",
         )
 
     @sharemod.command(name="pending", description="Show items waiting for review again in the review channel")
@@ -1567,13 +1703,21 @@ class Sharing(commands.Cog):
         if self._review_channel(settings) is None:
             raise UserFacingError("Set a review channel first with /setup review_channel.")
         items = await self.service.pending(interaction.guild_id)
-        reposted = 0
+        waiting = await self.service.waiting_count(interaction.guild_id)
+        in_place = reposted = 0
         for post in items:
-            if await self._post_review_item(self.service.open(post), settings):
+            if await self._review_item_exists(post):
+                in_place += 1
+            elif await self._post_review_item(self.service.open(post), settings):
                 reposted += 1
-        await self._send(
-            interaction, f"{len(items)} item(s) waiting; posted {reposted} review item(s) again."
-        )
+        lines = [
+            f"{waiting} item(s) waiting for review: {in_place} already in place, {reposted} posted again."
+        ]
+        if waiting > len(items):
+            lines.append(
+                f"I looked at the oldest {len(items)}; decide some, then run this again for the rest."
+            )
+        await self._send(interaction, " ".join(lines))
 
 
 class _NoPlace(Exception):

@@ -594,7 +594,7 @@ class Grammar:
 DEFAULT_GRAMMAR = Grammar()
 NEGATION_WINDOW = 4
 SUBJECT_WINDOW = 8
-SOFTEN_REACH = 6
+SOFTEN_REACH = 10
 # Two different softeners ("makes me want to" and "lol") lower a match two levels; no more.
 MAX_SOFTENING = 2
 COMBINE_WINDOW = 20

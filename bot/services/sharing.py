@@ -8,14 +8,19 @@ plain values for the cog to render.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import random
 import re
 import secrets
+import time
 import unicodedata
-from collections.abc import Iterable
-from dataclasses import dataclass
+import urllib.parse
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
@@ -54,6 +59,7 @@ MAX_BLOCKED_TERMS = 200
 TERM_LIMIT = 100
 REPORTS_PER_HOUR = 10
 REPLY_ORPHANED = "the share it answered was removed"
+AUTHOR_BLOCKED = "you can't share anonymously in this server right now, so it was not posted"
 REPLY_MIN_LENGTH = 2
 # Retries after a failed post: soon, then less often, never giving up on a member's words.
 RETRY_DELAYS = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10), timedelta(minutes=30))
@@ -63,22 +69,6 @@ FLAG_CRISIS = "crisis language"
 FLAG_SAFETY_DOWN = "safety check unavailable"
 
 SOURCE_LABELS = {"share": None, "ladder": "a trust ladder milestone"}
-
-_INVISIBLE = re.compile("[\u200b\u200c\u2060\ufeff\u00ad]")
-_ASCII_ZWJ = re.compile(r"(?<=[\x00-\x7f])\u200d|\u200d(?=[\x00-\x7f])")
-_AT = re.compile("@(?!\u200b)")
-INVITE_PATTERN = re.compile(
-    r"(?:https?://)?(?:www\.|ptb\.|canary\.)?"
-    r"(?:discord(?:app)?\.com/invite|discord\.gg|discord\.me|discord\.io|dsc\.gg|invite\.gg)"
-    r"/[A-Za-z0-9-]+/?",
-    re.IGNORECASE,
-)
-URL_PATTERN = re.compile(r"(?:https?://|www\.)[^\s<>()\[\]]+", re.IGNORECASE)
-_RUNS = re.compile(r"(.)\1{3,}", re.DOTALL)
-_WORD = re.compile(r"\w+")
-
-INVITE_REMOVED = "[invite link removed]"
-LINK_REMOVED = "[link removed]"
 
 
 class Assessment(Protocol):
@@ -94,9 +84,73 @@ class Assessment(Protocol):
 # ----- text rules ------------------------------------------------------------------
 
 
+_AT = re.compile("@(?!\u200b)")
+_RUNS = re.compile(r"(.)\1{3,}", re.DOTALL)
+_WORD = re.compile(r"\w+")
+
+# Unicode's Default_Ignorable_Code_Point ranges (DerivedCoreProperties.txt): characters a renderer
+# draws as nothing. Together with every format character (category Cf) they are what could hide a
+# blocked term or an invite from a filter while the reader still sees the word.
+_IGNORABLE_RANGES = (
+    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160), (0x17B4, 0x17B5),
+    (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x206F), (0x3164, 0x3164),
+    (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
+)  # fmt: skip
+ZWJ = "\u200d"
+_KEYCAP = "\u20e3"
+_BLACK_FLAG = "\U0001f3f4"
+# Full stops that URL hosts treat as "." (IDNA maps them), which NFKC alone does not.
+_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
+
+
+def is_invisible(char: str) -> bool:
+    """Say whether a character is drawn as nothing (a format or default-ignorable code point)."""
+    code = ord(char)
+    if code < 0xAD:
+        return False
+    return unicodedata.category(char) == "Cf" or any(low <= code <= high for low, high in _IGNORABLE_RANGES)
+
+
+def _is_tag(char: str) -> bool:
+    return 0xE0020 <= ord(char) <= 0xE007F
+
+
+def _part_of_emoji(text: str, index: int, kept: list[str]) -> bool:
+    """Say whether an invisible character at `index` belongs to an emoji sequence (keep it for display)."""
+    char = text[index]
+    before = kept[-1] if kept else ""
+    after = text[index + 1] if index + 1 < len(text) else ""
+    if char == ZWJ:  # 👩‍👧: a joiner between two pictographs
+        return bool(before) and not before.isascii() and bool(after) and not after.isascii()
+    if 0xFE00 <= ord(char) <= 0xFE0F:  # ❤️ and keycaps (1️⃣): presentation selectors
+        return bool(before) and (not before.isascii() or after == _KEYCAP)
+    if _is_tag(char):  # subdivision flags: 🏴 followed by tag letters
+        return before == _BLACK_FLAG or (bool(before) and _is_tag(before))
+    return False
+
+
 def clean_invisible(text: str) -> str:
-    """Drop invisible characters that could hide a link or a blocked term (keeps emoji joiners)."""
-    return _ASCII_ZWJ.sub("", _INVISIBLE.sub("", text))
+    """Drop characters drawn as nothing, except the joiners and selectors that make up emoji."""
+    if text.isascii():
+        return text
+    kept: list[str] = []
+    for index, char in enumerate(text):
+        if not is_invisible(char) or _part_of_emoji(text, index, kept):
+            kept.append(char)
+    return "".join(kept)
+
+
+def fold(text: str) -> str:
+    """Fold text for matching (blocked terms, repeated text, link hosts): one copy, never shown.
+
+    Every invisible character goes (emoji joiners too), then compatibility forms (full-width
+    letters), case and runs of whitespace are folded.
+    """
+    if not text.isascii():
+        text = "".join(c for c in unicodedata.normalize("NFKC", text) if not is_invisible(c))
+        text = text.translate(_DOTS)
+    return " ".join(text.casefold().split())
 
 
 def neutralise_mentions(text: str) -> str:
@@ -105,23 +159,98 @@ def neutralise_mentions(text: str) -> str:
 
 
 def escape_spoiler(text: str) -> str:
-    """Keep `||` in a member's text from closing the spoiler it is wrapped in."""
-    return text.replace("||", "|" + ZWSP + "|")
+    """Escape a member's text for the inside of a spoiler, so that nothing in it can close it.
+
+    Discord ends a spoiler at the first `||` after it opens, escapes or not, so every bar is
+    escaped (no two bars are ever adjacent), and backslashes too, so a trailing one cannot
+    swallow the closing bars. A final escaped bar gets an invisible space after it, so it does
+    not pair with the first closing bar.
+    """
+    escaped = text.replace("\\", "\\\\").replace("|", "\\|")
+    return escaped + ZWSP if escaped.endswith("|") else escaped
 
 
-def fold(text: str) -> str:
-    """Normalise text for matching: compatibility forms, case, and runs of whitespace."""
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+def escape_markdown_fully(text: str) -> str:
+    """Escape every ASCII punctuation mark, so short text (a content warning) is shown literally."""
+    return "".join("\\" + c if c.isascii() and not c.isalnum() and not c.isspace() else c for c in text)
 
 
 def find_blocked_terms(text: str, terms: Iterable[str]) -> list[str]:
     """Return the blocked terms that appear in the text as whole words or phrases."""
-    folded = fold(clean_invisible(text))
+    folded = fold(text)
     found = []
     for term in terms:
         pattern = r"\s+".join(re.escape(part) for part in fold(term).split())
         if pattern and re.search(rf"(?<!\w){pattern}(?!\w)", folded):
             found.append(term)
+    return found
+
+
+# ----- links -----------------------------------------------------------------------------
+
+# A link-shaped run of text, split into what a browser would read as its parts. Only http(s)
+# schemes are linked by Discord; a host without one still opens when pasted. Slashes may be
+# backslashes (browsers read them as slashes), and the host may carry userinfo and a port.
+_LINKISH = re.compile(
+    r"(?P<scheme>https?:)?(?P<slashes>[/\\]*)"
+    r"(?:[^\s/\\@<>()\[\]{}\"'`|]*@)?"
+    r"(?P<host>[^\s/\\:?#@<>()\[\]{}\"'`|*]+)"
+    r"(?::[^\s/\\?#<>()\[\]{}\"'`|]*)?"
+    r"(?P<path>[/\\?#][^\s<>()\[\]{}\"'`|]*)?",
+    re.IGNORECASE,
+)
+_TRAILING_PUNCTUATION = ".,;:!?*_~"
+# Hosts whose every path is a server invite, and hosts where `/invite/<code>` is one.
+INVITE_HOSTS = ("discord.gg", "discord.me", "discord.io", "dsc.gg", "invite.gg")
+INVITE_PATH_HOSTS = ("discord.com", "discordapp.com")
+_INVITE_CODE = re.compile(r"/+[a-z0-9-]+")
+_INVITE_PATH = re.compile(r"/+invite/+[a-z0-9-]+")
+
+INVITE_REMOVED = "[invite link removed]"
+LINK_REMOVED = "[link removed]"
+
+
+def link_host(raw_host: str) -> str:
+    """Normalise a host as a browser would: percent-escapes, full-width forms, case, trailing dots."""
+    return fold(urllib.parse.unquote(raw_host)).rstrip(".")
+
+
+def _on_host(host: str, bases: tuple[str, ...]) -> bool:
+    return any(host == base or host.endswith("." + base) for base in bases)
+
+
+def is_invite(host: str, path: str) -> bool:
+    """Say whether a normalised host and a raw path make a Discord server invite."""
+    path = fold(urllib.parse.unquote(path.replace("\\", "/")))
+    if _on_host(host, INVITE_HOSTS):
+        return bool(_INVITE_CODE.match(path))
+    return _on_host(host, INVITE_PATH_HOSTS) and bool(_INVITE_PATH.match(path))
+
+
+@dataclass(frozen=True)
+class FoundLink:
+    """A link in a member's text: where it is, and whether it is an invite."""
+
+    start: int
+    end: int
+    invite: bool
+
+
+def find_links(text: str) -> list[FoundLink]:
+    """Find invites (however written) and ordinary http(s) or www. links in text."""
+    found = []
+    for match in _LINKISH.finditer(text):
+        host_start = match.start("host")
+        end = match.end()
+        while end > host_start + 1 and text[end - 1] in _TRAILING_PUNCTUATION:
+            end -= 1
+        host = link_host(text[host_start : min(end, match.end("host"))])
+        path_start = match.start("path") if match["path"] else end
+        path = text[path_start:end] if path_start < end else ""
+        if is_invite(host, path):
+            found.append(FoundLink(match.start(), end, invite=True))
+        elif (match["scheme"] and match["slashes"]) or host.startswith("www."):
+            found.append(FoundLink(match.start(), end, invite=False))
     return found
 
 
@@ -137,14 +266,21 @@ def apply_link_policy(text: str, policy: str) -> LinkCheck:
     """Strip or refuse links according to a guild's policy (invites are stripped by default)."""
     if policy == "allow":
         return LinkCheck(text)
+    links = find_links(text)
     if policy == "refuse":
-        has_link = bool(INVITE_PATTERN.search(text) or URL_PATTERN.search(text))
-        return LinkCheck(text, refused=has_link)
-    text, invites = INVITE_PATTERN.subn(INVITE_REMOVED, text)
-    links = 0
-    if policy == "strip_all":
-        text, links = URL_PATTERN.subn(LINK_REMOVED, text)
-    return LinkCheck(text, invites_removed=invites, links_removed=links)
+        return LinkCheck(text, refused=bool(links))
+    pieces: list[str] = []
+    invites = others = last = 0
+    for link in links:
+        if not link.invite and policy != "strip_all":
+            continue
+        pieces.append(text[last : link.start])
+        pieces.append(INVITE_REMOVED if link.invite else LINK_REMOVED)
+        invites += link.invite
+        others += not link.invite
+        last = link.end
+    pieces.append(text[last:])
+    return LinkCheck("".join(pieces), invites_removed=invites, links_removed=others)
 
 
 def meaningful_length(text: str) -> int:
@@ -165,6 +301,83 @@ def _minutes_until(moment: datetime, now: datetime) -> int:
 def pseudonym_scope(share_id: int, epoch: int) -> str:
     """Return the scope a share's thread names come from; rotation adds the epoch."""
     return f"share:{share_id}" if epoch == 0 else f"share:{share_id}:{epoch}"
+
+
+# ----- pacing ---------------------------------------------------------------------
+
+
+@dataclass
+class _Lane:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    freed: asyncio.Event = field(default_factory=asyncio.Event)
+    in_flight: int = 0
+    finished: deque[float] = field(default_factory=deque)
+
+
+MAX_IDLE_LANES = 1000
+
+
+class ChannelPacer:
+    """At most `limit` requests per key (a channel and a kind of request) in any `window` seconds.
+
+    Discord allows 5 new messages, and 5 new threads, per channel in 5 seconds. discord.py
+    learns a bucket only from the answer to its first request, so a burst of shares sent at
+    once overruns it. Here a request takes a slot before it is sent and gives it back only
+    `window` seconds after its answer came: its answer comes after Discord counted it, so
+    however late the request arrived there, no `limit + 1` of them ever fall in one window.
+    Waiters are served in order.
+    """
+
+    def __init__(
+        self,
+        limit: int = 5,
+        window: float = 5.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ) -> None:
+        if limit < 1 or window < 0:
+            raise ValueError("a pacer needs a limit of at least 1 and a window of at least 0 seconds")
+        self.limit = limit
+        self.window = window
+        self._clock = clock
+        self._sleep = sleep
+        self._lanes: dict[Hashable, _Lane] = {}
+
+    @asynccontextmanager
+    async def slot(self, key: Hashable) -> AsyncIterator[None]:
+        """Wait for a free slot for `key`, hold it while the request runs, then let it age out."""
+        lane = self._lanes.setdefault(key, _Lane())
+        async with lane.lock:
+            while True:
+                now = self._clock()
+                while lane.finished and lane.finished[0] + self.window <= now:
+                    lane.finished.popleft()
+                if lane.in_flight + len(lane.finished) < self.limit:
+                    break
+                if lane.finished:
+                    await self._sleep(lane.finished[0] + self.window - now)
+                else:
+                    lane.freed.clear()
+                    await lane.freed.wait()
+            lane.in_flight += 1
+        try:
+            yield
+        finally:
+            lane.in_flight -= 1
+            lane.finished.append(self._clock())
+            lane.freed.set()
+            self._forget_idle()
+
+    def _forget_idle(self) -> None:
+        # Every reply thread is a key of its own: drop lanes nobody holds once their slots aged out.
+        if len(self._lanes) <= MAX_IDLE_LANES:
+            return
+        cutoff = self._clock() - self.window
+        for key, lane in list(self._lanes.items()):
+            idle = lane.in_flight == 0 and not lane.lock.locked()
+            if idle and (not lane.finished or lane.finished[-1] <= cutoff):
+                del self._lanes[key]
 
 
 # ----- results ---------------------------------------------------------------------
@@ -247,7 +460,7 @@ class SharingService:
         return pseudonym_for(self.keyring, guild_id, pseudonym_scope(share_id, epoch), user_id)
 
     def _text_hash(self, guild_id: int, kind: str, scope: str, text: str) -> str:
-        words = " ".join(_WORD.findall(fold(clean_invisible(text))))
+        words = " ".join(_WORD.findall(fold(text)))
         return self.keyring.keyed_hash("sharing-text", guild_id, kind, scope, words)
 
     # ----- settings ----------------------------------------------------
@@ -322,7 +535,7 @@ class SharingService:
         return updated
 
     async def rotate_names(self, guild_id: int, moderator_id: int, now: datetime) -> SharingConfig:
-        """Give every author new names from now on; blocks, on ban keys, are untouched."""
+        """Start a new naming round for threads opened from now on; blocks, on ban keys, are untouched."""
         updated = await self.store.update_config(guild_id, now, bump_epoch=True)
         await self.store.audit(
             guild_id,
@@ -335,8 +548,11 @@ class SharingService:
 
     # ----- shares and replies ------------------------------------------
 
+    async def _active_block(self, guild_id: int, ban_key: str, now: datetime) -> Block | None:
+        return await self.store.active_block(guild_id, block_key_for(self.keyring, guild_id, ban_key), now)
+
     async def _refuse_if_blocked(self, guild_id: int, ban_key: str, now: datetime) -> Submission | None:
-        block = await self.store.active_block(guild_id, block_key_for(self.keyring, guild_id, ban_key), now)
+        block = await self._active_block(guild_id, ban_key, now)
         if block is None:
             return None
         until = "" if block.expires_at is None else f" This lasts until {block.expires_at:%d %B %Y}."
@@ -459,6 +675,8 @@ class SharingService:
             body_enc=self.keyring.encrypt(neutralise_mentions(links.text), context=BODY_CONTEXT),
             notify_enc=notify,
             post_at=None if hold else now + timedelta(seconds=delay),
+            name_epoch=epoch,
+            care_level=_care_to_defer(assessment, delay),
         )
         rule = EventRule(
             kind="share",
@@ -525,6 +743,10 @@ class SharingService:
         """Return the items waiting for review."""
         return await self.store.pending_posts(guild_id)
 
+    async def waiting_count(self, guild_id: int) -> int:
+        """Count the items waiting for review (all of them, not only the listed ones)."""
+        return (await self.store.count_by_status(guild_id)).get(PENDING, 0)
+
     async def share_for_reply(self, guild_id: int, post_id: int) -> Post:
         """Return the share a reply would go under: the post itself, or a reply's parent."""
         post = await self.store.get_post(post_id)
@@ -570,7 +792,8 @@ class SharingService:
         flags = _flags(unassessed, crisis, blocked_terms)
         hold = crisis or unassessed
         delay = 0 if hold else self.pick_delay(config)
-        name = self.pseudonym(guild_id, share.id, user_id, config.name_epoch)
+        # The thread keeps the naming round it started with, so a rotation never renames anyone in it.
+        name = self.pseudonym(guild_id, share.id, user_id, share.name_epoch)
         notify = None
         if hold and await self.store.dm_decisions(guild_id, ban_key):
             notify = self.keyring.encrypt(str(user_id), context=NOTIFY_CONTEXT)
@@ -588,6 +811,7 @@ class SharingService:
             body_enc=self.keyring.encrypt(neutralise_mentions(links.text), context=BODY_CONTEXT),
             notify_enc=notify,
             post_at=None if hold else now + timedelta(seconds=delay),
+            care_level=_care_to_defer(assessment, delay),
         )
         rule = EventRule(
             kind="reply",
@@ -635,6 +859,19 @@ class SharingService:
         """Take a queued post for posting, with its text opened; None if someone else has it."""
         post = await self.store.claim(post_id)
         return None if post is None else self.open(post)
+
+    async def withhold_if_blocked(self, post: Post, now: datetime) -> Decision | None:
+        """Keep a claimed post from going up if its author was blocked while it waited.
+
+        Posts a moderator approved go up: that decision came after the block. Others are
+        marked not posted, with a reason only their author sees in /myshares; nothing tells
+        moderators, who would otherwise learn that this post and a blocked one share an author.
+        """
+        if post.decided_at is not None or await self._active_block(post.guild_id, post.ban_key, now) is None:
+            return None
+        if not await self.store.abandon(post.id, now, AUTHOR_BLOCKED):
+            return None
+        return Decision(post=post, notify_user_id=self._notify_id(post))
 
     async def posted(
         self, post_id: int, now: datetime, *, channel_id: int, message_id: int, thread_id: int | None
@@ -817,6 +1054,17 @@ class SharingService:
 def _refuse_while_posting(post: Post) -> None:
     if post.status == POSTING:
         raise UserFacingError("It is being posted this very moment. Please try again in a few seconds.")
+
+
+def _care_to_defer(assessment: Assessment | None, delay: int) -> str | None:
+    """Return the care level to alert moderators about once a delayed post is up (None: nothing to defer).
+
+    Alerting when the post was written, with the post appearing later, would show moderators
+    when it was written and undo the delay. Crisis language never waits: it is held for review.
+    """
+    if delay <= 0 or assessment is None or not assessment.needs_care:
+        return None
+    return str(assessment.level)
 
 
 def _is_crisis(assessment: Assessment) -> bool:

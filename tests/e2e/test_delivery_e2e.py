@@ -340,3 +340,16 @@ async def test_a_group_exercise_schedule_in_a_deleted_channel_pauses_and_leaves_
     db = hearth.bot.db
     assert db is not None
     assert await db.fetchval("SELECT COUNT(*) FROM exercise_sessions WHERE status = 'active'") == 0
+
+
+async def test_passing_trouble_is_retried_without_alarming_moderators(hearth: Harness) -> None:
+    await setup_channels(hearth)
+    # 503 is not retried by discord.py itself, so the share meets it at once.
+    hearth.fake.faults.server_error(
+        "POST /channels/{channel_id}/messages", status=503, channel_id=hearth.channels["sharing"].id
+    )
+    result = await share(hearth, "alice")
+    assert "saved safely" in result.text and "keep trying" in result.text
+    assert titled(hearth, "alerts", NOTICE_TITLE) == [], "a passing 5xx is not a channel problem"
+    hearth.clock.advance(seconds=31)
+    assert await hearth.bot.get_cog("Sharing").post_due() == 1  # type: ignore[union-attr]

@@ -3,8 +3,8 @@
 Each set was written before the classifier was tuned on it, and its header records what the
 classifier scored on it at that point: that is the honest estimate for wording it had never seen.
 Once tuned on, a set is only a regression check: these tests print the figures now and hold each
-set to crisis recall >= 85%, crisis flagged at all (crisis or concern) >= 95% and false positives
-<= 5%.
+set to the floor in its [after_tuning] table (crisis caught as crisis, crisis flagged at all, false
+positives on everyday speech), so a change that makes any set worse fails.
 
 Run with `pytest tests/unit/test_safety_classifier_devsets.py -s` to see the figures and misses.
 """
@@ -70,6 +70,7 @@ def test_dev_set_figures(book: PhraseBook, path: Path, capsys: pytest.CaptureFix
                 print(f"  crisis read as {level(text).value}: {text}")
         for text in false_positives:
             print(f"  false positive ({level(text).value}): {text}")
-    assert recall >= 0.85
-    assert flagged >= 0.95
-    assert fp_rate <= 0.05
+    floor = data["after_tuning"]
+    assert len(crisis_hits) >= floor["crisis"], "fewer crisis messages caught as crisis"
+    assert len(crisis_flagged) >= floor["flagged"], "fewer crisis messages flagged at all"
+    assert len(false_positives) <= floor["false_positives"], "more everyday messages flagged"

@@ -1073,6 +1073,8 @@ class Checkins(commands.Cog):
             saved = await self.service.save_note(
                 occurrence_id, interaction.user.id, text, visibility, now, key
             )
+        if visibility == "anonymous":
+            self.anonymous_limit.add((occurrence.guild_id, interaction.user.id), now)
         self.counts.touch(occurrence_id)
         await self._retire_previous(saved)
         link: str | None = None
@@ -1126,7 +1128,7 @@ class Checkins(commands.Cog):
         if checked.text is None:
             await self._care_for(interaction, occurrence.guild_id, text, visibility="anonymous", link=None)
             raise UserFacingError(checked.refusal, keep_text=text)
-        until = self.anonymous_limit.try_add((occurrence.guild_id, interaction.user.id), now)
+        until = self.anonymous_limit.full_until((occurrence.guild_id, interaction.user.id), now)
         if until is not None:
             minutes = max(1, int((until - now).total_seconds() // 60) + 1)
             raise UserFacingError(

@@ -81,14 +81,17 @@ class HourlyLimit:
         self.window = window
         self._events: dict[Hashable, deque[datetime]] = {}
 
-    def try_add(self, key: Hashable, now: datetime) -> datetime | None:
-        """Count one event for `key`; if it is over the limit, count nothing and return when it frees up."""
+    def full_until(self, key: Hashable, now: datetime) -> datetime | None:
+        """Return when `key` may go again if it has reached the limit, else None."""
         self._forget_before(now - self.window)
-        recent = self._events.setdefault(key, deque())
-        if len(recent) >= self.limit:
+        recent = self._events.get(key)
+        if recent is not None and len(recent) >= self.limit:
             return recent[0] + self.window
-        recent.append(now)
         return None
+
+    def add(self, key: Hashable, now: datetime) -> None:
+        """Count one event for `key`."""
+        self._events.setdefault(key, deque()).append(now)
 
     def _forget_before(self, horizon: datetime) -> None:
         for key in list(self._events):

@@ -138,11 +138,12 @@ def test_distribution_only_when_closed_enabled_and_five_moods() -> None:
 def test_the_hourly_limit_counts_in_memory_and_frees_up() -> None:
     limit = HourlyLimit(2)
     start = datetime(2026, 5, 1, 9, tzinfo=UTC)
-    assert limit.try_add("a", start) is None
-    assert limit.try_add("a", start + timedelta(minutes=10)) is None
-    assert limit.try_add("a", start + timedelta(minutes=20)) == start + timedelta(hours=1)
-    assert limit.try_add("b", start + timedelta(minutes=20)) is None  # someone else
-    assert limit.try_add("a", start + timedelta(hours=1, seconds=1)) is None  # the first one aged out
+    assert limit.full_until("a", start) is None
+    limit.add("a", start)
+    limit.add("a", start + timedelta(minutes=10))
+    assert limit.full_until("a", start + timedelta(minutes=20)) == start + timedelta(hours=1)
+    assert limit.full_until("b", start + timedelta(minutes=20)) is None  # someone else
+    assert limit.full_until("a", start + timedelta(hours=1, seconds=1)) is None  # the first one aged out
 
 
 def test_moods_have_emoji_and_words() -> None:

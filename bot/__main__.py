@@ -128,10 +128,12 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         settings = _content_settings_despite(path, exc)
     if not path.exists():
         print(f"note: {path} does not exist; checking the defaults", file=sys.stderr)
-    _, content_problems = check_content(settings.content_path)
+    content, content_problems = check_content(settings.content_path)
     problems.extend(str(p) for p in content_problems)
     for line in problems:
         print(line)
+    for warning in content.warnings:
+        print(f"warning: {warning}")
     if problems:
         print(f"{len(problems)} problem(s) found", file=sys.stderr)
         return 1
@@ -221,6 +223,9 @@ def cmd_safety(args: argparse.Namespace) -> int:
     from bot.services.safety import Assessment, build_safety_service
 
     settings = _load_settings_or_exit(args.config)
+    if args.guild is not None and not settings.database_path.exists():
+        print(f"note: there is no database at {settings.database_path}; using the built-in phrases only, "
+              f"without guild {args.guild}'s own", file=sys.stderr)
     try:
         if args.guild is not None and settings.database_path.exists():
             assessment = asyncio.run(_guild_assessment(settings, args.guild, args.text))

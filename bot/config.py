@@ -53,7 +53,7 @@ class CheckinSettings:
 class SharingSettings:
     shares_per_hour: int = 3
     min_length: int = 20
-    max_delay_seconds: int = 0
+    max_delay_seconds: int = 300
     replies_per_hour: int = 20
     channel_window_seconds: float = 5.0
 
@@ -69,6 +69,7 @@ class RetentionSettings:
     ladder_days: int = 0
     left_guild_grace_days: int = 30
     erasure_log_days: int = 400
+    erased_posts_spread_minutes: int = 30
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import pkgutil
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +46,17 @@ _KIND_NAMES = {str: "text", int: "a whole number", float: "a number", bool: "tru
 
 
 class ContentReader:
-    """Reads content files relative to a root and collects problems instead of stopping at the first."""
+    """Reads content files relative to a root and collects problems instead of stopping at the first.
 
-    def __init__(self, root: Path) -> None:
+    Warnings are things worth attention that do not stop Hearth (check-config prints them).
+    """
+
+    def __init__(self, root: Path, today: date | None = None) -> None:
         self.root = root
         self.problems: list[ContentProblem] = []
+        self.warnings: list[ContentProblem] = []
+        # The date for checks that depend on it, such as how long ago a helpline was confirmed.
+        self.today = today or date.today()
 
     def rel(self, path: Path) -> str:
         """Return a path as shown in problems: relative to the content root's parent."""
@@ -62,6 +69,11 @@ class ContentReader:
         """Record one problem."""
         shown = self.rel(path) if isinstance(path, Path) else path
         self.problems.append(ContentProblem(shown, key, message))
+
+    def warn(self, path: Path | str, key: str, message: str) -> None:
+        """Record one warning."""
+        shown = self.rel(path) if isinstance(path, Path) else path
+        self.warnings.append(ContentProblem(shown, key, message))
 
     def toml(self, path: Path) -> dict[str, Any] | None:
         """Parse a TOML file, recording a problem (and returning None) if it is missing or malformed."""
@@ -140,6 +152,7 @@ class Content:
 
     root: Path
     parts: dict[str, Any] = field(default_factory=dict)
+    warnings: list[ContentProblem] = field(default_factory=list)
 
 
 # Each loader takes the reader and returns (attribute name, loaded value).
@@ -171,6 +184,7 @@ def check_content(root: Path) -> tuple[Content, list[ContentProblem]]:
     for loader in LOADERS:
         name, value = loader(reader)
         content.parts[name] = value
+    content.warnings.extend(reader.warnings)
     return content, reader.problems
 
 

@@ -21,15 +21,19 @@ from bot.cogs._care import offer_care
 from bot.cogs._ui import (
     CHOICE_NAME_LIMIT,
     CHOICES_LIMIT,
+    EMBED_DESCRIPTION_LIMIT,
     HEARTH_COLOUR,
     HearthDynamicItem,
-    HearthModal,
-    HearthView,
     ModeratorGroup,
     ShortText,
     clip,
     defer_private,
     hearth,
+    modal_custom_id,
+    report,
+    require_moderator,
+    routed_modal,
+    submitted_values,
 )
 from bot.errors import UserFacingError
 from bot.services.faq import (
@@ -106,10 +110,8 @@ async def answer_view(service: FaqService, guild_id: int | None, entry: FaqEntry
     """Buttons under an answer: post it publicly, and open related entries."""
     view = discord.ui.View(timeout=None)
     view.add_item(PostButton(entry.id))
-    for related_id in entry.related[:RELATED_BUTTONS]:
-        related = await service.entry(guild_id, related_id)
-        if related is not None:
-            view.add_item(ShowButton(related.id, label=_button_label(related.question), row=1))
+    for related in await service.entries(guild_id, entry.related[:RELATED_BUTTONS]):
+        view.add_item(ShowButton(related.id, label=_button_label(related.question), row=1))
     return view
 
 
@@ -155,11 +157,7 @@ async def learn_card(service: FaqService, guild_id: int | None, topic: Topic,
         # The ids stay distinct at both ends: on the first page Previous points at 0 and Next at 1.
         view.add_item(LearnPageButton(topic.id, max(page - 1, 0), label="Previous", disabled=page == 0))
         view.add_item(LearnPageButton(topic.id, min(page + 1, last), label="Next", disabled=page == last))
-    related: list[FaqEntry] = []
-    for entry_id in topic.related:
-        entry = await service.entry(guild_id, entry_id)
-        if entry is not None:
-            related.append(entry)
+    related = await service.entries(guild_id, topic.related)
     for n, entry in enumerate(related[:TOPIC_RELATED_BUTTONS]):
         view.add_item(ShowButton(entry.id, label=_button_label(entry.question), row=1 + n // 5))
     return embed, view
@@ -261,137 +259,145 @@ class LearnPageButton(
         await interaction.response.edit_message(embed=embed, view=view)
 
 
-DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
-    PostButton, ShowButton, PickButton, LearnPageButton,
-)
+# ----- moderator forms and the gap queue -------------------------------------------------
+#
+# The forms are routed by custom id (see `routed_modal`) and the gap queue's controls are
+# persistent items, so a moderator who writes a long answer, or leaves the queue open, can
+# still save after a restart or any length of time. Custom ids hold entry and miss ids only.
+
+ENTRY_FORM = re.compile(r"^hearth:faq:entry:(?:add|edit:(?P<entry>[a-z0-9][a-z0-9-]{0,47}))$")
+ALIAS_FORM = re.compile(r"^hearth:faq:alias:(?P<miss>\d{1,20})$")
+# How long the gap queue's "Add as alias" waits to suggest the closest entry before opening the
+# form without a suggestion (a form must open within Discord's 3 seconds).
+SUGGEST_FOR_FORM_WAIT = 1.0
 
 
-# ----- moderator modals and views ------------------------------------------------------
-
-
-class EntryModal(HearthModal):
-    """Question, answer and keywords, for adding an entry or editing one."""
-
-    def __init__(self, *, title: str, entry: FaqEntry | None = None) -> None:
-        super().__init__(title=title, timeout=900)
-        self.entry = entry
-        self.question: discord.ui.TextInput[EntryModal] = discord.ui.TextInput(
-            label="Question", max_length=QUESTION_LIMIT, default=entry.question if entry else None,
+def entry_form(entry: FaqEntry | None = None) -> discord.ui.Modal:
+    """The form for adding an entry, or for editing one (filled in with its current text)."""
+    inputs: list[discord.ui.TextInput[Any]] = [
+        discord.ui.TextInput(
+            label="Question", custom_id="question", max_length=QUESTION_LIMIT,
+            default=entry.question if entry else None,
             placeholder="How members would ask it, e.g. When does the group meet?",
-        )
-        self.answer: discord.ui.TextInput[EntryModal] = discord.ui.TextInput(
-            label="Answer", style=discord.TextStyle.paragraph, max_length=ANSWER_LIMIT,
+        ),
+        discord.ui.TextInput(
+            label="Answer", custom_id="answer", style=discord.TextStyle.paragraph, max_length=ANSWER_LIMIT,
             default=entry.answer if entry else None,
-        )
-        self.keywords: discord.ui.TextInput[EntryModal] = discord.ui.TextInput(
-            label="Keywords (comma separated)", required=False, max_length=1000,
+        ),
+        discord.ui.TextInput(
+            label="Keywords (comma separated)", custom_id="keywords", required=False, max_length=1000,
             default=", ".join(entry.keywords) if entry else None,
             placeholder="words members might use, e.g. meeting, voice chat, schedule",
-        )
-        for item in (self.question, self.answer, self.keywords):
-            self.add_item(item)
-
-    async def on_submit(self, interaction: discord.Interaction, /) -> None:
-        service = faq_service(interaction)
-        guild_id = interaction.guild_id
-        assert guild_id is not None
-        now = hearth(interaction).now()
-        question, answer = self.question.value.strip(), self.answer.value.strip()
-        keywords = split_keywords(self.keywords.value)
-        # Deferred first: if the database is busy, the error handler still answers in time and
-        # hands back every field of the form.
-        await defer_private(interaction)
-        if self.entry is None:
-            saved = await service.add_custom(guild_id, question, answer, keywords, now)
-            done = f"Added `{saved.id}`. Members can find it with `/faq` now."
-        else:
-            saved = await service.edit(guild_id, self.entry.id, question, answer, keywords, now)
-            done = (f"Saved `{saved.id}` for this server."
-                    + (" The built-in wording stays for other servers." if saved.origin is Origin.OVERRIDE
-                       else ""))
-        await interaction.followup.send(done, embed=answer_embed(service, saved), ephemeral=True)
+        ),
+    ]
+    if entry is None:
+        return routed_modal("Add an FAQ entry", "hearth:faq:entry:add", inputs)
+    return routed_modal("Edit an FAQ entry", f"hearth:faq:entry:edit:{entry.id}", inputs)
 
 
-class AliasModal(HearthModal):
-    """Teach an entry the wording of a group of misses."""
-
-    def __init__(self, queue: MissesView, group: MissGroup) -> None:
-        super().__init__(title="Add as another way of asking", timeout=900)
-        self.queue = queue
-        self.group = group
-        suggested = group.suggestion.entry.id if group.suggestion else None
-        self.entry_id: discord.ui.TextInput[AliasModal] = discord.ui.TextInput(
-            label="Entry id", max_length=48, default=suggested,
+def alias_form(group: MissGroup) -> discord.ui.Modal:
+    """The form for teaching an entry the wording of a group of misses."""
+    suggested = group.suggestion.entry.id if group.suggestion else None
+    inputs: list[discord.ui.TextInput[Any]] = [
+        discord.ui.TextInput(
+            label="Entry id", custom_id="entry", max_length=48, default=suggested,
             placeholder="the id shown by /faqadmin edit, e.g. adult-betrayal",
-        )
-        self.wording: discord.ui.TextInput[AliasModal] = discord.ui.TextInput(
-            label="Wording (remove anything personal)", max_length=ALIAS_LIMIT,
+        ),
+        discord.ui.TextInput(
+            label="Wording (remove anything personal)", custom_id="wording", max_length=ALIAS_LIMIT,
             default=clip(group.wording, ALIAS_LIMIT),
-        )
-        self.add_item(self.entry_id)
-        self.add_item(self.wording)
+        ),
+    ]
+    return routed_modal("Add as another way of asking", f"hearth:faq:alias:{group.first_miss}", inputs)
 
-    async def on_submit(self, interaction: discord.Interaction, /) -> None:
-        service = faq_service(interaction)
-        guild_id = interaction.guild_id
-        assert guild_id is not None
-        bot = hearth(interaction)
+
+def misses_view(groups: list[MissGroup], chosen: int | None = None) -> discord.ui.View | None:
+    """The gap queue's controls: choose a group, then add it as an alias or dismiss it."""
+    shown = groups[:MISS_GROUPS_SHOWN]
+    if not shown:
+        return None
+    current = next((g for g in shown if g.first_miss == chosen), shown[0])
+    view = discord.ui.View(timeout=None)
+    view.add_item(MissPicker(shown, current.first_miss))
+    view.add_item(MissButton("alias", current.first_miss))
+    view.add_item(MissButton("dismiss", current.first_miss))
+    return view
+
+
+async def show_misses(interaction: discord.Interaction, note: str | None = None,
+                      chosen: int | None = None) -> None:
+    """Show the gap queue as it is now in the message the moderator acted on (after deferring)."""
+    guild_id = interaction.guild_id
+    assert guild_id is not None
+    groups = await faq_service(interaction).misses(guild_id, hearth(interaction).now())
+    await interaction.edit_original_response(content=note, embed=misses_embed(groups),
+                                             view=misses_view(groups, chosen))
+
+
+def _asked(count: int) -> str:
+    return f"asked {count} time{'s' if count != 1 else ''}"
+
+
+class MissPicker(HearthDynamicItem[discord.ui.Select[Any]], template=r"hearth:faq:misses:pick"):
+    """Choose which group of the gap queue the buttons act on."""
+
+    def __init__(self, groups: list[MissGroup] | None = None, chosen: int | None = None) -> None:
+        options = [discord.SelectOption(label=clip(g.wording, 100), value=str(g.first_miss),
+                                        description=_asked(g.count), default=g.first_miss == chosen)
+                   for g in groups or []]
+        super().__init__(discord.ui.Select(placeholder="Choose a question", options=options,
+                                           custom_id="hearth:faq:misses:pick"))
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
+                             match: re.Match[str], /) -> MissPicker:
+        return cls()
+
+    async def handle(self, interaction: discord.Interaction) -> None:
+        await require_moderator(interaction)
         await defer_private(interaction, update=True)
-        entry = await service.add_alias(guild_id, self.entry_id.value.strip().lower(), self.wording.value,
-                                        self.group.miss_ids, bot.now())
-        note = f"Added “{clip(self.wording.value.strip(), 120)}” as a way of asking `{entry.id}`."
-        await self.queue.refresh(interaction, note)
+        await show_misses(interaction, chosen=int(self.item.values[0]))
 
 
-class MissesView(HearthView):
-    """The gap queue for a moderator: choose a group, then add it as an alias or dismiss it."""
+class MissButton(
+    HearthDynamicItem[discord.ui.Button[Any]],
+    template=r"hearth:faq:misses:(?P<action>alias|dismiss):(?P<miss>\d{1,20})",
+):
+    """Act on the chosen group: open the form that adds its wording to an entry, or dismiss it."""
 
-    def __init__(self, groups: list[MissGroup]) -> None:
-        super().__init__(timeout=900)
-        self.groups = groups[:MISS_GROUPS_SHOWN]
-        self.chosen = 0
-        self.picker: discord.ui.Select[MissesView] = discord.ui.Select(
-            placeholder="Choose a question", custom_id="hearth:faq:misses:pick",
-            options=[discord.SelectOption(label=clip(g.wording, 100), value=str(n),
-                                          description=f"asked {g.count} time{'s' if g.count != 1 else ''}",
-                                          default=n == 0)
-                     for n, g in enumerate(self.groups)],
-        )
-        self.picker.callback = self.pick  # type: ignore[method-assign]
-        self.add_item(self.picker)
+    LABELS = {"alias": ("Add as alias…", discord.ButtonStyle.primary),
+              "dismiss": ("Dismiss", discord.ButtonStyle.secondary)}
 
-    async def pick(self, interaction: discord.Interaction) -> None:
-        self.chosen = int(self.picker.values[0])
-        for n, option in enumerate(self.picker.options):
-            option.default = n == self.chosen
-        await interaction.response.edit_message(view=self)
+    def __init__(self, action: str, miss_id: int) -> None:
+        label, style = self.LABELS[action]
+        super().__init__(discord.ui.Button(label=label, style=style,
+                                           custom_id=f"hearth:faq:misses:{action}:{miss_id}"))
+        self.action = action
+        self.miss_id = miss_id
 
-    @discord.ui.button(label="Add as alias…", style=discord.ButtonStyle.primary,
-                       custom_id="hearth:faq:misses:alias")
-    async def add_alias(self, interaction: discord.Interaction, _: discord.ui.Button[MissesView]) -> None:
-        await interaction.response.send_modal(AliasModal(self, self.groups[self.chosen]))
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
+                             match: re.Match[str], /) -> MissButton:
+        return cls(match["action"], int(match["miss"]))
 
-    @discord.ui.button(label="Dismiss", style=discord.ButtonStyle.secondary,
-                       custom_id="hearth:faq:misses:dismiss")
-    async def dismiss(self, interaction: discord.Interaction, _: discord.ui.Button[MissesView]) -> None:
+    async def handle(self, interaction: discord.Interaction) -> None:
+        await require_moderator(interaction)
         guild_id = interaction.guild_id
         assert guild_id is not None
-        group = self.groups[self.chosen]
-        await faq_service(interaction).dismiss(guild_id, group.miss_ids)
-        await self.refresh(interaction, f"Dismissed “{clip(group.wording, 120)}”.")
-
-    async def refresh(self, interaction: discord.Interaction, note: str) -> None:
-        """Show the queue again after a change."""
-        guild_id = interaction.guild_id
-        assert guild_id is not None
-        groups = await faq_service(interaction).misses(guild_id, hearth(interaction).now())
-        self.stop()
-        embed = misses_embed(groups)
-        view = MissesView(groups) if groups else None
-        if interaction.response.is_done():
-            await interaction.edit_original_response(content=note, embed=embed, view=view)
+        service = faq_service(interaction)
+        if self.action == "dismiss":
+            await defer_private(interaction, update=True)
+        # The alias form must open within Discord's 3 s, so it waits only briefly for a suggestion.
+        group = await service.miss_group(guild_id, self.miss_id, hearth(interaction).now(),
+                                         suggest_within=SUGGEST_FOR_FORM_WAIT)
+        if group is None:
+            await defer_private(interaction, update=True)
+            await show_misses(interaction, "That question has already left the gap queue.")
+        elif self.action == "alias":
+            await interaction.response.send_modal(alias_form(group))
         else:
-            await interaction.response.edit_message(content=note, embed=embed, view=view)
+            await service.dismiss(guild_id, group.miss_ids)
+            await show_misses(interaction, f"Dismissed “{clip(group.wording, 120)}”.")
 
 
 def misses_embed(groups: list[MissGroup]) -> discord.Embed:
@@ -406,12 +412,20 @@ def misses_embed(groups: list[MissGroup]) -> discord.Embed:
         closest = f" · closest: `{group.suggestion.entry.id}`" if group.suggestion else ""
         times = f"{group.count} time{'s' if group.count != 1 else ''}"
         lines.append(f"**{n}.** “{clip(group.wording, 150)}” · asked {times}{closest}")
+        if group.examples:
+            # Other wordings help a moderator see what members meant, and pick the alias to add.
+            lines.append("↳ also asked as " + ", ".join(f"“{clip(e, 60)}”" for e in group.examples))
     more = len(groups) - MISS_GROUPS_SHOWN
     if more > 0:
         lines.append(f"…and {more} more group{'s' if more != 1 else ''}.")
-    embed.description = "\n".join(lines)
+    embed.description = clip("\n".join(lines), EMBED_DESCRIPTION_LIMIT)
     embed.set_footer(text="Choose a question, then add it as another way of asking an entry, or dismiss it.")
     return embed
+
+
+DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
+    PostButton, ShowButton, PickButton, LearnPageButton, MissPicker, MissButton,
+)
 
 
 # ----- the cog ----------------------------------------------------------------------------
@@ -421,6 +435,11 @@ class Faq(commands.Cog):
     """Answers from the guide, topic cards, and moderator curation."""
 
     faqadmin = ModeratorGroup(name="faqadmin", description="Curate this server's FAQ")
+
+    # How long autocomplete waits for a server's search index to be built (say after a restart,
+    # for a server with many entries of its own) before answering with no choices for now:
+    # Discord drops an autocomplete answer later than 3 seconds, and the build carries on.
+    suggest_wait = 2.0
 
     def __init__(self, bot: Hearth) -> None:
         self.bot = bot
@@ -432,6 +451,7 @@ class Faq(commands.Cog):
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(*DYNAMIC_ITEMS)
         self._warming.cancel()
+        self.bot.faq.cancel_builds()
 
     # ----- /faq -----
 
@@ -440,6 +460,9 @@ class Faq(commands.Cog):
     async def faq(self, interaction: discord.Interaction, question: app_commands.Range[str, 1, 300]) -> None:
         service = faq_service(interaction)
         text = question.strip()
+        # Deferred first: the crisis check reads the database, and a server with many entries of
+        # its own may need its search index built, which can take longer than Discord's 3 seconds.
+        await defer_private(interaction)
         picked = PICKED.match(text)
         if picked:
             entry = await service.entry(interaction.guild_id, picked["entry"])
@@ -462,22 +485,28 @@ class Faq(commands.Cog):
             await send_answer(interaction, outcome.best.entry)
         elif outcome.verdict is Verdict.SUGGEST:
             embed, view = did_you_mean([m.entry for m in outcome.matches])
-            await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
+            await interaction.followup.send(embed=embed, view=view, ephemeral=True)
         else:
-            queued = interaction.guild_id is not None
-            reply = NO_MATCH + (NO_MATCH_QUEUED if queued else "")
-            await interaction.response.send_message(reply, ephemeral=True)
-            if queued:
-                assert interaction.guild_id is not None
-                try:
-                    await service.record_miss(interaction.guild_id, text, self.bot.now())
-                except StorageBusyError:
-                    log.warning("the database was busy; a FAQ miss was not queued")
+            # Queued before the reply, so the reply only says it was queued when it was.
+            queued = await self._queue_miss(interaction.guild_id, text)
+            await interaction.followup.send(NO_MATCH + (NO_MATCH_QUEUED if queued else ""), ephemeral=True)
+
+    async def _queue_miss(self, guild_id: int | None, text: str) -> bool:
+        """Add an unanswered question to the guild's gap queue; say whether it was added."""
+        if guild_id is None:
+            return False
+        try:
+            await self.bot.faq.record_miss(guild_id, text, self.bot.now())
+        except StorageBusyError:
+            log.warning("the database was busy; a FAQ miss was not queued")
+            return False
+        return True
 
     @faq.autocomplete("question")
     async def faq_autocomplete(self, interaction: discord.Interaction,
                                current: str) -> list[app_commands.Choice[str]]:
-        matches = await faq_service(interaction).suggest(interaction.guild_id, current[:300], CHOICES_LIMIT)
+        matches = await faq_service(interaction).suggest(interaction.guild_id, current[:300], CHOICES_LIMIT,
+                                                         within=self.suggest_wait)
         return [app_commands.Choice(name=clip(m.entry.question, CHOICE_NAME_LIMIT), value=f"faq:{m.entry.id}")
                 for m in matches]
 
@@ -508,14 +537,14 @@ class Faq(commands.Cog):
 
     @faqadmin.command(name="add", description="Add an entry of this server's own")
     async def admin_add(self, interaction: discord.Interaction) -> None:
-        await interaction.response.send_modal(EntryModal(title="Add an FAQ entry"))
+        await interaction.response.send_modal(entry_form())
 
     @faqadmin.command(name="edit", description="Change an entry (a built-in gets this server's own version)")
     @app_commands.describe(entry="The entry to change")
     async def admin_edit(self, interaction: discord.Interaction, entry: ShortText) -> None:
         assert interaction.guild_id is not None
         found = await faq_service(interaction).editable(interaction.guild_id, _entry_id(entry))
-        await interaction.response.send_modal(EntryModal(title="Edit an FAQ entry", entry=found))
+        await interaction.response.send_modal(entry_form(found))
 
     @faqadmin.command(name="remove", description="Hide a built-in entry here, or delete a custom one")
     @app_commands.describe(entry="The entry to remove")
@@ -542,7 +571,8 @@ class Faq(commands.Cog):
     @admin_remove.autocomplete("entry")
     async def entry_autocomplete(self, interaction: discord.Interaction,
                                  current: str) -> list[app_commands.Choice[str]]:
-        matches = await faq_service(interaction).suggest(interaction.guild_id, current[:300], CHOICES_LIMIT)
+        matches = await faq_service(interaction).suggest(interaction.guild_id, current[:300], CHOICES_LIMIT,
+                                                         within=self.suggest_wait)
         return [_entry_choice(m.entry) for m in matches]
 
     @admin_restore.autocomplete("entry")
@@ -560,11 +590,63 @@ class Faq(commands.Cog):
         assert interaction.guild_id is not None
         await interaction.response.defer(ephemeral=True, thinking=True)
         groups = await faq_service(interaction).misses(interaction.guild_id, self.bot.now())
-        if groups:
-            await interaction.followup.send(embed=misses_embed(groups), view=MissesView(groups),
-                                            ephemeral=True)
+        view = misses_view(groups)
+        if view is not None:
+            await interaction.followup.send(embed=misses_embed(groups), view=view, ephemeral=True)
         else:
             await interaction.followup.send(embed=misses_embed(groups), ephemeral=True)
+
+    # ----- the forms, routed by custom id -----
+
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Save the entry and alias forms, even one opened before a restart."""
+        custom_id = modal_custom_id(interaction) or ""
+        entry, alias = ENTRY_FORM.match(custom_id), ALIAS_FORM.match(custom_id)
+        if entry is None and alias is None:
+            return
+        try:
+            # Deferred first: if the database is busy, the error handler still answers in time
+            # and hands back every field of the form.
+            await defer_private(interaction, update=alias is not None)
+            await require_moderator(interaction)
+            if entry is not None:
+                await self.save_entry(interaction, entry["entry"])
+            elif alias is not None:
+                await self.save_alias(interaction, int(alias["miss"]))
+        except Exception as exc:
+            await report(interaction, exc)
+
+    async def save_entry(self, interaction: discord.Interaction, entry_id: str | None) -> None:
+        """Add a new entry (no id) or save the moderator's version of an existing one."""
+        guild_id = interaction.guild_id
+        assert guild_id is not None
+        values = submitted_values(interaction)
+        question, answer = values.get("question", "").strip(), values.get("answer", "").strip()
+        keywords = split_keywords(values.get("keywords", ""))
+        service = faq_service(interaction)
+        if entry_id is None:
+            saved = await service.add_custom(guild_id, question, answer, keywords, self.bot.now())
+            done = f"Added `{saved.id}`. Members can find it with `/faq` now."
+        else:
+            saved = await service.edit(guild_id, entry_id, question, answer, keywords, self.bot.now())
+            done = (f"Saved `{saved.id}` for this server."
+                    + (" The built-in wording stays for other servers." if saved.origin is Origin.OVERRIDE
+                       else ""))
+        await interaction.followup.send(done, embed=answer_embed(service, saved), ephemeral=True)
+
+    async def save_alias(self, interaction: discord.Interaction, miss_id: int) -> None:
+        """Teach an entry a group's wording, clear the group from the gap queue, and show the queue."""
+        guild_id = interaction.guild_id
+        assert guild_id is not None
+        values = submitted_values(interaction)
+        wording = values.get("wording", "")
+        service = faq_service(interaction)
+        group = await service.miss_group(guild_id, miss_id, self.bot.now())
+        entry = await service.add_alias(guild_id, values.get("entry", "").strip().lower(), wording,
+                                        group.miss_ids if group else (), self.bot.now())
+        note = f"Added “{clip(wording.strip(), 120)}” as a way of asking `{entry.id}`."
+        await show_misses(interaction, note)
 
     @faqadmin.command(name="export", description="Download this server's FAQ changes as a TOML file")
     async def admin_export(self, interaction: discord.Interaction) -> None:

@@ -23,7 +23,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import BUSY_MESSAGE
-from bot.cogs._care import offer_care
+from bot.cogs._care import alert_embed, care_embed, guild_region, offer_care, post_alert
 from bot.cogs._delivery import ChannelUnavailable, post_in_channel, post_to_moderators
 from bot.cogs._ui import (
     EMBED_DESCRIPTION_LIMIT,
@@ -37,7 +37,10 @@ from bot.cogs._ui import (
     is_moderator,
 )
 from bot.errors import NotModeratorError, UserFacingError
+from bot.services.safety import Assessment as SafetyAssessment
+from bot.services.safety import CrisisLevel
 from bot.services.sharing import (
+    AUTHOR_BLOCKED,
     REASON_LIMIT,
     REPLY_ORPHANED,
     SOURCE_LABELS,
@@ -81,6 +84,12 @@ REVIEW_WAITS = (
 )
 THREAD_EXISTS_CODE = 160004
 SHARE_GONE = "the share you replied to was removed from the channel, so there is nowhere to put it"
+WITHDRAWN = "Withdrawn by its author before a decision."
+CARE_WHEN_POSTED = (
+    "When your post appears, I'll let this server's moderators know that someone may need support. "
+    "They'll see the post, but not who wrote it: if you'd like one of them to reach out, message a "
+    "moderator."
+)
 CHANNEL_TROUBLE = (
     "I can't post in the sharing channel right now (it may have been removed, or I'm missing a "
     "permission there). I've told the moderators, and it will go up once that's fixed"
@@ -99,6 +108,13 @@ POLICY_WORDS = {
     "strip_all": "all links are removed",
     "refuse": "posts with links are refused",
 }
+
+
+def kept_share(text: str, title: str | None, content_warning: str | None) -> str:
+    """Return everything a member typed into /share, labelled, to hand back with a refusal."""
+    labelled = (("Title", title), ("Content warning", content_warning))
+    head = "\n".join(f"{label}: {value}" for label, value in labelled if value)
+    return f"{head}\n\n{text}" if head else text
 
 
 def jump_url(guild_id: int, channel_id: int, message_id: int) -> str:
@@ -194,10 +210,13 @@ def review_embed(opened: OpenedPost, share_link: str | None = None) -> discord.E
     return embed
 
 
-def decided_embed(post: Post, verdict: str) -> discord.Embed:
-    """Replace a review item once decided: the verdict, without the member's words."""
+def decided_embed(post: Post | None, verdict: str) -> discord.Embed:
+    """Replace a review item once decided: the verdict, without the member's words.
+
+    `post` is None when its row is already gone (its author erased their data).
+    """
     embed = discord.Embed(
-        title=f"{what(post).capitalize()} by {post.pseudonym}",
+        title=f"{what(post).capitalize()} by {post.pseudonym}" if post else "An item that waited for review",
         description=verdict,
         colour=DONE_COLOUR,
     )
@@ -228,7 +247,10 @@ AUDIT_VERBS = {
 
 def audit_line(entry: AuditEntry) -> str:
     """Describe one audit entry: who (a moderator) did what to which item."""
-    who = f"<@{entry.moderator_id}>" if entry.moderator_id is not None else "The author"
+    if entry.moderator_id is not None:
+        who = f"<@{entry.moderator_id}>"
+    else:
+        who = "The author" if entry.by_author else "A former moderator"
     verb = AUDIT_VERBS.get(entry.action, entry.action)
     target = ""
     if entry.action == "unblock":
@@ -670,7 +692,7 @@ class Sharing(commands.Cog):
         scheduler = self.bot.scheduler
         if scheduler is not None:
             scheduler.add_job(
-                self.bot.guarded("sharing:queue", self.post_due),
+                self.bot.guarded("sharing:queue", self.sweep),
                 "interval",
                 seconds=QUEUE_SWEEP_SECONDS,
                 id="sharing:queue",
@@ -702,7 +724,7 @@ class Sharing(commands.Cog):
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
-        await self.bot.run_job("sharing:queue", self.post_due)
+        await self.bot.run_job("sharing:queue", self.sweep)
 
     @commands.Cog.listener()
     async def on_hearth_channels_changed(self, guild_id: int, changed: set[str]) -> None:
@@ -804,6 +826,37 @@ class Sharing(commands.Cog):
         except Exception:
             log.exception("could not offer care for an anonymous %s", source)
 
+    async def _care_before_posting(
+        self, interaction: discord.Interaction, assessment: Assessment | None, *, source: str
+    ) -> None:
+        """Care for the author of a post that waits out the delay; moderators hear once it is up.
+
+        Their alert goes out when the post does (`_alert_posted`): sent now, it would tell them
+        when the post was written, which the delay is there to hide.
+        """
+        guild_id = interaction.guild_id
+        if assessment is None or not assessment.needs_care or guild_id is None:
+            return
+        settings = await self._settings(guild_id)
+        level = SafetyAssessment(CrisisLevel(str(assessment.level)))
+        if settings.alerts_channel_id is None or not await self.bot.safety.should_alert(guild_id, level):
+            await self._care(interaction, assessment, source=source)
+            return
+        region = await guild_region(self.bot, guild_id)
+        await self._send(interaction, embed=care_embed(self.bot, region, level, CARE_WHEN_POSTED))
+
+    async def _alert_posted(self, post: Post, link: str) -> None:
+        """Tell moderators that a post which waited out the delay may need care, now that it is up."""
+        if post.care_level is None:
+            return
+        level = SafetyAssessment(CrisisLevel(post.care_level))
+        settings = await self._settings(post.guild_id)
+        if settings.alerts_channel_id is None or not await self.bot.safety.should_alert(post.guild_id, level):
+            return
+        source = post.kind if post.source == "share" else f"{post.source} {post.kind}"
+        embed = alert_embed(level, source=source, link=link, review_link=None, member=None)
+        await post_alert(self.bot, post.guild_id, embed)
+
     def _review_channel(self, settings: GuildSettings) -> int | None:
         return settings.review_channel_id or settings.alerts_channel_id
 
@@ -822,13 +875,34 @@ class Sharing(commands.Cog):
     async def _edit_review(self, post: Post, verdict: str) -> None:
         if post.review_channel_id is None or post.review_message_id is None:
             return
-        message = self.bot.get_partial_messageable(post.review_channel_id).get_partial_message(
-            post.review_message_id
-        )
+        embed = decided_embed(post, verdict)
+        await self._replace_review(post.review_channel_id, post.review_message_id, embed)
+
+    async def _replace_review(self, channel_id: int, message_id: int, embed: discord.Embed) -> bool:
+        """Replace a review item with `embed` and no buttons; False if Discord had trouble (try again)."""
+        message = self.bot.get_partial_messageable(channel_id).get_partial_message(message_id)
         try:
-            await message.edit(embed=decided_embed(post, verdict), view=None, allowed_mentions=NO_MENTIONS)
+            await message.edit(embed=embed, view=None, allowed_mentions=NO_MENTIONS)
+        except (discord.NotFound, discord.Forbidden):
+            return True  # deleted, or out of Hearth's reach: nothing more Hearth can do
         except discord.HTTPException as exc:
-            log.warning("could not update the review item of %s (%s)", what(post), exc.status)
+            log.warning("could not update a review item (%s)", exc.status)
+            return False
+        return True
+
+    async def withdraw_review_items(self) -> int:
+        """Clear the review items of members who erased their data before a decision; return how many."""
+        done = 0
+        for item in await self.service.store.withdrawals():
+            if await self._replace_review(item.channel_id, item.message_id, decided_embed(None, WITHDRAWN)):
+                await self.service.store.forget_withdrawal(item.id)
+                done += 1
+        return done
+
+    async def sweep(self) -> None:
+        """Every minute: post what is due, and clear review items withdrawn by an erasure."""
+        await self.post_due()
+        await self.withdraw_review_items()
 
     async def _delete_message(self, channel_id: int | None, message_id: int | None) -> bool:
         if channel_id is None or message_id is None:
@@ -864,7 +938,7 @@ class Sharing(commands.Cog):
                 log.warning("could not close a removed share's thread (%s)", exc.status)
                 ok = False
         if first.status == PENDING:
-            await self._edit_review(first, "Withdrawn by its author before a decision.")
+            await self._edit_review(first, WITHDRAWN)
         return ok
 
     # ----- posting -------------------------------------------------------
@@ -890,6 +964,16 @@ class Sharing(commands.Cog):
             return None, None
         post = opened.post
         now = self.bot.now()
+        withheld = await self.service.withhold_if_blocked(post, now)
+        if withheld is not None:
+            log.info("did not post %s: its author was blocked while it waited", what(post))
+            if withheld.notify_user_id is not None:
+                await self._dm(
+                    withheld.notify_user_id,
+                    f"Your anonymous {post.kind} in {self._guild_name(post.guild_id)} was not posted: "
+                    f"{AUTHOR_BLOCKED}.",
+                )
+            return None, AUTHOR_BLOCKED
         try:
             if post.is_share:
                 settings = await self._settings(post.guild_id)
@@ -945,6 +1029,7 @@ class Sharing(commands.Cog):
             await self._delete_message(channel_id, message.id)
             return None, None
         link = jump_url(post.guild_id, channel_id, message.id)
+        await self._alert_posted(post, link)
         if notify is not None:
             await self._dm(
                 notify,
@@ -1077,9 +1162,10 @@ class Sharing(commands.Cog):
         trust ladder) can post anonymously through it.
         """
         await self._defer(interaction)
+        kept = kept_share(text, title, content_warning)
         guild_id = interaction.guild_id
         if guild_id is None:
-            await self._refuse(interaction, "Anonymous sharing works inside a server.", text)
+            await self._refuse(interaction, "Anonymous sharing works inside a server.", kept)
             return ShareResult(Outcome.REFUSED)
         settings = await self._settings(guild_id)
         label = "share" if source == "share" else f"{source} share"
@@ -1097,7 +1183,7 @@ class Sharing(commands.Cog):
                 "Please let a moderator know."
             )
         if unusable:
-            await self._refuse(interaction, unusable, text)
+            await self._refuse(interaction, unusable, kept)
             await self._care(interaction, assessment, source=label)
             return ShareResult(Outcome.REFUSED)
         try:
@@ -1113,17 +1199,17 @@ class Sharing(commands.Cog):
                 assessment=assessment,
             )
         except StorageBusyError:
-            await self._refuse(interaction, BUSY_MESSAGE, text)
+            await self._refuse(interaction, BUSY_MESSAGE, kept)
             return ShareResult(Outcome.REFUSED)
         if result.outcome is Outcome.REFUSED or result.post is None:
-            await self._refuse(interaction, result.reason, text)
+            await self._refuse(interaction, result.reason, kept)
             await self._care(interaction, assessment, source=label)
             return ShareResult(Outcome.REFUSED)
         post = result.post
         notes = "".join(f"\n{n}" for n in result.notes)
         if result.outcome is Outcome.HELD:
             return await self._held(
-                interaction, post, settings, assessment, label=label, notes=notes, text=text
+                interaction, post, settings, assessment, label=label, notes=notes, text=kept
             )
         if result.delay_seconds > 0:
             assert post.post_at is not None
@@ -1134,10 +1220,13 @@ class Sharing(commands.Cog):
                 f"within {_duration(result.delay_seconds)}, signed **{post.pseudonym}**. "
                 f"The short wait makes it harder to tell who posted it.{notes}",
             )
-            await self._care(interaction, assessment, source=label)
+            await self._care_before_posting(interaction, assessment, source=label)
             return ShareResult(Outcome.QUEUED, post.id)
         link, trouble = await self._post_one(post.id)
         if link is None:
+            if trouble == AUTHOR_BLOCKED:
+                await self._refuse(interaction, f"Your share wasn't posted: {trouble}.", kept)
+                return ShareResult(Outcome.REFUSED, post.id)
             why = trouble or "I couldn't post it just now. I'll keep trying"
             await self._send(
                 interaction,
@@ -1262,7 +1351,7 @@ class Sharing(commands.Cog):
                 f"Thank you. Your reply will appear in the thread within "
                 f"{_duration(result.delay_seconds)}, as {as_whom}.{notes}",
             )
-            await self._care(interaction, assessment, source="reply")
+            await self._care_before_posting(interaction, assessment, source="reply")
             return ShareResult(Outcome.QUEUED, post.id)
         link, trouble = await self._post_one(post.id)
         if link is None:
@@ -1595,15 +1684,15 @@ class Sharing(commands.Cog):
         embed.set_footer(text="The log names moderators, never authors.")
         await self._send(interaction, embed=embed)
 
-    @sharemod.command(name="rotate-names", description="Give every anonymous author new names from now on")
+    @sharemod.command(name="rotate-names", description="Start a new round of anonymous names for new threads")
     async def rotate_command(self, interaction: discord.Interaction) -> None:
         await self._defer(interaction)
         assert interaction.guild_id is not None
         await self.service.rotate_names(interaction.guild_id, interaction.user.id, self.bot.now())
         await self._send(
             interaction,
-            "Done: from now on, every author gets new names, in new threads and old "
-            "ones. Existing posts keep theirs. Blocks still hold.",
+            "Done: threads started from now on give everyone new names. Inside existing threads "
+            "names stay as they are, so each person keeps one name per thread. Blocks still hold.",
         )
 
     @sharemod.command(name="pending", description="Show items waiting for review again in the review channel")

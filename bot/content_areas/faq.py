@@ -186,15 +186,25 @@ def check_references(
     """Check that related entries exist, for entries and topic cards alike."""
     ids = {entry.id for entry, _, _ in entries}
     for entry, path, n in entries:
+        for related in _listed_twice(entry.related):
+            reader.problem(path, f"entry[{n}].related", f"lists {related!r} more than once")
         for related in entry.related:
             if related == entry.id:
                 reader.problem(path, f"entry[{n}].related", "lists the entry itself")
             elif related not in ids:
                 reader.problem(path, f"entry[{n}].related", f"{related!r} is not an FAQ entry id")
     for topic, path in topics:
+        for related in _listed_twice(topic.related):
+            reader.problem(path, "related", f"lists {related!r} more than once")
         for related in topic.related:
             if related not in ids:
                 reader.problem(path, "related", f"{related!r} is not an FAQ entry id")
+
+
+def _listed_twice(values: tuple[str, ...]) -> list[str]:
+    # Each related id becomes a button whose custom id holds it; Discord refuses a message
+    # with two components sharing a custom id.
+    return sorted({v for v in values if values.count(v) > 1})
 
 
 @content_loader

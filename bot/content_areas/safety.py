@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,8 @@ from bot.services.safety_model import ModelFileError, SafetyModel, parse_model
 SAFETY_FILE = "safety.toml"
 MODEL_FILE = "safety_model.toml"
 RESOURCES_FILE = "resources.toml"
+# A helpline not confirmed for this long makes check-config warn (it still loads).
+RECHECK_AFTER = timedelta(days=365)
 _SPELLING_KEY = re.compile(r"^[a-z0-9]+$")
 _SYMBOL_KEY = re.compile(r"^[^\x00-\x7f]{1,4}$")
 _REGION_CODE = re.compile(r"^[A-Z]{2,5}$")
@@ -226,6 +228,10 @@ def _helpline(reader: ContentReader, table: Any, path: Path, where: str) -> Help
     if not isinstance(checked, date) or hasattr(checked, "hour"):
         reader.problem(path, f"{where}.last_checked", "must be a date like 2026-01-31")
         return None
+    if reader.today - checked > RECHECK_AFTER:
+        reader.warn(path, f"{where}.last_checked",
+                    f"{name} was last confirmed on {checked.isoformat()}, over a year ago: whoever runs "
+                    "Hearth should call or visit it to confirm it still works, then update the date")
     return Helpline(name=name, contact=contact, last_checked=checked, url=url, hours=hours)
 
 

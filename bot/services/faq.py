@@ -699,11 +699,17 @@ class MissGroup:
     wording: str
     count: int
     miss_ids: tuple[int, ...]
-    examples: tuple[str, ...]
+    examples: tuple[str, ...]  # other ways the group was worded, most asked first
     suggestion: Match | None = None
+
+    @property
+    def first_miss(self) -> int:
+        """Return the id of the group's oldest miss, which names the group while it stays queued."""
+        return self.miss_ids[0]
 
 
 GROUP_SIMILARITY = 72
+MISS_EXAMPLES = 2
 
 
 def group_misses(misses: Sequence[Miss], index: FaqIndex | None = None) -> list[MissGroup]:
@@ -732,7 +738,7 @@ def group_misses(misses: Sequence[Miss], index: FaqIndex | None = None) -> list[
             wording=wording,
             count=len(members),
             miss_ids=tuple(m.id for m in members),
-            examples=tuple(list(texts)[:3]),
+            examples=tuple(t for t, _ in texts.most_common() if t != wording)[:MISS_EXAMPLES],
             suggestion=suggestion,
         ))
     result.sort(key=lambda g: (-g.count, g.wording))
@@ -939,6 +945,10 @@ class FaqService:
         self.misses_days = misses_days
         self.sections = library.section_texts()
         self._guild_indexes: OrderedDict[int, FaqIndex] = OrderedDict()
+        # One build at a time per guild, shared by everyone who asks meanwhile; a change made
+        # during a build bumps the guild's generation, so the stale result is not cached.
+        self._builds: dict[int, asyncio.Task[FaqIndex]] = {}
+        self._generations: Counter[int] = Counter()
         self.builtin_ids = {e.id for e in library.entries}
 
     @property
@@ -966,24 +976,87 @@ class FaqService:
         if cached is not None:
             self._guild_indexes.move_to_end(guild_id)
             return cached
+        # Shielded: one caller giving up (an autocomplete out of time) must not stop the build
+        # the others are waiting for.
+        return await asyncio.shield(self._build_for(guild_id))
+
+    async def ready_index(self, guild_id: int | None, within: float) -> FaqIndex | None:
+        """Return the guild's index, waiting at most `within` seconds for it to be built (else None).
+
+        The build carries on, so a later request finds the index ready.
+        """
+        try:
+            return await asyncio.wait_for(self.index_for(guild_id), within)
+        except TimeoutError:
+            return None
+
+    def _build_for(self, guild_id: int) -> asyncio.Task[FaqIndex]:
+        building = self._builds.get(guild_id)
+        if building is None:
+            building = asyncio.create_task(self._build(guild_id), name=f"faq-index-build:{guild_id}")
+            self._builds[guild_id] = building
+            building.add_done_callback(lambda task: self._build_done(guild_id, task))
+        return building
+
+    def _build_done(self, guild_id: int, task: asyncio.Task[FaqIndex]) -> None:
+        if self._builds.get(guild_id) is task:
+            del self._builds[guild_id]
+        if not task.cancelled():
+            task.exception()  # a failed background build is retried by the next request
+
+    async def _build(self, guild_id: int) -> FaqIndex:
+        assert self.store is not None
+        generation = self._generations[guild_id]
         guild = await self.store.guild_faq(guild_id)
         if guild.is_empty:
             index = self.builtin_index
         else:
             # Building a large guild's index takes a moment; keep the event loop free meanwhile.
             index = await asyncio.to_thread(FaqIndex, apply_guild(self.library, guild), self.sections)
-        self._guild_indexes[guild_id] = index
-        if len(self._guild_indexes) > self.GUILD_CACHE_SIZE:
-            self._guild_indexes.popitem(last=False)
+        if self._generations[guild_id] == generation:
+            self._guild_indexes[guild_id] = index
+            if len(self._guild_indexes) > self.GUILD_CACHE_SIZE:
+                self._guild_indexes.popitem(last=False)
         return index
 
     def forget(self, guild_id: int) -> None:
-        """Drop a guild's cached index after its entries changed."""
+        """Drop a guild's index after its entries changed, and start building the new one.
+
+        A build already running finishes for whoever waits on it, but is not kept.
+        """
         self._guild_indexes.pop(guild_id, None)
+        self._generations[guild_id] += 1
+        self._builds.pop(guild_id, None)
+        if self.store is not None:
+            self._build_for(guild_id)
+
+    def cancel_builds(self) -> None:
+        """Stop index builds in progress (the bot is closing or the cog unloading)."""
+        for task in list(self._builds.values()):
+            task.cancel()
+        self._builds.clear()
+
+    async def entries(self, guild_id: int | None, entry_ids: Iterable[str]) -> list[FaqEntry]:
+        """Return the entries with these ids as the guild sees them, in order (hidden and unknown left out).
+
+        A built index answers at once; otherwise the guild's changes are applied without building
+        one, so a button or a moderator's form never waits for a large server's index.
+        """
+        wanted = list(entry_ids)
+        index = (self._guild_indexes.get(guild_id) if guild_id is not None and self.store is not None
+                 else self.builtin_index)
+        if index is not None:
+            found = [index.get(entry_id) for entry_id in wanted]
+        else:
+            assert guild_id is not None
+            seen = {e.id: e for e in apply_guild(self.library, await self.guild_faq(guild_id))}
+            found = [seen.get(entry_id) for entry_id in wanted]
+        return [entry for entry in found if entry is not None]
 
     async def entry(self, guild_id: int | None, entry_id: str) -> FaqEntry | None:
         """Return an entry as the guild sees it (None if hidden or unknown)."""
-        return (await self.index_for(guild_id)).get(entry_id)
+        found = await self.entries(guild_id, [entry_id])
+        return found[0] if found else None
 
     def section_label(self, entry: FaqEntry) -> str:
         """Describe where in the guide an entry comes from."""
@@ -991,9 +1064,14 @@ class FaqService:
 
     # ----- asking -----
 
-    async def suggest(self, guild_id: int | None, typed: str, limit: int = 25) -> list[Match]:
-        """Return autocomplete choices for what has been typed so far."""
-        return (await self.index_for(guild_id)).suggest(typed, limit)
+    async def suggest(self, guild_id: int | None, typed: str, limit: int = 25, *,
+                      within: float | None = None) -> list[Match]:
+        """Return autocomplete choices for what has been typed so far.
+
+        With `within`, give up (returning nothing) if the guild's index is not ready in time.
+        """
+        index = await (self.index_for(guild_id) if within is None else self.ready_index(guild_id, within))
+        return index.suggest(typed, limit) if index is not None else []
 
     async def ask(self, guild_id: int | None, question: str) -> Outcome:
         """Decide what to do with a member's question (nothing is stored here)."""
@@ -1020,8 +1098,7 @@ class FaqService:
         """Add a guild's own entry, returning it as members will see it."""
         store = self._require_store()
         self._check(question, answer, keywords)
-        taken = {e.id for e in (await self.index_for(guild_id)).entries} | self.builtin_ids
-        taken |= {e.entry_id for e in (await store.guild_faq(guild_id)).entries}
+        taken = self.builtin_ids | {e.entry_id for e in (await store.guild_faq(guild_id)).entries}
         entry_id = slug_for(question, taken)
         own = GuildEntry(entry_id, Origin.CUSTOM, question.strip(), answer.strip(), tuple(keywords))
         await store.upsert_entry(guild_id, own, now)
@@ -1085,12 +1162,24 @@ class FaqService:
 
     # ----- gap queue -----
 
-    async def misses(self, guild_id: int, now: datetime) -> list[MissGroup]:
-        """Return the guild's gap queue grouped by similar wording (old misses are dropped first)."""
+    async def misses(self, guild_id: int, now: datetime, *,
+                     suggest_within: float | None = None) -> list[MissGroup]:
+        """Return the guild's gap queue grouped by similar wording (old misses are dropped first).
+
+        With `suggest_within`, the closest entries are suggested only if the guild's index is
+        ready within that many seconds.
+        """
         store = self._require_store()
         await store.purge_misses(now, self.misses_days, guild_id=guild_id)
-        index = await self.index_for(guild_id)
+        index = await (self.index_for(guild_id) if suggest_within is None
+                       else self.ready_index(guild_id, suggest_within))
         return group_misses(await store.misses(guild_id), index)
+
+    async def miss_group(self, guild_id: int, miss_id: int, now: datetime, *,
+                         suggest_within: float | None = None) -> MissGroup | None:
+        """Return the gap queue's group holding a miss (None once it left: answered, dismissed or expired)."""
+        groups = await self.misses(guild_id, now, suggest_within=suggest_within)
+        return next((g for g in groups if miss_id in g.miss_ids), None)
 
     async def add_alias(self, guild_id: int, entry_id: str, wording: str, miss_ids: Sequence[int],
                         now: datetime) -> FaqEntry:

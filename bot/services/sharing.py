@@ -59,6 +59,7 @@ MAX_BLOCKED_TERMS = 200
 TERM_LIMIT = 100
 REPORTS_PER_HOUR = 10
 REPLY_ORPHANED = "the share it answered was removed"
+AUTHOR_BLOCKED = "you can't share anonymously in this server right now, so it was not posted"
 REPLY_MIN_LENGTH = 2
 # Retries after a failed post: soon, then less often, never giving up on a member's words.
 RETRY_DELAYS = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10), timedelta(minutes=30))
@@ -534,7 +535,7 @@ class SharingService:
         return updated
 
     async def rotate_names(self, guild_id: int, moderator_id: int, now: datetime) -> SharingConfig:
-        """Give every author new names from now on; blocks, on ban keys, are untouched."""
+        """Start a new naming round for threads opened from now on; blocks, on ban keys, are untouched."""
         updated = await self.store.update_config(guild_id, now, bump_epoch=True)
         await self.store.audit(
             guild_id,
@@ -547,8 +548,11 @@ class SharingService:
 
     # ----- shares and replies ------------------------------------------
 
+    async def _active_block(self, guild_id: int, ban_key: str, now: datetime) -> Block | None:
+        return await self.store.active_block(guild_id, block_key_for(self.keyring, guild_id, ban_key), now)
+
     async def _refuse_if_blocked(self, guild_id: int, ban_key: str, now: datetime) -> Submission | None:
-        block = await self.store.active_block(guild_id, block_key_for(self.keyring, guild_id, ban_key), now)
+        block = await self._active_block(guild_id, ban_key, now)
         if block is None:
             return None
         until = "" if block.expires_at is None else f" This lasts until {block.expires_at:%d %B %Y}."
@@ -671,6 +675,8 @@ class SharingService:
             body_enc=self.keyring.encrypt(neutralise_mentions(links.text), context=BODY_CONTEXT),
             notify_enc=notify,
             post_at=None if hold else now + timedelta(seconds=delay),
+            name_epoch=epoch,
+            care_level=_care_to_defer(assessment, delay),
         )
         rule = EventRule(
             kind="share",
@@ -786,7 +792,8 @@ class SharingService:
         flags = _flags(unassessed, crisis, blocked_terms)
         hold = crisis or unassessed
         delay = 0 if hold else self.pick_delay(config)
-        name = self.pseudonym(guild_id, share.id, user_id, config.name_epoch)
+        # The thread keeps the naming round it started with, so a rotation never renames anyone in it.
+        name = self.pseudonym(guild_id, share.id, user_id, share.name_epoch)
         notify = None
         if hold and await self.store.dm_decisions(guild_id, ban_key):
             notify = self.keyring.encrypt(str(user_id), context=NOTIFY_CONTEXT)
@@ -804,6 +811,7 @@ class SharingService:
             body_enc=self.keyring.encrypt(neutralise_mentions(links.text), context=BODY_CONTEXT),
             notify_enc=notify,
             post_at=None if hold else now + timedelta(seconds=delay),
+            care_level=_care_to_defer(assessment, delay),
         )
         rule = EventRule(
             kind="reply",
@@ -851,6 +859,19 @@ class SharingService:
         """Take a queued post for posting, with its text opened; None if someone else has it."""
         post = await self.store.claim(post_id)
         return None if post is None else self.open(post)
+
+    async def withhold_if_blocked(self, post: Post, now: datetime) -> Decision | None:
+        """Keep a claimed post from going up if its author was blocked while it waited.
+
+        Posts a moderator approved go up: that decision came after the block. Others are
+        marked not posted, with a reason only their author sees in /myshares; nothing tells
+        moderators, who would otherwise learn that this post and a blocked one share an author.
+        """
+        if post.decided_at is not None or await self._active_block(post.guild_id, post.ban_key, now) is None:
+            return None
+        if not await self.store.abandon(post.id, now, AUTHOR_BLOCKED):
+            return None
+        return Decision(post=post, notify_user_id=self._notify_id(post))
 
     async def posted(
         self, post_id: int, now: datetime, *, channel_id: int, message_id: int, thread_id: int | None
@@ -1033,6 +1054,17 @@ class SharingService:
 def _refuse_while_posting(post: Post) -> None:
     if post.status == POSTING:
         raise UserFacingError("It is being posted this very moment. Please try again in a few seconds.")
+
+
+def _care_to_defer(assessment: Assessment | None, delay: int) -> str | None:
+    """Return the care level to alert moderators about once a delayed post is up (None: nothing to defer).
+
+    Alerting when the post was written, with the post appearing later, would show moderators
+    when it was written and undo the delay. Crisis language never waits: it is held for review.
+    """
+    if delay <= 0 or assessment is None or not assessment.needs_care:
+        return None
+    return str(assessment.level)
 
 
 def _is_crisis(assessment: Assessment) -> bool:

@@ -1005,15 +1005,20 @@ async def erase_member(tx: Transaction, member: MemberRef) -> None:
     await tx.execute("DELETE FROM checkin_members WHERE user_id = ?", (member.user_id,))
 
 
-async def posted_messages(db: Database, member: MemberRef) -> list[PostedMessage]:
-    """List the thread messages showing a member's group and anonymous notes, as (channel, message)."""
+async def named_note_messages(db: Database, member: MemberRef) -> list[PostedMessage]:
+    """List the thread messages showing a member's notes under their name, as (channel, message)."""
     rows = await db.fetchall(
         "SELECT o.thread_id, a.note_message_id FROM checkin_answers a "
         "JOIN checkin_occurrences o ON o.id = a.occurrence_id "
         "WHERE a.user_id = ? AND a.note_message_id IS NOT NULL AND o.thread_id IS NOT NULL",
         (member.user_id,),
     )
-    found: list[PostedMessage] = [(int(r[0]), int(r[1])) for r in rows]
+    return [(int(r[0]), int(r[1])) for r in rows]
+
+
+async def anonymous_note_messages(db: Database, member: MemberRef) -> list[PostedMessage]:
+    """List the thread messages showing a member's anonymous notes, as (channel, message)."""
+    found: list[PostedMessage] = []
     keyring = _keyring_of(member)
     for row in await _anonymous_rows(db, keyring, member):
         message = keyring.decrypt_optional(row["message"], context=ANON_MESSAGE_CONTEXT)
@@ -1022,15 +1027,24 @@ async def posted_messages(db: Database, member: MemberRef) -> list[PostedMessage
     return found
 
 
+async def anonymous_authors(db: Database, keyring: Keyring) -> set[tuple[int, str]]:
+    """Return the (guild id, ban key) of every anonymous note's author (the key is kept sealed)."""
+    rows = await db.fetchall("SELECT guild_id, author FROM checkin_anonymous_notes")
+    return {(int(r[0]), keyring.decrypt(r[1], context=ANON_AUTHOR_CONTEXT)) for r in rows}
+
+
 PERSONAL_DATA = register_personal_data(
     PersonalData(
         "checkins",
         export_member,
         erase_member,
-        posts=posted_messages,
+        posts=anonymous_note_messages,
+        named_posts=named_note_messages,
+        authors=anonymous_authors,
         description=(
-            "Your moods and check-in notes (notes sealed), reminder times and pauses; anonymous notes "
-            "are found by a one-way key, never by your id."
+            "Your moods, check-in notes (sealed) and pauses; anonymous notes are found by a one-way key, "
+            "never by your id. Your reminder settings and time zone are not aged out: they stay (switched "
+            "off, if you turn reminders off) until you erase your data."
         ),
         retention="moods",
     )

@@ -9,6 +9,9 @@ Areas register what they keep at import time, next to their queries:
 
 A guild's rows are purged from every table that has a `guild_id` column; child tables
 without one must reference their parent with `ON DELETE CASCADE`.
+
+Key rotation re-seals the registered columns only; a sealed value found anywhere else is
+reported (so an area that forgot to register is caught), never guessed at.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import importlib
 import os
 import pkgutil
 import re
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,8 +31,10 @@ from bot.storage.db import Database, Transaction, to_db_time
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SEALED_VALUE = re.compile(r"^v\d+:[A-Za-z0-9_\-=]+$")
-# Columns that hold a member's Discord id, by convention.
-MEMBER_COLUMNS = ("user_id", "member_id", "author_id")
+# Columns that hold a member's Discord id, by convention (a moderator is a member too).
+MEMBER_COLUMNS = ("user_id", "member_id", "author_id", "moderator_id", "created_by")
+# The column that holds a member's per-guild ban key, by convention (next to a guild_id column).
+BAN_KEY_COLUMN = "ban_key"
 # Tables that belong to the bot itself, never to a guild's data.
 _INTERNAL_TABLES = frozenset({"sqlite_sequence", "app_state", "erasure_log"})
 
@@ -117,10 +123,12 @@ async def tables_with_column(db: Database | Transaction, column: str) -> list[st
 
 
 async def known_guild_ids(db: Database | Transaction) -> set[int]:
-    """Return every guild id that appears in any table."""
+    """Return every guild id that appears in any table (never 0, which stands for DMs)."""
     found: set[int] = set()
     for table in await tables_with_column(db, "guild_id"):
-        rows = await db.fetchall(f"SELECT DISTINCT guild_id FROM {table} WHERE guild_id IS NOT NULL")
+        rows = await db.fetchall(
+            f"SELECT DISTINCT guild_id FROM {table} WHERE guild_id IS NOT NULL AND guild_id != 0"
+        )
         found.update(int(row[0]) for row in rows)
     return found
 
@@ -136,22 +144,16 @@ async def known_member_ids(db: Database | Transaction) -> set[int]:
     return found
 
 
-async def anonymous_messages(db: Database, ban_keys: Iterable[str]) -> list[tuple[int, int]]:
-    """Find (channel id, message id) of posts tied to these ban keys, in any table that has
-    `ban_key`, `channel_id` and `message_id` columns (such as the sharing area's posts)."""
-    keys = list(ban_keys)
-    if not keys:
-        return []
-    marks = ",".join("?" * len(keys))
-    found: list[tuple[int, int]] = []
-    for table in await user_tables(db):
-        if {"ban_key", "channel_id", "message_id"} <= set(await table_columns(db, table)):
-            rows = await db.fetchall(
-                f"SELECT channel_id, message_id FROM {table} WHERE ban_key IN ({marks}) "
-                "AND channel_id IS NOT NULL AND message_id IS NOT NULL ORDER BY message_id",
-                keys,
-            )
-            found.extend((int(r[0]), int(r[1])) for r in rows)
+async def known_ban_keys(db: Database | Transaction) -> set[tuple[int, str]]:
+    """Return every (guild id, ban key) pair found in a table with `guild_id` and `ban_key` columns."""
+    found: set[tuple[int, str]] = set()
+    for table in await tables_with_column(db, BAN_KEY_COLUMN):
+        if "guild_id" not in await table_columns(db, table):
+            continue
+        rows = await db.fetchall(
+            f"SELECT DISTINCT guild_id, {BAN_KEY_COLUMN} FROM {table} WHERE {BAN_KEY_COLUMN} IS NOT NULL"
+        )
+        found.update((int(row[0]), str(row[1])) for row in rows)
     return found
 
 
@@ -212,13 +214,20 @@ def erasure_subject(keyring: Keyring, user_id: int) -> str:
     return keyring.keyed_hash("erasure", user_id)
 
 
-async def record_erasure(tx: Transaction, subject: str, now: datetime) -> None:
-    """Remember that a member erased their data."""
-    await tx.execute(
-        "INSERT INTO erasure_log (subject_hash, erased_at) VALUES (?, ?) "
-        "ON CONFLICT (subject_hash) DO UPDATE SET erased_at = excluded.erased_at",
-        (subject, to_db_time(now)),
-    )
+def ban_key_subject(keyring: Keyring, ban_key: str) -> str:
+    """Return the one-way key under which an erasure remembers one of the member's ban keys, so
+    anonymous rows (which hold no user id) are found again in a restored database."""
+    return keyring.keyed_hash("erasure-ban", ban_key)
+
+
+async def record_erasure(tx: Transaction, subjects: Iterable[str], now: datetime) -> None:
+    """Remember that a member erased their data, under each of their subjects."""
+    for subject in subjects:
+        await tx.execute(
+            "INSERT INTO erasure_log (subject_hash, erased_at) VALUES (?, ?) "
+            "ON CONFLICT (subject_hash) DO UPDATE SET erased_at = excluded.erased_at",
+            (subject, to_db_time(now)),
+        )
 
 
 ERASURE_FILE_NAME = "hearth.erasures"
@@ -251,8 +260,9 @@ def write_erasure_file(path: Path | None, entries: dict[str, str]) -> None:
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write("# Hearth's erasure log: one-way hashes of members who erased their data. Keep it\n"
-                     "# beside the database (like hearth.key); it is not part of `backup`.\n")
+        handle.write("# Hearth's erasure log: one-way hashes of the ids and ban keys of members who\n"
+                     "# erased their data. Keep it beside the database (like hearth.key); it is not\n"
+                     "# part of `backup`.\n")
         handle.writelines(f"{subject} {erased_at}\n" for subject, erased_at in sorted(entries.items()))
     os.replace(tmp, path)
 
@@ -260,11 +270,6 @@ def write_erasure_file(path: Path | None, entries: dict[str, str]) -> None:
 async def erasure_rows(db: Database) -> dict[str, str]:
     """Return the erasure log held inside the database."""
     return {row[0]: row[1] for row in await db.fetchall("SELECT subject_hash, erased_at FROM erasure_log")}
-
-
-async def erased_subjects(db: Database) -> set[str]:
-    """Return the hashes of every remembered erasure."""
-    return {row[0] for row in await db.fetchall("SELECT subject_hash FROM erasure_log")}
 
 
 async def expire_erasures(db: Database, cutoff: datetime) -> int:
@@ -293,31 +298,6 @@ async def reseal_column(db: Database, column: SensitiveColumn, keyring: Keyring)
     return len(stale)
 
 
-async def discover_sealed_columns(
-    db: Database, keyring: Keyring, registered: Iterable[SensitiveColumn]
-) -> tuple[list[SensitiveColumn], list[tuple[str, str]]]:
-    """Find sealed columns nobody registered: those under the "table.column" context convention are
-    returned as columns to re-seal; any other is returned as a stray (table, column)."""
-    registered = list(registered)
-    found: list[SensitiveColumn] = []
-    strays: list[tuple[str, str]] = []
-    for table, name in await sealed_values_outside(db, registered):
-        quoted = _quote(name)
-        sample = await db.fetchval(
-            f"SELECT {quoted} FROM {table} WHERE typeof({quoted}) = 'text' "
-            f"AND {quoted} GLOB 'v[0-9]*:*' LIMIT 1"
-        )
-        context = f"{table}.{name}"
-        try:
-            keyring.decrypt(sample, context=context)
-            await db.fetchval(f"SELECT rowid FROM {table} LIMIT 1")
-        except Exception:
-            strays.append((table, name))
-            continue
-        found.append(SensitiveColumn(table, name, context, "rowid"))
-    return found, strays
-
-
 async def sealed_values_outside(db: Database, columns: Iterable[SensitiveColumn]) -> list[tuple[str, str]]:
     """Find (table, column) pairs holding sealed values that no area registered."""
     registered = {(c.table, c.column) for c in columns}
@@ -334,3 +314,104 @@ async def sealed_values_outside(db: Database, columns: Iterable[SensitiveColumn]
             if sample is not None and SEALED_VALUE.match(sample):
                 strays.append((table, name))
     return strays
+
+
+# ----- erase confirmations ----------------------------------------------------------------
+
+
+async def save_erase_confirmation(db: Database, nonce: str, subject: str, expires_at: datetime,
+                                  now: datetime) -> None:
+    """Keep a confirmation the member can use until `expires_at` (and forget expired ones)."""
+    async with db.transaction() as tx:
+        await tx.execute("DELETE FROM erase_confirmations WHERE expires_at <= ?", (to_db_time(now),))
+        await tx.execute(
+            "INSERT INTO erase_confirmations (nonce, subject_hash, expires_at) VALUES (?, ?, ?)",
+            (nonce, subject, to_db_time(expires_at)),
+        )
+
+
+async def claim_erase_confirmation(tx: Transaction, nonce: str, subject: str, now: datetime) -> bool:
+    """Use up a confirmation; say whether it was this member's and still valid."""
+    claimed = await tx.execute(
+        "DELETE FROM erase_confirmations WHERE nonce = ? AND subject_hash = ? AND expires_at > ?",
+        (nonce, subject, to_db_time(now)),
+    )
+    return claimed == 1
+
+
+async def drop_erase_confirmation(db: Database, nonce: str) -> None:
+    """Forget a confirmation (the member cancelled)."""
+    await db.execute("DELETE FROM erase_confirmations WHERE nonce = ?", (nonce,))
+
+
+async def expire_erase_confirmations(db: Database, now: datetime) -> int:
+    """Forget confirmations nobody used in time."""
+    return await db.execute("DELETE FROM erase_confirmations WHERE expires_at <= ?", (to_db_time(now),))
+
+
+# ----- posts waiting to be deleted -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PendingDeletion:
+    """A message to delete from Discord once `due_at` has passed."""
+
+    id: int
+    channel_id: int
+    message_id: int
+    attempts: int
+
+
+async def queue_deletions(tx: Transaction, due: Iterable[tuple[int, int, datetime]]) -> None:
+    """Queue (channel id, message id, due time) deletions (a message already queued keeps its time)."""
+    for channel_id, message_id, due_at in due:
+        # Random row ids: one erasure's rows do not sit together in id order.
+        await tx.execute(
+            "INSERT INTO pending_deletions (id, channel_id, message_id, due_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (channel_id, message_id) DO NOTHING",
+            (secrets.randbits(62), channel_id, message_id, to_db_time(due_at)),
+        )
+
+
+async def due_deletions(db: Database, now: datetime, limit: int = 50) -> list[PendingDeletion]:
+    """Return deletions whose moment has come, earliest first."""
+    rows = await db.fetchall(
+        "SELECT id, channel_id, message_id, attempts FROM pending_deletions WHERE due_at <= ? "
+        "ORDER BY due_at LIMIT ?",
+        (to_db_time(now), limit),
+    )
+    return [PendingDeletion(int(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in rows]
+
+
+async def finish_deletion(db: Database, deletion_id: int) -> None:
+    """Forget a deletion that is done (or can never be done)."""
+    await db.execute("DELETE FROM pending_deletions WHERE id = ?", (deletion_id,))
+
+
+async def postpone_deletion(db: Database, deletion_id: int, due_at: datetime) -> None:
+    """Try a failed deletion again later."""
+    await db.execute(
+        "UPDATE pending_deletions SET attempts = attempts + 1, due_at = ? WHERE id = ?",
+        (to_db_time(due_at), deletion_id),
+    )
+
+
+async def overdue_deletions(db: Database, before: datetime) -> list[int]:
+    """Return the ids of deletions that were due before `before` (Hearth was not running then)."""
+    rows = await db.fetchall("SELECT id FROM pending_deletions WHERE due_at < ?", (to_db_time(before),))
+    return [int(r[0]) for r in rows]
+
+
+async def reschedule_deletions(db: Database, due: Iterable[tuple[int, datetime]]) -> None:
+    """Give deletions new moments: (deletion id, due time)."""
+    async with db.transaction() as tx:
+        for deletion_id, due_at in due:
+            await tx.execute(
+                "UPDATE pending_deletions SET due_at = ? WHERE id = ?", (to_db_time(due_at), deletion_id)
+            )
+
+
+async def next_deletion_at(db: Database) -> datetime | None:
+    """Return when the next queued deletion is due, if any."""
+    value = await db.fetchval("SELECT min(due_at) FROM pending_deletions")
+    return None if value is None else datetime.fromisoformat(value)

@@ -83,6 +83,10 @@ class Post:
     decided_at: datetime | None
     posted_at: datetime | None
     attempts: int
+    # The naming round of a share's thread (see pseudonym_scope), and for a post waiting out the
+    # delay, the care level to alert moderators about once it is up.
+    name_epoch: int
+    care_level: str | None
 
     @property
     def is_share(self) -> bool:
@@ -110,6 +114,8 @@ class NewPost:
     body_enc: str | None = None
     notify_enc: str | None = None
     post_at: datetime | None = None
+    name_epoch: int = 0
+    care_level: str | None = None
 
 
 def block_key_for(keyring: Keyring, guild_id: int, ban_key: str) -> str:
@@ -134,8 +140,15 @@ class Block:
         return self.expires_at is None or self.expires_at > now
 
 
+# The end of an audit entry's detail when an author deleted their own post (no moderator did it).
+DELETED_BY_AUTHOR = "by its author"
+
+
 @dataclass(frozen=True)
 class AuditEntry:
+    """One action in the audit log; `moderator_id` is None for an author's own delete, and after
+    the moderator who took the action erased their data."""
+
     id: int
     guild_id: int
     moderator_id: int | None
@@ -144,6 +157,22 @@ class AuditEntry:
     block_id: int | None
     detail: str
     created_at: datetime
+
+    @property
+    def by_author(self) -> bool:
+        """Say whether an author (not a moderator) took this action: deleting their own post."""
+        by_nobody = self.moderator_id is None
+        return by_nobody and self.action == "delete" and self.detail.endswith(DELETED_BY_AUTHOR)
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """A review message to mark withdrawn: its item's author erased their data before a decision."""
+
+    id: int
+    guild_id: int
+    channel_id: int
+    message_id: int
 
 
 @dataclass(frozen=True)
@@ -321,8 +350,8 @@ class SharingStore:
         await tx.execute(
             "INSERT INTO sharing_posts (id, guild_id, kind, share_id, ban_key, pseudonym, is_op, source, "
             "status, held_for_care, flags, title_enc, warning_enc, body_enc, notify_enc, created_at, "
-            "post_at) "
-            "VALUES (?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "post_at, name_epoch, care_level) "
+            "VALUES (?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 post_id,
                 new.guild_id,
@@ -340,6 +369,8 @@ class SharingStore:
                 new.notify_enc,
                 to_db_time(new.created_at),
                 _time(new.post_at),
+                new.name_epoch,
+                new.care_level,
             ),
         )
         await tx.execute(
@@ -448,8 +479,8 @@ class SharingStore:
         before = await self.get_post(post_id)
         await self.db.execute(
             "UPDATE sharing_posts SET status = ?, channel_id = ?, message_id = ?, thread_id = ?, "
-            "posted_at = ?, title_enc = NULL, warning_enc = NULL, body_enc = NULL, notify_enc = NULL "
-            "WHERE id = ?",
+            "posted_at = ?, title_enc = NULL, warning_enc = NULL, body_enc = NULL, notify_enc = NULL, "
+            "care_level = NULL WHERE id = ?",
             (POSTED, channel_id, message_id, thread_id, to_db_time(now), post_id),
         )
         return before
@@ -458,7 +489,8 @@ class SharingStore:
         """Give up on a claimed post that can no longer go anywhere (its share was removed)."""
         changed = await self.db.execute(
             "UPDATE sharing_posts SET status = ?, reject_reason = ?, decided_at = ?, title_enc = NULL, "
-            "warning_enc = NULL, body_enc = NULL, notify_enc = NULL WHERE id = ? AND status = ?",
+            "warning_enc = NULL, body_enc = NULL, notify_enc = NULL, care_level = NULL "
+            "WHERE id = ? AND status = ?",
             (REJECTED, reason, to_db_time(now), post_id, POSTING),
         )
         return changed > 0
@@ -542,7 +574,7 @@ class SharingStore:
                 await tx.execute("DELETE FROM sharing_posts WHERE share_id = ?", (post_id,))
             await tx.execute("DELETE FROM sharing_posts WHERE id = ?", (post_id,))
             if audit:
-                detail = "by a moderator" if moderator_id is not None else "by its author"
+                detail = "by a moderator" if moderator_id is not None else DELETED_BY_AUTHOR
                 await self._audit(
                     tx,
                     now,
@@ -710,6 +742,20 @@ class SharingStore:
             for r in rows
         ]
 
+    # ----- review items withdrawn by an erasure ---------------------------
+
+    async def withdrawals(self, limit: int = 100) -> list[Withdrawal]:
+        """Return review messages waiting to be marked withdrawn (their authors erased their data)."""
+        rows = await self.db.fetchall(
+            "SELECT id, guild_id, channel_id, message_id FROM sharing_withdrawals ORDER BY id LIMIT ?",
+            (limit,),
+        )
+        return [Withdrawal(**dict(r)) for r in rows]
+
+    async def forget_withdrawal(self, withdrawal_id: int) -> None:
+        """Drop a withdrawal once its review message was edited (or is gone)."""
+        await self.db.execute("DELETE FROM sharing_withdrawals WHERE id = ?", (withdrawal_id,))
+
     # ----- preferences ---------------------------------------------------
 
     async def dm_decisions(self, guild_id: int, ban_key: str) -> bool:
@@ -765,6 +811,7 @@ class SharingStore:
         """Delete everything sharing keeps for one guild."""
         for table in (
             "sharing_posts",
+            "sharing_withdrawals",
             "sharing_events",
             "sharing_blocks",
             "sharing_audit",
@@ -782,8 +829,9 @@ def _open(keyring: Keyring, token: str | None, context: str) -> str | None:
 
 
 async def export_member(db: Database, keyring: Keyring, member: MemberRef) -> dict[str, Any]:
-    """Return a member's shares, replies, preferences and moderator actions, text decrypted."""
+    """Return a member's shares, replies, recent activity, preferences, blocks and moderator actions."""
     posts: list[dict[str, Any]] = []
+    activity: list[dict[str, Any]] = []
     prefs: list[dict[str, Any]] = []
     blocks: list[dict[str, Any]] = []
     for guild_id, ban_key in sorted(member.ban_keys.items()):
@@ -810,6 +858,11 @@ async def export_member(db: Database, keyring: Keyring, member: MemberRef) -> di
                     "posted_at": _time(post.posted_at),
                 }
             )
+        for row in await db.fetchall(
+            "SELECT kind, created_at FROM sharing_events WHERE guild_id = ? AND ban_key = ? ORDER BY id",
+            (guild_id, ban_key),
+        ):
+            activity.append({"guild_id": guild_id, "kind": row["kind"], "at": row["created_at"]})
         pref = await db.fetchval(
             "SELECT dm_decisions FROM sharing_prefs WHERE guild_id = ? AND ban_key = ?", (guild_id, ban_key)
         )
@@ -835,6 +888,7 @@ async def export_member(db: Database, keyring: Keyring, member: MemberRef) -> di
     )
     return {
         "posts": posts,
+        "recent_activity": activity,
         "preferences": prefs,
         "blocks": blocks,
         "moderator_actions": [dict(r) for r in actions],
@@ -862,6 +916,15 @@ async def erase_member(tx: Transaction, member: MemberRef) -> None:
     lift their own block by erasing their data.
     """
     for guild_id, ban_key in member.ban_keys.items():
+        # Their items still waiting for a decision show the text in the review channel: the cog
+        # edits those review messages to "withdrawn" (it cannot be done inside this transaction).
+        await tx.execute(
+            "INSERT INTO sharing_withdrawals (guild_id, channel_id, message_id) "
+            "SELECT guild_id, review_channel_id, review_message_id FROM sharing_posts "
+            "WHERE guild_id = ? AND ban_key = ? AND status = ? "
+            "AND review_channel_id IS NOT NULL AND review_message_id IS NOT NULL",
+            (guild_id, ban_key, PENDING),
+        )
         for table in ("sharing_posts", "sharing_events", "sharing_prefs"):
             await tx.execute(f"DELETE FROM {table} WHERE guild_id = ? AND ban_key = ?", (guild_id, ban_key))
     await tx.execute("UPDATE sharing_audit SET moderator_id = NULL WHERE moderator_id = ?", (member.user_id,))
@@ -875,9 +938,12 @@ PERSONAL_DATA = register_personal_data(
         erase_member,
         posts=posted_messages,
         description=(
-            "Your anonymous shares and replies, found by a one-way key; their text only while "
-            "they wait for a moderator."
+            "Your anonymous shares and replies, found by a one-way key; their words only while they "
+            "wait for a moderator or the posting delay. Your user id, encrypted, only while a decision "
+            "DM you asked for is waiting. For up to a day, when you shared, replied or reported (for "
+            "the rate limits), without the words."
         ),
+        retention="shares",
     )
 )
 for _column, _context in (
@@ -888,3 +954,8 @@ for _column, _context in (
 ):
     register_sensitive_column("sharing_posts", _column, _context, key_column="id")
 register_retention(RetentionRule("audit", "sharing_audit", "created_at"))
+# Decided posts (posted or not) lose the row linking them to a ban key after `shares_days`; a post
+# still waiting is kept until it is decided.
+register_retention(
+    RetentionRule("shares", "sharing_posts", "created_at", condition=f"status IN ('{POSTED}', '{REJECTED}')")
+)

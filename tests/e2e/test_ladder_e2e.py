@@ -154,8 +154,8 @@ async def test_privacy_says_how_long_ladder_ratings_are_kept(hearth: Harness) ->
     step = await _step_value(hearth, "alice", "need")
     await (await alice.slash("ladder log", step=step, before=50, after=40)).reply()
     shown = await (await alice.slash("privacy")).reply()
-    held = next(f["value"] for f in shown.embed["fields"] if f["name"].startswith("What Hearth holds"))
-    assert (
-        "• **trust ladder**: 1 item, kept up to 90 days. Your steps (encrypted; they stay until you "
-        "remove them) and the ratings you logged."
-    ) in held
+    held = next(f["value"] for f in shown.embed["fields"] if f["name"] == "Trust ladder: 1 item")
+    assert held == (
+        "Your steps (encrypted; they stay until you remove them) and the ratings you logged.\n"
+        "_Deleted after 90 days: trust-ladder practice logs (the steps stay until you remove them)._"
+    )

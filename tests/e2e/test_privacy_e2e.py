@@ -1,341 +1,263 @@
-"""Privacy end to end: /privacy, /mydata export and erase, leaving a guild, retention and key rotation.
+"""Privacy end to end, on data written through the real commands: /privacy, /mydata export and erase.
 
-A stand-in area ("diary": named notes, encrypted, plus anonymous posts found by ban key)
-is registered next to every real area, so the erase scan covers the real schema as well.
+Leaving a guild, retention and key rotation have their own modules (test_retention_e2e.py,
+test_rotate_e2e.py, test_privacy_departures_e2e.py).
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
+import random
+import re
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
-import bot.services.privacy as privacy_module
-from bot.__main__ import main as cli_main
-from bot.services.identity import ban_key_for
+from bot.services.privacy import retention_kinds
 from bot.storage import privacy as privacy_store
-from bot.storage.crypto import ENV_VAR, Keyring
-from bot.storage.db import Database, Transaction, to_db_time
-from bot.storage.personal import REGISTRY, MemberRef, PersonalData
+from bot.storage.personal import REGISTRY
+from tests.e2e.checkin_helpers import MONDAY_8AM
+from tests.e2e.privacy_helpers import (
+    SHARE_FIELD,
+    Footprint,
+    approved_share,
+    exported,
+    needles,
+    populated,
+    rows_mentioning,
+)
 from tests.fakediscord.harness import Harness
 
-NOTE = "diary.body"
+pytestmark = pytest.mark.hearth_config(checkins={"count_refresh_seconds": 0.0})
 
-
-async def _export(db: Database, keyring: Keyring, member: MemberRef) -> dict[str, Any]:
-    notes = await db.fetchall("SELECT body FROM diary WHERE user_id = ? ORDER BY id", (member.user_id,))
-    keys = list(member.ban_keys.values()) or [""]
-    marks = ",".join("?" * len(keys))
-    posts = await db.fetchall(f"SELECT message_id FROM anon_posts WHERE ban_key IN ({marks})", keys)
-    return {"notes": [keyring.decrypt(r[0], context=NOTE) for r in notes],
-            "posts": [str(r[0]) for r in posts]}
-
-
-async def _erase(tx: Transaction, member: MemberRef) -> None:
-    await tx.execute("DELETE FROM diary WHERE user_id = ?", (member.user_id,))
-    for key in member.ban_keys.values():
-        await tx.execute("DELETE FROM anon_posts WHERE ban_key = ?", (key,))
-
-
-async def _posts(db: Database, member: MemberRef) -> list[tuple[int, int]]:
-    keys = list(member.ban_keys.values()) or [""]
-    marks = ",".join("?" * len(keys))
-    rows = await db.fetchall(
-        f"SELECT channel_id, message_id FROM anon_posts WHERE ban_key IN ({marks})", keys
-    )
-    return [(r[0], r[1]) for r in rows]
-
-
-DIARY = PersonalData("diary", _export, _erase, posts=_posts, description="Notes you wrote.",
-                     retention="moods")
+ERASE_AND_DELETE = "Erase, and delete my anonymous posts"
+ERASE_AND_KEEP = "Erase, and leave my posts unlinked"
+# Every column that holds something of a member after `populated` (in the clear, or sealed: a
+# sealed ban key, the id kept for a decision DM): the scan must see each one.
+MEMBER_TABLES = {
+    ("checkin_answers", "user_id"), ("checkin_anonymous_notes", "author"), ("checkin_members", "user_id"),
+    ("checkin_pauses", "user_id"), ("checkin_reminders", "user_id"), ("exercise_sessions", "user_id"),
+    ("journal_entries", "user_id"), ("ladder_logs", "user_id"), ("ladder_steps", "user_id"),
+    ("moderator_notices", "user_id"), ("moderator_notices", "body"), ("sharing_events", "ban_key"),
+    ("sharing_posts", "ban_key"), ("sharing_posts", "notify_enc"),
+}
 
 
 @pytest.fixture
-async def diary(hearth: Harness, monkeypatch: pytest.MonkeyPatch) -> Harness:
-    monkeypatch.setattr(privacy_module, "REGISTRY", [*REGISTRY, DIARY])
-    db = hearth.bot.db
-    assert db is not None
-    await db.execute("CREATE TABLE diary (id INTEGER PRIMARY KEY, guild_id INTEGER, user_id INTEGER, "
-                     "body TEXT, created_at TEXT)")
-    await db.execute("CREATE TABLE anon_posts (id INTEGER PRIMARY KEY, guild_id INTEGER, ban_key TEXT, "
-                     "channel_id INTEGER, message_id INTEGER, created_at TEXT)")
-    return hearth
+async def world(hearth: Harness) -> dict[str, Footprint]:
+    """Alice and Bob have used everything; deletions after an erasure start a minute or more away."""
+    footprints = await populated(hearth, MONDAY_8AM, "alice", "bob")
+    hearth.running_bot.privacy.rng = random.Random(7)
+    return footprints
 
 
-async def add_note(hearth: Harness, name: str, text: str, *, days_ago: int = 0) -> None:
-    member = hearth.members[name]
-    assert hearth.bot.db is not None
-    await hearth.bot.db.execute(
-        "INSERT INTO diary (guild_id, user_id, body, created_at) VALUES (?, ?, ?, ?)",
-        (hearth.guild.id, member.id, hearth.bot.keyring.encrypt(text, context=NOTE),
-         to_db_time(hearth.bot.now() - timedelta(days=days_ago))),
-    )
+def _fields(result: object) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for message in result.messages:  # type: ignore[attr-defined]
+        for embed in message.embeds:
+            for field in embed.get("fields") or []:
+                fields[field["name"]] = field["value"]
+    return fields
 
 
-async def add_anonymous_post(hearth: Harness, name: str, text: str) -> int:
-    """Post a message as Hearth does for an anonymous share, and link it to the author's ban key."""
-    channel = hearth.channels["sharing"]
-    message = await hearth.bot.get_partial_messageable(channel.id).send(text)
-    key = ban_key_for(hearth.bot.keyring, hearth.guild.id, hearth.members[name].id)
-    assert hearth.bot.db is not None
-    await hearth.bot.db.execute(
-        "INSERT INTO anon_posts (guild_id, ban_key, channel_id, message_id, created_at) "
-        "VALUES (?, ?, ?, ?, ?)",
-        (hearth.guild.id, key, channel.id, message.id, to_db_time(hearth.bot.now())),
-    )
-    return message.id
-
-
-async def rows_mentioning(db: Database, needles: list[str]) -> list[tuple[str, str]]:
-    """Scan every column of every table (from sqlite_master) for any needle, inside text too."""
-    found = []
-    for table in await privacy_store.user_tables(db):
-        for column in await privacy_store.table_columns(db, table):
-            for needle in needles:
-                hits = await db.fetchval(
-                    f'SELECT count(*) FROM "{table}" WHERE CAST("{column}" AS TEXT) LIKE ?', (f"%{needle}%",)
-                )
-                if hits:
-                    found.append((table, column))
-    return found
+def _field(fields: dict[str, str], prefix: str) -> str:
+    found = [value for name, value in fields.items() if name.startswith(prefix)]
+    assert len(found) == 1, f"no single field starting {prefix!r} in {list(fields)}"
+    return found[0]
 
 
 # ----- /privacy ------------------------------------------------------------------------------
 
 
-@pytest.mark.hearth_config(retention={"moods_days": 90})
-async def test_privacy_says_what_is_held_and_for_how_long(diary: Harness) -> None:
-    await add_note(diary, "alice", "first")
-    await add_note(diary, "alice", "second")
-    result = await (await diary.actor("alice").slash("privacy")).reply()
-    assert result.ephemeral
-    held = _field(result.embed, "What Hearth holds")
-    assert "**diary**: 2 items, kept up to 90 days. Notes you wrote." in held
-    periods = _field(result.embed, "How long")
-    assert "check-in moods and notes: up to 90 days" in periods
-    assert "journal entries and thought records: until you erase it" in periods
-    assert "30 days after Hearth leaves it" in periods
-    assert "/mydata export" in result.text and "/mydata erase" in result.text
-    # Bob holds nothing in the diary.
-    bob = await (await diary.actor("bob").slash("privacy")).reply()
-    assert "**diary**: 0 items" in _field(bob.embed, "What Hearth holds")
+@pytest.mark.hearth_config(retention={"moods_days": 90, "journal_days": 0})
+async def test_privacy_tells_exactly_what_is_held_and_for_how_long(hearth: Harness,
+                                                                    world: dict[str, Footprint]) -> None:
+    result = await hearth.actor("alice").slash("privacy")
+    await result.reply()
+    assert all(message.ephemeral for message in result.messages)
+    fields = _fields(result)
+    export = await exported(hearth, "alice")
 
+    # One field per area, with the area's whole description (never clipped) and its real count.
+    for entry in REGISTRY:
+        [(name, area)] = [(name, value) for name, value in fields.items() if entry.description in value]
+        assert re.fullmatch(r"[A-Z][\w -]+: (1 item|\d+ items)", name), name
+        assert area.startswith(entry.description) and "…" not in area
+    checkins = _field(fields, "Check-ins")
+    answers = export["checkins"]
+    count = sum(len(answers[k]) for k in ("answers", "anonymous_notes", "reminders", "pauses")) + 1
+    assert next(n for n in fields if n.startswith("Check-ins")) == f"Check-ins: {count} items"
+    assert "Deleted after 90 days: check-in moods, notes (named and anonymous) and pauses." in checkins
+    assert "reminder settings and time zone are not aged out" in checkins
+    assert "No retention period: kept until you erase it" in _field(fields, "Journal")
+    assert _field(fields, "Care alerts waiting").count("\n") == 1
 
-def _field(embed: dict, prefix: str) -> str:
-    for field in embed.get("fields") or []:
-        if field["name"].startswith(prefix):
-            return field["value"]
-    raise AssertionError(f"no field starting {prefix!r}")
+    # The kinds listed are exactly those some table is aged out by.
+    periods = _field(fields, "How long things are kept").splitlines()
+    ruled = {rule.kind for rule in privacy_store.RETENTION_RULES}
+    assert len(periods) == len(retention_kinds(hearth.settings.retention)) + 1 == len(ruled) + 1
+    assert "• check-in moods, notes (named and anonymous) and pauses: up to 90 days" in periods
+    assert "• everything about a server: 30 days after Hearth leaves it" in periods
+
+    text = result.text
+    # Who wrote an anonymous post is never stored, except while a decision DM is waiting.
+    assert "your id is kept, encrypted, next to that post until the decision is made" in text
+    unreachable = _field(fields, "What erasing cannot reach")
+    assert "alerts channel name you" in unreachable and "until a moderator deletes them" in unreachable
+    assert "copied it into the FAQ" in unreachable and "outlives `/mydata erase`" in unreachable
+    choices = _field(fields, "Your choices")
+    assert "shared under your name are deleted" in choices and "over the next 30 minutes" in choices
 
 
 # ----- /mydata export -------------------------------------------------------------------------
 
 
-async def test_export_holds_the_members_data_and_no_one_elses(diary: Harness) -> None:
-    await add_note(diary, "alice", "alice wrote this")
-    await add_note(diary, "bob", "bob wrote this")
-    alice_post = await add_anonymous_post(diary, "alice", "an anonymous share")
-    bob_post = await add_anonymous_post(diary, "bob", "another anonymous share")
-
-    result = await (await diary.actor("alice").slash("mydata export")).reply()
+async def test_export_holds_the_members_data_and_no_one_elses(hearth: Harness,
+                                                              world: dict[str, Footprint]) -> None:
+    result = await (await hearth.actor("alice").slash("mydata export")).reply()
     assert result.ephemeral
     [attachment] = result.attachments
     assert attachment.filename == "hearth-my-data.json"
-    data = json.loads(attachment.data)
-    assert data["user_id"] == str(diary.members["alice"].id)
-    assert data["areas"]["diary"] == {"notes": ["alice wrote this"], "posts": [str(alice_post)]}
     raw = attachment.data.decode()
-    assert "bob wrote this" not in raw
-    assert str(bob_post) not in raw
-    assert str(diary.members["bob"].id) not in raw
-    # Every real area answered too.
-    assert {entry.area for entry in REGISTRY} <= set(data["areas"])
+    for words in world["alice"].kept:
+        assert words in raw, words
+    for words in world["bob"].written:
+        assert words not in raw, words
+    assert str(hearth.members["bob"].id) not in raw
+    assert {entry.area for entry in REGISTRY} == set(await exported(hearth, "alice"))
 
 
 # ----- /mydata erase ----------------------------------------------------------------------------
 
 
-async def test_erase_deletes_everything_and_the_posts_when_asked(diary: Harness) -> None:
-    alice = diary.members["alice"]
-    await add_note(diary, "alice", "alice wrote this")
-    await add_note(diary, "bob", "bob wrote this")
-    post = await add_anonymous_post(diary, "alice", "an anonymous share")
-    other = await add_anonymous_post(diary, "bob", "bob's share")
-    await (await diary.actor("mod").slash("safety phrases add", phrase="blue door", level="concern")).reply()
-    assert diary.bot.db is not None
-    needles = [str(alice.id), ban_key_for(diary.bot.keyring, diary.guild.id, alice.id)]
-    assert await rows_mentioning(diary.bot.db, needles)
+async def _erase(hearth: Harness, name: str, label: str) -> str:
+    asked = await hearth.actor(name).slash("mydata erase")
+    assert asked.ephemeral and "cannot be undone" in asked.text
+    done = await asked.click(label=label)
+    await hearth.fake.wait_until(lambda: "Done." in (done.message.content or ""), 3, "the erasure")
+    return str(done.message.content)
 
-    asked = await diary.actor("alice").slash("mydata erase")
-    assert asked.ephemeral
-    assert "cannot be undone" in asked.text
-    done = await asked.click(label="Erase, and delete my anonymous posts")
-    await diary.fake.wait_until(lambda: "Done." in (done.message.content or ""), 3, "the erasure")
 
-    assert "Deleted 1 anonymous post" in done.message.content
-    assert diary.fake.message(post).deleted
-    assert not diary.fake.message(other).deleted
-    assert await rows_mentioning(diary.bot.db, needles) == []
-    bob_export = await (await diary.actor("bob").slash("mydata export")).reply()
-    assert json.loads(bob_export.attachments[0].data)["areas"]["diary"]["notes"] == ["bob wrote this"]
+def _deleted(hearth: Harness, ids: list[int]) -> list[bool]:
+    return [hearth.fake.message(i).deleted for i in ids]
+
+
+async def test_after_erase_no_table_holds_the_members_id_or_ban_key(hearth: Harness,
+                                                                     world: dict[str, Footprint]) -> None:
+    db = hearth.running_bot.db
+    assert db is not None
+    alice, bob = world["alice"], world["bob"]
+    found = set(await rows_mentioning(db, needles(hearth, "alice"), hearth.running_bot.keyring))
+    assert found >= MEMBER_TABLES, f"populate left nothing in {MEMBER_TABLES - found}"
+    bob_before = await exported(hearth, "bob")
+
+    said = await _erase(hearth, "alice", ERASE_AND_DELETE)
+
+    assert await rows_mentioning(db, needles(hearth, "alice"), hearth.running_bot.keyring) == []
+    # Bob keeps everything; only his reply's link to Alice's (erased) share is gone.
+    for post in bob_before["sharing"]["posts"]:
+        post["share_id"] = None
+    assert await exported(hearth, "bob") == bob_before
+    assert "Your 3 anonymous posts and 1 check-in note shown under your name will be deleted" in said
+    assert "over the next 30 minutes" in said
+    # Nothing vanishes at once; each post goes at its own moment, spread over the 30 minutes.
+    posts = alice.anonymous_posts + alice.named_notes
+    assert len(posts) == 4 and not any(_deleted(hearth, posts))
+    due = sorted(row[0] for row in await db.fetchall("SELECT due_at FROM pending_deletions"))
+    assert len(set(due)) == 4
+    cog = hearth.running_bot.get_cog("Privacy")
+    halfway = hearth.clock.now() + timedelta(minutes=15)
+    hearth.clock.set(halfway)
+    gone = await cog.delete_due_posts()  # type: ignore[union-attr]
+    assert 0 < gone < 4 and sum(_deleted(hearth, posts)) == gone
+    # The queue survives a restart.
+    await hearth.restart()
+    hearth.clock.advance(minutes=16)
+    await hearth.running_bot.get_cog("Privacy").delete_due_posts()  # type: ignore[union-attr]
+    assert all(_deleted(hearth, posts))
+    assert not any(_deleted(hearth, bob.anonymous_posts + bob.named_notes))
+    assert await hearth.running_bot.db.fetchval("SELECT count(*) FROM pending_deletions") == 0  # type: ignore[union-attr]
     # Moderators' settings are not the member's data and stay.
-    assert await diary.bot.safety.list_phrases(diary.guild.id)
+    assert (await hearth.running_bot.guild_settings.get(hearth.guild.id)).sharing_channel_id is not None
 
 
-async def test_erase_can_leave_posts_in_place_with_the_link_cut(diary: Harness) -> None:
-    post = await add_anonymous_post(diary, "alice", "an anonymous share")
-    asked = await diary.actor("alice").slash("mydata erase")
-    done = await asked.click(label="Erase, and leave my posts unlinked")
-    await diary.fake.wait_until(lambda: "Done." in (done.message.content or ""), 3, "the erasure")
-    assert "stay where they are" in done.message.content
-    assert not diary.fake.message(post).deleted
-    assert diary.bot.db is not None
-    assert await diary.bot.db.fetchval("SELECT count(*) FROM anon_posts") == 0
+async def test_leaving_posts_unlinked_still_deletes_notes_under_the_members_name(
+    hearth: Harness, world: dict[str, Footprint]
+) -> None:
+    alice = world["alice"]
+    said = await _erase(hearth, "alice", ERASE_AND_KEEP)
+    assert "Your anonymous posts stay where they are" in said
+    assert "Your 1 check-in note shown under your name will be deleted" in said
+    db = hearth.running_bot.db
+    assert db is not None
+    assert await rows_mentioning(db, needles(hearth, "alice"), hearth.running_bot.keyring) == []
+    hearth.clock.advance(minutes=31)
+    await hearth.running_bot.get_cog("Privacy").delete_due_posts()  # type: ignore[union-attr]
+    assert all(_deleted(hearth, alice.named_notes))
+    assert not any(_deleted(hearth, alice.anonymous_posts))
 
 
-async def test_cancel_erases_nothing(diary: Harness) -> None:
-    await add_note(diary, "alice", "keep me")
-    asked = await diary.actor("alice").slash("mydata erase")
+async def test_a_moderator_who_erases_leaves_no_id_in_the_audit_trail(hearth: Harness) -> None:
+    await approved_share(hearth, "carol", "A share long enough to need review.")
+    db = hearth.running_bot.db
+    assert db is not None
+    mod = needles(hearth, "mod")
+    assert ("sharing_audit", "moderator_id") in await rows_mentioning(db, mod, hearth.running_bot.keyring)
+    await _erase(hearth, "mod", ERASE_AND_KEEP)
+    assert await rows_mentioning(db, needles(hearth, "mod"), hearth.running_bot.keyring) == []
+    assert await db.fetchval("SELECT count(*) FROM sharing_audit") == 1
+
+
+# ----- the erase confirmation ---------------------------------------------------------------------
+
+
+async def _journal(hearth: Harness, name: str, text: str) -> None:
+    await (await (await hearth.actor(name).slash("journal write")).submit({"Your entry": text})).reply()
+
+
+async def _journal_rows(hearth: Harness) -> int:
+    db = hearth.running_bot.db
+    assert db is not None
+    return int(await db.fetchval("SELECT count(*) FROM journal_entries"))
+
+
+async def test_the_erase_buttons_still_work_after_a_restart(hearth: Harness) -> None:
+    await _journal(hearth, "alice", "an entry written before the restart")
+    asked = await hearth.actor("alice").slash("mydata erase")
+    assert all("hearth:privacy:erase:" in str(b.get("custom_id")) for b in asked.message.buttons)
+    assert not any(str(hearth.members["alice"].id) in str(b.get("custom_id")) for b in asked.message.buttons)
+    await hearth.restart()
+    done = await hearth.actor("alice").click(hearth.fake.message(asked.message.id), label=ERASE_AND_KEEP)
+    await hearth.fake.wait_until(lambda: "Done." in (done.message.content or ""), 3, "the erasure")
+    assert await _journal_rows(hearth) == 0
+
+
+async def test_an_expired_confirmation_erases_nothing_and_says_so(hearth: Harness) -> None:
+    await _journal(hearth, "alice", "keep me")
+    asked = await hearth.actor("alice").slash("mydata erase")
+    assert "These buttons work for 15 minutes." in asked.text
+    hearth.clock.advance(minutes=16)
+    late = await hearth.actor("alice").click(asked.message, label=ERASE_AND_DELETE)
+    await hearth.fake.wait_until(lambda: "expired" in (late.message.content or ""), 3, "the answer")
+    assert "nothing was erased" in late.message.content and late.message.buttons == []
+    assert await _journal_rows(hearth) == 1
+
+
+async def test_cancel_erases_nothing(hearth: Harness) -> None:
+    await _journal(hearth, "alice", "keep me")
+    asked = await hearth.actor("alice").slash("mydata erase")
     cancelled = await asked.click(label="Cancel")
     assert "Nothing was erased" in cancelled.message.content
-    assert diary.bot.db is not None
-    assert await diary.bot.db.fetchval("SELECT count(*) FROM diary") == 1
+    assert await _journal_rows(hearth) == 1
 
 
-# ----- leaving a guild, retention ---------------------------------------------------------------
-
-
-async def test_leaving_a_guild_purges_its_data_after_the_grace_period(diary: Harness) -> None:
-    await add_note(diary, "alice", "in this server")
-    await (await diary.actor("mod").slash("safety phrases add", phrase="blue door", level="concern")).reply()
-    await diary.fake.gateway.dispatch("GUILD_DELETE", {"id": str(diary.guild.id)})
-    db = diary.bot.db
-    assert db is not None
-    for _ in range(100):
-        if await db.fetchval("SELECT count(*) FROM guild_departures"):
-            break
-        await asyncio.sleep(0.02)
-    else:
-        raise AssertionError("the bot did not note that it left the guild")
-    cog = diary.bot.get_cog("Privacy")
-    diary.clock.advance(days=29)
-    assert (await cog.run_retention()).guilds_purged == []
-    assert await db.fetchval("SELECT count(*) FROM diary") == 1
-    diary.clock.advance(days=2)
-    assert (await cog.run_retention()).guilds_purged == [diary.guild.id]
-    # app_state holds only the bot's own bookkeeping (the hash of the commands synced there).
-    leftovers = [hit for hit in await rows_mentioning(db, [str(diary.guild.id)]) if hit[0] != "app_state"]
-    assert leftovers == []
-
-
-async def test_the_daily_job_purges_what_is_old_and_keeps_what_is_new(
-    diary: Harness, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(privacy_store, "RETENTION_RULES",
-                        [privacy_store.RetentionRule("moods", "diary", "created_at")])
-    await add_note(diary, "alice", "a year and a bit ago", days_ago=400)
-    await add_note(diary, "alice", "last month", days_ago=30)
-    job = diary.bot.scheduler.get_job("retention:daily") if diary.bot.scheduler else None
-    assert job is not None
-    report = await diary.bot.get_cog("Privacy").run_retention()
-    assert report.rows_by_kind == {"moods": 1}
-    export = await (await diary.actor("alice").slash("mydata export")).reply()
-    assert json.loads(export.attachments[0].data)["areas"]["diary"]["notes"] == ["last month"]
-
-
-# ----- key rotation -------------------------------------------------------------------------------
-
-
-async def test_rotate_key_round_trips_everything_the_bot_reads(
-    diary: Harness, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    column = privacy_store.SensitiveColumn("diary", "body", NOTE, "id")
-    monkeypatch.setattr(privacy_store, "SENSITIVE_COLUMNS", [*privacy_store.SENSITIVE_COLUMNS, column])
-    texts = [f"note {i}: ünïcode ✨" for i in range(5)]
-    for text in texts:
-        await add_note(diary, "alice", text)
-    await diary.stop()
-    old_key = diary.keyring.serialize().replace("\n", ",")
-    monkeypatch.setenv(ENV_VAR, old_key)
-
-    # With the key in the environment, the first run only prints the new value to set.
-    assert await asyncio.to_thread(cli_main, ["--config", str(diary.config_path), "rotate-key"]) == 0
-    printed = capsys.readouterr().out
-    new_value = next(line.split("=", 1)[1] for line in printed.splitlines() if f"{ENV_VAR}=" in line)
-    monkeypatch.setenv(ENV_VAR, new_value)
-    assert await asyncio.to_thread(cli_main, ["--config", str(diary.config_path), "rotate-key"]) == 0
-    assert "re-encrypted 5 value(s) under key version 2" in capsys.readouterr().out
-
-    rotated = Keyring.parse(new_value)
-    check = await Database.open(diary.database_path)
-    try:
-        stored = [r[0] for r in await check.fetchall("SELECT body FROM diary ORDER BY id")]
-    finally:
-        await check.close()
-    assert all(value.startswith("v2:") for value in stored)
-
-    diary.keyring = rotated
-    await diary.start()
-    export = await (await diary.actor("alice").slash("mydata export")).reply()
-    assert json.loads(export.attachments[0].data)["areas"]["diary"]["notes"] == texts
-
-
-# ----- with a real area: the journal -----------------------------------------------------------
-
-
-async def _write_journal(hearth: Harness, member: str, text: str) -> None:
-    opened = await hearth.actor(member).slash("journal write")
-    saved = await opened.submit({"Your entry": text})
-    await saved.reply()
-    assert "Saved" in saved.content
-
-
-async def test_journal_entries_export_rotate_and_erase(hearth: Harness, monkeypatch: pytest.MonkeyPatch,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
-    await _write_journal(hearth, "alice", "Alice's entry about a small brave step.")
-    await _write_journal(hearth, "bob", "Bob's entry about his week.")
-
-    exported = await (await hearth.actor("alice").slash("mydata export")).reply()
-    raw = exported.attachments[0].data.decode()
-    assert "small brave step" in raw and "Bob's entry" not in raw
-
-    # Rotate the key with the bot stopped; the journal reads back under the new key.
-    await hearth.stop()
-    monkeypatch.setenv(ENV_VAR, hearth.keyring.serialize().replace("\n", ","))
-    assert await asyncio.to_thread(cli_main, ["--config", str(hearth.config_path), "rotate-key"]) == 0
-    new_value = next(line.split("=", 1)[1] for line in capsys.readouterr().out.splitlines()
-                     if f"{ENV_VAR}=" in line)
-    monkeypatch.setenv(ENV_VAR, new_value)
-    assert await asyncio.to_thread(cli_main, ["--config", str(hearth.config_path), "rotate-key"]) == 0
-    assert "journal_entries.body: 2 re-encrypted" in capsys.readouterr().out
-    hearth.keyring = Keyring.parse(new_value)
-    await hearth.start()
-    listed = await (await hearth.actor("alice").slash("journal entries")).reply()
-    assert "small brave step" in listed.text
-
-    asked = await hearth.actor("alice").slash("mydata erase")
-    done = await asked.click(label="Erase, and leave my posts unlinked")
-    await hearth.fake.wait_until(lambda: "Done." in (done.message.content or ""), 3, "the erasure")
-    db = hearth.bot.db
-    assert db is not None
-    alice = hearth.members["alice"]
-    needles = [str(alice.id), ban_key_for(hearth.bot.keyring, hearth.guild.id, alice.id)]
-    assert await rows_mentioning(db, needles) == []
-    bob = await (await hearth.actor("bob").slash("journal entries")).reply()
-    assert "Bob's entry" in bob.text
-
-
-# ----- with a real area: a block on anonymous sharing ----------------------------------------------
+# ----- a block outlives erasure ----------------------------------------------------------------------
 
 
 async def test_a_blocked_member_who_erases_leaves_no_id_or_ban_key_and_stays_blocked(hearth: Harness) -> None:
     await (await hearth.actor("mod").slash("setup", sharing_channel=hearth.channels["sharing"])).reply()
     text = "Today I told a friend something I had kept to myself for years, and they listened."
     opened = await hearth.actor("alice").slash("share")
-    await (await opened.submit({"What would you like to share?": text})).reply()
+    await (await opened.submit({SHARE_FIELD: text})).reply()
     posted = hearth.fake.last_message(hearth.channels["sharing"])
     assert posted is not None
     menu = await hearth.actor("mod", "sharing").message_command("Moderate anonymous post", posted)
@@ -344,19 +266,17 @@ async def test_a_blocked_member_who_erases_leaves_no_id_or_ban_key_and_stays_blo
 
     asked = await hearth.actor("alice").slash("mydata erase")
     assert "block" in asked.text and "one-way key" in asked.text  # told before choosing
-    done = await asked.click(label="Erase, and delete my anonymous posts")
-    await hearth.fake.wait_until(lambda: "Done." in (done.message.content or ""), 3, "the erasure")
-    assert hearth.fake.message(posted.id).deleted
-    db = hearth.bot.db
+    await _erase(hearth, "alice", ERASE_AND_DELETE)
+    db = hearth.running_bot.db
     assert db is not None
-    alice = hearth.members["alice"]
-    needles = [str(alice.id), ban_key_for(hearth.bot.keyring, hearth.guild.id, alice.id)]
-    assert await rows_mentioning(db, needles) == []
+    assert await rows_mentioning(db, needles(hearth, "alice"), hearth.running_bot.keyring) == []
+    hearth.clock.advance(minutes=31)
+    await hearth.running_bot.get_cog("Privacy").delete_due_posts()  # type: ignore[union-attr]
+    assert hearth.fake.message(posted.id).deleted
 
     refused = await hearth.actor("alice").slash("share")
     assert "can't share anonymously" in refused.text
     listing = await (await hearth.actor("mod").slash("sharemod blocks")).reply()
     assert "Block #1" in listing.text and "spam" in listing.text
-    # /privacy says so plainly.
     privacy = await (await hearth.actor("alice").slash("privacy")).reply()
     assert "outlives" in privacy.text and "one-way key" in privacy.text

@@ -225,7 +225,9 @@ class Gateway:
         ready = {
             "v": 10,
             "user": {**world.bot_user.payload(), "verified": True, "mfa_enabled": False, "email": None},
-            "guilds": [{"id": str(g.id), "unavailable": True} for g in world.guilds.values()],
+            # Like Discord: only the guilds the bot is a member of (not those it was removed from).
+            "guilds": [{"id": str(g.id), "unavailable": True} for g in world.guilds.values()
+                       if world.bot_user.id in g.members],
             "session_id": session.id,
             "session_type": "normal",
             "resume_gateway_url": self.fake.resume_gateway_url,

@@ -144,7 +144,9 @@ class FakeDiscord:
         self._seq = itertools.count()
         self._routes = _compile_routes(self)
         self._runner: web.AppRunner | None = None
-        self._change = asyncio.Event()
+        # wait_until's conditions, checked once after each burst of changes (not one wake-up each).
+        self._waiters: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
+        self._check_scheduled = False
         self._command_ids: dict[tuple[int | None, int, str], int] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self.app_owner = User(id=new_snowflake(), username="hearth-developer")
@@ -207,8 +209,27 @@ class FakeDiscord:
     # ----- waiting -----
 
     def _notify(self) -> None:
-        self._change.set()
-        self._change = asyncio.Event()
+        # Checked on the next turn of the loop, so a change is complete before conditions see it.
+        if self._waiters and not self._check_scheduled:
+            self._check_scheduled = True
+            asyncio.get_running_loop().call_soon(self._check_waiters)
+
+    def _check_waiters(self) -> None:
+        self._check_scheduled = False
+        still: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
+        for condition, future in self._waiters:
+            if future.done():
+                continue
+            try:
+                value = condition()
+            except Exception as exc:  # a broken condition fails its own waiter
+                future.set_exception(exc)
+                continue
+            if value:
+                future.set_result(value)
+            else:
+                still.append((condition, future))
+        self._waiters = still
 
     async def wait_until(
         self, condition: Callable[[], Any], timeout: float = 5.0, what: str = "a condition"
@@ -224,9 +245,13 @@ class FakeDiscord:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
-            change = self._change
+            # Woken when a change makes the condition true, and every half second to check liveness.
+            # Hundreds of concurrent waiters then cost one check each per burst of changes, not a
+            # task switch each per change, which on a loaded machine pushed the bot past 3 s.
+            future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            self._waiters.append((condition, future))
             try:
-                await asyncio.wait_for(change.wait(), min(remaining, 0.5))
+                return await asyncio.wait_for(future, min(remaining, 0.5))
             except TimeoutError:
                 continue
 

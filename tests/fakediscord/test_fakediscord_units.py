@@ -44,14 +44,20 @@ def test_message_limits() -> None:
 def test_component_limits() -> None:
     button = {"type": 2, "style": 1, "label": "ok", "custom_id": "a"}
     select = {"type": 3, "custom_id": "s", "options": [{"label": "x", "value": "x"}]}
-    assert not _errors(validation.check_message, {"components": [{"type": 1, "components": [button] * 5}]})
-    assert _errors(validation.check_message, {"components": [{"type": 1, "components": [button] * 6}]})
+    buttons = [{**button, "custom_id": str(n)} for n in range(6)]
+    assert not _errors(validation.check_message, {"components": [{"type": 1, "components": buttons[:5]}]})
+    assert _errors(validation.check_message, {"components": [{"type": 1, "components": buttons}]})
     assert _errors(validation.check_message, {"components": [{"type": 1, "components": [select, button]}]})
     assert _errors(validation.check_message, {"components": [{"type": 1, "components": [button]}] * 6})
     long_id = {**button, "custom_id": "x" * 101}
     assert _errors(validation.check_message, {"components": [{"type": 1, "components": [long_id]}]})
     link = {"type": 2, "style": 5, "label": "site", "url": "https://example.org"}
     assert not _errors(validation.check_message, {"components": [{"type": 1, "components": [link]}]})
+    # Discord refuses two components with the same custom id anywhere in one message.
+    twice = {"components": [{"type": 1, "components": buttons[:2]}, {"type": 1, "components": [buttons[1]]}]}
+    problems = _errors(validation.check_message, twice).problems
+    assert problems == [("components.1.components.0.custom_id", "COMPONENT_CUSTOM_ID_DUPLICATED",
+                         "Component custom id cannot be duplicated")]
 
 
 def test_modal_and_choice_limits() -> None:

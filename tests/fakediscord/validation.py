@@ -160,6 +160,30 @@ def check_components(components: list[dict[str, Any]], errors: FormErrors, prefi
         errors.add(prefix, "BASE_TYPE_MAX_LENGTH", f"Must be {COMPONENTS_V2_TOTAL} or fewer in total.")
     for index, component in enumerate(components):
         check_component(component, errors, f"{prefix}.{index}")
+    seen: set[str] = set()
+    for path, custom_id in _custom_ids(components, prefix):
+        if custom_id in seen:
+            errors.add(path, "COMPONENT_CUSTOM_ID_DUPLICATED", "Component custom id cannot be duplicated")
+        seen.add(custom_id)
+
+
+def _custom_ids(components: list[dict[str, Any]], prefix: str) -> list[tuple[str, str]]:
+    """Return (path, custom id) for every component in a message, nested ones included."""
+    found: list[tuple[str, str]] = []
+    for index, component in enumerate(components):
+        found += _custom_ids_in(component, f"{prefix}.{index}")
+    return found
+
+
+def _custom_ids_in(component: dict[str, Any], path: str) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    if isinstance(component.get("custom_id"), str):
+        found.append((path + ".custom_id", component["custom_id"]))
+    found += _custom_ids(component.get("components") or [], path + ".components")
+    for key in ("accessory", "component"):
+        if component.get(key):
+            found += _custom_ids_in(component[key], f"{path}.{key}")
+    return found
 
 
 def _count_components(components: list[dict[str, Any]]) -> int:

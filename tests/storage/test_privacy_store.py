@@ -1,7 +1,12 @@
-"""Export, erase, retention, guild purges and key rotation against a real SQLite file."""
+"""The privacy machinery (registry, erasure log, confirmations, deletion queue, retention, guild
+purges, key rotation) against a real SQLite file, with a stand-in "diary" area registered next to
+every real one. The requirements themselves are shown end to end, on real areas, in
+tests/e2e/test_privacy_e2e.py, test_retention_e2e.py, test_rotate_e2e.py and
+test_privacy_departures_e2e.py."""
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +20,7 @@ from bot.storage import privacy as privacy_store
 from bot.storage.crypto import DecryptionError, Keyring, generate_master_key
 from bot.storage.db import Database, Transaction, to_db_time
 from bot.storage.personal import REGISTRY, MemberRef, PersonalData
+from tests.e2e.privacy_helpers import rows_mentioning
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 ALICE, BOB = 111111111111111111, 222222222222222222
@@ -73,7 +79,8 @@ DIARY = PersonalData("diary", _export, _erase, posts=_posts, description="Notes 
 
 
 def service(db: Database, keyring: Keyring, **retention: int) -> PrivacyService:
-    return PrivacyService(db, keyring, RetentionSettings(**retention), registry=[*REGISTRY, DIARY])
+    return PrivacyService(db, keyring, RetentionSettings(**retention), registry=[*REGISTRY, DIARY],
+                          rng=random.Random(3))
 
 
 async def add_note(db: Database, keyring: Keyring, user_id: int, text: str, when: datetime = NOW,
@@ -91,20 +98,6 @@ async def add_post(db: Database, keyring: Keyring, user_id: int, message_id: int
         "VALUES (?, ?, ?, ?, ?)",
         (guild_id, ban_key_for(keyring, guild_id, user_id), 555, message_id, to_db_time(NOW)),
     )
-
-
-async def rows_mentioning(db: Database, needles: list[str]) -> list[tuple[str, str]]:
-    """Scan every column of every table for any of the needles (as a value or inside text)."""
-    found = []
-    for table in await privacy_store.user_tables(db):
-        for column in await privacy_store.table_columns(db, table):
-            for needle in needles:
-                count = await db.fetchval(
-                    f'SELECT count(*) FROM {table} WHERE CAST("{column}" AS TEXT) LIKE ?', (f"%{needle}%",)
-                )
-                if count:
-                    found.append((table, column))
-    return found
 
 
 async def test_export_holds_the_member_and_no_one_else(db: Database, keyring: Keyring) -> None:
@@ -132,8 +125,11 @@ async def test_erase_leaves_no_trace_of_the_member_anywhere(db: Database, keyrin
 
     result = await privacy.erase(ALICE, NOW, delete_posts=True)
 
-    assert result.posts_to_delete == ((555, 1001),)
+    assert result is not None and result.anonymous_posts == ((555, 1001),)
     assert await rows_mentioning(db, needles) == []
+    [queued] = await db.fetchall("SELECT channel_id, message_id, due_at FROM pending_deletions")
+    assert tuple(queued)[:2] == (555, 1001)
+    assert to_db_time(NOW) <= queued[2] <= to_db_time(NOW + timedelta(minutes=30))
     # Bob is untouched.
     assert (await privacy.export(BOB, NOW))["areas"]["diary"] == {"notes": ["bob's note"], "posts": ["2001"]}
 
@@ -141,8 +137,9 @@ async def test_erase_leaves_no_trace_of_the_member_anywhere(db: Database, keyrin
 async def test_erase_can_leave_posts_in_place(db: Database, keyring: Keyring) -> None:
     await add_post(db, keyring, ALICE, 1001)
     result = await service(db, keyring).erase(ALICE, NOW, delete_posts=False)
-    assert result.posts_to_delete == ()
+    assert result is not None and result.anonymous_posts == ()
     assert await db.fetchval("SELECT count(*) FROM anon_posts") == 0
+    assert await db.fetchval("SELECT count(*) FROM pending_deletions") == 0
 
 
 async def test_an_erasure_is_applied_again_after_restoring_an_old_backup(db: Database, keyring: Keyring,
@@ -269,16 +266,15 @@ async def test_rotation_reseals_every_registered_column_and_round_trips(db: Data
         privacy_store.SENSITIVE_COLUMNS.remove(privacy_store.SensitiveColumn("diary", "body", NOTE, "id"))
 
 
-async def test_rotation_finds_unregistered_columns_by_their_table_column_context(
+async def test_rotation_reseals_only_registered_columns_and_names_the_others(
     db: Database, keyring: Keyring
 ) -> None:
     await add_note(db, keyring, ALICE, "sealed under diary.body, never registered")
     rotated = Keyring({**keyring.masters, 2: Keyring.parse(generate_master_key()).masters[1]})
     report = await reseal_all(db, rotated)
-    assert report.resealed["diary.body"] == 1
-    assert report.unregistered == []
-    stored = await db.fetchval("SELECT body FROM diary")
-    assert rotated.decrypt(stored, context=NOTE) == "sealed under diary.body, never registered"
+    assert "diary.body" not in report.resealed
+    assert report.unregistered == [("diary", "body")]
+    assert (await db.fetchval("SELECT body FROM diary")).startswith("v1:")
 
 
 async def test_rotation_names_sealed_columns_it_cannot_open(db: Database, keyring: Keyring) -> None:
@@ -288,3 +284,126 @@ async def test_rotation_names_sealed_columns_it_cannot_open(db: Database, keyrin
     )
     report = await reseal_all(db, keyring)
     assert report.unregistered == [("diary", "body")]
+
+
+# ----- erasure after a restore, by ban key ------------------------------------------------------
+
+
+async def test_an_author_known_only_by_ban_key_is_erased_again_after_a_restore(
+    db: Database, keyring: Keyring, tmp_path: Path
+) -> None:
+    await add_post(db, keyring, ALICE, 1001)  # no row anywhere holds Alice's id
+    await add_post(db, keyring, BOB, 2001)
+    backup = tmp_path / "backup.db"
+    await db.backup_to(backup)
+    await service(db, keyring).erase(ALICE, NOW, delete_posts=False)
+    text = (tmp_path / "hearth.erasures").read_text()
+    assert str(ALICE) not in text and ban_key_for(keyring, GUILD, ALICE) not in text
+
+    restored = await Database.open(backup)
+    try:
+        again = PrivacyService(restored, keyring, RetentionSettings(), registry=[*REGISTRY, DIARY])
+        assert await again.reapply_erasures() == 1
+        assert await restored.fetchval("SELECT message_id FROM anon_posts") == 2001
+        assert await again.reapply_erasures() == 0
+    finally:
+        await restored.close()
+
+
+async def test_known_member_ids_include_moderator_columns(db: Database) -> None:
+    await db.execute(
+        "INSERT INTO sharing_audit (guild_id, moderator_id, action, created_at) VALUES (?, ?, 'settings', ?)",
+        (GUILD, BOB, to_db_time(NOW)),
+    )
+    assert BOB in await privacy_store.known_member_ids(db)
+
+
+# ----- the erase confirmation ---------------------------------------------------------------------
+
+
+async def test_a_confirmation_works_once_for_its_member_until_it_expires(db: Database,
+                                                                         keyring: Keyring) -> None:
+    privacy = service(db, keyring)
+    await add_note(db, keyring, ALICE, "alice's note")
+    await add_note(db, keyring, BOB, "bob's note")
+    nonce = await privacy.request_erasure(ALICE, NOW)
+    assert await privacy.erase(BOB, NOW, delete_posts=False, nonce=nonce) is None  # not Bob's
+    late = NOW + timedelta(minutes=16)
+    assert await privacy.erase(ALICE, late, delete_posts=False, nonce=nonce) is None  # expired
+    assert await db.fetchval("SELECT count(*) FROM diary") == 2
+
+    nonce = await privacy.request_erasure(ALICE, NOW)
+    assert await privacy.erase(ALICE, NOW, delete_posts=False, nonce=nonce) is not None
+    await add_note(db, keyring, ALICE, "written after erasing")
+    assert await privacy.erase(ALICE, NOW, delete_posts=False, nonce=nonce) is None  # used up
+    assert await db.fetchval("SELECT count(*) FROM diary WHERE user_id = ?", (ALICE,)) == 1
+    assert await db.fetchval("SELECT count(*) FROM erase_confirmations") == 1  # the expired one
+    await privacy.run_retention(late)
+    assert await db.fetchval("SELECT count(*) FROM erase_confirmations") == 0
+
+
+# ----- the deletion queue -----------------------------------------------------------------------
+
+
+async def test_posts_are_queued_at_independent_moments_within_the_spread(db: Database,
+                                                                         keyring: Keyring) -> None:
+    for message_id in range(1001, 1011):
+        await add_post(db, keyring, ALICE, message_id)
+    privacy = service(db, keyring, erased_posts_spread_minutes=30)
+    await privacy.erase(ALICE, NOW, delete_posts=True)
+    rows = await db.fetchall("SELECT id, due_at FROM pending_deletions")
+    due = sorted(datetime.fromisoformat(r[1]) for r in rows)
+    assert len(set(due)) == 10
+    assert due[0] >= NOW and due[-1] <= NOW + timedelta(minutes=30)
+    assert due[-1] - due[0] > timedelta(minutes=10)
+    ids = sorted(r[0] for r in rows)
+    assert ids[-1] - ids[0] > 1000, "row ids are random, so one erasure's rows do not sit together"
+
+    halfway = await privacy.due_deletions(NOW + timedelta(minutes=15))
+    assert 0 < len(halfway) < 10
+    assert await privacy.next_deletion_at() == due[0]
+
+
+async def test_deletions_missed_while_stopped_are_spread_out_again(db: Database, keyring: Keyring) -> None:
+    for message_id in range(1001, 1006):
+        await add_post(db, keyring, ALICE, message_id)
+    privacy = service(db, keyring, erased_posts_spread_minutes=30)
+    await privacy.erase(ALICE, NOW, delete_posts=True)
+    back = NOW + timedelta(hours=5)  # Hearth was stopped all that time
+    assert len(await privacy.due_deletions(back)) == 5
+    assert await privacy.respread_overdue_deletions(back) == 5
+    assert len(await privacy.due_deletions(back)) == 0
+    rows = await db.fetchall("SELECT due_at FROM pending_deletions")
+    due = sorted(datetime.fromisoformat(r[0]) for r in rows)
+    assert len(set(due)) == 5 and due[0] >= back and due[-1] <= back + timedelta(minutes=30)
+    assert await privacy.respread_overdue_deletions(back + timedelta(seconds=30)) == 0
+
+
+async def test_a_failing_deletion_is_retried_then_given_up(db: Database, keyring: Keyring) -> None:
+    await add_post(db, keyring, ALICE, 1001)
+    privacy = service(db, keyring, erased_posts_spread_minutes=0)
+    await privacy.erase(ALICE, NOW, delete_posts=True)
+    moment = NOW
+    for _ in range(4):
+        [deletion] = await privacy.due_deletions(moment)
+        assert await privacy.deletion_failed(deletion, moment)
+        assert await privacy.due_deletions(moment) == []
+        moment += timedelta(minutes=5)
+    [deletion] = await privacy.due_deletions(moment)
+    assert not await privacy.deletion_failed(deletion, moment)
+    assert await db.fetchval("SELECT count(*) FROM pending_deletions") == 0
+
+
+# ----- guilds Hearth is no longer in ------------------------------------------------------------
+
+
+async def test_reconciling_guilds_notes_departures_and_returns(db: Database, keyring: Keyring) -> None:
+    await add_note(db, keyring, ALICE, "here", guild_id=GUILD)
+    await add_note(db, keyring, ALICE, "there", guild_id=OTHER_GUILD)
+    await add_note(db, keyring, ALICE, "in DMs", guild_id=0)
+    privacy = service(db, keyring)
+    assert await privacy.reconcile_guilds([GUILD], NOW) == ([OTHER_GUILD], [])
+    assert await privacy.reconcile_guilds([GUILD], NOW + timedelta(days=3)) == ([OTHER_GUILD], [])
+    assert await privacy_store.departures_before(db, NOW) == [OTHER_GUILD]  # the first time is kept
+    assert await privacy.reconcile_guilds([GUILD, OTHER_GUILD], NOW) == ([], [OTHER_GUILD])
+    assert await privacy_store.departures_before(db, NOW + timedelta(days=99)) == []

@@ -52,3 +52,12 @@ def test_guild_phrases_count_with_guild(
     assert json.loads(capsys.readouterr().out) == {"level": "crisis", "matched": ["visit the quarry"]}
     assert main(["--config", config, "safety", "I might visit the quarry", "--guild", "7", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["level"] == "none"
+
+
+def test_a_guild_without_a_database_says_only_built_in_phrases_were_used(
+    config: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--config", config, "safety", "I might visit the quarry", "--guild", "42", "--json"]) == 0
+    printed = capsys.readouterr()
+    assert json.loads(printed.out)["level"] == "none"
+    assert "no database" in printed.err and "built-in phrases only" in printed.err

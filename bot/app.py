@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -42,6 +43,9 @@ Clock = Callable[[], datetime]
 
 # A kept piece of member text in an embed: 4,096 minus the code fence around it.
 KEPT_PIECE_LIMIT = 4000
+
+# How long shutdown waits for a scheduled job that is already running (a check-in burst, a purge).
+JOB_SHUTDOWN_GRACE_SECONDS = 10.0
 
 BUSY_MESSAGE = (
     "Hearth is very busy for a moment and couldn't save that. Please try again in a few seconds."
@@ -100,6 +104,8 @@ class Hearth(commands.Bot):
         self.guild_settings: SettingsService | None = None
         self.tree.on_error = self.on_app_command_error
         self.synced_commands: list[str] = []
+        self._closing = False
+        self._jobs_in_flight: set[asyncio.Task[Any]] = set()
 
     # ----- lifecycle -----------------------------------------------------
 
@@ -140,9 +146,11 @@ class Hearth(commands.Bot):
         return [f"{cogs.__name__}.{m.name}" for m in modules if not m.name.startswith("_")]
 
     async def close(self) -> None:
-        """Stop the scheduler, unload cogs, disconnect, then close the database after the last write."""
+        """Stop the scheduler, let running jobs finish, unload cogs, disconnect, close the database."""
+        self._closing = True
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        await self._finish_jobs_in_flight()
         await super().close()
         if self.db is not None:
             await self.db.close()
@@ -254,7 +262,16 @@ class Hearth(commands.Bot):
         return run
 
     async def run_job(self, name: str, job: Callable[[], Awaitable[object]]) -> None:
-        """Run a scheduled job: a busy database is a warning, anything unexpected an error with a code."""
+        """Run a scheduled job: a busy database is a warning, anything unexpected an error with a code.
+
+        Jobs are tracked so that shutting down waits for the ones running; none starts once
+        shutdown has begun.
+        """
+        if self._closing:
+            return
+        task = asyncio.current_task()
+        if task is not None:
+            self._jobs_in_flight.add(task)
         try:
             await job()
         except StorageBusyError as exc:
@@ -264,6 +281,21 @@ class Hearth(commands.Bot):
             log.error(
                 "error %s in scheduled job %s", reference, name, exc_info=(type(exc), exc, exc.__traceback__)
             )
+        finally:
+            if task is not None:
+                self._jobs_in_flight.discard(task)
+
+    async def _finish_jobs_in_flight(self) -> None:
+        """Wait a little for running jobs so their writes complete; cancel what is still running."""
+        running = [t for t in self._jobs_in_flight if t is not asyncio.current_task()]
+        if not running:
+            return
+        _, pending = await asyncio.wait(running, timeout=JOB_SHUTDOWN_GRACE_SECONDS)
+        for task in pending:
+            log.warning("a scheduled job was still running at shutdown; it was stopped")
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=1)
 
 
 def interaction_name(interaction: discord.Interaction) -> str:

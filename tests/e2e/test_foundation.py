@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sqlite3
 from pathlib import Path
@@ -165,6 +166,32 @@ async def test_a_clean_stop_closes_the_database_and_the_scheduler(hearth: Harnes
     _assert_closed_cleanly(hearth.database_path)
     # The gateway saw a normal close, not a dropped socket.
     assert not hearth.fake.gateway.connected
+
+
+async def test_a_stop_lets_a_running_job_finish_its_write_and_starts_no_new_one(hearth: Harness) -> None:
+    bot = hearth.running_bot
+    assert bot.db is not None
+    db = bot.db
+    await db.execute("CREATE TABLE job_marks (n INTEGER)")
+    started = asyncio.Event()
+
+    async def slow_job() -> None:
+        started.set()
+        await asyncio.sleep(0.3)
+        await db.execute("INSERT INTO job_marks VALUES (1)")
+
+    running = asyncio.create_task(bot.run_job("test:slow", slow_job))
+    await started.wait()
+    await hearth.stop()
+    await running
+    late = asyncio.Event()
+    await bot.run_job("test:late", lambda: asyncio.sleep(0, late.set()))  # type: ignore[func-returns-value]
+    assert not late.is_set()
+    connection = sqlite3.connect(hearth.database_path)
+    try:
+        assert connection.execute("SELECT count(*) FROM job_marks").fetchone()[0] == 1
+    finally:
+        connection.close()
 
 
 @pytest.mark.hearth_options(dev_guild=False)

@@ -8,10 +8,8 @@ development sets in tests/unit/safety_dev*.toml (seeded, so runs are comparable)
 - long with one risk clause: the same, with one crisis message somewhere in the middle;
 - long, all crisis: 4,000 characters of crisis messages (the worst case: everything matches).
 
-Times are per call of the built-in classifier (the rules and the model together, as shipped),
-after a warm-up: wall-clock, and the CPU time of the calling thread (which a busy machine does not
-inflate). The last line times the model's reading alone on the long everyday messages (its part
-of the total).
+Times are per call of the built-in classifier, after a warm-up: wall-clock, and the CPU time of
+the calling thread (which a busy machine does not inflate).
 """
 
 from __future__ import annotations
@@ -27,7 +25,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.content import load_content  # noqa: E402
-from bot.services.safety import normalise_tokens  # noqa: E402
 
 LENGTH = 4000
 ROUNDS = 300
@@ -86,20 +83,6 @@ def main() -> None:
             wall.append((time.perf_counter() - start) * 1000)
         p50, p99 = _percentiles(wall)
         c50, c99 = _percentiles(cpu)
-        print(f"  {name:42} wall p50 {p50:5.2f} ms  p99 {p99:5.2f} ms   "
-              f"cpu p50 {c50:5.2f} ms  p99 {c99:5.2f} ms")
-    if book.model is not None:
-        long_texts = [normalise_tokens(t, book.spelling) for t in cases["long everyday (4,000 chars)"]]
-        wall, cpu = [], []
-        for i in range(ROUNDS):
-            tokens = long_texts[i % len(long_texts)]
-            start, start_cpu = time.perf_counter(), time.thread_time()
-            book.model.read(tokens)
-            cpu.append((time.thread_time() - start_cpu) * 1000)
-            wall.append((time.perf_counter() - start) * 1000)
-        p50, p99 = _percentiles(wall)
-        c50, c99 = _percentiles(cpu)
-        name = "model alone, long everyday (4,000 chars)"
         print(f"  {name:42} wall p50 {p50:5.2f} ms  p99 {p99:5.2f} ms   "
               f"cpu p50 {c50:5.2f} ms  p99 {c99:5.2f} ms")
 

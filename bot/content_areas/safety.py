@@ -18,10 +18,8 @@ from bot.services.safety import (
     build_concepts,
     compile_parts,
 )
-from bot.services.safety_model import ModelFileError, SafetyModel, parse_model
 
 SAFETY_FILE = "safety.toml"
-MODEL_FILE = "safety_model.toml"
 RESOURCES_FILE = "resources.toml"
 # A helpline not confirmed for this long makes check-config warn (it still loads).
 RECHECK_AFTER = timedelta(days=365)
@@ -125,23 +123,7 @@ def load_safety(reader: ContentReader) -> tuple[str, PhraseBook]:
     book = PhraseBook.build(spelling=spelling, crisis=lists["crisis"], concern=lists["concern"],
                             idioms=lists["idioms"], softeners=lists["softeners"],
                             concepts=concept_sources, grammar=grammar)
-    book = replace(book, model=_model(reader))
     return "safety", replace(book, examples=_examples(reader, data, path, book))
-
-
-def _model(reader: ContentReader) -> SafetyModel | None:
-    """Load content/safety_model.toml (optional: without it the rules work alone)."""
-    path = reader.root / MODEL_FILE
-    if not path.exists():
-        return None
-    data = reader.toml(path)
-    if data is None:
-        return None
-    try:
-        return parse_model(data)
-    except ModelFileError as exc:
-        reader.problem(path, exc.key, str(exc))
-        return None
 
 
 def _examples(reader: ContentReader, data: dict[str, Any], path: Path, book: PhraseBook) -> tuple[str, ...]:

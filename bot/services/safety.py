@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING
 from bot.errors import UserFacingError
 
 if TYPE_CHECKING:
-    from bot.services.safety_model import SafetyModel
     from bot.storage.safety import GuildPhrase, SafetyStore
 
 
@@ -613,8 +612,6 @@ class PhraseBook:
     phrases: tuple[Phrase, ...] = ()
     grammar: Grammar = DEFAULT_GRAMMAR
     concepts: Mapping[str, _Choice] = field(default_factory=dict, compare=False, repr=False)
-    # The trained model read alongside the rules (content/safety_model.toml), if any.
-    model: SafetyModel | None = field(default=None, compare=False, repr=False)
     # Crisis messages every server's settings must leave crisis (content/safety.toml [examples]).
     examples: tuple[str, ...] = ()
 
@@ -645,11 +642,11 @@ class PhraseBook:
         return (*self.phrases, *extra)
 
     def classify(self, text: str, extra: Iterable[Phrase] = ()) -> Assessment:
-        """Classify text with the built-in phrases, any extra (a guild's own) and the model."""
-        return classify(text, self.phrases, self.spelling, self.grammar, tuple(extra), self.model)
+        """Classify text with the built-in phrases and any extra (a guild's own)."""
+        return classify(text, self.phrases, self.spelling, self.grammar, tuple(extra))
 
     def classify_rules(self, text: str, extra: Iterable[Phrase] = ()) -> _RuleResult:
-        """The rules' reading alone, with what the guild phrase check needs."""
+        """The rules' reading, with what the guild phrase check needs."""
         tokens = normalise_tokens(text, self.spelling)
         return _classify_rules(tokens, self.phrases, self.grammar, tuple(extra))
 
@@ -940,15 +937,9 @@ def _words(text: _Text, span: tuple[int, int]) -> str:
 
 @dataclass(frozen=True)
 class _RuleResult:
-    """What the rules found: the assessment, and what the model and the phrase check need."""
+    """What the rules found: the assessment, and what the guild phrase check needs."""
 
     assessment: Assessment
-    tokens: list[str]
-    # The highest level a match reached that was not negated, before a guild's ignore phrases
-    # cancelled any (what lets the model raise concern to crisis on a lower score).
-    support: CrisisLevel = CrisisLevel.NONE
-    # Token spans of the guild's ignore phrases that matched.
-    guild_ignored: tuple[tuple[int, int], ...] = ()
     # Whether a guild ignore phrase covered a built-in crisis match (which it cannot cancel).
     shielded: bool = False
 
@@ -959,81 +950,16 @@ def classify(
     spelling: Mapping[str, str],
     grammar: Grammar = DEFAULT_GRAMMAR,
     extra: Sequence[Phrase] = (),
-    model: SafetyModel | None = None,
 ) -> Assessment:
-    """Classify text: the rules, then (when given) the model, which may only raise the level.
+    """Classify text: the highest level of any match that counts, after idioms and softening.
 
-    The rules: the highest level of any match that counts, after idioms and softening. A match
-    counts one level lower for each of: a negation just before it ("I'm not going to ..."), a
-    softener nearby ("lol", "used to") and, for crisis, being about someone else ("my friend
-    keeps wanting to die" is worry, not the writer's own crisis). A match that overlaps a
-    built-in idiom does not count at all. `extra` are a guild's own phrases: its ignore phrases
-    cancel only matches they wholly contain, and never a built-in crisis match.
+    A match counts one level lower for each of: a negation just before it ("I'm not going to ..."),
+    a softener nearby ("lol", "used to") and, for crisis, being about someone else ("my friend
+    keeps wanting to die" is worry, not the writer's own crisis). A match that overlaps a built-in
+    idiom does not count at all. `extra` are a guild's own phrases: its ignore phrases cancel only
+    matches they wholly contain, and never a built-in crisis match.
     """
-    result = _classify_rules(normalise_tokens(text, spelling), phrases, grammar, extra)
-    if model is None or not result.tokens:
-        return result.assessment
-    return _with_model(result, model)
-
-
-def _masked(tokens: list[str], spans: Sequence[tuple[int, int]]) -> list[str]:
-    """The tokens with the given spans replaced by sentence breaks (what the model should not read)."""
-    masked = list(tokens)
-    for first, last in spans:
-        masked[first:last] = [BOUNDARY] * (last - first)
-    return masked
-
-
-def _model_note(level: CrisisLevel, probability: float, terms: Sequence[str]) -> str:
-    words = ", ".join(terms) if terms else "the message as a whole"
-    return f"model: {level.value} {probability:.2f} from {words}"
-
-
-def combine_levels(
-    rules: CrisisLevel, support: CrisisLevel, care: float, crisis: float, thresholds: Mapping[str, float]
-) -> CrisisLevel:
-    """The hybrid's level from the rules' level and the model's two scores; never below the rules.
-
-    Crisis: the rules said so; or the crisis score reaches thresholds["crisis"]; or it reaches
-    the lower thresholds["crisis_with_rule"] and the rules found concern that was not negated
-    (`support`: "I won't hurt myself" stays concern). Concern: the rules said so, or the care or
-    crisis score reaches thresholds["concern"].
-    """
-    if rules is CrisisLevel.CRISIS:
-        return rules
-    if crisis >= thresholds["crisis"] or (
-        support is not CrisisLevel.NONE and crisis >= thresholds["crisis_with_rule"]
-    ):
-        return CrisisLevel.CRISIS
-    if rules is CrisisLevel.CONCERN or care >= thresholds["concern"] or crisis >= thresholds["concern"]:
-        return CrisisLevel.CONCERN
-    return CrisisLevel.NONE
-
-
-def _with_model(result: _RuleResult, model: SafetyModel) -> Assessment:
-    """Let the model raise the rules' level (never lower it), and say why in `matched`.
-
-    A guild's ignore phrases hide their words from the concern reading, never from the crisis one.
-    """
-    rules = result.assessment
-    if rules.level is CrisisLevel.CRISIS:
-        return rules
-    reading = model.read(result.tokens)
-    level = combine_levels(rules.level, result.support, reading.care, reading.crisis, model.thresholds)
-    if level is CrisisLevel.CRISIS:
-        note = _model_note(level, reading.crisis, reading.crisis_terms)
-        return Assessment(level, (*rules.matched, note))
-    if rules.level is CrisisLevel.CONCERN:
-        return rules
-    if result.guild_ignored:
-        reading = model.read(_masked(result.tokens, result.guild_ignored))
-        level = combine_levels(rules.level, result.support, reading.care, reading.crisis, model.thresholds)
-    if level is CrisisLevel.NONE:
-        return rules
-    use_care = reading.care >= reading.crisis
-    probability = reading.care if use_care else reading.crisis
-    terms = reading.care_terms if use_care else reading.crisis_terms
-    return Assessment(level, (*rules.matched, _model_note(level, probability, terms)))
+    return _classify_rules(normalise_tokens(text, spelling), phrases, grammar, extra).assessment
 
 
 def _classify_rules(
@@ -1044,7 +970,7 @@ def _classify_rules(
 ) -> _RuleResult:
     """The rules' reading of normalised tokens (see `classify`)."""
     if not tokens:
-        return _RuleResult(NO_CONCERN, tokens)
+        return _RuleResult(NO_CONCERN)
     doc = _Text.of(tokens)
     in_idiom = bytearray(len(tokens) + 1)
     softeners: list[tuple[int, int, int]] = []  # start, end, which softener phrase
@@ -1084,12 +1010,11 @@ def _classify_rules(
                 kinds.add(soft[2])
         return min(len(kinds), MAX_SOFTENING)
 
-    support = CrisisLevel.NONE
     shielded = False
 
     def count(spans: list[tuple[int, int]], level: CrisisLevel, protected: bool) -> CrisisLevel:
         """Judge one match (idioms, negation, someone else, softeners); keep it if it still counts."""
-        nonlocal support, shielded
+        nonlocal shielded
         if any(in_idiom.find(1, first, last) >= 0 for first, last in spans):
             return CrisisLevel.NONE
         notes: list[str] = []
@@ -1106,8 +1031,6 @@ def _classify_rules(
             level = level.lowered()
         if level is CrisisLevel.NONE:
             return level
-        if "negated" not in notes and level.rank > support.rank:
-            support = level
         if guild_ignored:
             if protected:
                 shielded |= any(_overlaps((first, last), span) for span in guild_ignored)
@@ -1129,9 +1052,8 @@ def _classify_rules(
             # A message this full of crisis language is decided; more matches add nothing.
             if crises >= MAX_REPORTED:
                 break
-    ignored = tuple(guild_ignored)
     if not counted:
-        return _RuleResult(NO_CONCERN, tokens, support, ignored, shielded)
+        return _RuleResult(NO_CONCERN, shielded)
     best = max((hit.level for hit in counted), key=lambda level: level.rank)
     # What moderators see: a match that overlaps one of a higher level, or lies inside a longer
     # one of the same level, adds nothing.
@@ -1152,7 +1074,7 @@ def _classify_rules(
     for hit in kept:
         words = " + ".join(_words(doc, span) for span in hit.spans) + hit.notes
         seen.setdefault(words, None)
-    return _RuleResult(Assessment(best, tuple(seen)), tokens, support, ignored, shielded)
+    return _RuleResult(Assessment(best, tuple(seen)), shielded)
 
 
 # ----- the service ---------------------------------------------------------------

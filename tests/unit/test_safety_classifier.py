@@ -68,9 +68,6 @@ CRISIS_TEXTS = [
     "I DON'T WANT TO LIVE LIKE THIS ANYMORE",
     "nobody would care if i died",
     "I want to stop existing",
-    # Was concern (it could mean a relationship); with nothing else said, the safer reading in a
-    # peer-support group is crisis, which is what the rules and the model together now give.
-    "I want to end it",
 ]
 
 # Words of struggle or danger that deserve gentle, private resources, but not (by default) an alert.
@@ -91,6 +88,7 @@ CONCERN_TEXTS = [
     "I relapsed last night",
     "my friend said she wants to kill herself",
     "I'm in a really dark place",
+    "I want to end it",
     "I'm not suicidal, just exhausted",
     "I would never kill myself but I think about it",
 ]
@@ -166,7 +164,7 @@ def book() -> PhraseBook:
 
 
 def level_of(book: PhraseBook, text: str) -> CrisisLevel:
-    return book.classify(text).level  # the rules and the model, as shipped
+    return book.classify(text).level
 
 
 def test_the_table_is_big_and_balanced() -> None:

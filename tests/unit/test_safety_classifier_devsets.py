@@ -74,3 +74,31 @@ def test_dev_set_figures(book: PhraseBook, path: Path, capsys: pytest.CaptureFix
     assert len(crisis_hits) >= floor["crisis"], "fewer crisis messages caught as crisis"
     assert len(crisis_flagged) >= floor["flagged"], "fewer crisis messages flagged at all"
     assert len(false_positives) <= floor["false_positives"], "more everyday messages flagged"
+
+
+# The unseen sets (tests/unit/safety_unseen*.toml) have never been tuned on: their figures are the
+# honest estimate for new wording. The floors are what the rules score today (crisis caught as
+# crisis, crisis flagged at all, everyday messages flagged), so a change that makes them worse fails.
+UNSEEN_FLOORS = {
+    "safety_unseen1": (20, 27, 0),
+    "safety_unseen2": (25, 27, 1),
+    "safety_unseen3": (18, 22, 1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNSEEN_FLOORS))
+def test_unseen_set_figures(book: PhraseBook, name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    cases = tomllib.loads((HERE / f"{name}.toml").read_text(encoding="utf-8"))["case"]
+    levels = [(case["expected"], book.classify(case["text"]).level) for case in cases]
+    crisis = [level for expected, level in levels if expected == "crisis"]
+    everyday = [level for expected, level in levels if expected == "none"]
+    caught = sum(level is CrisisLevel.CRISIS for level in crisis)
+    flagged = sum(level is not CrisisLevel.NONE for level in crisis)
+    false_positives = sum(level is not CrisisLevel.NONE for level in everyday)
+    with capsys.disabled():
+        print(f"\n{name}: crisis recall {caught}/{len(crisis)}; crisis flagged at all "
+              f"{flagged}/{len(crisis)}; false positives {false_positives}/{len(everyday)}")
+    least_caught, least_flagged, most_false = UNSEEN_FLOORS[name]
+    assert caught >= least_caught, "fewer crisis messages caught as crisis"
+    assert flagged >= least_flagged, "fewer crisis messages flagged at all"
+    assert false_positives <= most_false, "more everyday messages flagged"

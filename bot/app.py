@@ -44,8 +44,17 @@ Clock = Callable[[], datetime]
 # A kept piece of member text in an embed: 4,096 minus the code fence around it.
 KEPT_PIECE_LIMIT = 4000
 
-# How long shutdown waits for a scheduled job that is already running (a check-in burst, a purge).
-JOB_SHUTDOWN_GRACE_SECONDS = 10.0
+# How long shutdown waits for work already running (a command's write, a check-in burst, a purge).
+# Container runtimes usually allow 10 seconds after SIGTERM before they kill the process.
+SHUTDOWN_GRACE_SECONDS = 8.0
+# The tasks discord.py runs members' commands, buttons and forms in: shutdown lets them finish
+# their writes before the database closes.
+INTERACTION_TASK_PREFIXES = (
+    "CommandTree-invoker",
+    "discord-ui-view-dispatch-",
+    "discord-ui-modal-dispatch-",
+    "discord-ui-dynamic-item-",
+)
 
 BUSY_MESSAGE = (
     "Hearth is very busy for a moment and couldn't save that. Please try again in a few seconds."
@@ -146,11 +155,11 @@ class Hearth(commands.Bot):
         return [f"{cogs.__name__}.{m.name}" for m in modules if not m.name.startswith("_")]
 
     async def close(self) -> None:
-        """Stop the scheduler, let running jobs finish, unload cogs, disconnect, close the database."""
+        """Stop the scheduler, let running jobs and interactions finish, disconnect, close the database."""
         self._closing = True
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        await self._finish_jobs_in_flight()
+        await self._finish_work_in_flight()
         await super().close()
         if self.db is not None:
             await self.db.close()
@@ -285,17 +294,29 @@ class Hearth(commands.Bot):
             if task is not None:
                 self._jobs_in_flight.discard(task)
 
-    async def _finish_jobs_in_flight(self) -> None:
-        """Wait a little for running jobs so their writes complete; cancel what is still running."""
-        running = [t for t in self._jobs_in_flight if t is not asyncio.current_task()]
-        if not running:
-            return
-        _, pending = await asyncio.wait(running, timeout=JOB_SHUTDOWN_GRACE_SECONDS)
-        for task in pending:
-            log.warning("a scheduled job was still running at shutdown; it was stopped")
-            task.cancel()
-        if pending:
-            await asyncio.wait(pending, timeout=1)
+    def _work_in_flight(self) -> set[asyncio.Task[Any]]:
+        """The scheduled jobs and interaction handlers still running (not this task)."""
+        current = asyncio.current_task()
+        handlers = {t for t in asyncio.all_tasks() if t.get_name().startswith(INTERACTION_TASK_PREFIXES)}
+        return {t for t in self._jobs_in_flight | handlers if t is not current and not t.done()}
+
+    async def _finish_work_in_flight(self) -> None:
+        """Wait a little for running jobs and handlers so their writes complete; cancel the rest.
+
+        The gateway is still connected meanwhile, so a handler that starts during the wait is
+        waited for too, within the same grace.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SHUTDOWN_GRACE_SECONDS
+        while running := self._work_in_flight():
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                log.warning("%d task(s) were still running at shutdown; they were stopped", len(running))
+                for task in running:
+                    task.cancel()
+                await asyncio.wait(running, timeout=1)
+                return
+            await asyncio.wait(running, timeout=remaining)
 
 
 def interaction_name(interaction: discord.Interaction) -> str:

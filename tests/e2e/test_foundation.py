@@ -194,6 +194,29 @@ async def test_a_stop_lets_a_running_job_finish_its_write_and_starts_no_new_one(
         connection.close()
 
 
+async def test_a_stop_lets_a_member_s_command_finish_its_write_and_answer(hearth: Harness) -> None:
+    @app_commands.command(name="slowsave", description="Save something after a pause")
+    async def slowsave(interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True)
+        await asyncio.sleep(0.3)
+        db = interaction.client.db  # type: ignore[attr-defined]
+        await db.execute("INSERT INTO app_state (key, value) VALUES ('slowsave', 'kept')")
+        await interaction.followup.send("Saved.", ephemeral=True)
+
+    hearth.on_start(lambda bot: bot.tree.add_command(slowsave))
+    await hearth.restart()
+    result = await hearth.actor("alice").slash("slowsave")  # answered "thinking…" at once
+    await hearth.stop()  # SIGTERM while the command is between its defer and its write
+    assert (await result.reply()).content == "Saved."
+    connection = sqlite3.connect(hearth.database_path)
+    try:
+        row = connection.execute("SELECT value FROM app_state WHERE key = 'slowsave'").fetchone()
+        assert row == ("kept",)
+    finally:
+        connection.close()
+    _assert_closed_cleanly(hearth.database_path)
+
+
 @pytest.mark.hearth_options(dev_guild=False)
 async def test_without_a_dev_guild_commands_sync_globally_and_work_in_dms(hearth: Harness) -> None:
     (sync,) = hearth.fake.journal.select("PUT /applications/{application_id}/commands")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 import tomllib
@@ -45,13 +46,15 @@ async def _run(settings: Settings, token: str) -> int:
 
     from bot.app import create_bot
     from bot.content import ContentError, load_content
-    from bot.storage.crypto import SecretKeyError, load_keyring
+    from bot.storage.crypto import ENV_VAR, KeyMismatchError, SecretKeyError, key_file_path, load_keyring
 
     try:
         content = load_content(settings.content_path)
     except ContentError as exc:
         print(f"hearth: the content has problems (run `python -m bot check-config`):\n{exc}", file=sys.stderr)
         return 1
+    key_file = key_file_path(settings.database_path)
+    new_key_file = not os.environ.get(ENV_VAR, "").strip() and not key_file.exists()
     try:
         keyring = load_keyring(settings.database_path)
     except (SecretKeyError, OSError) as exc:
@@ -73,6 +76,17 @@ async def _run(settings: Settings, token: str) -> int:
         await bot.start(token)
     except discord.LoginFailure:
         print(REJECTED_TOKEN, file=sys.stderr)
+        return 2
+    except KeyMismatchError:
+        if new_key_file:
+            # The new key protects nothing yet; leaving it would hide that the real one is missing.
+            key_file.unlink(missing_ok=True)
+            print(f"hearth: {key_file} is missing, and the database beside it was sealed with that key. "
+                  f"Restore the key file from the backup made with the database, or set {ENV_VAR}.",
+                  file=sys.stderr)
+        else:
+            print(f"hearth: the secret key ({ENV_VAR} or {key_file}) is not the one this database was "
+                  "sealed with. Use the key that was backed up with the database.", file=sys.stderr)
         return 2
     except (aiohttp.ClientConnectionError, TimeoutError) as exc:
         log.debug("could not reach Discord", exc_info=exc)
@@ -355,8 +369,6 @@ async def _rotate_key(settings: Settings, environ: dict[str, str]) -> int:
 
 def cmd_rotate_key(args: argparse.Namespace) -> int:
     """Add a new key version and re-encrypt every sensitive column under it."""
-    import os
-
     settings = _load_settings_or_exit(args.config)
     configure_logging("WARNING")
     if not settings.database_path.exists():

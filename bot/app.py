@@ -30,7 +30,7 @@ from bot.services.privacy import PrivacyService
 from bot.services.safety import SafetyService, build_safety_service
 from bot.services.settings import SettingsService
 from bot.services.sharing import SharingService
-from bot.storage.crypto import Keyring
+from bot.storage.crypto import Keyring, verify_keyring
 from bot.storage.db import Database, StorageBusyError
 from bot.storage.faq import FaqStore
 from bot.storage.notices import NoticeStore
@@ -114,6 +114,7 @@ class Hearth(commands.Bot):
         self.tree.on_error = self.on_app_command_error
         self.synced_commands: list[str] = []
         self._closing = False
+        self._set_up = False  # setup_hook finished (the login worked and the key matched)
         self._jobs_in_flight: set[asyncio.Task[Any]] = set()
 
     # ----- lifecycle -----------------------------------------------------
@@ -122,6 +123,7 @@ class Hearth(commands.Bot):
         """Open and migrate the database, load content and cogs, start the scheduler, sync commands."""
         self.db = await Database.open(self.config.database_path)
         await self.db.migrate()
+        await verify_keyring(self.db, self.keyring)
         if self.content is None:
             self.content = load_content(self.config.content_path)
         self.scheduler = AsyncIOScheduler(timezone=UTC)
@@ -130,6 +132,7 @@ class Hearth(commands.Bot):
             await self.load_extension(name)
         self.scheduler.start()
         await self.sync_commands_if_changed()
+        self._set_up = True
 
     def _build_services(self) -> None:
         assert self.db is not None
@@ -163,7 +166,7 @@ class Hearth(commands.Bot):
         await super().close()
         if self.db is not None:
             await self.db.close()
-        log.info("Hearth has shut down cleanly")
+        log.info("Hearth has shut down cleanly" if self._set_up else "Hearth has stopped")
 
     def uptime_seconds(self) -> float:
         """Return how long this process has been running the bot."""

@@ -17,11 +17,15 @@ import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+if TYPE_CHECKING:
+    from bot.storage.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +41,10 @@ class DecryptionError(Exception):
 
 class SecretKeyError(Exception):
     """A secret key that cannot be parsed."""
+
+
+class KeyMismatchError(Exception):
+    """A keyring that is not the one the database was sealed with."""
 
 
 def _derive(master: bytes, purpose: bytes) -> bytes:
@@ -119,13 +127,18 @@ class Keyring:
         match = _TOKEN.match(token or "")
         if not match:
             raise DecryptionError("not a sealed value")
-        blob = base64.urlsafe_b64decode(match.group(2))
+        try:
+            blob = base64.urlsafe_b64decode(match.group(2))
+        except (binascii.Error, ValueError):
+            raise DecryptionError("the sealed value was altered") from None
         nonce, sealed = blob[:12], blob[12:]
+        if len(nonce) < 12 or len(sealed) < 16:  # a nonce and AES-GCM's tag at the least
+            raise DecryptionError("the sealed value was cut short")
         try:
             opened = AESGCM(self._data_key(int(match.group(1)))).decrypt(nonce, sealed, context.encode())
-        except InvalidTag:
+            return opened.decode()
+        except (InvalidTag, UnicodeDecodeError):
             raise DecryptionError("the sealed value was altered or the key is wrong") from None
-        return opened.decode()
 
     def encrypt_optional(self, plaintext: str | None, *, context: str = "") -> str | None:
         """Seal text, passing None through."""
@@ -184,3 +197,23 @@ def load_keyring(database_path: Path, environ: dict[str, str] | None = None) -> 
     write_key_file(path, keyring)
     log.warning("created a new secret key file at %s; back it up together with the database", path)
     return keyring
+
+
+KEY_CHECK_STATE = "key_check"
+
+
+async def verify_keyring(db: Database, keyring: Keyring) -> None:
+    """Refuse a keyring that is not the one this database was sealed with; remember it on first use.
+
+    What is kept is a keyed hash under the identity key (which a key rotation keeps), so it
+    reveals nothing about the key. A lost key file replaced by a new one, or a wrong
+    HEARTH_SECRET_KEY, would otherwise leave every sealed column unreadable and let blocked
+    members back in (their blocks are keyed hashes too).
+    """
+    fingerprint = keyring.keyed_hash(KEY_CHECK_STATE)
+    await db.execute(
+        "INSERT OR IGNORE INTO app_state (key, value) VALUES (?, ?)", (KEY_CHECK_STATE, fingerprint)
+    )
+    stored = await db.fetchval("SELECT value FROM app_state WHERE key = ?", (KEY_CHECK_STATE,))
+    if not hmac.compare_digest(str(stored), fingerprint):
+        raise KeyMismatchError("the secret key is not the one this database was sealed with")

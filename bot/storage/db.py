@@ -78,8 +78,12 @@ class Database:
     async def open(cls, path: str | Path) -> Database:
         """Open (creating if needed) the database file and set its pragmas."""
         path = Path(path)
-        if str(path) != ":memory:":
+        new_file = str(path) != ":memory:" and not path.exists()
+        if new_file:
             path.parent.mkdir(parents=True, exist_ok=True)
+            # Members' data: readable by Hearth's own user only (SQLite gives the -wal and -shm
+            # files the database file's mode).
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         connection = await aiosqlite.connect(path, isolation_level=None)
         connection.row_factory = aiosqlite.Row
         await connection.execute("PRAGMA journal_mode = WAL")
@@ -227,7 +231,12 @@ def backup_file(source: Path, destination: Path) -> None:
     destination.parent.mkdir(parents=True, exist_ok=True)
     partial = destination.with_name(destination.name + ".partial")
     partial.unlink(missing_ok=True)
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT, 0o600))
+    # A quoted URI, so spaces, '#', '?' and '%' in the path name this file and no other. Read-write
+    # (never creating) rather than read-only: as the last connection to a stopped bot's database,
+    # it removes the -wal and -shm files it opened on close, as a read-only one cannot.
+    uri = source.resolve().as_uri() + "?mode=rw"
+    src = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
     try:
         dst = sqlite3.connect(partial)
         try:

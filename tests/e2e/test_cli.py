@@ -245,3 +245,26 @@ async def test_run_when_discord_cannot_be_reached_says_so_in_one_line(tmp_path: 
     _assert_no_traceback(stderr)
     lines = [line for line in stderr.splitlines() if line.startswith("hearth:")]
     assert len(lines) == 1 and "cannot reach Discord" in lines[0], stderr
+
+
+async def test_run_refuses_a_key_that_is_not_the_database_s_own(tmp_path: Path) -> None:
+    async with running_hearth(tmp_path) as hearth:  # the database is first sealed under the test key
+        await hearth.stop()
+        config = str(hearth.config_path)
+        database = hearth.database_path
+        wrong_key = "another-secret-key-that-is-long-enough"
+        code, _, stderr = await _run(
+            "run", "--config", config, env=_env(DISCORD_TOKEN=hearth.world.token, HEARTH_SECRET_KEY=wrong_key)
+        )
+        assert code == 2
+        _assert_no_traceback(stderr)
+        lines = [line for line in stderr.splitlines() if line.startswith("hearth:")]
+        assert len(lines) == 1 and "not the one this database was sealed with" in lines[0], stderr
+
+        # With no key given and no key file, a new key would make everything unreadable: refused,
+        # and the new key file is not left behind to hide that the real one is missing.
+        code, _, stderr = await _run("run", "--config", config, env=_env(DISCORD_TOKEN=hearth.world.token))
+        assert code == 2
+        lines = [line for line in stderr.splitlines() if line.startswith("hearth:")]
+        assert len(lines) == 1 and "hearth.key is missing" in lines[0], stderr
+        assert not (database.parent / "hearth.key").exists()

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from bot.storage.crypto import KeyMismatchError, Keyring, generate_master_key, verify_keyring
 from bot.storage.db import Database, available_migrations, backup_file, from_db_time, to_db_time
 from bot.storage.settings import SettingsStore
 
@@ -121,6 +123,41 @@ async def test_backup_is_consistent_while_writes_continue(db: Database, tmp_path
         copy.close()
 
 
+def _names(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+async def test_backup_of_a_stopped_database_at_an_awkward_path_copies_it_and_leaves_nothing(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "w #1 %41?x"
+    database = await Database.open(folder / "h.db")
+    await database.migrate()
+    await database.execute("INSERT INTO app_state (key, value) VALUES ('kept', 'yes')")
+    await database.close()
+    before = _names(folder)
+    destination = tmp_path / "copy.db"
+    backup_file(folder / "h.db", destination)
+    copy = sqlite3.connect(destination)
+    try:
+        assert copy.execute("SELECT value FROM app_state WHERE key = 'kept'").fetchone() == ("yes",)
+    finally:
+        copy.close()
+    assert _names(folder) == before == ["h.db"]
+    assert _names(tmp_path) == ["copy.db", "w #1 %41?x"]
+    assert stat.S_IMODE(destination.stat().st_mode) == 0o600
+
+
+async def test_a_new_database_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    database = await Database.open(tmp_path / "data" / "h.db")
+    await database.migrate()
+    try:
+        for name in ("h.db", "h.db-wal"):
+            assert stat.S_IMODE((tmp_path / "data" / name).stat().st_mode) == 0o600, name
+    finally:
+        await database.close()
+
+
 async def test_close_waits_for_the_write_in_flight(tmp_path: Path) -> None:
     database = await Database.open(tmp_path / "c.db")
     await database.execute("CREATE TABLE t (x INTEGER)")
@@ -138,3 +175,14 @@ async def test_close_waits_for_the_write_in_flight(tmp_path: Path) -> None:
     check = sqlite3.connect(tmp_path / "c.db")
     assert check.execute("SELECT count(*) FROM t").fetchone()[0] == 2
     check.close()
+
+
+async def test_the_database_remembers_its_key_and_refuses_another(db: Database) -> None:
+    first = Keyring.parse(generate_master_key())
+    await verify_keyring(db, first)
+    await verify_keyring(db, first)
+    # A rotation adds a version and keeps the first: still the database's own key.
+    rotated = Keyring({**first.masters, 2: Keyring.parse(generate_master_key()).masters[1]})
+    await verify_keyring(db, rotated)
+    with pytest.raises(KeyMismatchError):
+        await verify_keyring(db, Keyring.parse(generate_master_key()))

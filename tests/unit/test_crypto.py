@@ -78,6 +78,14 @@ def test_garbage_is_refused(keyring: Keyring) -> None:
         keyring.decrypt("plain text")
 
 
+@pytest.mark.parametrize("token", ["v1:abc", "v1:AAAA", "v1:" + "A" * 36, "v1:====", "v9:AAAA"])
+def test_a_cut_short_or_mangled_value_is_refused_like_any_other_tampering(
+    keyring: Keyring, token: str
+) -> None:
+    with pytest.raises(DecryptionError):
+        keyring.decrypt(token)
+
+
 def test_short_passphrase_is_refused() -> None:
     with pytest.raises(SecretKeyError):
         Keyring.parse("short")

@@ -29,9 +29,24 @@ REJECTED_TOKEN = (
 )
 
 
-def _load_settings_or_exit(path: str) -> Settings:
+DEFAULT_CONFIG = "config.toml"
+
+
+def _config_path(args: argparse.Namespace) -> Path:
+    """The config file to read: one named with --config must exist; the default may be absent."""
+    if args.config is None:
+        return Path(DEFAULT_CONFIG)
+    path = Path(args.config)
+    if not path.is_file():
+        print(f"hearth: there is no config file at {path} (leave out --config to use every default)",
+              file=sys.stderr)
+        raise SystemExit(1)
+    return path
+
+
+def _load_settings_or_exit(args: argparse.Namespace) -> Settings:
     try:
-        return load_settings(path)
+        return load_settings(_config_path(args))
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         raise SystemExit(1) from None
@@ -112,7 +127,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if token is None:
         print(TOKEN_HELP, file=sys.stderr)
         return 2
-    settings = _load_settings_or_exit(args.config)
+    settings = _load_settings_or_exit(args)
     configure_logging(settings.bot.log_level)
     return asyncio.run(_run(settings, token))
 
@@ -134,7 +149,7 @@ def _content_settings_despite(path: Path, error: ConfigError) -> Settings:
 def cmd_check_config(args: argparse.Namespace) -> int:
     """Validate config.toml and every content file, printing each problem."""
     problems: list[str] = []
-    path = Path(args.config)
+    path = _config_path(args)
     try:
         settings = load_settings(path)
     except ConfigError as exc:
@@ -170,7 +185,7 @@ async def _migrate(settings: Settings) -> list[int]:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     """Bring the database to the current schema."""
-    settings = _load_settings_or_exit(args.config)
+    settings = _load_settings_or_exit(args)
     configure_logging(settings.bot.log_level)
     applied = asyncio.run(_migrate(settings))
     if applied:
@@ -187,7 +202,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     from bot.storage.crypto import key_file_path
     from bot.storage.db import backup_file
 
-    settings = _load_settings_or_exit(args.config)
+    settings = _load_settings_or_exit(args)
     source = settings.database_path
     if not source.exists():
         print(f"hearth: there is no database at {source} to back up", file=sys.stderr)
@@ -236,7 +251,7 @@ def cmd_safety(args: argparse.Namespace) -> int:
     from bot.content import ContentError, load_content
     from bot.services.safety import Assessment, build_safety_service
 
-    settings = _load_settings_or_exit(args.config)
+    settings = _load_settings_or_exit(args)
     if args.guild is not None and not settings.database_path.exists():
         print(f"note: there is no database at {settings.database_path}; using the built-in phrases only, "
               f"without guild {args.guild}'s own", file=sys.stderr)
@@ -292,7 +307,7 @@ def cmd_faq(args: argparse.Namespace) -> int:
 
     from bot.content import ContentError, load_content
 
-    settings = _load_settings_or_exit(args.config)
+    settings = _load_settings_or_exit(args)
     try:
         library = load_content(settings.content_path).parts["faq"]
     except ContentError as exc:
@@ -369,7 +384,7 @@ async def _rotate_key(settings: Settings, environ: dict[str, str]) -> int:
 
 def cmd_rotate_key(args: argparse.Namespace) -> int:
     """Add a new key version and re-encrypt every sensitive column under it."""
-    settings = _load_settings_or_exit(args.config)
+    settings = _load_settings_or_exit(args)
     configure_logging("WARNING")
     if not settings.database_path.exists():
         print(f"hearth: there is no database at {settings.database_path}", file=sys.stderr)
@@ -389,7 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Hearth: a Discord bot for moderated peer-support groups.",
     )
     parser.add_argument("--version", action="version", version=f"hearth {__version__}")
-    parser.add_argument("--config", default="config.toml", help="path to config.toml (default: %(default)s)")
+    parser.add_argument("--config", default=None, help=f"path to config.toml (default: {DEFAULT_CONFIG})")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def add(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:

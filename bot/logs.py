@@ -23,4 +23,7 @@ def configure_logging(level: str = "INFO") -> None:
     # hold members' words and interaction tokens.
     for name in QUIET_BELOW_INFO:
         logging.getLogger(name).setLevel(max(numeric, logging.INFO))
+    # aiosqlite logs every statement with its parameters at DEBUG: member ids beside their moods,
+    # and the rows behind anonymous posts.
+    logging.getLogger("aiosqlite").setLevel(max(numeric, logging.INFO))
     logging.getLogger("apscheduler").setLevel(max(numeric, logging.WARNING))

@@ -90,3 +90,17 @@ def test_content_is_found_beside_the_config_file(tmp_path: Path, monkeypatch: py
     config.write_text('[bot]\ncontent_dir = "texts"\n', encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     assert load_settings(config).content_path == (deploy / "texts").resolve()
+
+
+@pytest.mark.parametrize("command", [["migrate"], ["check-config"], ["backup", "copy.db"], ["run"]])
+def test_a_config_file_named_but_missing_is_an_error_not_every_default(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DISCORD_TOKEN", "token")
+    with pytest.raises(SystemExit) as exited:
+        main([*command, "--config", "confg.toml"])
+    assert exited.value.code == 1
+    err = capsys.readouterr().err.strip()
+    assert err == "hearth: there is no config file at confg.toml (leave out --config to use every default)"
+    assert not (tmp_path / "data").exists()  # nothing was created from the defaults

@@ -11,7 +11,8 @@ from bot.logs import QUIET_BELOW_INFO, configure_logging
 @pytest.fixture
 def restore_logging() -> Iterator[None]:
     root = logging.getLogger()
-    saved = (root.level, list(root.handlers), {n: logging.getLogger(n).level for n in QUIET_BELOW_INFO})
+    levels = {n: logging.getLogger(n).level for n in (*QUIET_BELOW_INFO, "aiosqlite")}
+    saved = (root.level, list(root.handlers), levels)
     yield
     root.setLevel(saved[0])
     root.handlers[:] = saved[1]
@@ -22,7 +23,7 @@ def restore_logging() -> Iterator[None]:
 def test_debug_never_reaches_the_loggers_that_write_payloads_and_tokens(restore_logging: None) -> None:
     configure_logging("DEBUG")
     assert logging.getLogger("bot").isEnabledFor(logging.DEBUG)
-    for name in ("discord.http", "discord.gateway", "discord.webhook.async_", "discord.state"):
+    for name in ("discord.http", "discord.gateway", "discord.webhook.async_", "discord.state", "aiosqlite"):
         assert not logging.getLogger(name).isEnabledFor(logging.DEBUG), name
         assert logging.getLogger(name).isEnabledFor(logging.INFO), name
 

@@ -9,8 +9,8 @@ WORKDIR /app
 
 COPY pyproject.toml README.md ./
 COPY bot ./bot
-RUN pip install .
 COPY content ./content
+RUN pip install .
 COPY config.example.toml ./
 
 RUN mkdir -p /app/data && chown hearth:hearth /app/data

@@ -88,14 +88,18 @@ class Settings:
 
     @property
     def content_path(self) -> Path:
-        """Return the content folder: as configured, else beside the config file, else the shipped one."""
+        """Return the content folder: as configured, else beside the config file, else the shipped one.
+
+        The shipped one is `content/` in a checkout, or the copy installed inside the package
+        (for the default `content_dir` only: a folder a moderator named is never replaced).
+        """
         configured = Path(self.bot.content_dir)
         if configured.is_absolute() or configured.is_dir():
             return configured
-        candidates = (
-            Path(self.path).resolve().parent / configured,
-            Path(__file__).resolve().parent.parent / configured,
-        )
+        here = Path(__file__).resolve().parent
+        candidates = [Path(self.path).resolve().parent / configured, here.parent / configured]
+        if self.bot.content_dir == BotSettings.content_dir:
+            candidates.append(here / "shipped_content")
         return next((c for c in candidates if c.is_dir()), configured)
 
 

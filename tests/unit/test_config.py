@@ -106,3 +106,13 @@ def test_example_config_documents_every_key_and_loads() -> None:
                 f"{section_name}.{key} has no comment line above it in config.example.toml"
             )
         assert getattr(settings, section_name) == section
+
+
+def test_the_shipped_content_is_found_from_any_folder_but_never_replaces_a_named_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    default = Settings(path=str(tmp_path / "config.toml"))
+    assert (default.content_path / "faq").is_dir()
+    named = parse_settings({"bot": {"content_dir": "our-content"}}, str(tmp_path / "config.toml"))
+    assert named.content_path == Path("our-content")  # missing, so check-config says so

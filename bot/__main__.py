@@ -11,11 +11,16 @@ import sys
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot import __version__
 from bot.config import BotSettings, ConfigError, Settings, discord_token, load_settings
 from bot.content import check_content
 from bot.logs import configure_logging
+
+if TYPE_CHECKING:
+    from bot.content import Content
+    from bot.storage.crypto import Keyring
 
 log = logging.getLogger("bot")
 
@@ -56,12 +61,9 @@ def _load_settings_or_exit(args: argparse.Namespace) -> Settings:
 
 
 async def _run(settings: Settings, token: str) -> int:
-    import aiohttp
-    import discord
-
-    from bot.app import create_bot
     from bot.content import ContentError, load_content
-    from bot.storage.crypto import ENV_VAR, KeyMismatchError, SecretKeyError, key_file_path, load_keyring
+    from bot.storage.crypto import ENV_VAR, SecretKeyError, key_file_path, load_keyring
+    from bot.storage.db import DatabaseInUseError, run_lock
 
     try:
         content = load_content(settings.content_path)
@@ -76,6 +78,24 @@ async def _run(settings: Settings, token: str) -> int:
         print(f"hearth: cannot load the secret key: {exc} (see HEARTH_SECRET_KEY in README.md)",
               file=sys.stderr)
         return 2
+    try:
+        with run_lock(settings.database_path):
+            return await _run_bot(settings, token, keyring, content, new_key_file)
+    except DatabaseInUseError:
+        print(f"hearth: another Hearth is already running on {settings.database_path}; stop it first "
+              "(two on one database would post every check-in twice).", file=sys.stderr)
+        return 2
+
+
+async def _run_bot(settings: Settings, token: str, keyring: Keyring, content: Content,
+                   new_key_file: bool) -> int:
+    import aiohttp
+    import discord
+
+    from bot.app import create_bot
+    from bot.storage.crypto import ENV_VAR, KeyMismatchError, key_file_path
+
+    key_file = key_file_path(settings.database_path)
     bot = create_bot(settings, keyring=keyring, content=content)
     loop = asyncio.get_running_loop()
     stopping: list[asyncio.Task[None]] = []
@@ -336,10 +356,12 @@ async def _rotate_key(settings: Settings, environ: dict[str, str]) -> int:
     from bot.services.privacy import pending_rotation, reseal_all
     from bot.storage.crypto import (
         ENV_VAR,
+        KeyMismatchError,
         Keyring,
         generate_master_key,
         key_file_path,
         load_keyring,
+        verify_keyring,
         write_key_file,
     )
     from bot.storage.db import Database
@@ -351,6 +373,12 @@ async def _rotate_key(settings: Settings, environ: dict[str, str]) -> int:
     keyring = load_keyring(settings.database_path, environ)
     db = await Database.open(settings.database_path)
     try:
+        try:
+            await verify_keyring(db, keyring)
+        except KeyMismatchError:
+            print(f"hearth: the secret key ({ENV_VAR} or the key file) is not the one this database was "
+                  "sealed with, so there is nothing it could re-encrypt", file=sys.stderr)
+            return 1
         await db.migrate()
         if not await pending_rotation(db, keyring):
             fresh = Keyring.parse(generate_master_key()).masters[1]
@@ -389,7 +417,15 @@ def cmd_rotate_key(args: argparse.Namespace) -> int:
     if not settings.database_path.exists():
         print(f"hearth: there is no database at {settings.database_path}", file=sys.stderr)
         return 1
-    return asyncio.run(_rotate_key(settings, dict(os.environ)))
+    from bot.storage.db import DatabaseInUseError, run_lock
+
+    try:
+        with run_lock(settings.database_path):
+            return asyncio.run(_rotate_key(settings, dict(os.environ)))
+    except DatabaseInUseError:
+        print("hearth: Hearth is running on this database; stop it first, then rotate the key "
+              "(a running bot could not read what is re-encrypted under it)", file=sys.stderr)
+        return 1
 
 
 # ----- parser -------------------------------------------------------------------

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import logging
 import os
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +28,30 @@ Params = Sequence[Any] | dict[str, Any]
 
 class StorageBusyError(Exception):
     """The database stayed locked past the busy timeout; the caller may try again."""
+
+
+class DatabaseInUseError(Exception):
+    """Another Hearth process holds the database's run lock."""
+
+
+@contextlib.contextmanager
+def run_lock(database_path: Path) -> Iterator[None]:
+    """Hold the database's run lock: one running bot per database, and no key rotation under it.
+
+    An advisory lock on a file beside the database; the system releases it when the process
+    ends, however it ends, so a killed bot never leaves it held.
+    """
+    lock_path = database_path.with_name(database_path.name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DatabaseInUseError(f"another Hearth process is using {database_path}") from None
+        yield
+    finally:
+        os.close(fd)
 
 
 def to_db_time(moment: datetime) -> str:

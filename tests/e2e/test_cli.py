@@ -268,3 +268,20 @@ async def test_run_refuses_a_key_that_is_not_the_database_s_own(tmp_path: Path) 
         lines = [line for line in stderr.splitlines() if line.startswith("hearth:")]
         assert len(lines) == 1 and "hearth.key is missing" in lines[0], stderr
         assert not (database.parent / "hearth.key").exists()
+
+
+async def test_a_second_bot_or_a_key_rotation_is_refused_while_hearth_runs(tmp_path: Path) -> None:
+    async with bot_process(tmp_path) as running:
+        config = str(running.hearth.config_path)
+        env = _env(DISCORD_TOKEN=running.hearth.world.token, HEARTH_SECRET_KEY=TEST_SECRET_KEY)
+        code, _, stderr = await _run("run", "--config", config, env=env)
+        assert code == 2 and "already running" in stderr, stderr
+        code, _, stderr = await _run("rotate-key", "--config", config, env=env)
+        assert code == 1 and "stop it first" in stderr, stderr
+        _assert_no_traceback(stderr)
+        code, _ = await running.stop(signal.SIGTERM)
+        assert code == 0
+    # Stopped, the same rotation goes ahead.
+    code, out, stderr = await _run("rotate-key", "--config", config, env=env)
+    assert code == 0, stderr
+    assert "A new key version 2 is ready" in out

@@ -10,7 +10,7 @@ import pytest
 from bot.__main__ import main as cli_main
 from bot.services.privacy import sensitive_columns
 from bot.storage import privacy as privacy_store
-from bot.storage.crypto import ENV_VAR, DecryptionError, Keyring
+from bot.storage.crypto import ENV_VAR, DecryptionError, Keyring, key_file_path, load_keyring, write_key_file
 from bot.storage.db import Database
 from tests.e2e.checkin_helpers import MONDAY_8AM
 from tests.e2e.privacy_helpers import exported, populated
@@ -101,3 +101,24 @@ async def test_rotation_re_seals_every_encrypted_column_and_everything_reads_bac
     await hearth.start()
     for name, data in exports.items():
         assert await exported(hearth, name) == data, f"{name}'s export changed after rotation"
+
+
+async def test_rotation_with_a_key_file_adds_the_version_to_the_file_and_re_seals(
+    hearth: Harness, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await populated(hearth, MONDAY_8AM, "alice")
+    export = await exported(hearth, "alice")
+    await hearth.stop()
+    before = await _open_every_sealed_value(hearth.database_path, hearth.keyring)
+    key_file = key_file_path(hearth.database_path)
+    write_key_file(key_file, hearth.keyring)
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    assert await asyncio.to_thread(cli_main, ["--config", str(hearth.config_path), "rotate-key"]) == 0
+    assert f"wrote key version 2 to {key_file}" in capsys.readouterr().out
+    from_file = load_keyring(hearth.database_path, environ={})
+    assert sorted(from_file.masters) == [1, 2] and from_file.masters[1] == hearth.keyring.masters[1]
+    assert await _open_every_sealed_value(hearth.database_path, from_file) == before
+    assert await _values_under(hearth.database_path, "v1") == []
+    hearth.keyring = from_file
+    await hearth.start()
+    assert await exported(hearth, "alice") == export

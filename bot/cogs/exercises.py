@@ -77,6 +77,16 @@ RESTART_NOTE = (
     "**/exercise** in a minute."
 )
 REPLACED_NOTE = "A new breathing session started, so this one stopped."
+STEPS_STOPPED_TEXT = "That's fine: you can start it again from the beginning any time with **/exercise**."
+# Stopping a thought record deletes its answers (see ExerciseSessionStore.end): say so plainly.
+RECORD_STOPPED_TEXT = (
+    "Your answers to this thought record have been deleted, and nothing was saved to your journal. "
+    "You can start a new one any time with **/exercise**."
+)
+RECORD_RESUMED_NOTE = (
+    "You were part-way through a thought record, so it carries on where you left off. Your answers so far "
+    "are kept privately until you finish it; **Stop** deletes them."
+)
 GROUP_NOTE = "Follow along together. Anyone can stop following at any time and breathe normally."
 # What `/exercise rate:` offers: exactly the rates paced breathing can use.
 LOWEST_RATE, HIGHEST_RATE = PACED_RATES
@@ -144,6 +154,14 @@ Editor = Callable[..., Awaitable[Any]]
 
 def _title(exercise: Exercise, group: bool) -> str:
     return f"{exercise.title} · together" if group else exercise.title
+
+
+def record_kept_note(title: str) -> str:
+    """Tell a member their unfinished thought record was kept while another exercise started."""
+    return (
+        f"Your unfinished {title.lower()} is kept with its answers: start **{title}** again with "
+        "**/exercise** to carry on where you left off."
+    )
 
 
 def marked(embed: discord.Embed, marker: str | None) -> discord.Embed:
@@ -214,7 +232,9 @@ def step_embed(state: StepState, *, problems: tuple[str, ...] = (), note: str = 
         )
         return embed
     if state.ended == "stopped":
-        embed.description = "## Stopped\nThat's fine: you can pick it up again any time with **/exercise**."
+        embed.description = (
+            f"## Stopped\n{RECORD_STOPPED_TEXT if exercise.kind == 'thought_record' else STEPS_STOPPED_TEXT}"
+        )
         return embed
     parts = []
     if state.index == 0 and exercise.intro:
@@ -572,6 +592,10 @@ class Exercises(commands.Cog, name="Exercises"):
             state = await self.service.start(
                 guild_id=guild_id, user_id=user_id, exercise_id=exercise.id, now=hearth(interaction).now()
             )
+            if state.resumed:
+                note = f"{RECORD_RESUMED_NOTE} {note}".strip()
+            elif state.kept is not None:
+                note = f"{note} {record_kept_note(state.kept.title)}".strip()
             view = step_view(state)
             assert view is not None
             await interaction.response.send_message(

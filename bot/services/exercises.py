@@ -185,6 +185,10 @@ class StepState:
 
     session: ExerciseSession
     exercise: Exercise
+    # Set by `start`: the member's unfinished thought record was picked up where they left it
+    # (`resumed`), or was kept with its answers while this exercise started (`kept`).
+    resumed: bool = False
+    kept: Exercise | None = None
 
     @property
     def index(self) -> int:
@@ -324,17 +328,30 @@ class ExerciseService:
         self, *, guild_id: int, user_id: int | None, exercise_id: str, now: datetime,
         channel_id: int | None = None,
     ) -> StepState:
-        """Start a step exercise privately (with a user) or for a group (without one)."""
+        """Start a step exercise privately (with a user) or for a group (without one).
+
+        One private exercise at a time, except that written answers are never thrown away by
+        starting something else: a member's unfinished thought record is kept while another
+        exercise starts, and starting a thought record again picks it up where they left it.
+        """
         exercise = self.exercise(exercise_id)
         if not exercise.has_steps:
             raise ValueError(f"{exercise_id} is not a step exercise")
+        unfinished: ExerciseSession | None = None
         if user_id is not None:
-            # One private exercise at a time: starting another ends the one before.
-            await self.sessions.stop_active(user_id, guild_id, now)
+            active = await self.sessions.active_private(user_id, guild_id)
+            unfinished = next((s for s in active if s.answers), None)
+            if unfinished is not None and unfinished.exercise_id == exercise.id:
+                await self.sessions.stop_active(user_id, guild_id, now, keep=unfinished.id)
+                return StepState(unfinished, exercise, resumed=True)
+            await self.sessions.stop_active(
+                user_id, guild_id, now, keep=unfinished.id if unfinished else None
+            )
         session = await self.sessions.create(
             guild_id=guild_id, user_id=user_id, exercise_id=exercise_id, now=now, channel_id=channel_id
         )
-        return StepState(session, exercise)
+        kept = self._exercises().get(unfinished.exercise_id) if unfinished is not None else None
+        return StepState(session, exercise, kept=kept)
 
     async def state(self, session_id: int, actor: Actor) -> StepState:
         """Return a session's state after checking that the actor may move it."""

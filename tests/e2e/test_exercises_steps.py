@@ -80,11 +80,13 @@ async def test_breathing_options_given_to_a_step_exercise_are_named_as_unused(he
     assert posted is not None and "used here" not in posted.text
 
 
-async def test_stopping_a_step_exercise_says_it_can_be_picked_up_again(hearth: Harness) -> None:
+async def test_stopping_a_step_exercise_says_it_can_be_started_again(hearth: Harness) -> None:
     alice = hearth.actor("alice")
     started = await alice.slash("exercise", name="muscle-relaxation")
     stopped = await alice.click(started, label="Stop")
-    assert _desc(stopped).startswith("## Stopped")
+    assert _desc(stopped) == (
+        "## Stopped\nThat's fine: you can start it again from the beginning any time with **/exercise**."
+    )
     assert stopped.message.buttons == []
 
 
@@ -129,6 +131,64 @@ async def test_a_full_thought_record_is_saved_to_the_journal(hearth: Harness) ->
     listed = await (await alice.slash("journal entries")).reply()
     assert "Thought record" in listed.text
     assert "My friend read my message" in listed.text
+
+
+async def test_starting_another_exercise_keeps_a_half_done_thought_record(hearth: Harness) -> None:
+    alice = hearth.actor("alice")
+    record = await alice.slash("exercise", name="thought-record")
+    current = record
+    for answers in ANSWERS[:2]:
+        current = await (await alice.click(current, label="Answer")).submit(answers)
+        await current.reply()
+
+    grounding = await alice.slash("exercise", name="grounding-5-4-3-2-1")
+    assert "### Five things you can see" in _desc(grounding)
+    assert ("Your unfinished thought record is kept with its answers: start **Thought record** again with "
+            "**/exercise** to carry on where you left off.") in _desc(grounding)
+
+    # The thought record's own message still works ...
+    opened = await alice.click(hearth.fake.message(record.message.id), label="Answer")
+    assert opened.modal.title == "The feeling"
+    current = await opened.submit(ANSWERS[2])
+    await current.reply()
+    assert "### The evidence" in _desc(current)
+
+    # ... and starting it again picks it up where it was left, even if that message is gone.
+    resumed = await alice.slash("exercise", name="thought-record")
+    assert "### The evidence" in _desc(resumed) and "### The situation" not in _desc(resumed)
+    assert "You were part-way through a thought record, so it carries on where you left off." in \
+        _desc(resumed)
+    assert _footer(resumed).startswith("Step 4 of 5")
+    current = resumed
+    for answers in ANSWERS[3:]:
+        current = await (await alice.click(current, label="Answer")).submit(answers)
+        await current.reply()
+    saved = _desc(current)
+    assert saved.startswith("## Saved to your journal")
+    assert "**Situation:** My friend read my message and didn't answer all evening." in saved
+    assert "**Automatic thought:** She is pulling away from me, like everyone does." in saved
+    assert "**Emotion:** anxious, 80/100" in saved
+
+
+async def test_stopping_a_thought_record_says_its_answers_are_deleted(hearth: Harness) -> None:
+    alice = hearth.actor("alice")
+    current = await alice.slash("exercise", name="thought-record")
+    current = await (await alice.click(current, label="Answer")).submit(ANSWERS[0])
+    await current.reply()
+    stopped = await alice.click(current, label="Stop")
+    assert _desc(stopped) == (
+        "## Stopped\nYour answers to this thought record have been deleted, and nothing was saved to your "
+        "journal. You can start a new one any time with **/exercise**."
+    )
+    assert "pick it up" not in _desc(stopped)
+    listed = await (await alice.slash("journal entries")).reply()
+    assert "Your journal is empty." in listed.text
+    # And it is true: a new one starts from the beginning, with nothing of the old answers.
+    fresh = await alice.slash("exercise", name="thought-record")
+    assert "### The situation" in _desc(fresh) and "My friend read my message" not in _desc(fresh)
+    assert "part-way through" not in _desc(fresh)
+    opened = await alice.click(fresh, label="Answer")
+    assert opened.modal.field("What happened?").value in (None, "")
 
 
 async def test_back_in_a_thought_record_shows_the_earlier_answer_ready_to_change(hearth: Harness) -> None:

@@ -90,8 +90,8 @@ RECORD_RESUMED_NOTE = (
 GROUP_NOTE = "Follow along together. Anyone can stop following at any time and breathe normally."
 # What `/exercise rate:` offers: exactly the rates paced breathing can use.
 LOWEST_RATE, HIGHEST_RATE = PACED_RATES
-# How long a Stop click waits for an edit already on its way before answering; it must answer
-# within Discord's 3 seconds. A slower edit is followed by the stopped message once more.
+# How long replacing a group pacer, or shutting down, waits for an edit already on its way.
+# (A Stop click never waits: it answers at once and says "Stopped" again after a late edit.)
 STOP_WAIT_SECONDS = 2.0
 
 
@@ -99,7 +99,7 @@ STOP_WAIT_SECONDS = 2.0
 class PacerTiming:
     """How fast the pacer runs: `scale` multiplies every phase (tests make it small);
     `min_edit_interval` is the least real time between two edits of one message; `stop_wait`
-    is how long a Stop click waits for an edit already on its way before answering."""
+    is how long replacing a pacer or shutting down waits for an edit already on its way."""
 
     scale: float = 1.0
     min_edit_interval: float = MIN_EDIT_INTERVAL
@@ -126,6 +126,8 @@ class PacerRun:
     marker: str | None = None
     # Which of the member's options were not used as given (see `options_note`), shown with the lead-in.
     note: str = ""
+    # How many of the pacer's edits have landed; Stop compares it to know whether one landed after it.
+    edits_landed: int = 0
 
     @property
     def is_group(self) -> bool:
@@ -445,19 +447,23 @@ class PacerStopButton(
                 )
         elif run.owner_id != interaction.user.id:
             raise NotYourSessionError()
-        settled = await cog.stop_run(run)
+        # Answer the click at once: the pacer stops editing now, even with an edit still on its way.
+        run.stopped.set()
+        cog.forget_run(run)
         embed = pacer_end_embed(run, stopped=True)
         view = None
         if run.is_group:
             view = discord.ui.View(timeout=None).add_item(
                 StartButton(run.exercise.id, label="Do it on my own")
             )
+        landed = run.edits_landed
         await interaction.response.edit_message(embed=embed, view=view)
-        if not settled and run.task is not None:
-            # An edit slower than the wait was still on its way and has landed over "Stopped"
-            # (or will): once the pacer has settled, say "Stopped" again so it is the last word.
+        if run.task is not None and not run.task.done():
+            # An edit already on its way may land over "Stopped": once the pacer has settled,
+            # say "Stopped" again so it is the last word.
             await asyncio.wait({run.task})
-            await interaction.edit_original_response(embed=embed, view=view)
+            if run.edits_landed > landed:
+                await interaction.edit_original_response(embed=embed, view=view)
 
 
 def _kept_start_button(message: discord.Message | None) -> discord.ui.View | None:
@@ -647,7 +653,7 @@ class Exercises(commands.Cog, name="Exercises"):
         try:
             await interaction.response.send_message(embed=pacer_embed(run, None), view=view, ephemeral=True)
         except BaseException:
-            self._forget(run)
+            self.forget_run(run)
             raise
         run.task = asyncio.create_task(
             self._drive(run, interaction.edit_original_response, None), name=f"hearth-pacer-{run.token}"
@@ -685,7 +691,7 @@ class Exercises(commands.Cog, name="Exercises"):
             try:
                 message = await channel.send(embed=pacer_embed(run, None), view=view)
             except BaseException:
-                self._forget(run)
+                self.forget_run(run)
                 raise
             if channel_id is not None:
                 self._run_of_channel[channel_id] = run.token
@@ -734,18 +740,23 @@ class Exercises(commands.Cog, name="Exercises"):
         loop = asyncio.get_running_loop()
         start = last_request = loop.time()
         gap = self.pacer_timing.min_edit_interval
+
+        async def send(**changes: Any) -> None:
+            await edit(**changes)
+            run.edits_landed += 1
+
         try:
             for frame in run.plan.frames[1:]:
                 if await run.wait_until(max(start + frame.at, last_request + gap)):
                     break
                 last_request = loop.time()
-                await edit(embed=pacer_embed(run, frame))
+                await send(embed=pacer_embed(run, frame))
             else:
                 if not await run.wait_until(max(start + run.plan.ends_at, last_request + gap)):
                     run.finished = True
-                    await edit(embed=pacer_end_embed(run, stopped=False), view=final_view)
+                    await send(embed=pacer_end_embed(run, stopped=False), view=final_view)
             if not run.finished and run.stop_note is not None:
-                await edit(embed=pacer_end_embed(run, stopped=True, note=run.stop_note), view=final_view)
+                await send(embed=pacer_end_embed(run, stopped=True, note=run.stop_note), view=final_view)
         except discord.NotFound:
             log.info("a pacer message was dismissed or deleted; stopping that pacer")
         except discord.HTTPException as exc:
@@ -753,7 +764,7 @@ class Exercises(commands.Cog, name="Exercises"):
         except Exception:
             log.exception("a pacer stopped unexpectedly")
         finally:
-            self._forget(run)
+            self.forget_run(run)
 
     async def stop_run(self, run: PacerRun) -> bool:
         """Stop a pacer and wait a little for any edit already on its way.
@@ -767,14 +778,15 @@ class Exercises(commands.Cog, name="Exercises"):
         if run.task is not None and not run.task.done():
             done, _ = await asyncio.wait({run.task}, timeout=self.pacer_timing.stop_wait)
             settled = bool(done)
-        self._forget(run)
+        self.forget_run(run)
         return settled
 
     def forget_care(self, session_id: int) -> None:
         """Forget which care levels a thought-record session was offered (it has ended)."""
         self._care_offered.pop(session_id, None)
 
-    def _forget(self, run: PacerRun) -> None:
+    def forget_run(self, run: PacerRun) -> None:
+        """Stop tracking a pacer: it no longer counts as the member's or the channel's live one."""
         self.runs.pop(run.token, None)
         if run.owner_id is not None and self._run_of_member.get(run.owner_id) == run.token:
             del self._run_of_member[run.owner_id]

@@ -131,6 +131,20 @@ async def test_a_full_thought_record_is_saved_to_the_journal(hearth: Harness) ->
     listed = await (await alice.slash("journal entries")).reply()
     assert "Thought record" in listed.text
     assert "My friend read my message" in listed.text
+    [option] = listed.selects[0]["options"]
+    opened_entry = await alice.select(listed, [option["value"]])
+    assert opened_entry.ephemeral and opened_entry.embed["title"].startswith("Thought record")
+    assert _desc(opened_entry).splitlines() == [
+        "**Thought record**",
+        "",
+        "**Situation:** My friend read my message and didn't answer all evening.",
+        "**Automatic thought:** She is pulling away from me, like everyone does.",
+        "**Emotion:** anxious, 80/100",
+        "**Evidence for the thought:** She has been quieter this week.",
+        "**Evidence against the thought:** She told me she has exams. She always replies in the end.",
+        "**Balanced thought:** She is probably busy with exams; it isn't about me.",
+        "**Intensity afterwards:** 40/100 (down 40)",
+    ]
 
 
 async def test_starting_another_exercise_keeps_a_half_done_thought_record(hearth: Harness) -> None:

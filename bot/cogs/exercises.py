@@ -544,7 +544,7 @@ class Exercises(commands.Cog, name="Exercises"):
         rate: app_commands.Range[int, LOWEST_RATE, HIGHEST_RATE] | None = None,
         cycles: app_commands.Range[int, 1, 30] | None = None,
     ) -> None:
-        exercise = self.service.exercise(name.strip())
+        exercise = self.service.find_exercise(name)
         if not group:
             await self.start_private(interaction, exercise.id, rate=rate, cycles=cycles)
             return

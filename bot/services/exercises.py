@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from rapidfuzz import fuzz
+
 from bot.content_areas.exercises import THOUGHT_RECORD_KEYS, Exercise, Field, Phase, Step
 from bot.errors import UserFacingError
 from bot.storage.exercises import ExerciseSession, ExerciseSessionStore
@@ -299,6 +301,54 @@ def check_answers(fields: tuple[Field, ...], values: Mapping[str, str]) -> tuple
     return cleaned, problems
 
 
+# How close a typed name must be to an exercise's id or title to count as that exercise (0-100),
+# and how far ahead of the next exercise it must be, so a vague name is never guessed.
+NAME_MATCH_CUTOFF = 85
+NAME_MATCH_MARGIN = 5
+_NAME_NOISE = re.compile(r"[\s\-_]+")
+_PARENTHESES = re.compile(r"\([^)]*\)")
+
+
+def _plain_name(text: str) -> str:
+    return _NAME_NOISE.sub(" ", text.casefold()).strip()
+
+
+def _names_of(exercise: Exercise) -> set[str]:
+    return {
+        _plain_name(exercise.id),
+        _plain_name(exercise.title),
+        _plain_name(_PARENTHESES.sub(" ", exercise.title)),
+    }
+
+
+def match_exercise(library: Mapping[str, Exercise], typed: str) -> Exercise | None:
+    """Find the exercise a member means: its id or title in any case, all the words of only one
+    exercise's name, or a close misspelling of one; None when nothing (or more than one) fits."""
+    if typed in library:
+        return library[typed]
+    wanted = _plain_name(typed)
+    if not wanted:
+        return None
+    exercises = list(library.values())
+    exact = [e for e in exercises if wanted in _names_of(e)]
+    if len(exact) == 1:
+        return exact[0]
+    words = wanted.split()
+    containing = [e for e in exercises if any(all(w in n.split() for w in words) for n in _names_of(e))]
+    if len(containing) == 1:
+        return containing[0]
+    scored = sorted(
+        ((max(fuzz.ratio(wanted, name) for name in _names_of(e)), e) for e in exercises),
+        key=lambda pair: pair[0],
+        reverse=True,
+    )
+    if not scored or scored[0][0] < NAME_MATCH_CUTOFF:
+        return None
+    if len(scored) > 1 and scored[1][0] > scored[0][0] - NAME_MATCH_MARGIN:
+        return None
+    return scored[0][1]
+
+
 class ExerciseService:
     """Starts and moves step sessions, and saves finished thought records to the journal."""
 
@@ -323,6 +373,11 @@ class ExerciseService:
                 "or start typing in the `name` box to see them all."
             )
         return found
+
+    def find_exercise(self, typed: str) -> Exercise:
+        """Return the exercise a member typed, by id or title (any case, small typos forgiven)."""
+        found = match_exercise(self._exercises(), typed.strip())
+        return found if found is not None else self.exercise(typed.strip())
 
     async def start(
         self, *, guild_id: int, user_id: int | None, exercise_id: str, now: datetime,

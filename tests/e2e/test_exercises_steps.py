@@ -31,6 +31,16 @@ async def test_an_unknown_exercise_gets_a_kind_answer(hearth: Harness) -> None:
     assert "I don't know an exercise called `juggling`" in result.content
 
 
+async def test_an_exercise_can_be_named_by_its_title_in_any_case_or_with_a_typo(hearth: Harness) -> None:
+    alice = hearth.actor("alice")
+    typed_title = await alice.slash("exercise", name="5-4-3-2-1 Grounding")
+    assert typed_title.ephemeral and "### Five things you can see" in _desc(typed_title)
+    misspelt = await alice.slash("exercise", name="THOUGTH record")
+    assert misspelt.embed["title"] == "Thought record" and "### The situation" in _desc(misspelt)
+    vague = await alice.slash("exercise", name="breathing")
+    assert vague.ephemeral and "I don't know an exercise called `breathing`" in vague.content
+
+
 async def test_a_step_exercise_continues_after_a_restart(hearth: Harness) -> None:
     alice = hearth.actor("alice")
     started = await alice.slash("exercise", name="grounding-5-4-3-2-1")

@@ -87,6 +87,8 @@ RECORD_RESUMED_NOTE = (
     "You were part-way through a thought record, so it carries on where you left off. Your answers so far "
     "are kept privately until you finish it; **Stop** deletes them."
 )
+# How a step message's own footer begins; a scheduled post's marker goes before it.
+STEP_FOOTER_START = "Step "
 GROUP_NOTE = "Follow along together. Anyone can stop following at any time and breathe normally."
 # What `/exercise rate:` offers: exactly the rates paced breathing can use.
 LOWEST_RATE, HIGHEST_RATE = PACED_RATES
@@ -174,6 +176,15 @@ def marked(embed: discord.Embed, marker: str | None) -> discord.Embed:
     return embed
 
 
+def posted_marker(message: discord.Message | None) -> str | None:
+    """Return the scheduled post's marker a step message carries in its footer, if any."""
+    footer = message.embeds[0].footer.text if message and message.embeds else None
+    if not footer or footer.startswith(STEP_FOOTER_START):
+        return None
+    head, found, _ = footer.partition(f" · {STEP_FOOTER_START}")
+    return head if found else footer
+
+
 def _dots(done: int, total: int) -> str:
     return "●" * done + "○" * max(0, total - done)
 
@@ -255,7 +266,7 @@ def step_embed(state: StepState, *, problems: tuple[str, ...] = (), note: str = 
     if note:
         parts.append(f"_{note}_")
     embed.description = clip("\n\n".join(parts), EMBED_DESCRIPTION_LIMIT)
-    footer = f"Step {state.number} of {state.total}  {_dots(state.number, state.total)}"
+    footer = f"{STEP_FOOTER_START}{state.number} of {state.total}  {_dots(state.number, state.total)}"
     if group:
         footer += "\nA moderator moves the group on. 'Do it on my own' goes at your own pace, privately."
     embed.set_footer(text=footer)
@@ -403,7 +414,11 @@ class StepButton(
         state = await cog.service.act(self.session_id, self.action, actor, hearth(interaction).now())
         if state.ended is not None:
             cog.forget_care(self.session_id)
-        await interaction.response.edit_message(embed=step_embed(state), view=step_view(state))
+        embed = step_embed(state)
+        if state.session.is_group:
+            # A scheduled post keeps its marker at every step, so the check-ins can still find it.
+            embed = marked(embed, posted_marker(interaction.message))
+        await interaction.response.edit_message(embed=embed, view=step_view(state))
 
 
 class PacerStopButton(

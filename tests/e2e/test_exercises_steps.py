@@ -370,6 +370,28 @@ async def test_post_group_exercise_for_a_check_in_schedule(hearth: Harness) -> N
     assert "### Start with your body" in hearth.fake.message(posted.id).embeds[0]["description"]
 
 
+async def test_a_scheduled_group_step_post_keeps_its_marker_at_every_step(hearth: Harness) -> None:
+    cog: Any = hearth.bot.get_cog("Exercises")
+    checkins = hearth.bot.get_channel(hearth.channels["checkins"].id)
+    message = await cog.post_group_exercise(checkins, "self-soothing", marker="Hearth check-in #7")
+    posted = hearth.fake.message(message.id)
+    assert posted.embeds[0]["footer"]["text"].startswith("Hearth check-in #7 · Step 1 of 6")
+
+    mod = hearth.actor("mod", "checkins")
+    moved = await mod.click(posted, label="Next")
+    assert "### Sound" in _desc(moved)
+    assert _footer(moved).startswith("Hearth check-in #7 · Step 2 of 6  ●●○○○○")
+    back = await mod.click(moved, label="Back")
+    assert _footer(back).startswith("Hearth check-in #7 · Step 1 of 6")
+    stopped = await mod.click(back, label="Stop")
+    assert _desc(stopped).startswith("## Stopped") and _footer(stopped) == "Hearth check-in #7"
+
+    # A group post without a marker gets none.
+    plain = await cog.post_group_exercise(checkins, "grounding-5-4-3-2-1")
+    after = await mod.click(hearth.fake.message(plain.id), label="Next")
+    assert _footer(after).startswith("Step 2 of 5")
+
+
 async def test_the_start_button_gives_anyone_the_exercise_privately(hearth: Harness) -> None:
     import discord
 

@@ -35,12 +35,14 @@ from bot.cogs._ui import (
     submitted_values,
 )
 from bot.cogs.journal import (
-    care_for_private_text,
+    assess_private_text,
     journal_service,
     member_ids,
+    offer_private_care,
     pick_prompt,
     prompt_message,
     prompt_pool,
+    report_then_care,
 )
 from bot.content_areas.exercises import PACED_RATES, Exercise, Phase
 from bot.errors import NotModeratorError, UserFacingError
@@ -829,7 +831,18 @@ class Exercises(commands.Cog, name="Exercises"):
         values = submitted_values(interaction)
         actor = Actor(interaction.user.id)
         await defer_private(interaction, update=interaction.message is not None)
-        result = await self.service.answer(session_id, step, values, actor, hearth(interaction).now())
+        # Each step is checked as it comes (a member may stop or walk away before the last one),
+        # and before it is stored, so a failed save still offers care.
+        written = "\n".join(v for v in values.values() if v.strip())
+        assessment = await assess_private_text(interaction, written)
+        offered = self._care_offered.pop(session_id, set())
+        try:
+            result = await self.service.answer(session_id, step, values, actor, hearth(interaction).now())
+        except Exception as exc:
+            await report_then_care(interaction, exc, assessment, offered=offered)
+            if offered:
+                self._care_offered[session_id] = offered
+            return
         if result.journal_entry_id is not None and result.record_text is not None:
             await interaction.edit_original_response(
                 embed=record_saved_embed(result.state, result.record_text), view=None
@@ -838,11 +851,7 @@ class Exercises(commands.Cog, name="Exercises"):
             await interaction.edit_original_response(
                 embed=step_embed(result.state, problems=result.problems), view=step_view(result.state)
             )
-        # Each step is checked as it comes: a member may stop or walk away before the last one.
-        offered = self._care_offered.pop(session_id, set())
-        await care_for_private_text(
-            interaction, "\n".join(v for v in values.values() if v.strip()), offered=offered
-        )
+        await offer_private_care(interaction, assessment, offered=offered)
         if offered and result.state.ended is None:
             self._care_offered[session_id] = offered
 

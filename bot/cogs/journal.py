@@ -38,7 +38,7 @@ from bot.services.journal import (
     preview,
     when_text,
 )
-from bot.services.safety import CrisisLevel
+from bot.services.safety import Assessment, CrisisLevel
 from bot.storage.journal import JournalEntry, JournalStore
 
 log = logging.getLogger(__name__)
@@ -61,16 +61,27 @@ def member_ids(interaction: discord.Interaction) -> tuple[int, int]:
     return interaction.guild_id, interaction.user.id
 
 
-async def care_for_private_text(
-    interaction: discord.Interaction, text: str, *, offered: set[CrisisLevel] | None = None
+async def assess_private_text(interaction: discord.Interaction, text: str) -> Assessment:
+    """Assess a member's private words before saving them, so care never depends on the save.
+
+    When the guild's own phrases can't be read, the built-in ones still decide.
+    """
+    bot = hearth(interaction)
+    try:
+        return await bot.safety.assess(interaction.guild_id, text)
+    except Exception as exc:
+        log.warning("assessed private words with the built-in phrases only (%s)", type(exc).__name__)
+        return bot.safety.assess_builtin(text)
+
+
+async def offer_private_care(
+    interaction: discord.Interaction, assessment: Assessment, *, offered: set[CrisisLevel] | None = None
 ) -> None:
     """Offer resources to the writer alone when their private words suggest they are struggling.
 
     `offered` collects the levels already offered during one piece of writing done in parts
     (a thought record's steps): resources are shown again only for a higher level.
     """
-    bot = hearth(interaction)
-    assessment = await bot.safety.assess(interaction.guild_id, text)
     if not assessment.needs_care:
         return
     if offered is not None:
@@ -79,6 +90,24 @@ async def care_for_private_text(
         offered.add(assessment.level)
     # Private writing never alerts anyone: only the writer sees the resources.
     await offer_care(interaction, assessment, source="journal", alert=False)
+
+
+async def report_then_care(
+    interaction: discord.Interaction,
+    error: BaseException,
+    assessment: Assessment,
+    *,
+    offered: set[CrisisLevel] | None = None,
+) -> None:
+    """Tell the writer their words were not saved (and hand them back), then offer care anyway.
+
+    A busy database or a failed save must not cost a struggling member the helplines.
+    """
+    await report(interaction, error)
+    try:
+        await offer_private_care(interaction, assessment, offered=offered)
+    except Exception:
+        log.exception("could not offer care after a failed save")
 
 
 def journal_service(bot: commands.Bot) -> JournalService:
@@ -454,23 +483,29 @@ class Journal(commands.Cog, name="Journal"):
 
         Deferred first: a busy database can hold the write for seconds, and the member must still
         get their words back (the error handler returns the form's text) rather than a dead form.
+        The words are assessed before the save, so care is offered even when the save fails.
         """
         guild_id, user_id = member_ids(interaction)
         text = submitted_values(interaction).get("body", "")
         if prompt_id is not None and prompt_id not in prompt_pool(self.bot):
             prompt_id = None
         await defer_private(interaction)
-        await self.service.write(
-            guild_id=guild_id,
-            user_id=user_id,
-            text=text,
-            now=hearth(interaction).now(),
-            prompt_id=prompt_id,
-        )
+        assessment = await assess_private_text(interaction, text)
+        try:
+            await self.service.write(
+                guild_id=guild_id,
+                user_id=user_id,
+                text=text,
+                now=hearth(interaction).now(),
+                prompt_id=prompt_id,
+            )
+        except Exception as exc:
+            await report_then_care(interaction, exc, assessment)
+            return
         await interaction.followup.send(
             "Saved to your private journal. Only you can read it: see **/journal entries**.", ephemeral=True
         )
-        await care_for_private_text(interaction, text)
+        await offer_private_care(interaction, assessment)
 
 
 async def setup(bot: commands.Bot) -> None:

@@ -260,6 +260,23 @@ async def test_crisis_words_in_a_thought_record_step_get_care_at_once_and_privat
     assert hearth.fake.messages(hearth.channels["alerts"]) == []
 
 
+async def test_crisis_words_in_a_thought_record_step_get_care_even_when_the_step_could_not_be_saved(
+    hearth: Harness,
+) -> None:
+    from tests.e2e.test_busy_e2e import busy_database  # here: that module imports ANSWERS from this one
+
+    alice = hearth.actor("alice")
+    current = await _answer(alice, await alice.slash("exercise", name="thought-record"), ANSWERS[0])
+    opened = await alice.click(current, label="Answer")
+    async with busy_database(hearth):
+        failed = await opened.submit({"What went through your mind?": "I want to die."})
+        told, care = await failed.wait_followups(2)
+    assert told.ephemeral and "very busy" in told.text and "I want to die." in told.text
+    assert care.ephemeral and care.embeds[0]["title"] == "You're not alone"
+    assert "carrying something really heavy" in care.text
+    assert "### The automatic thought" in _desc(failed), "still at the same step"
+
+
 async def test_thought_record_care_is_offered_once_per_level(hearth: Harness) -> None:
     alice = hearth.actor("alice")
     current = await _answer(alice, await alice.slash("exercise", name="thought-record"), ANSWERS[0])

@@ -35,6 +35,7 @@ from bot.cogs._ui import (
     submitted_values,
 )
 from bot.cogs.journal import (
+    answer_update,
     assess_private_text,
     journal_service,
     member_ids,
@@ -43,6 +44,7 @@ from bot.cogs.journal import (
     prompt_message,
     prompt_pool,
     report_then_care,
+    within_window,
 )
 from bot.content_areas.exercises import PACED_RATES, Exercise, Phase
 from bot.errors import NotModeratorError, UserFacingError
@@ -413,14 +415,16 @@ class StepButton(
             if state.exercise.kind == "thought_record" and state.ended is None and not state.session.is_group:
                 await interaction.response.send_modal(answer_modal(state))
                 return
-        state = await cog.service.act(self.session_id, self.action, actor, hearth(interaction).now())
+        state = await within_window(
+            interaction, cog.service.act(self.session_id, self.action, actor, hearth(interaction).now())
+        )
         if state.ended is not None:
             cog.forget_care(self.session_id)
         embed = step_embed(state)
         if state.session.is_group:
             # A scheduled post keeps its marker at every step, so the check-ins can still find it.
             embed = marked(embed, posted_marker(interaction.message))
-        await interaction.response.edit_message(embed=embed, view=step_view(state))
+        await answer_update(interaction, embed=embed, view=step_view(state))
 
 
 class PacerStopButton(

@@ -6,11 +6,13 @@ check for private writing, and the journal prompts.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import re
 import secrets
-from typing import Any, cast
+from collections.abc import Awaitable
+from typing import Any, TypeVar, cast
 
 import discord
 from discord import app_commands
@@ -52,6 +54,30 @@ PUBLIC_PROMPT_FOOTER = (
 
 
 # ----- helpers shared with the exercise and ladder cogs ------------------------------
+
+
+# How long a button waits for its work before acknowledging the click, well inside Discord's 3 seconds.
+ANSWER_WITHIN_SECONDS = 2.0
+
+T = TypeVar("T")
+
+
+async def within_window(interaction: discord.Interaction, work: Awaitable[T]) -> T:
+    """Await a click's work (such as a write a busy database may hold for seconds), acknowledging the
+    click first if the work is not done in time; then answer with `answer_update`."""
+    task = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait({task}, timeout=ANSWER_WITHIN_SECONDS)
+    if not done:
+        await defer_private(interaction, update=True)
+    return await task
+
+
+async def answer_update(interaction: discord.Interaction, **message: Any) -> None:
+    """Replace the clicked message, whether or not the click was acknowledged already."""
+    if interaction.response.is_done():
+        await interaction.edit_original_response(**message)
+    else:
+        await interaction.response.edit_message(**message)
 
 
 def member_ids(interaction: discord.Interaction) -> tuple[int, int]:
@@ -376,13 +402,9 @@ class EntryButton(
             embed, view = confirm_message(entry)
             await interaction.response.edit_message(embed=embed, view=view)
             return
-        page = await cog.service.page_of(entry)
-        await cog.service.delete(self.entry_id, user_id)
-        embed, list_view = list_message(
-            await cog.service.page(guild_id, user_id, page),
-            note="Deleted. That entry is gone from Hearth for good.",
-        )
-        await interaction.response.edit_message(embed=embed, view=list_view)
+        page = await within_window(interaction, cog.delete_entry(entry, guild_id, user_id))
+        embed, list_view = list_message(page, note="Deleted. That entry is gone from Hearth for good.")
+        await answer_update(interaction, embed=embed, view=list_view)
 
 
 DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
@@ -457,6 +479,12 @@ class Journal(commands.Cog, name="Journal"):
             file=file,
             ephemeral=True,
         )
+
+    async def delete_entry(self, entry: JournalEntry, guild_id: int, user_id: int) -> JournalPage:
+        """Delete one of the member's entries; return the page of their list it was on."""
+        page = await self.service.page_of(entry)
+        await self.service.delete(entry.id, user_id)
+        return await self.service.page(guild_id, user_id, page)
 
     async def show_entry(self, interaction: discord.Interaction, entry_id: int) -> None:
         """Replace the message with one entry in full."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from tests.fakediscord.harness import Harness
 
 
@@ -70,6 +72,29 @@ async def test_a_step_exercise_continues_after_a_restart(hearth: Harness) -> Non
     done = await hearth.actor("alice").click(back, label="Finish")
     assert _desc(done).startswith("## Finished\nYou just spent a few minutes in the present moment.")
     assert done.message.buttons == []
+
+
+async def test_next_is_acknowledged_in_time_when_saving_the_step_is_slow(
+    hearth: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sessions = hearth.bot.get_cog("Exercises").service.sessions  # type: ignore[union-attr]
+    move = sessions.move
+
+    async def slow_move(*args: Any, **kwargs: Any) -> bool:
+        await asyncio.sleep(3.5)  # a busy database holds the write past Discord's 3 seconds
+        return await move(*args, **kwargs)
+
+    alice = hearth.actor("alice")
+    started = await alice.slash("exercise", name="grounding-5-4-3-2-1")
+    monkeypatch.setattr(sessions, "move", slow_move)
+    clicked = await alice.click(started, label="Next")
+    assert clicked.type == 6 and clicked.latency < 3
+    await clicked.reply(timeout=8)
+    assert "### Four things you can feel" in _desc(clicked)
+
+    monkeypatch.setattr(sessions, "move", move)
+    quick = await alice.click(clicked, label="Next")
+    assert quick.type == 7 and "### Three things you can hear" in _desc(quick)
 
 
 async def test_breathing_options_given_to_a_step_exercise_are_named_as_unused(hearth: Harness) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from tests.e2e.test_busy_e2e import busy_database
 from tests.fakediscord.harness import Harness
 
@@ -146,3 +148,27 @@ async def test_everyday_words_that_could_not_be_saved_get_no_care_message(hearth
     assert "very busy" in told.text
     await asyncio.sleep(0.3)
     assert submitted.followups == []
+
+
+async def test_deleting_an_entry_is_acknowledged_in_time_when_the_delete_is_slow(
+    hearth: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = hearth.bot.get_cog("Journal").service.store  # type: ignore[union-attr]
+    delete = store.delete
+
+    async def slow_delete(*args: Any, **kwargs: Any) -> bool:
+        await asyncio.sleep(3.5)  # a busy database holds the write past Discord's 3 seconds
+        return await delete(*args, **kwargs)
+
+    alice = hearth.actor("alice")
+    await _write(hearth, "alice", "A quiet evening, and I let myself rest.")
+    listed = await (await alice.slash("journal entries")).reply()
+    read = await alice.select(listed, [listed.selects[0]["options"][0]["value"]])
+    confirm = await alice.click(read, label="Delete")
+    monkeypatch.setattr(store, "delete", slow_delete)
+    clicked = await alice.click(confirm, label="Delete for good")
+    assert clicked.type == 6 and clicked.latency < 3
+    await clicked.reply(timeout=8)
+    assert "Deleted. That entry is gone from Hearth for good." in _desc(clicked)
+    assert hearth.bot.db is not None
+    assert await hearth.bot.db.fetchval("SELECT COUNT(*) FROM journal_entries") == 0

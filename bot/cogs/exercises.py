@@ -35,12 +35,16 @@ from bot.cogs._ui import (
     submitted_values,
 )
 from bot.cogs.journal import (
-    care_for_private_text,
+    answer_update,
+    assess_private_text,
     journal_service,
     member_ids,
+    offer_private_care,
     pick_prompt,
     prompt_message,
     prompt_pool,
+    report_then_care,
+    within_window,
 )
 from bot.content_areas.exercises import PACED_RATES, Exercise, Phase
 from bot.errors import NotModeratorError, UserFacingError
@@ -77,11 +81,23 @@ RESTART_NOTE = (
     "**/exercise** in a minute."
 )
 REPLACED_NOTE = "A new breathing session started, so this one stopped."
+STEPS_STOPPED_TEXT = "That's fine: you can start it again from the beginning any time with **/exercise**."
+# Stopping a thought record deletes its answers (see ExerciseSessionStore.end): say so plainly.
+RECORD_STOPPED_TEXT = (
+    "Your answers to this thought record have been deleted, and nothing was saved to your journal. "
+    "You can start a new one any time with **/exercise**."
+)
+RECORD_RESUMED_NOTE = (
+    "You were part-way through a thought record, so it carries on where you left off. Your answers so far "
+    "are kept privately until you finish it; **Stop** deletes them."
+)
+# How a step message's own footer begins; a scheduled post's marker goes before it.
+STEP_FOOTER_START = "Step "
 GROUP_NOTE = "Follow along together. Anyone can stop following at any time and breathe normally."
 # What `/exercise rate:` offers: exactly the rates paced breathing can use.
 LOWEST_RATE, HIGHEST_RATE = PACED_RATES
-# How long a Stop click waits for an edit already on its way before answering; it must answer
-# within Discord's 3 seconds. A slower edit is followed by the stopped message once more.
+# How long replacing a group pacer, or shutting down, waits for an edit already on its way.
+# (A Stop click never waits: it answers at once and says "Stopped" again after a late edit.)
 STOP_WAIT_SECONDS = 2.0
 
 
@@ -89,7 +105,7 @@ STOP_WAIT_SECONDS = 2.0
 class PacerTiming:
     """How fast the pacer runs: `scale` multiplies every phase (tests make it small);
     `min_edit_interval` is the least real time between two edits of one message; `stop_wait`
-    is how long a Stop click waits for an edit already on its way before answering."""
+    is how long replacing a pacer or shutting down waits for an edit already on its way."""
 
     scale: float = 1.0
     min_edit_interval: float = MIN_EDIT_INTERVAL
@@ -116,6 +132,8 @@ class PacerRun:
     marker: str | None = None
     # Which of the member's options were not used as given (see `options_note`), shown with the lead-in.
     note: str = ""
+    # How many of the pacer's edits have landed; Stop compares it to know whether one landed after it.
+    edits_landed: int = 0
 
     @property
     def is_group(self) -> bool:
@@ -146,12 +164,29 @@ def _title(exercise: Exercise, group: bool) -> str:
     return f"{exercise.title} · together" if group else exercise.title
 
 
+def record_kept_note(title: str) -> str:
+    """Tell a member their unfinished thought record was kept while another exercise started."""
+    return (
+        f"Your unfinished {title.lower()} is kept with its answers: start **{title}** again with "
+        "**/exercise** to carry on where you left off."
+    )
+
+
 def marked(embed: discord.Embed, marker: str | None) -> discord.Embed:
     """Put a scheduled post's marker first in its footer, where the check-ins look after a restart."""
     if marker:
         rest = embed.footer.text
         embed.set_footer(text=f"{marker} · {rest}" if rest else marker)
     return embed
+
+
+def posted_marker(message: discord.Message | None) -> str | None:
+    """Return the scheduled post's marker a step message carries in its footer, if any."""
+    footer = message.embeds[0].footer.text if message and message.embeds else None
+    if not footer or footer.startswith(STEP_FOOTER_START):
+        return None
+    head, found, _ = footer.partition(f" · {STEP_FOOTER_START}")
+    return head if found else footer
 
 
 def _dots(done: int, total: int) -> str:
@@ -214,7 +249,9 @@ def step_embed(state: StepState, *, problems: tuple[str, ...] = (), note: str = 
         )
         return embed
     if state.ended == "stopped":
-        embed.description = "## Stopped\nThat's fine: you can pick it up again any time with **/exercise**."
+        embed.description = (
+            f"## Stopped\n{RECORD_STOPPED_TEXT if exercise.kind == 'thought_record' else STEPS_STOPPED_TEXT}"
+        )
         return embed
     parts = []
     if state.index == 0 and exercise.intro:
@@ -233,7 +270,7 @@ def step_embed(state: StepState, *, problems: tuple[str, ...] = (), note: str = 
     if note:
         parts.append(f"_{note}_")
     embed.description = clip("\n\n".join(parts), EMBED_DESCRIPTION_LIMIT)
-    footer = f"Step {state.number} of {state.total}  {_dots(state.number, state.total)}"
+    footer = f"{STEP_FOOTER_START}{state.number} of {state.total}  {_dots(state.number, state.total)}"
     if group:
         footer += "\nA moderator moves the group on. 'Do it on my own' goes at your own pace, privately."
     embed.set_footer(text=footer)
@@ -378,10 +415,16 @@ class StepButton(
             if state.exercise.kind == "thought_record" and state.ended is None and not state.session.is_group:
                 await interaction.response.send_modal(answer_modal(state))
                 return
-        state = await cog.service.act(self.session_id, self.action, actor, hearth(interaction).now())
+        state = await within_window(
+            interaction, cog.service.act(self.session_id, self.action, actor, hearth(interaction).now())
+        )
         if state.ended is not None:
             cog.forget_care(self.session_id)
-        await interaction.response.edit_message(embed=step_embed(state), view=step_view(state))
+        embed = step_embed(state)
+        if state.session.is_group:
+            # A scheduled post keeps its marker at every step, so the check-ins can still find it.
+            embed = marked(embed, posted_marker(interaction.message))
+        await answer_update(interaction, embed=embed, view=step_view(state))
 
 
 class PacerStopButton(
@@ -425,19 +468,23 @@ class PacerStopButton(
                 )
         elif run.owner_id != interaction.user.id:
             raise NotYourSessionError()
-        settled = await cog.stop_run(run)
+        # Answer the click at once: the pacer stops editing now, even with an edit still on its way.
+        run.stopped.set()
+        cog.forget_run(run)
         embed = pacer_end_embed(run, stopped=True)
         view = None
         if run.is_group:
             view = discord.ui.View(timeout=None).add_item(
                 StartButton(run.exercise.id, label="Do it on my own")
             )
+        landed = run.edits_landed
         await interaction.response.edit_message(embed=embed, view=view)
-        if not settled and run.task is not None:
-            # An edit slower than the wait was still on its way and has landed over "Stopped"
-            # (or will): once the pacer has settled, say "Stopped" again so it is the last word.
+        if run.task is not None and not run.task.done():
+            # An edit already on its way may land over "Stopped": once the pacer has settled,
+            # say "Stopped" again so it is the last word.
             await asyncio.wait({run.task})
-            await interaction.edit_original_response(embed=embed, view=view)
+            if run.edits_landed > landed:
+                await interaction.edit_original_response(embed=embed, view=view)
 
 
 def _kept_start_button(message: discord.Message | None) -> discord.ui.View | None:
@@ -518,7 +565,7 @@ class Exercises(commands.Cog, name="Exercises"):
         rate: app_commands.Range[int, LOWEST_RATE, HIGHEST_RATE] | None = None,
         cycles: app_commands.Range[int, 1, 30] | None = None,
     ) -> None:
-        exercise = self.service.exercise(name.strip())
+        exercise = self.service.find_exercise(name)
         if not group:
             await self.start_private(interaction, exercise.id, rate=rate, cycles=cycles)
             return
@@ -572,6 +619,10 @@ class Exercises(commands.Cog, name="Exercises"):
             state = await self.service.start(
                 guild_id=guild_id, user_id=user_id, exercise_id=exercise.id, now=hearth(interaction).now()
             )
+            if state.resumed:
+                note = f"{RECORD_RESUMED_NOTE} {note}".strip()
+            elif state.kept is not None:
+                note = f"{note} {record_kept_note(state.kept.title)}".strip()
             view = step_view(state)
             assert view is not None
             await interaction.response.send_message(
@@ -623,7 +674,7 @@ class Exercises(commands.Cog, name="Exercises"):
         try:
             await interaction.response.send_message(embed=pacer_embed(run, None), view=view, ephemeral=True)
         except BaseException:
-            self._forget(run)
+            self.forget_run(run)
             raise
         run.task = asyncio.create_task(
             self._drive(run, interaction.edit_original_response, None), name=f"hearth-pacer-{run.token}"
@@ -661,7 +712,7 @@ class Exercises(commands.Cog, name="Exercises"):
             try:
                 message = await channel.send(embed=pacer_embed(run, None), view=view)
             except BaseException:
-                self._forget(run)
+                self.forget_run(run)
                 raise
             if channel_id is not None:
                 self._run_of_channel[channel_id] = run.token
@@ -710,18 +761,23 @@ class Exercises(commands.Cog, name="Exercises"):
         loop = asyncio.get_running_loop()
         start = last_request = loop.time()
         gap = self.pacer_timing.min_edit_interval
+
+        async def send(**changes: Any) -> None:
+            await edit(**changes)
+            run.edits_landed += 1
+
         try:
             for frame in run.plan.frames[1:]:
                 if await run.wait_until(max(start + frame.at, last_request + gap)):
                     break
                 last_request = loop.time()
-                await edit(embed=pacer_embed(run, frame))
+                await send(embed=pacer_embed(run, frame))
             else:
                 if not await run.wait_until(max(start + run.plan.ends_at, last_request + gap)):
                     run.finished = True
-                    await edit(embed=pacer_end_embed(run, stopped=False), view=final_view)
+                    await send(embed=pacer_end_embed(run, stopped=False), view=final_view)
             if not run.finished and run.stop_note is not None:
-                await edit(embed=pacer_end_embed(run, stopped=True, note=run.stop_note), view=final_view)
+                await send(embed=pacer_end_embed(run, stopped=True, note=run.stop_note), view=final_view)
         except discord.NotFound:
             log.info("a pacer message was dismissed or deleted; stopping that pacer")
         except discord.HTTPException as exc:
@@ -729,7 +785,7 @@ class Exercises(commands.Cog, name="Exercises"):
         except Exception:
             log.exception("a pacer stopped unexpectedly")
         finally:
-            self._forget(run)
+            self.forget_run(run)
 
     async def stop_run(self, run: PacerRun) -> bool:
         """Stop a pacer and wait a little for any edit already on its way.
@@ -743,14 +799,15 @@ class Exercises(commands.Cog, name="Exercises"):
         if run.task is not None and not run.task.done():
             done, _ = await asyncio.wait({run.task}, timeout=self.pacer_timing.stop_wait)
             settled = bool(done)
-        self._forget(run)
+        self.forget_run(run)
         return settled
 
     def forget_care(self, session_id: int) -> None:
         """Forget which care levels a thought-record session was offered (it has ended)."""
         self._care_offered.pop(session_id, None)
 
-    def _forget(self, run: PacerRun) -> None:
+    def forget_run(self, run: PacerRun) -> None:
+        """Stop tracking a pacer: it no longer counts as the member's or the channel's live one."""
         self.runs.pop(run.token, None)
         if run.owner_id is not None and self._run_of_member.get(run.owner_id) == run.token:
             del self._run_of_member[run.owner_id]
@@ -778,7 +835,18 @@ class Exercises(commands.Cog, name="Exercises"):
         values = submitted_values(interaction)
         actor = Actor(interaction.user.id)
         await defer_private(interaction, update=interaction.message is not None)
-        result = await self.service.answer(session_id, step, values, actor, hearth(interaction).now())
+        # Each step is checked as it comes (a member may stop or walk away before the last one),
+        # and before it is stored, so a failed save still offers care.
+        written = "\n".join(v for v in values.values() if v.strip())
+        assessment = await assess_private_text(interaction, written)
+        offered = self._care_offered.pop(session_id, set())
+        try:
+            result = await self.service.answer(session_id, step, values, actor, hearth(interaction).now())
+        except Exception as exc:
+            await report_then_care(interaction, exc, assessment, offered=offered)
+            if offered:
+                self._care_offered[session_id] = offered
+            return
         if result.journal_entry_id is not None and result.record_text is not None:
             await interaction.edit_original_response(
                 embed=record_saved_embed(result.state, result.record_text), view=None
@@ -787,11 +855,7 @@ class Exercises(commands.Cog, name="Exercises"):
             await interaction.edit_original_response(
                 embed=step_embed(result.state, problems=result.problems), view=step_view(result.state)
             )
-        # Each step is checked as it comes: a member may stop or walk away before the last one.
-        offered = self._care_offered.pop(session_id, set())
-        await care_for_private_text(
-            interaction, "\n".join(v for v in values.values() if v.strip()), offered=offered
-        )
+        await offer_private_care(interaction, assessment, offered=offered)
         if offered and result.state.ended is None:
             self._care_offered[session_id] = offered
 

@@ -35,6 +35,7 @@ from bot.cogs._ui import (
     routed_modal,
     submitted_values,
 )
+from bot.content_areas.faq import page_description
 from bot.errors import UserFacingError
 from bot.services.faq import (
     ALIAS_LIMIT,
@@ -147,8 +148,9 @@ async def learn_card(service: FaqService, guild_id: int | None, topic: Topic,
     """Render one page of a topic card with Previous/Next and its related entries."""
     page = max(0, min(page, len(topic.pages) - 1))
     shown = topic.pages[page]
-    heading = f"**{shown.heading}**\n\n" if shown.heading else ""
-    embed = discord.Embed(title=topic.title, description=f"{heading}{shown.body}", colour=HEARTH_COLOUR)
+    embed = discord.Embed(
+        title=topic.title, description=page_description(shown.heading, shown.body), colour=HEARTH_COLOUR
+    )
     footer = f"Page {page + 1} of {len(topic.pages)} · " if len(topic.pages) > 1 else ""
     embed.set_footer(text=f"{footer}Ask your own question with /faq")
     view = discord.ui.View(timeout=None)

@@ -6,11 +6,13 @@ check for private writing, and the journal prompts.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import re
 import secrets
-from typing import Any, cast
+from collections.abc import Awaitable
+from typing import Any, TypeVar, cast
 
 import discord
 from discord import app_commands
@@ -38,7 +40,7 @@ from bot.services.journal import (
     preview,
     when_text,
 )
-from bot.services.safety import CrisisLevel
+from bot.services.safety import Assessment, CrisisLevel
 from bot.storage.journal import JournalEntry, JournalStore
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,30 @@ PUBLIC_PROMPT_FOOTER = (
 # ----- helpers shared with the exercise and ladder cogs ------------------------------
 
 
+# How long a button waits for its work before acknowledging the click, well inside Discord's 3 seconds.
+ANSWER_WITHIN_SECONDS = 2.0
+
+T = TypeVar("T")
+
+
+async def within_window(interaction: discord.Interaction, work: Awaitable[T]) -> T:
+    """Await a click's work (such as a write a busy database may hold for seconds), acknowledging the
+    click first if the work is not done in time; then answer with `answer_update`."""
+    task = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait({task}, timeout=ANSWER_WITHIN_SECONDS)
+    if not done:
+        await defer_private(interaction, update=True)
+    return await task
+
+
+async def answer_update(interaction: discord.Interaction, **message: Any) -> None:
+    """Replace the clicked message, whether or not the click was acknowledged already."""
+    if interaction.response.is_done():
+        await interaction.edit_original_response(**message)
+    else:
+        await interaction.response.edit_message(**message)
+
+
 def member_ids(interaction: discord.Interaction) -> tuple[int, int]:
     """Return (guild id, user id), refusing outside a server."""
     if interaction.guild_id is None:
@@ -61,16 +87,27 @@ def member_ids(interaction: discord.Interaction) -> tuple[int, int]:
     return interaction.guild_id, interaction.user.id
 
 
-async def care_for_private_text(
-    interaction: discord.Interaction, text: str, *, offered: set[CrisisLevel] | None = None
+async def assess_private_text(interaction: discord.Interaction, text: str) -> Assessment:
+    """Assess a member's private words before saving them, so care never depends on the save.
+
+    When the guild's own phrases can't be read, the built-in ones still decide.
+    """
+    bot = hearth(interaction)
+    try:
+        return await bot.safety.assess(interaction.guild_id, text)
+    except Exception as exc:
+        log.warning("assessed private words with the built-in phrases only (%s)", type(exc).__name__)
+        return bot.safety.assess_builtin(text)
+
+
+async def offer_private_care(
+    interaction: discord.Interaction, assessment: Assessment, *, offered: set[CrisisLevel] | None = None
 ) -> None:
     """Offer resources to the writer alone when their private words suggest they are struggling.
 
     `offered` collects the levels already offered during one piece of writing done in parts
     (a thought record's steps): resources are shown again only for a higher level.
     """
-    bot = hearth(interaction)
-    assessment = await bot.safety.assess(interaction.guild_id, text)
     if not assessment.needs_care:
         return
     if offered is not None:
@@ -79,6 +116,24 @@ async def care_for_private_text(
         offered.add(assessment.level)
     # Private writing never alerts anyone: only the writer sees the resources.
     await offer_care(interaction, assessment, source="journal", alert=False)
+
+
+async def report_then_care(
+    interaction: discord.Interaction,
+    error: BaseException,
+    assessment: Assessment,
+    *,
+    offered: set[CrisisLevel] | None = None,
+) -> None:
+    """Tell the writer their words were not saved (and hand them back), then offer care anyway.
+
+    A busy database or a failed save must not cost a struggling member the helplines.
+    """
+    await report(interaction, error)
+    try:
+        await offer_private_care(interaction, assessment, offered=offered)
+    except Exception:
+        log.exception("could not offer care after a failed save")
 
 
 def journal_service(bot: commands.Bot) -> JournalService:
@@ -347,13 +402,9 @@ class EntryButton(
             embed, view = confirm_message(entry)
             await interaction.response.edit_message(embed=embed, view=view)
             return
-        page = await cog.service.page_of(entry)
-        await cog.service.delete(self.entry_id, user_id)
-        embed, list_view = list_message(
-            await cog.service.page(guild_id, user_id, page),
-            note="Deleted. That entry is gone from Hearth for good.",
-        )
-        await interaction.response.edit_message(embed=embed, view=list_view)
+        page = await within_window(interaction, cog.delete_entry(entry, guild_id, user_id))
+        embed, list_view = list_message(page, note="Deleted. That entry is gone from Hearth for good.")
+        await answer_update(interaction, embed=embed, view=list_view)
 
 
 DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
@@ -429,6 +480,12 @@ class Journal(commands.Cog, name="Journal"):
             ephemeral=True,
         )
 
+    async def delete_entry(self, entry: JournalEntry, guild_id: int, user_id: int) -> JournalPage:
+        """Delete one of the member's entries; return the page of their list it was on."""
+        page = await self.service.page_of(entry)
+        await self.service.delete(entry.id, user_id)
+        return await self.service.page(guild_id, user_id, page)
+
     async def show_entry(self, interaction: discord.Interaction, entry_id: int) -> None:
         """Replace the message with one entry in full."""
         _, user_id = member_ids(interaction)
@@ -454,23 +511,29 @@ class Journal(commands.Cog, name="Journal"):
 
         Deferred first: a busy database can hold the write for seconds, and the member must still
         get their words back (the error handler returns the form's text) rather than a dead form.
+        The words are assessed before the save, so care is offered even when the save fails.
         """
         guild_id, user_id = member_ids(interaction)
         text = submitted_values(interaction).get("body", "")
         if prompt_id is not None and prompt_id not in prompt_pool(self.bot):
             prompt_id = None
         await defer_private(interaction)
-        await self.service.write(
-            guild_id=guild_id,
-            user_id=user_id,
-            text=text,
-            now=hearth(interaction).now(),
-            prompt_id=prompt_id,
-        )
+        assessment = await assess_private_text(interaction, text)
+        try:
+            await self.service.write(
+                guild_id=guild_id,
+                user_id=user_id,
+                text=text,
+                now=hearth(interaction).now(),
+                prompt_id=prompt_id,
+            )
+        except Exception as exc:
+            await report_then_care(interaction, exc, assessment)
+            return
         await interaction.followup.send(
             "Saved to your private journal. Only you can read it: see **/journal entries**.", ephemeral=True
         )
-        await care_for_private_text(interaction, text)
+        await offer_private_care(interaction, assessment)
 
 
 async def setup(bot: commands.Bot) -> None:

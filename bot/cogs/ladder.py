@@ -242,26 +242,42 @@ class LadderCog(commands.Cog, name="Ladder"):
         after: app_commands.Range[int, 0, 100],
     ) -> None:
         _, user_id = member_ids(interaction)
-        result = await self.service.log(
-            step_id=_step_id(step), user_id=user_id, before=before, after=after, now=hearth(interaction).now()
-        )
+        step_id = _step_id(step)
+        # Answered first: a busy database can hold the write past Discord's 3 seconds, and a member
+        # who saw no answer would log the same try again.
+        await defer_private(interaction)
+        try:
+            result = await self.service.log(
+                step_id=step_id, user_id=user_id, before=before, after=after, now=hearth(interaction).now()
+            )
+        except StorageBusyError:
+            raise UserFacingError(
+                f"Hearth is very busy and couldn't log that try (discomfort before {before}, after {after}). "
+                "Nothing was saved, so please log it again in a few seconds."
+            ) from None
         view = None
         if result.milestone is not None and sharing_available(self.bot):
             view = discord.ui.View(timeout=None).add_item(ShareMilestoneButton(result.progress.step.id))
         if view is None:
-            await interaction.response.send_message(embed=log_embed(result, before, after), ephemeral=True)
+            await interaction.followup.send(embed=log_embed(result, before, after), ephemeral=True)
         else:
-            await interaction.response.send_message(
-                embed=log_embed(result, before, after), view=view, ephemeral=True
-            )
+            await interaction.followup.send(embed=log_embed(result, before, after), view=view, ephemeral=True)
 
     @ladder.command(name="remove", description="Remove a step and its history from your ladder")
     @app_commands.describe(step="Which step to remove")
     async def remove(self, interaction: discord.Interaction, step: app_commands.Range[str, 1, 100]) -> None:
         _, user_id = member_ids(interaction)
-        found = await self.service.own_step(_step_id(step), user_id)
-        await self.service.remove(found.id, user_id)
-        await interaction.response.send_message(
+        step_id = _step_id(step)
+        await defer_private(interaction)
+        try:
+            found = await self.service.own_step(step_id, user_id)
+            await self.service.remove(found.id, user_id)
+        except StorageBusyError:
+            raise UserFacingError(
+                "Hearth is very busy and couldn't remove that step. It is still on your ladder; "
+                "please try again in a few seconds."
+            ) from None
+        await interaction.followup.send(
             f"Removed **{clip(found.title, 100)}** and its history from your ladder.", ephemeral=True
         )
 

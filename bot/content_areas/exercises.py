@@ -15,7 +15,8 @@ and then, by kind:
 - `steps`: a list of `[[steps]]`, each with `title` and `text`.
 - `thought_record`: `[[steps]]` as above, each with one to five `[[steps.fields]]`
   (`key`, `label`, `style` = "short" or "long", `placeholder`, `rating`, `required`, `max_length`).
-  Together the fields hold every key in `THOUGHT_RECORD_KEYS`, once each.
+  Together the fields hold every key in `THOUGHT_RECORD_KEYS`, once each; `rating = true` is
+  required for the keys in `RATING_KEYS` (0-100 ratings) and refused for the others.
 - `journal_prompt`: no extra tables; it offers a prompt from `content/journal_prompts.toml`.
 
 Problems name the file and the key, such as `exercises/box-breathing.toml: breathing.phases[2].seconds`.
@@ -45,6 +46,8 @@ THOUGHT_RECORD_KEYS = (
     "balanced_thought",
     "rerating",
 )
+# The thought-record answers that are 0-100 ratings: these, and only these, need `rating = true`.
+RATING_KEYS = ("intensity", "rerating")
 FIELD_STYLES = ("short", "long")
 
 # A live pacer must finish well inside the 15 minutes an interaction token lasts.
@@ -329,9 +332,14 @@ def _load_fields(reader: ContentReader, step: dict[str, Any], path: Path, where:
                            check=_one_of(FIELD_STYLES))
         placeholder = _text(reader, item, "placeholder", path, at, PLACEHOLDER_LIMIT, required=False)
         rating = reader.get(item, "rating", bool, path, at, required=False, default=False)
+        if key in RATING_KEYS and not rating:
+            reader.problem(path, f"{at}.rating", f"must be true: {key!r} is a rating from 0 to 100")
+        elif key and key not in RATING_KEYS and rating:
+            ratings = " and ".join(map(repr, RATING_KEYS))
+            reader.problem(path, f"{at}.rating", f"must be false for {key!r}; only {ratings} are ratings")
         required = reader.get(item, "required", bool, path, at, required=False, default=True)
         max_length = reader.get(item, "max_length", int, path, at, required=False, default=1000,
-                                check=_between(3 if rating else 20, TEXT_INPUT_LIMIT))
+                                check=_between(3 if rating or key in RATING_KEYS else 20, TEXT_INPUT_LIMIT))
         fields.append(Field(key, label, style, placeholder, rating, required, max_length))
     return tuple(fields)
 
@@ -383,14 +391,16 @@ def load_exercise(reader: ContentReader, path: Path) -> Exercise | None:
     order = reader.get(data, "order", int, path, required=False, default=100)
     breathing = None
     steps: tuple[Step, ...] = ()
+    # Name the kind as the file spells it, even one that is not valid.
+    given = f"not {data['kind']!r}" if "kind" in data else "and this file has no kind"
     if kind == "breathing":
         breathing = _load_breathing(reader, data, path)
     elif "breathing" in data:
-        reader.problem(path, "breathing", f"is only for kind 'breathing', not {kind!r}")
+        reader.problem(path, "breathing", f"is only for kind 'breathing', {given}")
     if kind in ("steps", "thought_record"):
         steps = _load_steps(reader, data, path, with_fields=kind == "thought_record")
     elif "steps" in data:
-        reader.problem(path, "steps", f"is only for kinds 'steps' and 'thought_record', not {kind!r}")
+        reader.problem(path, "steps", f"is only for kinds 'steps' and 'thought_record', {given}")
     if len(reader.problems) > before:
         return None
     return Exercise(

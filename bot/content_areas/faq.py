@@ -33,8 +33,11 @@ TOPIC_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 PAGE_BREAK = re.compile(r"^---[ \t]*$", re.MULTILINE)
 RELATED_PER_TOPIC = 10
 SUMMARY_LIMIT = 200
-# Room left in a topic page's embed description for the page counter line.
-PAGE_LIMIT = EMBED_DESCRIPTION_LIMIT - 96
+
+
+def page_description(heading: str, body: str) -> str:
+    """Return a topic page as /learn shows it in one embed description: the heading in bold, then the body."""
+    return f"**{heading}**\n\n{body}" if heading else body
 
 
 def _text_list(limit: int, most: int) -> Any:
@@ -86,9 +89,11 @@ def load_topics(reader: ContentReader, folder: Path) -> list[tuple[Topic, Path]]
             first, _, rest = chunk.partition("\n")
             if first.startswith("## "):
                 heading, text = first[3:].strip(), rest.strip()
-            if len(text) > PAGE_LIMIT:
+            shown = len(page_description(heading, text))
+            if shown > EMBED_DESCRIPTION_LIMIT:
+                with_heading = " with its heading" if heading else ""
                 reader.problem(path, f"page {number}",
-                               f"is {len(text)} characters; the limit is {PAGE_LIMIT}")
+                               f"is {shown} characters{with_heading}; the limit is {EMBED_DESCRIPTION_LIMIT}")
                 continue
             if not text:
                 reader.problem(path, f"page {number}", "has a heading but no text")

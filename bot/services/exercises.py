@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from rapidfuzz import fuzz
+
 from bot.content_areas.exercises import THOUGHT_RECORD_KEYS, Exercise, Field, Phase, Step
 from bot.errors import UserFacingError
 from bot.storage.exercises import ExerciseSession, ExerciseSessionStore
@@ -185,6 +187,10 @@ class StepState:
 
     session: ExerciseSession
     exercise: Exercise
+    # Set by `start`: the member's unfinished thought record was picked up where they left it
+    # (`resumed`), or was kept with its answers while this exercise started (`kept`).
+    resumed: bool = False
+    kept: Exercise | None = None
 
     @property
     def index(self) -> int:
@@ -295,6 +301,54 @@ def check_answers(fields: tuple[Field, ...], values: Mapping[str, str]) -> tuple
     return cleaned, problems
 
 
+# How close a typed name must be to an exercise's id or title to count as that exercise (0-100),
+# and how far ahead of the next exercise it must be, so a vague name is never guessed.
+NAME_MATCH_CUTOFF = 85
+NAME_MATCH_MARGIN = 5
+_NAME_NOISE = re.compile(r"[\s\-_]+")
+_PARENTHESES = re.compile(r"\([^)]*\)")
+
+
+def _plain_name(text: str) -> str:
+    return _NAME_NOISE.sub(" ", text.casefold()).strip()
+
+
+def _names_of(exercise: Exercise) -> set[str]:
+    return {
+        _plain_name(exercise.id),
+        _plain_name(exercise.title),
+        _plain_name(_PARENTHESES.sub(" ", exercise.title)),
+    }
+
+
+def match_exercise(library: Mapping[str, Exercise], typed: str) -> Exercise | None:
+    """Find the exercise a member means: its id or title in any case, all the words of only one
+    exercise's name, or a close misspelling of one; None when nothing (or more than one) fits."""
+    if typed in library:
+        return library[typed]
+    wanted = _plain_name(typed)
+    if not wanted:
+        return None
+    exercises = list(library.values())
+    exact = [e for e in exercises if wanted in _names_of(e)]
+    if len(exact) == 1:
+        return exact[0]
+    words = wanted.split()
+    containing = [e for e in exercises if any(all(w in n.split() for w in words) for n in _names_of(e))]
+    if len(containing) == 1:
+        return containing[0]
+    scored = sorted(
+        ((max(fuzz.ratio(wanted, name) for name in _names_of(e)), e) for e in exercises),
+        key=lambda pair: pair[0],
+        reverse=True,
+    )
+    if not scored or scored[0][0] < NAME_MATCH_CUTOFF:
+        return None
+    if len(scored) > 1 and scored[1][0] > scored[0][0] - NAME_MATCH_MARGIN:
+        return None
+    return scored[0][1]
+
+
 class ExerciseService:
     """Starts and moves step sessions, and saves finished thought records to the journal."""
 
@@ -320,21 +374,39 @@ class ExerciseService:
             )
         return found
 
+    def find_exercise(self, typed: str) -> Exercise:
+        """Return the exercise a member typed, by id or title (any case, small typos forgiven)."""
+        found = match_exercise(self._exercises(), typed.strip())
+        return found if found is not None else self.exercise(typed.strip())
+
     async def start(
         self, *, guild_id: int, user_id: int | None, exercise_id: str, now: datetime,
         channel_id: int | None = None,
     ) -> StepState:
-        """Start a step exercise privately (with a user) or for a group (without one)."""
+        """Start a step exercise privately (with a user) or for a group (without one).
+
+        One private exercise at a time, except that written answers are never thrown away by
+        starting something else: a member's unfinished thought record is kept while another
+        exercise starts, and starting a thought record again picks it up where they left it.
+        """
         exercise = self.exercise(exercise_id)
         if not exercise.has_steps:
             raise ValueError(f"{exercise_id} is not a step exercise")
+        unfinished: ExerciseSession | None = None
         if user_id is not None:
-            # One private exercise at a time: starting another ends the one before.
-            await self.sessions.stop_active(user_id, guild_id, now)
+            active = await self.sessions.active_private(user_id, guild_id)
+            unfinished = next((s for s in active if s.answers), None)
+            if unfinished is not None and unfinished.exercise_id == exercise.id:
+                await self.sessions.stop_active(user_id, guild_id, now, keep=unfinished.id)
+                return StepState(unfinished, exercise, resumed=True)
+            await self.sessions.stop_active(
+                user_id, guild_id, now, keep=unfinished.id if unfinished else None
+            )
         session = await self.sessions.create(
             guild_id=guild_id, user_id=user_id, exercise_id=exercise_id, now=now, channel_id=channel_id
         )
-        return StepState(session, exercise)
+        kept = self._exercises().get(unfinished.exercise_id) if unfinished is not None else None
+        return StepState(session, exercise, kept=kept)
 
     async def state(self, session_id: int, actor: Actor) -> StepState:
         """Return a session's state after checking that the actor may move it."""

@@ -129,12 +129,23 @@ class ExerciseSessionStore:
             (channel_id, message_id, session_id),
         )
 
-    async def stop_active(self, user_id: int, guild_id: int, now: datetime) -> int:
-        """Stop a member's active private sessions in a guild (starting anew replaces them)."""
+    async def active_private(self, user_id: int, guild_id: int) -> list[ExerciseSession]:
+        """Return a member's active private sessions in a guild, newest first."""
+        rows = await self.db.fetchall(
+            f"SELECT {_COLUMNS} FROM exercise_sessions "
+            "WHERE user_id = ? AND guild_id = ? AND status = 'active' ORDER BY id DESC",
+            (user_id, guild_id),
+        )
+        return [self._row(row) for row in rows]
+
+    async def stop_active(
+        self, user_id: int, guild_id: int, now: datetime, *, keep: int | None = None
+    ) -> int:
+        """Stop a member's active private sessions in a guild, except the one `keep` names."""
         return await self.db.execute(
             "UPDATE exercise_sessions SET status = 'stopped', answers = NULL, updated_at = ? "
-            "WHERE user_id = ? AND guild_id = ? AND status = 'active'",
-            (to_db_time(now), user_id, guild_id),
+            "WHERE user_id = ? AND guild_id = ? AND status = 'active' AND id != ?",
+            (to_db_time(now), user_id, guild_id, -1 if keep is None else keep),
         )
 
 

@@ -45,3 +45,28 @@ def test_the_shipped_content_passes_check_config(tmp_path: Path) -> None:
     shutil.copytree(REPO / "content", tmp_path / "content")
     result = _check_config(tmp_path)
     assert result.returncode == 0, result.stdout
+
+
+def test_check_config_names_a_rating_left_unmarked_and_a_mistyped_kind(tmp_path: Path) -> None:
+    shutil.copytree(REPO / "content", tmp_path / "content")
+    record = tmp_path / "content" / "exercises" / "thought-record.toml"
+    text = record.read_text(encoding="utf-8")
+    unmarked = 'placeholder = "A number from 0 to 100"\nrating = true\nmax_length = 3\n'
+    assert text.count(unmarked) == 2
+    record.write_text(text.replace(unmarked, 'placeholder = "A number from 0 to 100"\nmax_length = 3\n', 1),
+                      encoding="utf-8")
+    soothing = tmp_path / "content" / "exercises" / "self-soothing.toml"
+    soothing.write_text(soothing.read_text(encoding="utf-8").replace('kind = "steps"', 'kind = "step"'),
+                        encoding="utf-8")
+
+    result = _check_config(tmp_path)
+
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert "content/exercises/thought-record.toml: steps[3].fields[2].rating: must be true: 'intensity' is " \
+           "a rating from 0 to 100" in lines
+    assert "content/exercises/self-soothing.toml: steps: is only for kinds 'steps' and 'thought_record', " \
+           "not 'step'" in lines
+    wrong_kind = "content/exercises/self-soothing.toml: kind: must be one of"
+    assert any(line.startswith(wrong_kind) for line in lines)
+    assert len(lines) == 3, lines

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from tests.fakediscord.harness import Harness
 
 
@@ -29,6 +31,16 @@ async def test_an_unknown_exercise_gets_a_kind_answer(hearth: Harness) -> None:
     result = await hearth.actor("alice").slash("exercise", name="juggling")
     assert result.ephemeral
     assert "I don't know an exercise called `juggling`" in result.content
+
+
+async def test_an_exercise_can_be_named_by_its_title_in_any_case_or_with_a_typo(hearth: Harness) -> None:
+    alice = hearth.actor("alice")
+    typed_title = await alice.slash("exercise", name="5-4-3-2-1 Grounding")
+    assert typed_title.ephemeral and "### Five things you can see" in _desc(typed_title)
+    misspelt = await alice.slash("exercise", name="THOUGTH record")
+    assert misspelt.embed["title"] == "Thought record" and "### The situation" in _desc(misspelt)
+    vague = await alice.slash("exercise", name="breathing")
+    assert vague.ephemeral and "I don't know an exercise called `breathing`" in vague.content
 
 
 async def test_a_step_exercise_continues_after_a_restart(hearth: Harness) -> None:
@@ -62,6 +74,29 @@ async def test_a_step_exercise_continues_after_a_restart(hearth: Harness) -> Non
     assert done.message.buttons == []
 
 
+async def test_next_is_acknowledged_in_time_when_saving_the_step_is_slow(
+    hearth: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sessions = hearth.bot.get_cog("Exercises").service.sessions  # type: ignore[union-attr]
+    move = sessions.move
+
+    async def slow_move(*args: Any, **kwargs: Any) -> bool:
+        await asyncio.sleep(3.5)  # a busy database holds the write past Discord's 3 seconds
+        return await move(*args, **kwargs)
+
+    alice = hearth.actor("alice")
+    started = await alice.slash("exercise", name="grounding-5-4-3-2-1")
+    monkeypatch.setattr(sessions, "move", slow_move)
+    clicked = await alice.click(started, label="Next")
+    assert clicked.type == 6 and clicked.latency < 3
+    await clicked.reply(timeout=8)
+    assert "### Four things you can feel" in _desc(clicked)
+
+    monkeypatch.setattr(sessions, "move", move)
+    quick = await alice.click(clicked, label="Next")
+    assert quick.type == 7 and "### Three things you can hear" in _desc(quick)
+
+
 async def test_breathing_options_given_to_a_step_exercise_are_named_as_unused(hearth: Harness) -> None:
     alice = hearth.actor("alice")
     started = await alice.slash("exercise", name="grounding-5-4-3-2-1", rate=6, cycles=3)
@@ -80,11 +115,13 @@ async def test_breathing_options_given_to_a_step_exercise_are_named_as_unused(he
     assert posted is not None and "used here" not in posted.text
 
 
-async def test_stopping_a_step_exercise_says_it_can_be_picked_up_again(hearth: Harness) -> None:
+async def test_stopping_a_step_exercise_says_it_can_be_started_again(hearth: Harness) -> None:
     alice = hearth.actor("alice")
     started = await alice.slash("exercise", name="muscle-relaxation")
     stopped = await alice.click(started, label="Stop")
-    assert _desc(stopped).startswith("## Stopped")
+    assert _desc(stopped) == (
+        "## Stopped\nThat's fine: you can start it again from the beginning any time with **/exercise**."
+    )
     assert stopped.message.buttons == []
 
 
@@ -129,6 +166,78 @@ async def test_a_full_thought_record_is_saved_to_the_journal(hearth: Harness) ->
     listed = await (await alice.slash("journal entries")).reply()
     assert "Thought record" in listed.text
     assert "My friend read my message" in listed.text
+    [option] = listed.selects[0]["options"]
+    opened_entry = await alice.select(listed, [option["value"]])
+    assert opened_entry.ephemeral and opened_entry.embed["title"].startswith("Thought record")
+    assert _desc(opened_entry).splitlines() == [
+        "**Thought record**",
+        "",
+        "**Situation:** My friend read my message and didn't answer all evening.",
+        "**Automatic thought:** She is pulling away from me, like everyone does.",
+        "**Emotion:** anxious, 80/100",
+        "**Evidence for the thought:** She has been quieter this week.",
+        "**Evidence against the thought:** She told me she has exams. She always replies in the end.",
+        "**Balanced thought:** She is probably busy with exams; it isn't about me.",
+        "**Intensity afterwards:** 40/100 (down 40)",
+    ]
+
+
+async def test_starting_another_exercise_keeps_a_half_done_thought_record(hearth: Harness) -> None:
+    alice = hearth.actor("alice")
+    record = await alice.slash("exercise", name="thought-record")
+    current = record
+    for answers in ANSWERS[:2]:
+        current = await (await alice.click(current, label="Answer")).submit(answers)
+        await current.reply()
+
+    grounding = await alice.slash("exercise", name="grounding-5-4-3-2-1")
+    assert "### Five things you can see" in _desc(grounding)
+    assert ("Your unfinished thought record is kept with its answers: start **Thought record** again with "
+            "**/exercise** to carry on where you left off.") in _desc(grounding)
+
+    # The thought record's own message still works ...
+    opened = await alice.click(hearth.fake.message(record.message.id), label="Answer")
+    assert opened.modal.title == "The feeling"
+    current = await opened.submit(ANSWERS[2])
+    await current.reply()
+    assert "### The evidence" in _desc(current)
+
+    # ... and starting it again picks it up where it was left, even if that message is gone.
+    resumed = await alice.slash("exercise", name="thought-record")
+    assert "### The evidence" in _desc(resumed) and "### The situation" not in _desc(resumed)
+    assert "You were part-way through a thought record, so it carries on where you left off." in \
+        _desc(resumed)
+    assert _footer(resumed).startswith("Step 4 of 5")
+    current = resumed
+    for answers in ANSWERS[3:]:
+        current = await (await alice.click(current, label="Answer")).submit(answers)
+        await current.reply()
+    saved = _desc(current)
+    assert saved.startswith("## Saved to your journal")
+    assert "**Situation:** My friend read my message and didn't answer all evening." in saved
+    assert "**Automatic thought:** She is pulling away from me, like everyone does." in saved
+    assert "**Emotion:** anxious, 80/100" in saved
+
+
+async def test_stopping_a_thought_record_says_its_answers_are_deleted(hearth: Harness) -> None:
+    alice = hearth.actor("alice")
+    current = await alice.slash("exercise", name="thought-record")
+    current = await (await alice.click(current, label="Answer")).submit(ANSWERS[0])
+    await current.reply()
+    stopped = await alice.click(current, label="Stop")
+    assert _desc(stopped) == (
+        "## Stopped\nYour answers to this thought record have been deleted, and nothing was saved to your "
+        "journal. You can start a new one any time with **/exercise**."
+    )
+    assert "pick it up" not in _desc(stopped)
+    listed = await (await alice.slash("journal entries")).reply()
+    assert "Your journal is empty." in listed.text
+    # And it is true: a new one starts from the beginning, with nothing of the old answers.
+    fresh = await alice.slash("exercise", name="thought-record")
+    assert "### The situation" in _desc(fresh) and "My friend read my message" not in _desc(fresh)
+    assert "part-way through" not in _desc(fresh)
+    opened = await alice.click(fresh, label="Answer")
+    assert opened.modal.field("What happened?").value in (None, "")
 
 
 async def test_back_in_a_thought_record_shows_the_earlier_answer_ready_to_change(hearth: Harness) -> None:
@@ -174,6 +283,23 @@ async def test_crisis_words_in_a_thought_record_step_get_care_at_once_and_privat
     stopped = await alice.click(current, label="Stop")
     assert _desc(stopped).startswith("## Stopped")
     assert hearth.fake.messages(hearth.channels["alerts"]) == []
+
+
+async def test_crisis_words_in_a_thought_record_step_get_care_even_when_the_step_could_not_be_saved(
+    hearth: Harness,
+) -> None:
+    from tests.e2e.test_busy_e2e import busy_database  # here: that module imports ANSWERS from this one
+
+    alice = hearth.actor("alice")
+    current = await _answer(alice, await alice.slash("exercise", name="thought-record"), ANSWERS[0])
+    opened = await alice.click(current, label="Answer")
+    async with busy_database(hearth):
+        failed = await opened.submit({"What went through your mind?": "I want to die."})
+        told, care = await failed.wait_followups(2)
+    assert told.ephemeral and "very busy" in told.text and "I want to die." in told.text
+    assert care.ephemeral and care.embeds[0]["title"] == "You're not alone"
+    assert "carrying something really heavy" in care.text
+    assert "### The automatic thought" in _desc(failed), "still at the same step"
 
 
 async def test_thought_record_care_is_offered_once_per_level(hearth: Harness) -> None:
@@ -284,6 +410,28 @@ async def test_post_group_exercise_for_a_check_in_schedule(hearth: Harness) -> N
     partial = hearth.bot.get_partial_messageable(hearth.channels["checkins"].id, guild_id=hearth.guild.id)
     posted = await cog.post_group_exercise(partial, "name-the-feeling")
     assert "### Start with your body" in hearth.fake.message(posted.id).embeds[0]["description"]
+
+
+async def test_a_scheduled_group_step_post_keeps_its_marker_at_every_step(hearth: Harness) -> None:
+    cog: Any = hearth.bot.get_cog("Exercises")
+    checkins = hearth.bot.get_channel(hearth.channels["checkins"].id)
+    message = await cog.post_group_exercise(checkins, "self-soothing", marker="Hearth check-in #7")
+    posted = hearth.fake.message(message.id)
+    assert posted.embeds[0]["footer"]["text"].startswith("Hearth check-in #7 · Step 1 of 6")
+
+    mod = hearth.actor("mod", "checkins")
+    moved = await mod.click(posted, label="Next")
+    assert "### Sound" in _desc(moved)
+    assert _footer(moved).startswith("Hearth check-in #7 · Step 2 of 6  ●●○○○○")
+    back = await mod.click(moved, label="Back")
+    assert _footer(back).startswith("Hearth check-in #7 · Step 1 of 6")
+    stopped = await mod.click(back, label="Stop")
+    assert _desc(stopped).startswith("## Stopped") and _footer(stopped) == "Hearth check-in #7"
+
+    # A group post without a marker gets none.
+    plain = await cog.post_group_exercise(checkins, "grounding-5-4-3-2-1")
+    after = await mod.click(hearth.fake.message(plain.id), label="Next")
+    assert _footer(after).startswith("Step 2 of 5")
 
 
 async def test_the_start_button_gives_anyone_the_exercise_privately(hearth: Harness) -> None:

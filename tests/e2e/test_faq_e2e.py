@@ -24,6 +24,19 @@ async def _misses(hearth: Harness) -> list[tuple]:
     return [tuple(r) for r in await hearth.bot.db.fetchall("SELECT * FROM faq_misses")]
 
 
+async def _rows_mentioning(hearth: Harness, member_id: int) -> list[tuple[str, tuple]]:
+    """Return every row, in every table, that holds a member's id as a number or in text."""
+    db = hearth.bot.db
+    assert db is not None
+    tables = [r[0] for r in await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    found = []
+    for table in tables:
+        for row in await db.fetchall(f'SELECT * FROM "{table}"'):
+            if any(value == member_id or str(member_id) in str(value) for value in tuple(row)):
+                found.append((table, tuple(row)))
+    return found
+
+
 async def _settled(hearth: Harness) -> None:
     """Wait until the bot has finished handling every interaction, so a late write would be seen."""
 
@@ -128,6 +141,11 @@ async def test_a_miss_is_kind_and_lands_in_the_gap_queue_without_who_asked(
     for value in rows[0]:
         assert str(alice.user.id) not in str(value)
         assert str(hearth.channels["general"].id) not in str(value)
+    # Read back as moderators will see it: exactly the question, word for word.
+    [miss] = await store.misses(hearth.guild.id)
+    assert miss.text == "how do i bake sourdough bread"
+    # And nothing anywhere in the database says who asked.
+    assert await _rows_mentioning(hearth, alice.user.id) == []
 
 
 async def test_crisis_wording_gets_care_and_is_never_queued(hearth: Harness) -> None:

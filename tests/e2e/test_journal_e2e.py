@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import pytest
+
+from tests.e2e.test_busy_e2e import busy_database
 from tests.fakediscord.harness import Harness
 
 
@@ -115,3 +119,56 @@ async def test_worrying_words_in_the_journal_reach_only_the_writer(hearth: Harne
     # The entry is still saved, as written.
     listed = await (await hearth.actor("alice").slash("journal entries")).reply()
     assert "Some nights I want to die" in listed.text
+
+
+async def test_worrying_words_get_care_even_when_the_entry_could_not_be_saved(hearth: Harness) -> None:
+    await (await hearth.actor("mod").slash("setup", alerts_channel=hearth.channels["alerts"])).reply()
+    words = "I want to die. I couldn't tell anyone today."
+    opened = await hearth.actor("alice").slash("journal write")
+    async with busy_database(hearth):
+        submitted = await opened.submit({"Your entry": words})
+        told = await submitted.reply()
+        care = await submitted.wait_followups(1)
+    # First the plain truth, with every word handed back ...
+    assert told.ephemeral and "very busy" in told.text and words in told.text
+    # ... then the helplines, to the writer alone.
+    assert care[0].ephemeral and care[0].embeds[0]["title"] == "You're not alone"
+    assert "carrying something really heavy" in care[0].text
+    assert "Reach someone now" in care[0].text and "Nobody has been told about this." in care[0].text
+    assert hearth.fake.messages(hearth.channels["alerts"]) == []
+    assert hearth.bot.db is not None
+    assert await hearth.bot.db.fetchval("SELECT COUNT(*) FROM journal_entries") == 0
+
+
+async def test_everyday_words_that_could_not_be_saved_get_no_care_message(hearth: Harness) -> None:
+    opened = await hearth.actor("alice").slash("journal write")
+    async with busy_database(hearth):
+        submitted = await opened.submit({"Your entry": "A calm walk by the river after work."})
+        told = await submitted.reply()
+    assert "very busy" in told.text
+    await asyncio.sleep(0.3)
+    assert submitted.followups == []
+
+
+async def test_deleting_an_entry_is_acknowledged_in_time_when_the_delete_is_slow(
+    hearth: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = hearth.bot.get_cog("Journal").service.store  # type: ignore[union-attr]
+    delete = store.delete
+
+    async def slow_delete(*args: Any, **kwargs: Any) -> bool:
+        await asyncio.sleep(3.5)  # a busy database holds the write past Discord's 3 seconds
+        return await delete(*args, **kwargs)
+
+    alice = hearth.actor("alice")
+    await _write(hearth, "alice", "A quiet evening, and I let myself rest.")
+    listed = await (await alice.slash("journal entries")).reply()
+    read = await alice.select(listed, [listed.selects[0]["options"][0]["value"]])
+    confirm = await alice.click(read, label="Delete")
+    monkeypatch.setattr(store, "delete", slow_delete)
+    clicked = await alice.click(confirm, label="Delete for good")
+    assert clicked.type == 6 and clicked.latency < 3
+    await clicked.reply(timeout=8)
+    assert "Deleted. That entry is gone from Hearth for good." in _desc(clicked)
+    assert hearth.bot.db is not None
+    assert await hearth.bot.db.fetchval("SELECT COUNT(*) FROM journal_entries") == 0

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.test_busy_e2e import busy_database
 from tests.fakediscord.harness import Harness
 
 
@@ -44,13 +45,16 @@ async def test_add_log_and_view_a_ladder(hearth: Harness) -> None:
 
     step = await _step_value(hearth, "alice", "colleague")
     logged = await alice.slash("ladder log", step=step, before=70, after=40)
+    await logged.reply()
+    assert logged.ephemeral
     assert logged.embed["title"] == "Logged: Ask a colleague for a recommendation"
     assert "Discomfort before: **70**, after: **40**." in _desc(logged)
     assert "First try: discomfort 70 before, 40 after. It eased by 30 points by the end." in _desc(logged)
     assert "🎉 **A small win.** You tried a step on your trust ladder for the first time." in _desc(logged)
 
-    await alice.slash("ladder log", step=step, before=45, after=30)
+    await (await alice.slash("ladder log", step=step, before=45, after=30)).reply()
     third = await alice.slash("ladder log", step=step, before=25, after=10)
+    await third.reply()
     assert "Discomfort before, try by try: 70 → 45 → 25, down 45 since your first try." in _desc(third)
     assert "This step now feels manageable." in _desc(third)
 
@@ -71,6 +75,7 @@ async def test_each_member_sees_only_their_own_ladder(hearth: Harness) -> None:
     assert "Your ladder is empty." in _desc(bob_view)
     step = await _step_value(hearth, "alice", "")
     refused = await hearth.actor("bob").slash("ladder log", step=step, before=10, after=5)
+    await refused.reply()
     assert refused.ephemeral and "I can't find that step on your ladder" in refused.content
 
 
@@ -79,6 +84,7 @@ async def test_remove_a_step(hearth: Harness) -> None:
     await (await alice.slash("ladder add", step="Share a small opinion at dinner", difficulty=30)).reply()
     step = await _step_value(hearth, "alice", "opinion")
     removed = await alice.slash("ladder remove", step=step)
+    await removed.reply()
     assert removed.content == "Removed **Share a small opinion at dinner** and its history from your ladder."
     assert "Your ladder is empty." in _desc(await alice.slash("ladder view"))
 
@@ -94,6 +100,7 @@ async def test_a_small_win_can_be_shared_anonymously_in_the_members_own_words(he
     await (await alice.slash("ladder add", step="Ask my brother Tom for a lift", difficulty=40)).reply()
     step = await _step_value(hearth, "alice", "Tom")
     logged = await alice.slash("ladder log", step=step, before=60, after=30)
+    await logged.reply()
     assert [b["label"] for b in logged.message.buttons] == ["Share this win anonymously"]
 
     opened = await alice.click(logged, label="Share this win anonymously")
@@ -120,6 +127,7 @@ async def test_suggested_milestone_posts_quote_no_ratings_or_counts(hearth: Harn
     for before in (70, 60):
         await (await alice.slash("ladder log", step=step, before=before, after=40)).reply()
     dropped = await alice.slash("ladder log", step=step, before=45, after=30)
+    await dropped.reply()
     # Privately, the member sees the figures ...
     assert "has come down 25 points" in _desc(dropped)
     opened = await alice.click(dropped, label="Share this win anonymously")
@@ -132,6 +140,7 @@ async def test_suggested_milestone_posts_quote_no_ratings_or_counts(hearth: Harn
     for _ in range(4):
         await (await alice.slash("ladder log", step=again, before=60, after=50)).reply()
     fifth = await alice.slash("ladder log", step=again, before=60, after=50)
+    await fifth.reply()
     assert "You have practised this step 5 times." in _desc(fifth)
     opened = await alice.click(fifth, label="Share this win anonymously")
     suggested = opened.modal.field("Your post (anonymous)").value
@@ -143,6 +152,7 @@ async def test_no_share_button_when_sharing_is_not_loaded(hearth: Harness) -> No
     alice = hearth.actor("alice")
     await (await alice.slash("ladder add", step="Ask for directions", difficulty=5)).reply()
     logged = await alice.slash("ladder log", step=await _step_value(hearth, "alice", ""), before=30, after=10)
+    await logged.reply()
     assert "A small win" in _desc(logged)
     assert logged.message.buttons == []
 
@@ -159,3 +169,46 @@ async def test_privacy_says_how_long_ladder_ratings_are_kept(hearth: Harness) ->
         "Your steps (encrypted; they stay until you remove them) and the ratings you logged.\n"
         "_Deleted after 90 days: trust-ladder practice logs (the steps stay until you remove them)._"
     )
+
+
+async def _count(hearth: Harness, table: str) -> int:
+    assert hearth.bot.db is not None
+    return int(await hearth.bot.db.fetchval(f"SELECT COUNT(*) FROM {table}"))
+
+
+async def test_a_try_logged_while_the_database_is_busy_is_answered_in_time_and_saved_once(
+    hearth: Harness,
+) -> None:
+    alice = hearth.actor("alice")
+    await (await alice.slash("ladder add", step="Ask for help at work", difficulty=20)).reply()
+    step = await _step_value(hearth, "alice", "help")
+    # The lock outlasts Discord's 3 seconds: the member still sees Hearth working, then hears why.
+    async with busy_database(hearth, timeout_ms=3500):
+        result = await alice.slash("ladder log", step=step, before=50, after=30)
+        assert result.deferred and result.latency < 3
+        reply = await result.reply(timeout=8)
+    assert reply.ephemeral and "very busy" in reply.text
+    assert "before 50, after 30" in reply.text and "Nothing was saved" in reply.text
+    assert await _count(hearth, "ladder_logs") == 0
+
+    again = await alice.slash("ladder log", step=step, before=50, after=30)
+    assert "Discomfort before: **50**, after: **30**." in (await again.reply()).text
+    assert await _count(hearth, "ladder_logs") == 1, "the try is logged once"
+
+
+async def test_a_step_removed_while_the_database_is_busy_is_answered_in_time_and_kept(
+    hearth: Harness,
+) -> None:
+    alice = hearth.actor("alice")
+    await (await alice.slash("ladder add", step="Share a worry with my sister", difficulty=50)).reply()
+    step = await _step_value(hearth, "alice", "worry")
+    async with busy_database(hearth, timeout_ms=3500):
+        result = await alice.slash("ladder remove", step=step)
+        assert result.deferred and result.latency < 3
+        reply = await result.reply(timeout=8)
+    assert reply.ephemeral and "very busy" in reply.text and "still on your ladder" in reply.text
+    assert "Share a worry with my sister" in _desc(await alice.slash("ladder view"))
+
+    removed = await (await alice.slash("ladder remove", step=step)).reply()
+    assert removed.content == "Removed **Share a worry with my sister** and its history from your ladder."
+    assert await _count(hearth, "ladder_steps") == 0

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
 from tests.fakediscord.harness import Harness
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 async def test_learn_offers_every_topic_as_the_member_types(hearth: Harness) -> None:
@@ -60,3 +69,45 @@ async def test_a_hidden_entry_is_not_linked_from_a_topic_card(hearth: Harness) -
     await hearth.actor("mod").slash("faqadmin remove", entry="cbt")
     card = await hearth.actor("alice").slash("learn", topic="therapy")
     assert card.message.find_component(label="What is CBT and how can it help with trust?") is None
+
+
+def _topics_with_a_first_page_of(tmp_path: Path, shown_length: int) -> Path:
+    """Copy the shipped content, giving the first page of `understanding` a heading and a body that
+    /learn shows in exactly `shown_length` characters."""
+    content = tmp_path / "content"
+    shutil.copytree(REPO / "content", content)
+    card = content / "topics" / "01-understanding.md"
+    _, front, body = card.read_text(encoding="utf-8").split("+++\n", 2)
+    rest = body.split("\n---\n", 1)[1]
+    heading = "A long first page"
+    room = shown_length - len(f"**{heading}**\n\n")
+    filler = ("Trust grows back slowly, one kept promise at a time. " * 100)[:room - 1] + "."
+    card.write_text(f"+++\n{front}+++\n## {heading}\n\n{filler}\n\n---\n{rest}", encoding="utf-8")
+    return content
+
+
+@pytest.mark.hearth_options(start=False)
+async def test_a_topic_page_at_the_limit_shows_whole_with_its_heading(
+    hearth: Harness, tmp_path: Path
+) -> None:
+    hearth.reconfigure(bot={"content_dir": str(_topics_with_a_first_page_of(tmp_path, 4096))})
+    await hearth.start()
+    card = await hearth.actor("alice").slash("learn", topic="understanding")
+    description = card.embed["description"]
+    assert len(description) == 4096
+    assert description.startswith("**A long first page**\n\nTrust grows back slowly")
+    assert description.endswith(".")
+
+
+def test_check_config_names_a_topic_page_that_only_its_heading_takes_past_the_limit(tmp_path: Path) -> None:
+    content = _topics_with_a_first_page_of(tmp_path, 4097)
+    config = tmp_path / "config.toml"
+    config.write_text(f'[bot]\ncontent_dir = "{content}"\n', encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(config), "check-config"],
+        cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        "content/topics/01-understanding.md: page 1: is 4097 characters with its heading; the limit is 4096"
+    ]

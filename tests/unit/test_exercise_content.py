@@ -167,3 +167,59 @@ def test_journal_prompts_are_short_enough_for_a_placeholder_and_unique(tmp_path:
         "content/journal_prompts.toml: prompts[2].id: 'a' is used twice",
         "content/journal_prompts.toml: prompts[2].text: is 101 long; the limit is 100",
     ]
+
+
+def _shipped_thought_record_without(old: str, new: str) -> str:
+    text = (CONTENT / "exercises" / "thought-record.toml").read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    return text.replace(old, new)
+
+
+def test_the_thought_records_ratings_must_be_marked_as_ratings(tmp_path: Path) -> None:
+    body = _shipped_thought_record_without(
+        'key = "intensity"\nlabel = "How strong, from 0 to 100?"\nstyle = "short"\n'
+        'placeholder = "A number from 0 to 100"\nrating = true\n',
+        'key = "intensity"\nlabel = "How strong, from 0 to 100?"\nstyle = "short"\n'
+        'placeholder = "A number from 0 to 100"\n',
+    )
+    body = body.replace('label = "The emotion now, from 0 to 100"\nstyle = "short"\n'
+                        'placeholder = "A number from 0 to 100"\nrating = true\n',
+                        'label = "The emotion now, from 0 to 100"\nstyle = "short"\n'
+                        'placeholder = "A number from 0 to 100"\nrating = false\n')
+    assert _problems_for(tmp_path, "thought-record.toml", body) == [
+        "content/exercises/thought-record.toml: steps[3].fields[2].rating: must be true: 'intensity' is a "
+        "rating from 0 to 100",
+        "content/exercises/thought-record.toml: steps[5].fields[2].rating: must be true: 'rerating' is a "
+        "rating from 0 to 100",
+    ]
+
+
+def test_only_the_thought_records_ratings_may_be_marked_as_ratings(tmp_path: Path) -> None:
+    body = _shipped_thought_record_without('key = "emotion"\n', 'key = "emotion"\nrating = true\n')
+    assert _problems_for(tmp_path, "thought-record.toml", body) == [
+        "content/exercises/thought-record.toml: steps[3].fields[1].rating: must be false for 'emotion'; "
+        "only 'intensity' and 'rerating' are ratings",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("kind_line", "table", "expected"),
+    [
+        ('kind = "step"\n', '[[steps]]\ntitle = "a"\ntext = "b"\n',
+         "content/exercises/bad.toml: steps: is only for kinds 'steps' and 'thought_record', not 'step'"),
+        ('kind = "step"\n', '[breathing]\ncycles = 1\n',
+         "content/exercises/bad.toml: breathing: is only for kind 'breathing', not 'step'"),
+        ('kind = 3\n', '[[steps]]\ntitle = "a"\ntext = "b"\n',
+         "content/exercises/bad.toml: steps: is only for kinds 'steps' and 'thought_record', not 3"),
+        ('', '[[steps]]\ntitle = "a"\ntext = "b"\n',
+         "content/exercises/bad.toml: steps: is only for kinds 'steps' and 'thought_record', "
+         "and this file has no kind"),
+    ],
+)
+def test_a_table_for_another_kind_names_the_kind_as_typed(
+    tmp_path: Path, kind_line: str, table: str, expected: str
+) -> None:
+    body = f'title = "t"\n{kind_line}summary = "s"\narea = "self-awareness"\n{table}'
+    problems = _problems_for(tmp_path, "bad.toml", body)
+    assert expected in problems, problems
+    assert not any("not ''" in p for p in problems), problems

@@ -5,14 +5,17 @@ from __future__ import annotations
 import itertools
 import random
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
-from bot.content_areas.exercises import Breathing, Exercise, Field, Phase
+from bot.content import ContentReader
+from bot.content_areas.exercises import Breathing, Exercise, Field, Phase, load_exercises
 from bot.services.exercises import (
     check_answers,
     compose_thought_record,
     frame_text,
+    match_exercise,
     options_note,
     parse_rating,
     plan_pacer,
@@ -21,6 +24,7 @@ from bot.services.exercises import (
 from bot.services.ladder import StepProgress, milestone_for, trend_of
 from bot.storage.ladder import LadderLog, LadderStep
 
+CONTENT = Path(__file__).resolve().parents[2] / "content"
 BOX = (Phase("Breathe in", 4), Phase("Hold", 4), Phase("Breathe out", 4), Phase("Hold", 4))
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
 
@@ -204,3 +208,31 @@ def test_a_harder_day_is_named_gently() -> None:
     progress = _progress((40, 30), (60, 50))
     assert "Harder days happen" in progress.trend.describe()
     assert milestone_for(progress) is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("box-breathing", "box-breathing"),
+        ("Box breathing", "box-breathing"),
+        ("BOX BREATHING", "box-breathing"),
+        ("  thought record ", "thought-record"),
+        ("4-7-8 Breathing", "breathing-4-7-8"),
+        ("Progressive muscle relaxation", "muscle-relaxation"),
+        ("grounding", "grounding-5-4-3-2-1"),
+        ("box breathng", "box-breathing"),
+        ("thougth record", "thought-record"),
+        ("musle relaxation", "muscle-relaxation"),
+        ("name the feelings", "name-the-feeling"),
+    ],
+)
+def test_an_exercise_is_found_by_id_title_or_a_close_spelling(typed: str, expected: str) -> None:
+    _, library = load_exercises(ContentReader(CONTENT))
+    found = match_exercise(library, typed)
+    assert found is not None and found.id == expected
+
+
+@pytest.mark.parametrize("typed", ["breathing", "juggling", "a", "", "relax"])
+def test_a_vague_or_unknown_name_is_never_guessed(typed: str) -> None:
+    _, library = load_exercises(ContentReader(CONTENT))
+    assert match_exercise(library, typed) is None

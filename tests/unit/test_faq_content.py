@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.content import ContentReader, check_content
-from bot.content_areas.faq import load_faq, validate_entry
+from bot.content_areas.faq import load_faq, page_description, validate_entry
 from bot.services.faq import FaqLibrary
 
 CONTENT = Path(__file__).resolve().parents[2] / "content"
@@ -29,12 +29,29 @@ def test_there_are_at_least_25_entries_with_every_field(library: FaqLibrary) -> 
         assert entry.related, f"{entry.id} links to no related entry"
 
 
+# Each of the guide's eight FAQ questions: the entry, words its question must use, and words
+# its answer must use to give the guide's answer.
+GUIDE_FAQ = {
+    "can-trust-issues-heal": (("heal",), ("yes", "healing is possible")),
+    "how-long-healing-takes": (("how long",), ("no fixed timetable", "months", "years")),
+    "always-from-childhood": (("always", "childhood"), ("no.", "adult")),
+    "healthy-relationships-possible": (("healthy relationship", "trust"), ("yes.", "small steps")),
+    "trust-issues-vs-caution": (("trust issues", "careful"), ("caution", "evidence")),
+    "stay-with-partner": (("stay", "partner", "trust issues"), ("only you can decide", "therapy")),
+    "develop-later-in-life": (("first time", "adult"), ("yes.", "any age", "betrayal")),
+    "trust-too-much": (("too trusting",), ("yes.", "boundaries")),
+}
+
+
 def test_all_eight_guide_faq_questions_have_an_entry(library: FaqLibrary) -> None:
-    ids = {e.id for e in library.entries}
-    for wanted in ("can-trust-issues-heal", "how-long-healing-takes", "always-from-childhood",
-                   "healthy-relationships-possible", "trust-issues-vs-caution", "stay-with-partner",
-                   "develop-later-in-life", "trust-too-much"):
-        assert wanted in ids
+    for entry_id, (question_terms, answer_terms) in GUIDE_FAQ.items():
+        entry = library.entry(entry_id)
+        assert entry is not None, entry_id
+        question, answer = entry.question.lower(), entry.answer.lower()
+        for term in question_terms:
+            assert term in question, (entry_id, term, entry.question)
+        for term in answer_terms:
+            assert term in answer, (entry_id, term)
 
 
 def test_the_other_questions_the_issue_lists_have_entries(library: FaqLibrary) -> None:
@@ -72,7 +89,8 @@ def test_every_major_section_of_the_guide_has_a_topic_card(library: FaqLibrary) 
                     "Professional Treatment Options", "Supporting Someone with Trust Issues", "FAQ"):
         assert heading in sections
     for topic in library.topics:
-        assert all(len(p.body) <= 4000 for p in topic.pages)
+        # As /learn shows it: the heading in bold above the body, in one embed description.
+        assert all(len(page_description(p.heading, p.body)) <= 4096 for p in topic.pages)
         assert topic.related
     assert any(len(t.pages) > 1 for t in library.topics), "long topics are paged"
 
@@ -128,3 +146,25 @@ def test_a_related_entry_listed_twice_is_reported_with_its_file_and_key(tmp_path
     assert any(s.endswith("topics/07-therapy.md: related: lists 'cbt' more than once") for s in shown), shown
     assert any(s.endswith("faq/therapy.toml: entry[0].related: lists 'when-to-seek-help' more than once")
                for s in shown), shown
+
+
+def test_a_topic_page_is_measured_with_its_heading(tmp_path: Path) -> None:
+    for area in ("faq", "topics"):
+        shutil.copytree(CONTENT / area, tmp_path / area)
+    card = tmp_path / "topics" / "02-signs.md"
+    _, front, body = card.read_text(encoding="utf-8").split("+++\n", 2)
+    rest = body.split("\n---\n", 1)[1]
+    heading = "What the signs can look like day to day"
+    # The body alone fits in 4,096 characters; with its heading in bold it is 4,097.
+    text = "x" * (4097 - len(f"**{heading}**\n\n"))
+    card.write_text(f"+++\n{front}+++\n## {heading}\n\n{text}\n\n---\n{rest}", encoding="utf-8")
+    reader = ContentReader(tmp_path)
+    load_faq(reader)
+    assert [str(p).split("topics/", 1)[1] for p in reader.problems] == [
+        "02-signs.md: page 1: is 4097 characters with its heading; the limit is 4096"
+    ]
+
+    card.write_text(f"+++\n{front}+++\n## {heading}\n\n{text[1:]}\n\n---\n{rest}", encoding="utf-8")
+    reader = ContentReader(tmp_path)
+    load_faq(reader)
+    assert reader.problems == []

@@ -886,6 +886,10 @@ class SharingService:
         )
         return (False, None) if before is None else (True, self._notify_id(before))
 
+    async def defer_care(self, post_id: int, level: str) -> bool:
+        """Alert moderators about care once a waiting post is up; False if it no longer waits."""
+        return await self.store.set_care_level(post_id, level)
+
     async def post_failed(self, post_id: int, attempts: int, now: datetime) -> datetime:
         """Put a post back in the queue after a failure; return when it will be tried again."""
         retry_at = now + RETRY_DELAYS[min(attempts, len(RETRY_DELAYS)) - 1]

@@ -221,6 +221,13 @@ def _time(moment: datetime | None) -> str | None:
 
 
 _SELECT_POST = f"SELECT {', '.join(_POST_COLUMNS)} FROM sharing_posts"
+# Once a post is posted, abandoned or rejected, everything about its content goes: the sealed
+# words, the sealed id for a decision DM, and what the safety check and the filters found in it
+# (flags such as a blocked term, and the care hold). Only ids, the pseudonym and the ban key remain.
+_FORGET_CONTENT = (
+    "title_enc = NULL, warning_enc = NULL, body_enc = NULL, notify_enc = NULL, care_level = NULL, "
+    "flags = '[]', held_for_care = 0"
+)
 
 
 class SharingStore:
@@ -459,6 +466,14 @@ class SharingStore:
             (QUEUED, to_db_time(retry_at), post_id, POSTING),
         )
 
+    async def set_care_level(self, post_id: int, level: str) -> bool:
+        """Remember to alert moderators about care once a waiting post is up; False if it no longer waits."""
+        changed = await self.db.execute(
+            "UPDATE sharing_posts SET care_level = ? WHERE id = ? AND status IN (?, ?)",
+            (level, post_id, QUEUED, POSTING),
+        )
+        return changed > 0
+
     async def retry_now(self, guild_id: int, now: datetime) -> int:
         """Bring a guild's queued posts forward to now (its sharing channel was just fixed)."""
         return await self.db.execute(
@@ -479,8 +494,7 @@ class SharingStore:
         before = await self.get_post(post_id)
         await self.db.execute(
             "UPDATE sharing_posts SET status = ?, channel_id = ?, message_id = ?, thread_id = ?, "
-            "posted_at = ?, title_enc = NULL, warning_enc = NULL, body_enc = NULL, notify_enc = NULL, "
-            "care_level = NULL WHERE id = ?",
+            f"posted_at = ?, {_FORGET_CONTENT} WHERE id = ?",
             (POSTED, channel_id, message_id, thread_id, to_db_time(now), post_id),
         )
         return before
@@ -488,8 +502,7 @@ class SharingStore:
     async def abandon(self, post_id: int, now: datetime, reason: str) -> bool:
         """Give up on a claimed post that can no longer go anywhere (its share was removed)."""
         changed = await self.db.execute(
-            "UPDATE sharing_posts SET status = ?, reject_reason = ?, decided_at = ?, title_enc = NULL, "
-            "warning_enc = NULL, body_enc = NULL, notify_enc = NULL, care_level = NULL "
+            f"UPDATE sharing_posts SET status = ?, reject_reason = ?, decided_at = ?, {_FORGET_CONTENT} "
             "WHERE id = ? AND status = ?",
             (REJECTED, reason, to_db_time(now), post_id, POSTING),
         )
@@ -549,8 +562,8 @@ class SharingStore:
             if row is None:
                 return None
             await tx.execute(
-                "UPDATE sharing_posts SET status = ?, reject_reason = ?, decided_at = ?, title_enc = NULL, "
-                "warning_enc = NULL, body_enc = NULL, notify_enc = NULL WHERE id = ?",
+                f"UPDATE sharing_posts SET status = ?, reject_reason = ?, decided_at = ?, {_FORGET_CONTENT} "
+                "WHERE id = ?",
                 (REJECTED, reason, to_db_time(now), post_id),
             )
             if action == "reject":

@@ -901,3 +901,91 @@ async def test_without_a_sharing_channel_the_member_is_told_and_still_cared_for(
     assert "no review channel" in held.text and CRISIS_TEXT in held.text
     assert "You're not alone" in held.text
     assert await hearth.bot.sharing.store.count_by_status() == {}
+
+
+# ----- forms across a restart ----------------------------------------------------------------------
+
+
+async def test_forms_opened_before_a_restart_still_submit_after_it(sharing: Harness) -> None:
+    hearth = sharing
+    await share(hearth, "alice", TEXT)
+    [posted] = posts(hearth)
+    sharing_form = await hearth.actor("bob").slash("share")
+    reply_form = await hearth.actor("carol", "sharing").click(posted, label="Reply anonymously")
+    report_form = await hearth.actor("carol", "sharing").message_command("Report to moderators", posted)
+    for opened in (sharing_form, reply_form, report_form):
+        assert "user" not in opened.modal.custom_id and str(hearth.members["alice"].id) not in (
+            opened.modal.custom_id
+        )
+    await hearth.restart()  # the members are still typing
+
+    shared = await sharing_form.submit({SHARE_FIELD: OTHER_TEXT})
+    assert "Shared anonymously as" in (await shared.reply()).text
+    assert posts(hearth)[-1].embeds[0]["description"] == OTHER_TEXT
+    replied = await reply_form.submit({REPLY_FIELD: "Thank you for sharing this with us."})
+    assert "Replied anonymously as" in (await replied.reply()).text
+    [reply] = thread_posts(hearth, thread_of(hearth, posted))
+    assert reply.embeds[0]["description"] == "Thank you for sharing this with us."
+    reported = await report_form.submit({"What's wrong with it?": "It names someone I know."})
+    assert "your name isn't shared" in (await reported.reply()).text
+    assert "It names someone I know." in hearth.fake.last_message(hearth.channels["alerts"]).text
+
+
+async def test_a_moderators_forms_survive_a_restart_and_check_the_moderator_again(sharing: Harness) -> None:
+    hearth = sharing
+    await (await hearth.actor("mod").slash("setup", vetting=True)).reply()
+    await share(hearth, "alice", TEXT)
+    item = hearth.fake.last_message(hearth.channels["review"])
+    rejecting = await hearth.actor("mod", "review").click(item, label="Reject")
+    await hearth.restart()
+    done = await rejecting.submit({"Reason (the author can see it)": "Not this one."})
+    assert "Rejected share #" in (await done.reply()).text
+    assert "Rejected by" in hearth.fake.message(item.id).text
+
+    await share(hearth, "alice", OTHER_TEXT)
+    item = hearth.fake.last_message(hearth.channels["review"])
+    blocking = await hearth.actor("mod", "review").click(item, label="Block author")
+    hearth.members["mod"].role_ids.clear()  # no longer a moderator when the form comes back
+    refused = await blocking.submit({"Reason (only moderators see it)": "spam"})
+    assert "for this server's moderators" in (await refused.reply()).text
+    assert await hearth.bot.sharing.blocks(hearth.guild.id, hearth.clock.now()) == []
+
+
+# ----- care on every path ----------------------------------------------------------------------------
+
+
+def alert_count(hearth: Harness) -> int:
+    return len(hearth.fake.messages(hearth.channels["alerts"]))
+
+
+@pytest.mark.hearth_config(sharing={"shares_per_hour": 1})
+async def test_a_crisis_share_refused_by_the_rate_limit_still_shows_resources(sharing: Harness) -> None:
+    hearth = sharing
+    await share(hearth, "alice", TEXT)
+    before = alert_count(hearth)
+    refused = await share(hearth, "alice", CRISIS_TEXT)
+    await refused.wait_followups(1)
+    assert all(m.ephemeral for m in refused.messages)
+    assert "limit of 1 share an hour" in refused.text and CRISIS_TEXT in refused.text
+    assert "You're not alone" in refused.text and "Reach someone now" in refused.text
+    assert "Nobody has been told" in refused.text, "honest: nothing was passed on"
+    assert alert_count(hearth) == before, "no alert about a post that does not exist"
+    assert len(posts(hearth)) == 1 and hearth.fake.messages(hearth.channels["review"]) == []
+
+
+async def test_a_blocked_authors_crisis_share_still_shows_resources(sharing: Harness) -> None:
+    hearth = sharing
+    await share(hearth, "alice", TEXT)
+    [posted] = posts(hearth)
+    opened = await hearth.actor("alice").slash("share")  # the form is open when the block lands
+    menu = await hearth.actor("mod", "sharing").message_command("Moderate anonymous post", posted)
+    blocking = await menu.click(label="Block author")
+    await (await blocking.submit({"Reason (only moderators see it)": "harassment"})).reply()
+    before = alert_count(hearth)
+    refused = await opened.submit({SHARE_FIELD: CRISIS_TEXT})
+    await refused.wait_followups(1)
+    assert all(m.ephemeral for m in refused.messages)
+    assert "can't share anonymously" in refused.text and CRISIS_TEXT in refused.text
+    assert "You're not alone" in refused.text and "Nobody has been told" in refused.text
+    assert alert_count(hearth) == before
+    assert hearth.fake.messages(hearth.channels["review"]) == []

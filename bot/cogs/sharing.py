@@ -15,10 +15,11 @@ import logging
 import re
 from collections.abc import Coroutine
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import discord
+from apscheduler.triggers.cron import CronTrigger
 from discord import app_commands
 from discord.ext import commands
 
@@ -32,6 +33,7 @@ from bot.cogs._ui import (
     HearthView,
     ModeratorGroup,
     clip,
+    defer_private,
     hearth,
     is_moderator,
     modal_custom_id,
@@ -76,6 +78,10 @@ REVIEW_COLOUR = discord.Colour(0xF2CC8F)
 CARE_HOLD_COLOUR = discord.Colour(0xD62828)
 DONE_COLOUR = discord.Colour(0x81B29A)
 QUEUE_SWEEP_SECONDS = 60
+CLEANUP_JOB_ID = "sharing:cleanup"
+CLEANUP_STARTUP_JOB_ID = "sharing:cleanup:startup"
+CLEANUP_GRACE_SECONDS = 23 * 3600
+CLEANUP_AFTER_START = timedelta(minutes=7)
 REMOVED_THREAD_NAME = "Removed share"
 SHARES_WAIT = (
     "Shares wait safely (encrypted) and go up as soon as I can post there; their authors see them as "
@@ -147,21 +153,28 @@ def what(post: Post) -> str:
 # ----- rendering ---------------------------------------------------------------------
 
 
-def share_body(text: str, content_warning: str | None) -> str:
-    """Return a share's embed description: the text, behind a spoiler if it has a warning."""
+def share_body(text: str, content_warning: str | None, title: str | None = None) -> str:
+    """Return a share's embed description: with a content warning, the title and the text behind
+    one spoiler, under the warning."""
     if content_warning:
         head = f"**Content warning:** {escape_markdown_fully(content_warning)}\n\n"
-        room = EMBED_DESCRIPTION_LIMIT - len(head) - 4
-        return f"{head}||{clip(escape_spoiler(text), room)}||"
+        hidden_title = f"**{escape_markdown_fully(clip(title, 256))}**\n\n" if title else ""
+        room = EMBED_DESCRIPTION_LIMIT - len(head) - len(hidden_title) - 4
+        return f"{head}||{hidden_title}{clip(escape_spoiler(text), room)}||"
     return clip(text, EMBED_DESCRIPTION_LIMIT)
 
 
 def share_embed(opened: OpenedPost) -> discord.Embed:
-    """Render a posted share: no author, signed by its pseudonym."""
+    """Render a posted share: no author, signed by its pseudonym.
+
+    With a content warning the title goes behind the spoiler with the text, since a title can
+    say as much as the text it warns about.
+    """
     post = opened.post
+    shown_title = opened.title if opened.title and not opened.content_warning else None
     embed = discord.Embed(
-        title=clip(opened.title, 256) if opened.title else None,
-        description=share_body(opened.text, opened.content_warning),
+        title=clip(shown_title, 256) if shown_title else None,
+        description=share_body(opened.text, opened.content_warning, opened.title),
         colour=HEARTH_COLOUR,
     )
     label = SOURCE_LABELS.get(post.source, post.source if post.source != "share" else None)
@@ -447,6 +460,26 @@ class DeleteOwnButton(HearthDynamicItem[discord.ui.Button[Any]], template=r"hear
         await _cog(interaction).confirm_delete(interaction, self.post_id)
 
 
+class OwnPageButton(
+    HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth:share:mine:(?P<page>\d{1,6})"
+):
+    """Turn /myshares to a newer or older page; it shows the items of whoever clicks, so it names no one."""
+
+    def __init__(self, page: int, *, newer: bool = False) -> None:
+        label = "◀ Newer" if newer else "Older ▶"
+        super().__init__(_button(label, f"hearth:share:mine:{page}", discord.ButtonStyle.secondary, row=4))
+        self.page = page
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: Any, match: re.Match[str]
+    ) -> OwnPageButton:
+        return cls(int(match["page"]))
+
+    async def handle(self, interaction: discord.Interaction) -> None:
+        await _cog(interaction).show_own_page(interaction, self.page)
+
+
 class ConfirmDeleteButton(
     HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth:share:delete-yes:(?P<id>\d+)"
 ):
@@ -519,6 +552,7 @@ DYNAMIC_ITEMS: tuple[type[HearthDynamicItem[Any]], ...] = (
     RemoveButton,
     UnblockButton,
     DeleteOwnButton,
+    OwnPageButton,
     ConfirmDeleteButton,
     NotifyButton,
     DmPreferenceButton,
@@ -713,12 +747,21 @@ class Sharing(commands.Cog):
                 id="sharing:queue",
                 replace_existing=True,
             )
+            # Daily, and caught up later if Hearth was down at 04:17 (within a day, once).
             scheduler.add_job(
-                self.bot.guarded("sharing:cleanup", self.purge),
-                "cron",
-                hour=4,
-                minute=17,
-                id="sharing:cleanup",
+                self.bot.guarded(CLEANUP_JOB_ID, self.purge),
+                CronTrigger(hour=4, minute=17, timezone=UTC),
+                id=CLEANUP_JOB_ID,
+                replace_existing=True,
+                coalesce=True,
+                misfire_grace_time=CLEANUP_GRACE_SECONDS,
+            )
+            # Once soon after start-up too, so a bot that is never up at 04:17 still cleans up.
+            scheduler.add_job(
+                self.bot.guarded(CLEANUP_JOB_ID, self.purge),
+                "date",
+                run_date=datetime.now(UTC) + CLEANUP_AFTER_START,
+                id=CLEANUP_STARTUP_JOB_ID,
                 replace_existing=True,
             )
 
@@ -728,7 +771,7 @@ class Sharing(commands.Cog):
         self.bot.remove_dynamic_items(*DYNAMIC_ITEMS)
         scheduler = self.bot.scheduler
         if scheduler is not None:
-            for job_id in ("sharing:queue", "sharing:cleanup"):
+            for job_id in ("sharing:queue", CLEANUP_JOB_ID, CLEANUP_STARTUP_JOB_ID):
                 if scheduler.get_job(job_id) is not None:
                     scheduler.remove_job(job_id)
         for handle in self._timers.values():
@@ -1651,26 +1694,50 @@ class Sharing(commands.Cog):
     @app_commands.guild_only()
     async def myshares(self, interaction: discord.Interaction) -> None:
         await self._defer(interaction)
+        embed, view = await self._own_page(interaction, 0)
+        await self._send(interaction, embed=embed, view=view)
+
+    async def show_own_page(self, interaction: discord.Interaction, page: int) -> None:
+        """Turn /myshares to another page, in place."""
+        await defer_private(interaction, update=True)
+        embed, view = await self._own_page(interaction, page)
+        await interaction.edit_original_response(embed=embed, view=view, allowed_mentions=NO_MENTIONS)
+
+    async def _own_page(
+        self, interaction: discord.Interaction, page: int
+    ) -> tuple[discord.Embed, discord.ui.View]:
+        """Render one page of the member's own items, with Delete for each and paging buttons."""
         assert interaction.guild_id is not None
-        items = await self.service.mine(interaction.guild_id, interaction.user.id, LIST_LIMIT)
+        shown = await self.service.mine_page(interaction.guild_id, interaction.user.id, page, LIST_LIMIT)
         wants_dm = await self.service.dm_decisions(interaction.guild_id, interaction.user.id)
         embed = discord.Embed(title="Your anonymous shares and replies", colour=HEARTH_COLOUR)
-        if items:
-            lines = (mine_line(number, p) for number, p in enumerate(items, start=1))
-            embed.description = clip("\n".join(lines), EMBED_DESCRIPTION_LIMIT)
+        numbered = list(enumerate(shown.items, start=shown.first_number))
+        if numbered:
+            embed.description = clip("\n".join(mine_line(n, p) for n, p in numbered), EMBED_DESCRIPTION_LIMIT)
         else:
             embed.description = "You have no anonymous shares or replies here."
+        where = ""
+        if shown.pages > 1:
+            last = shown.first_number + len(shown.items) - 1
+            where = (
+                f"Showing {shown.first_number}–{last} of {shown.total} "
+                f"(page {shown.page + 1} of {shown.pages}). "
+            )
         embed.set_footer(
             text=(
-                "Only you can see this. Newest first. Deleting removes the post; deleting a share also "
-                "removes its thread. Decision DMs: " + ("on" if wants_dm else "off") + "."
+                f"{where}Only you can see this. Newest first. Deleting removes the post; deleting a share "
+                "also removes its thread. Decision DMs: " + ("on" if wants_dm else "off") + "."
             )
         )
         view = HearthView(timeout=900)
-        for number, post in enumerate(items[:LIST_LIMIT], start=1):
+        for number, post in numbered:
             view.add_item(DeleteOwnButton(post.id, number))
+        if shown.page > 0:
+            view.add_item(OwnPageButton(shown.page - 1, newer=True))
+        if shown.page + 1 < shown.pages:
+            view.add_item(OwnPageButton(shown.page + 1, newer=False))
         view.add_item(DmPreferenceButton(not wants_dm))
-        await self._send(interaction, embed=embed, view=view)
+        return embed, view
 
     async def confirm_delete(self, interaction: discord.Interaction, post_id: int) -> None:
         """Ask the member to confirm deleting one of their items."""

@@ -425,13 +425,23 @@ class SharingStore:
         )
         return None if row is None else _post(row)
 
-    async def posts_by_author(self, guild_id: int, ban_key: str, limit: int = 100) -> list[Post]:
-        """Return a member's shares and replies in a guild, newest first."""
+    async def posts_by_author(
+        self, guild_id: int, ban_key: str, limit: int = 100, offset: int = 0
+    ) -> list[Post]:
+        """Return a member's shares and replies in a guild, newest first (from `offset` on)."""
         rows = await self.db.fetchall(
-            f"{_SELECT_POST} WHERE guild_id = ? AND ban_key = ? ORDER BY created_at DESC, rowid DESC LIMIT ?",
-            (guild_id, ban_key, limit),
+            f"{_SELECT_POST} WHERE guild_id = ? AND ban_key = ? ORDER BY created_at DESC, rowid DESC "
+            "LIMIT ? OFFSET ?",
+            (guild_id, ban_key, limit, offset),
         )
         return [_post(r) for r in rows]
+
+    async def count_by_author(self, guild_id: int, ban_key: str) -> int:
+        """Count a member's shares and replies in a guild."""
+        value = await self.db.fetchval(
+            "SELECT COUNT(*) FROM sharing_posts WHERE guild_id = ? AND ban_key = ?", (guild_id, ban_key)
+        )
+        return int(value or 0)
 
     async def count_by_status(self, guild_id: int | None = None) -> dict[str, int]:
         """Count posts per status, in one guild or all (/sharemod pending counts beyond its list)."""

@@ -909,12 +909,29 @@ async def export_member(db: Database, keyring: Keyring, member: MemberRef) -> di
         "WHERE moderator_id = ? ORDER BY id",
         (member.user_id,),
     )
+    # Blocks the member made as a moderator carry their id (`created_by`) and their own reason;
+    # the block key stands for someone else, so it is left out.
+    made = await db.fetchall(
+        "SELECT guild_id, id, reason, created_at, expires_at FROM sharing_blocks "
+        "WHERE created_by = ? ORDER BY id",
+        (member.user_id,),
+    )
     return {
         "posts": posts,
         "recent_activity": activity,
         "preferences": prefs,
         "blocks": blocks,
         "moderator_actions": [dict(r) for r in actions],
+        "blocks_made": [
+            {
+                "guild_id": r["guild_id"],
+                "block_id": r["id"],
+                "reason": r["reason"],
+                "since": r["created_at"],
+                "until": r["expires_at"],
+            }
+            for r in made
+        ],
     }
 
 
@@ -961,10 +978,14 @@ PERSONAL_DATA = register_personal_data(
         erase_member,
         posts=posted_messages,
         description=(
-            "Your anonymous shares and replies, found by a one-way key; their words only while they "
-            "wait for a moderator or the posting delay. Your user id, encrypted, only while a decision "
-            "DM you asked for is waiting. For up to a day, when you shared, replied or reported (for "
-            "the rate limits), without the words."
+            "Your anonymous shares and replies, found by a one-way key (one that was not posted, with "
+            "the reason, for 30 days after the decision); their words only while they wait for a "
+            "moderator or the posting delay. Whether you asked for decision DMs, until you change it. "
+            "Your user id, "
+            "encrypted, only while a decision DM you asked for is waiting. For up to a day, when you "
+            "shared, replied or reported (for the rate limits), without the words. If you moderate: "
+            "what you did (the audit trail, kept as long as it says below) and the blocks you made, "
+            "with your id, until they end or are lifted."
         ),
         retention="shares",
     )

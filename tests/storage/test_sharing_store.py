@@ -508,6 +508,12 @@ async def test_personal_data_exports_and_erases_a_members_items(
     )
     exported = await entry.export(db, keyring, member)
     assert exported["blocks"] and "hurt someone" not in str(exported), "a block's reason is not exported"
+    assert exported["blocks_made"] == []
+    made = (await entry.export(db, keyring, moderator))["blocks_made"]
+    assert [(b["guild_id"], b["reason"], b["until"]) for b in made] == [(GUILD, "hurt someone named X", None)]
+    assert "block_key" not in str(made), "the key of the member blocked is not the moderator's data"
+    assert "decision DMs" in entry.description and "blocks you made" in entry.description
+    assert "audit trail" in entry.description
 
     async with db.transaction() as tx:
         await entry.erase(tx, member)
@@ -517,6 +523,7 @@ async def test_personal_data_exports_and_erases_a_members_items(
     assert (await entry.export(db, keyring, member))["posts"] == []
     assert await entry.posts(db, member) == []
     assert str(MODERATOR) not in await all_sharing_values(db)
+    assert (await entry.export(db, keyring, moderator))["blocks_made"] == [], "erasing unnames the blocks"
     assert member.ban_keys[GUILD] not in str(await all_sharing_values(db)), "the block keeps no ban key"
     refused = await share(service, text=TEXT + " after erasing")
     assert refused.outcome is Outcome.REFUSED, "erasing one's data does not lift a block"

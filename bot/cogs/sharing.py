@@ -932,7 +932,7 @@ class Sharing(commands.Cog):
         settings = await self._settings(guild_id)
         level = SafetyAssessment(CrisisLevel(str(assessment.level)))
         if settings.alerts_channel_id is None or not await self.bot.safety.should_alert(guild_id, level):
-            await self._care(interaction, assessment, source=source, alert=False)
+            await self._care(interaction, assessment, source=source)
             return
         region = await guild_region(self.bot, guild_id)
         await self._send(interaction, embed=care_embed(self.bot, region, level, CARE_WHEN_POSTED))

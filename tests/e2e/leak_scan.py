@@ -32,8 +32,11 @@ MODERATOR_NAMES = ("mod", "mod2", "owner")
 MODERATOR_CHANNELS = ("review", "alerts")
 # Interaction types (Discord's numbers).
 APPLICATION_COMMAND, MESSAGE_COMPONENT, MODAL_SUBMIT = 2, 3, 5
-# Forms whose submission is a member writing something to be posted anonymously.
-AUTHORING_FORM = re.compile(r"^hearth:(?:share:(?:form|reply-form|report-form)|ladder:post)\b")
+# Forms whose submission is a member writing something: a share, a reply, a report, a ladder
+# milestone, a check-in note. Whoever submits one is never to be named for it, moderators too.
+AUTHORING_FORM = re.compile(
+    r"^hearth:(?:share:(?:form|reply-form|report-form)|ladder:post|checkin:notemodal)\b"
+)
 
 # Distinctive names for the standard members: short test usernames ("mod", "owner") would
 # otherwise match ordinary words in log lines.
@@ -160,7 +163,7 @@ def _modal_id(record: Any) -> str:
 
 
 def is_authoring(record: Any) -> bool:
-    """Say whether an interaction is a member writing something anonymous (a share, a reply)."""
+    """Say whether an interaction is a member submitting their own words (a share, a reply, a report)."""
     return bool(AUTHORING_FORM.match(_modal_id(record)))
 
 

@@ -1075,6 +1075,31 @@ async def test_a_blocked_authors_crisis_share_still_shows_resources(sharing: Har
     assert hearth.fake.messages(hearth.channels["review"]) == []
 
 
+async def test_a_reply_with_concern_that_fails_to_post_alerts_moderators_once_it_is_up(
+    sharing: Harness,
+) -> None:
+    hearth = sharing
+    await (await hearth.actor("mod").slash("safety alerts", level="concern")).reply()
+    await share(hearth, "alice", TEXT)
+    [posted] = posts(hearth)
+    thread = thread_of(hearth, posted)
+    # 503 is not retried by discord.py itself, so the reply meets it at once.
+    hearth.fake.faults.server_error("POST /channels/{channel_id}/messages", status=503, channel_id=thread.id)
+    before = alert_count(hearth)
+    opened = await hearth.actor("bob", "sharing").click(posted, label="Reply anonymously")
+    saved = await opened.submit({REPLY_FIELD: CONCERN_TEXT})
+    await saved.reply()
+    await saved.wait_followups(1)
+    assert "saved" in saved.text and "You're not alone" in saved.text
+    assert "When your post appears" in saved.text, "told when moderators will hear"
+    assert alert_count(hearth) == before, "no alert with nothing to open"
+    hearth.clock.advance(seconds=31)
+    assert await hearth.bot.get_cog("Sharing").post_due() == 1  # type: ignore[union-attr]
+    [reply] = thread_posts(hearth, thread)
+    alert = hearth.fake.last_message(hearth.channels["alerts"])
+    assert "may be struggling" in alert.text and str(reply.id) in json.dumps(alert.embeds)
+
+
 # ----- the daily clean-up ------------------------------------------------------------------------------
 
 

@@ -15,10 +15,11 @@ import logging
 import re
 from collections.abc import Coroutine
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import discord
+from apscheduler.triggers.cron import CronTrigger
 from discord import app_commands
 from discord.ext import commands
 
@@ -29,13 +30,17 @@ from bot.cogs._ui import (
     EMBED_DESCRIPTION_LIMIT,
     HEARTH_COLOUR,
     HearthDynamicItem,
-    HearthModal,
     HearthView,
     ModeratorGroup,
     clip,
+    defer_private,
     hearth,
     is_moderator,
+    modal_custom_id,
+    routed_modal,
+    submitted_values,
 )
+from bot.cogs._ui import report as report_error
 from bot.errors import NotModeratorError, UserFacingError
 from bot.services.safety import Assessment as SafetyAssessment
 from bot.services.safety import CrisisLevel
@@ -73,6 +78,10 @@ REVIEW_COLOUR = discord.Colour(0xF2CC8F)
 CARE_HOLD_COLOUR = discord.Colour(0xD62828)
 DONE_COLOUR = discord.Colour(0x81B29A)
 QUEUE_SWEEP_SECONDS = 60
+CLEANUP_JOB_ID = "sharing:cleanup"
+CLEANUP_STARTUP_JOB_ID = "sharing:cleanup:startup"
+CLEANUP_GRACE_SECONDS = 23 * 3600
+CLEANUP_AFTER_START = timedelta(minutes=7)
 REMOVED_THREAD_NAME = "Removed share"
 SHARES_WAIT = (
     "Shares wait safely (encrypted) and go up as soon as I can post there; their authors see them as "
@@ -144,21 +153,28 @@ def what(post: Post) -> str:
 # ----- rendering ---------------------------------------------------------------------
 
 
-def share_body(text: str, content_warning: str | None) -> str:
-    """Return a share's embed description: the text, behind a spoiler if it has a warning."""
+def share_body(text: str, content_warning: str | None, title: str | None = None) -> str:
+    """Return a share's embed description: with a content warning, the title and the text behind
+    one spoiler, under the warning."""
     if content_warning:
         head = f"**Content warning:** {escape_markdown_fully(content_warning)}\n\n"
-        room = EMBED_DESCRIPTION_LIMIT - len(head) - 4
-        return f"{head}||{clip(escape_spoiler(text), room)}||"
+        hidden_title = f"**{escape_markdown_fully(clip(title, 256))}**\n\n" if title else ""
+        room = EMBED_DESCRIPTION_LIMIT - len(head) - len(hidden_title) - 4
+        return f"{head}||{hidden_title}{clip(escape_spoiler(text), room)}||"
     return clip(text, EMBED_DESCRIPTION_LIMIT)
 
 
 def share_embed(opened: OpenedPost) -> discord.Embed:
-    """Render a posted share: no author, signed by its pseudonym."""
+    """Render a posted share: no author, signed by its pseudonym.
+
+    With a content warning the title goes behind the spoiler with the text, since a title can
+    say as much as the text it warns about.
+    """
     post = opened.post
+    shown_title = opened.title if opened.title and not opened.content_warning else None
     embed = discord.Embed(
-        title=clip(opened.title, 256) if opened.title else None,
-        description=share_body(opened.text, opened.content_warning),
+        title=clip(shown_title, 256) if shown_title else None,
+        description=share_body(opened.text, opened.content_warning, opened.title),
         colour=HEARTH_COLOUR,
     )
     label = SOURCE_LABELS.get(post.source, post.source if post.source != "share" else None)
@@ -364,7 +380,7 @@ class RejectButton(HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth:
         await _require_moderator(interaction)
         assert interaction.guild_id is not None
         post = await _cog(interaction).service.pending_post(interaction.guild_id, self.post_id)
-        await interaction.response.send_modal(RejectModal(post))
+        await interaction.response.send_modal(reject_form(post.id))
 
 
 class BlockButton(HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth:share:block:(?P<id>\d+)"):
@@ -382,7 +398,7 @@ class BlockButton(HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth:s
 
     async def handle(self, interaction: discord.Interaction) -> None:
         await _require_moderator(interaction)
-        await interaction.response.send_modal(BlockModal(self.post_id))
+        await interaction.response.send_modal(block_form(self.post_id))
 
 
 class RemoveButton(HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth:share:remove:(?P<id>\d+)"):
@@ -442,6 +458,26 @@ class DeleteOwnButton(HearthDynamicItem[discord.ui.Button[Any]], template=r"hear
 
     async def handle(self, interaction: discord.Interaction) -> None:
         await _cog(interaction).confirm_delete(interaction, self.post_id)
+
+
+class OwnPageButton(
+    HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth:share:mine:(?P<page>\d{1,6})"
+):
+    """Turn /myshares to a newer or older page; it shows the items of whoever clicks, so it names no one."""
+
+    def __init__(self, page: int, *, newer: bool = False) -> None:
+        label = "◀ Newer" if newer else "Older ▶"
+        super().__init__(_button(label, f"hearth:share:mine:{page}", discord.ButtonStyle.secondary, row=4))
+        self.page = page
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: Any, match: re.Match[str]
+    ) -> OwnPageButton:
+        return cls(int(match["page"]))
+
+    async def handle(self, interaction: discord.Interaction) -> None:
+        await _cog(interaction).show_own_page(interaction, self.page)
 
 
 class ConfirmDeleteButton(
@@ -516,6 +552,7 @@ DYNAMIC_ITEMS: tuple[type[HearthDynamicItem[Any]], ...] = (
     RemoveButton,
     UnblockButton,
     DeleteOwnButton,
+    OwnPageButton,
     ConfirmDeleteButton,
     NotifyButton,
     DmPreferenceButton,
@@ -540,113 +577,125 @@ def moderate_view(post_id: int) -> discord.ui.View:
     return persistent_view(BlockButton(post_id), RemoveButton(post_id))
 
 
-# ----- modals ----------------------------------------------------------------------------
+# ----- forms ------------------------------------------------------------------------------
+#
+# Every form is routed by custom id (see `routed_modal`): the cog's `on_interaction` listener
+# handles the submission, so a form open during a restart still submits, and an abandoned form
+# leaves nothing behind in memory. A custom id names what the form is for (a share's message,
+# public anyway, or for moderators a post id), never a user.
+
+SHARE_FORM = "hearth:share:form"
+REPLY_FORM = re.compile(r"^hearth:share:reply-form:(?P<message>\d{1,20})$")
+REPORT_FORM = re.compile(r"^hearth:share:report-form:(?P<message>\d{1,20})$")
+REJECT_FORM = re.compile(r"^hearth:share:reject-form:(?P<id>\d{1,20})$")
+BLOCK_FORM = re.compile(r"^hearth:share:block-form:(?P<id>\d{1,20})$")
+REJECT_REASON_LABEL = "Reason (the author can see it)"
 
 
-class ShareModal(HearthModal, title="Share anonymously"):
-    """The /share form."""
-
-    text: discord.ui.TextInput[ShareModal] = discord.ui.TextInput(
-        label="What would you like to share?",
-        style=discord.TextStyle.paragraph,
-        max_length=TEXT_LIMIT,
-        placeholder="Nobody here, moderators included, will see that this is yours.",
-    )
-    content_warning: discord.ui.TextInput[ShareModal] = discord.ui.TextInput(
-        label="Content warning (optional)",
-        required=False,
-        max_length=WARNING_LIMIT,
-        placeholder="For example: betrayal, grief. The text will be hidden behind it.",
-    )
-    share_title: discord.ui.TextInput[ShareModal] = discord.ui.TextInput(
-        label="Title (optional)", required=False, max_length=TITLE_LIMIT
-    )
-
-    async def on_submit(self, interaction: discord.Interaction, /) -> None:
-        await _cog(interaction).share_text(
-            interaction,
-            text=self.text.value,
-            title=self.share_title.value or None,
-            content_warning=self.content_warning.value or None,
-        )
+def share_form() -> discord.ui.Modal:
+    """Return the /share form."""
+    inputs: list[discord.ui.TextInput[Any]] = [
+        discord.ui.TextInput(
+            label="What would you like to share?",
+            custom_id="text",
+            style=discord.TextStyle.paragraph,
+            max_length=TEXT_LIMIT,
+            placeholder="Nobody here, moderators included, will see that this is yours.",
+        ),
+        discord.ui.TextInput(
+            label="Content warning (optional)",
+            custom_id="content_warning",
+            required=False,
+            max_length=WARNING_LIMIT,
+            placeholder="For example: betrayal, grief. The text and title will be hidden behind it.",
+        ),
+        discord.ui.TextInput(
+            label="Title (optional)", custom_id="title", required=False, max_length=TITLE_LIMIT
+        ),
+    ]
+    return routed_modal("Share anonymously", SHARE_FORM, inputs)
 
 
-class ReplyModal(HearthModal, title="Reply anonymously"):
-    """The anonymous reply form."""
-
-    text: discord.ui.TextInput[ReplyModal] = discord.ui.TextInput(
+def reply_form(message_id: int) -> discord.ui.Modal:
+    """Return the anonymous reply form for the share (or reply) shown by a message."""
+    text: discord.ui.TextInput[Any] = discord.ui.TextInput(
         label="Your reply",
+        custom_id="text",
         style=discord.TextStyle.paragraph,
         max_length=TEXT_LIMIT,
         placeholder="Your reply is posted in the share's thread under a name only for that thread.",
     )
-
-    def __init__(self, share_id: int) -> None:
-        super().__init__()
-        self.share_id = share_id
-
-    async def on_submit(self, interaction: discord.Interaction, /) -> None:
-        await _cog(interaction).reply_text(interaction, self.share_id, self.text.value)
+    return routed_modal("Reply anonymously", f"hearth:share:reply-form:{message_id}", [text])
 
 
-class ReportModal(HearthModal, title="Report to moderators"):
-    """Why a member reports an anonymous post."""
-
-    reason: discord.ui.TextInput[ReportModal] = discord.ui.TextInput(
+def report_form(message_id: int) -> discord.ui.Modal:
+    """Return the form asking why a member reports the anonymous post shown by a message."""
+    reason: discord.ui.TextInput[Any] = discord.ui.TextInput(
         label="What's wrong with it?",
+        custom_id="reason",
         style=discord.TextStyle.paragraph,
         max_length=REASON_LIMIT,
         placeholder="Moderators see this and a link to the post, but not your name.",
     )
-
-    def __init__(self, post: Post) -> None:
-        super().__init__()
-        self.post = post
-
-    async def on_submit(self, interaction: discord.Interaction, /) -> None:
-        await _cog(interaction).report(interaction, self.post, self.reason.value)
+    return routed_modal("Report to moderators", f"hearth:share:report-form:{message_id}", [reason])
 
 
-class RejectModal(HearthModal, title="Reject with a reason"):
-    """A moderator's reason for not posting an item."""
-
-    reason: discord.ui.TextInput[RejectModal] = discord.ui.TextInput(
-        label="Reason (the author can see it)",
+def reject_form(post_id: int) -> discord.ui.Modal:
+    """Return a moderator's form for not posting an item, with a reason."""
+    reason: discord.ui.TextInput[Any] = discord.ui.TextInput(
+        label=REJECT_REASON_LABEL,
+        custom_id="reason",
         style=discord.TextStyle.paragraph,
         max_length=REASON_LIMIT,
         placeholder="Kindly say why, and what would make it fit, if anything.",
     )
-
-    def __init__(self, post: Post) -> None:
-        super().__init__()
-        self.post = post
-
-    async def on_submit(self, interaction: discord.Interaction, /) -> None:
-        await _cog(interaction).reject(interaction, self.post.id, self.reason.value)
+    return routed_modal("Reject with a reason", f"hearth:share:reject-form:{post_id}", [reason])
 
 
-class BlockModal(HearthModal, title="Block this author"):
-    """How long to block an anonymous author, and why (moderators only see the reason)."""
+def block_form(post_id: int) -> discord.ui.Modal:
+    """Return the form for how long to block an anonymous author, and why (moderators only see it)."""
+    inputs: list[discord.ui.TextInput[Any]] = [
+        discord.ui.TextInput(
+            label="Days (leave empty to block for good)",
+            custom_id="days",
+            required=False,
+            max_length=4,
+            placeholder="7",
+        ),
+        discord.ui.TextInput(
+            label="Reason (only moderators see it)", custom_id="reason", required=False, max_length=200
+        ),
+    ]
+    return routed_modal("Block this author", f"hearth:share:block-form:{post_id}", inputs)
 
-    days: discord.ui.TextInput[BlockModal] = discord.ui.TextInput(
-        label="Days (leave empty to block for good)", required=False, max_length=4, placeholder="7"
-    )
-    reason: discord.ui.TextInput[BlockModal] = discord.ui.TextInput(
-        label="Reason (only moderators see it)", required=False, max_length=200
-    )
 
-    def __init__(self, post_id: int) -> None:
-        super().__init__()
-        self.post_id = post_id
-
-    async def on_submit(self, interaction: discord.Interaction, /) -> None:
-        raw = self.days.value.strip()
-        if raw and not raw.isdigit():
-            raise UserFacingError("Days must be a whole number, like 7, or empty to block for good.")
-        await _cog(interaction).block(interaction, self.post_id, int(raw) if raw else None, self.reason.value)
+def _days(raw: str) -> int | None:
+    raw = raw.strip()
+    if raw and not raw.isdigit():
+        raise UserFacingError("Days must be a whole number, like 7, or empty to block for good.")
+    return int(raw) if raw else None
 
 
 # ----- the cog ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CarePlan:
+    """How to care for a writer whose words need it, once Hearth knows what became of them.
+
+    `link` and `review_link` give moderators something to open; `alert=False` (nothing was
+    posted or held) shows the writer resources without alerting anyone; `when_posted` means the
+    post waits and moderators hear once it is up.
+    """
+
+    link: str | None = None
+    review_link: str | None = None
+    alert: bool = True
+    when_posted: bool = False
+
+
+NOT_POSTED = CarePlan(alert=False)
+WHEN_POSTED = CarePlan(when_posted=True)
 
 
 @dataclass(frozen=True)
@@ -698,12 +747,21 @@ class Sharing(commands.Cog):
                 id="sharing:queue",
                 replace_existing=True,
             )
+            # Daily, and caught up later if Hearth was down at 04:17 (within a day, once).
             scheduler.add_job(
-                self.bot.guarded("sharing:cleanup", self.purge),
-                "cron",
-                hour=4,
-                minute=17,
-                id="sharing:cleanup",
+                self.bot.guarded(CLEANUP_JOB_ID, self.purge),
+                CronTrigger(hour=4, minute=17, timezone=UTC),
+                id=CLEANUP_JOB_ID,
+                replace_existing=True,
+                coalesce=True,
+                misfire_grace_time=CLEANUP_GRACE_SECONDS,
+            )
+            # Once soon after start-up too, so a bot that is never up at 04:17 still cleans up.
+            scheduler.add_job(
+                self.bot.guarded(CLEANUP_JOB_ID, self.purge),
+                "date",
+                run_date=datetime.now(UTC) + CLEANUP_AFTER_START,
+                id=CLEANUP_STARTUP_JOB_ID,
                 replace_existing=True,
             )
 
@@ -713,7 +771,7 @@ class Sharing(commands.Cog):
         self.bot.remove_dynamic_items(*DYNAMIC_ITEMS)
         scheduler = self.bot.scheduler
         if scheduler is not None:
-            for job_id in ("sharing:queue", "sharing:cleanup"):
+            for job_id in ("sharing:queue", CLEANUP_JOB_ID, CLEANUP_STARTUP_JOB_ID):
                 if scheduler.get_job(job_id) is not None:
                     scheduler.remove_job(job_id)
         for handle in self._timers.values():
@@ -732,6 +790,38 @@ class Sharing(commands.Cog):
         await self.bot.run_job(
             "sharing:channels-changed", lambda: self._resume_after_setup(guild_id, changed)
         )
+
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Handle the sharing forms by custom id, including forms opened before a restart."""
+        custom_id = modal_custom_id(interaction)
+        if custom_id is None or not custom_id.startswith("hearth:share:"):
+            return
+        try:
+            await self._submit_form(interaction, custom_id)
+        except Exception as exc:
+            await report_error(interaction, exc)
+
+    async def _submit_form(self, interaction: discord.Interaction, custom_id: str) -> None:
+        values = submitted_values(interaction)
+        if custom_id == SHARE_FORM:
+            await self.share_text(
+                interaction,
+                text=values.get("text", ""),
+                title=values.get("title") or None,
+                content_warning=values.get("content_warning") or None,
+            )
+        elif reply := REPLY_FORM.match(custom_id):
+            await self.reply_text(interaction, int(reply["message"]), values.get("text", ""))
+        elif reported := REPORT_FORM.match(custom_id):
+            await self.report_message(interaction, int(reported["message"]), values.get("reason", ""))
+        elif rejected := REJECT_FORM.match(custom_id):
+            await _require_moderator(interaction)
+            await self.reject(interaction, int(rejected["id"]), values.get("reason", ""))
+        elif blocked := BLOCK_FORM.match(custom_id):
+            await _require_moderator(interaction)
+            days = _days(values.get("days", ""))
+            await self.block(interaction, int(blocked["id"]), days, values.get("reason", ""))
 
     async def _resume_after_setup(self, guild_id: int, changed: set[str]) -> None:
         if "sharing_channel_id" in changed and await self.service.retry_now(guild_id, self.bot.now()):
@@ -811,16 +901,18 @@ class Sharing(commands.Cog):
         source: str,
         review_link: str | None = None,
         link: str | None = None,
+        alert: bool = True,
     ) -> None:
         if assessment is None or not assessment.needs_care:
             return
         try:
             await offer_care(
                 interaction,
-                assessment,
+                assessment,  # type: ignore[arg-type]
                 source=source,
-                review_link=review_link,  # type: ignore[arg-type]
+                review_link=review_link,
                 link=link,
+                alert=alert,
                 anonymous=True,
             )
         except Exception:
@@ -1145,7 +1237,7 @@ class Sharing(commands.Cog):
         )
         if refusal:
             raise UserFacingError(refusal)
-        await interaction.response.send_modal(ShareModal())
+        await interaction.response.send_modal(share_form())
 
     async def share_text(
         self,
@@ -1167,10 +1259,41 @@ class Sharing(commands.Cog):
         if guild_id is None:
             await self._refuse(interaction, "Anonymous sharing works inside a server.", kept)
             return ShareResult(Outcome.REFUSED)
-        settings = await self._settings(guild_id)
         label = "share" if source == "share" else f"{source} share"
-        # Assessed first, so that whatever becomes of the share, its author is cared for.
+        # Assessed first, so that whatever becomes of the share (posted, held, refused, or an
+        # error on the way), its author is cared for.
         assessment = await self._assess(guild_id, "\n".join(p for p in (title, content_warning, text) if p))
+        try:
+            result, care = await self._share(
+                interaction,
+                guild_id,
+                assessment,
+                text=text,
+                title=title,
+                content_warning=content_warning,
+                source=source,
+                kept=kept,
+            )
+        except Exception as exc:
+            await self._failed(interaction, exc, kept)
+            result, care = ShareResult(Outcome.REFUSED), NOT_POSTED
+        await self._offer_care(interaction, assessment, care, source=label)
+        return result
+
+    async def _share(
+        self,
+        interaction: discord.Interaction,
+        guild_id: int,
+        assessment: Assessment | None,
+        *,
+        text: str,
+        title: str | None,
+        content_warning: str | None,
+        source: str,
+        kept: str,
+    ) -> tuple[ShareResult, CarePlan]:
+        """Check, then post, queue or hold a share; return what happened and how to care for its author."""
+        settings = await self._settings(guild_id)
         unusable = None
         if settings.sharing_channel_id is None:
             unusable = (
@@ -1184,33 +1307,25 @@ class Sharing(commands.Cog):
             )
         if unusable:
             await self._refuse(interaction, unusable, kept)
-            await self._care(interaction, assessment, source=label)
-            return ShareResult(Outcome.REFUSED)
-        try:
-            result = await self.service.submit_share(
-                guild_id,
-                interaction.user.id,
-                self.bot.now(),
-                text=text,
-                title=title,
-                content_warning=content_warning,
-                source=source,
-                vetting=settings.vetting,
-                assessment=assessment,
-            )
-        except StorageBusyError:
-            await self._refuse(interaction, BUSY_MESSAGE, kept)
-            return ShareResult(Outcome.REFUSED)
+            return ShareResult(Outcome.REFUSED), NOT_POSTED
+        result = await self.service.submit_share(
+            guild_id,
+            interaction.user.id,
+            self.bot.now(),
+            text=text,
+            title=title,
+            content_warning=content_warning,
+            source=source,
+            vetting=settings.vetting,
+            assessment=assessment,
+        )
         if result.outcome is Outcome.REFUSED or result.post is None:
             await self._refuse(interaction, result.reason, kept)
-            await self._care(interaction, assessment, source=label)
-            return ShareResult(Outcome.REFUSED)
+            return ShareResult(Outcome.REFUSED), NOT_POSTED
         post = result.post
         notes = "".join(f"\n{n}" for n in result.notes)
         if result.outcome is Outcome.HELD:
-            return await self._held(
-                interaction, post, settings, assessment, label=label, notes=notes, text=kept
-            )
+            return await self._held(interaction, post, settings, notes=notes, text=kept)
         if result.delay_seconds > 0:
             assert post.post_at is not None
             self._schedule(post.id, post.post_at)
@@ -1220,39 +1335,34 @@ class Sharing(commands.Cog):
                 f"within {_duration(result.delay_seconds)}, signed **{post.pseudonym}**. "
                 f"The short wait makes it harder to tell who posted it.{notes}",
             )
-            await self._care_before_posting(interaction, assessment, source=label)
-            return ShareResult(Outcome.QUEUED, post.id)
+            return ShareResult(Outcome.QUEUED, post.id), WHEN_POSTED
         link, trouble = await self._post_one(post.id)
         if link is None:
             if trouble == AUTHOR_BLOCKED:
                 await self._refuse(interaction, f"Your share wasn't posted: {trouble}.", kept)
-                return ShareResult(Outcome.REFUSED, post.id)
+                return ShareResult(Outcome.REFUSED, post.id), NOT_POSTED
             why = trouble or "I couldn't post it just now. I'll keep trying"
             await self._send(
                 interaction,
                 f"Your share is saved safely, but {why}; /myshares shows when it's up.{notes}",
             )
-            await self._care(interaction, assessment, source=label)
-            return ShareResult(Outcome.QUEUED, post.id)
+            return ShareResult(Outcome.QUEUED, post.id), await self._care_once_posted(post, assessment)
         await self._send(
             interaction,
             f"Shared anonymously as **{post.pseudonym}**: {link}\n"
             f"Replies go in its thread. You can delete it any time with /myshares.{notes}",
         )
-        await self._care(interaction, assessment, source=label, link=link)
-        return ShareResult(Outcome.QUEUED, post.id, link)
+        return ShareResult(Outcome.QUEUED, post.id, link), CarePlan(link=link)
 
     async def _held(
         self,
         interaction: discord.Interaction,
         post: Post,
         settings: GuildSettings,
-        assessment: Assessment | None,
         *,
-        label: str,
         notes: str,
         text: str,
-    ) -> ShareResult:
+    ) -> tuple[ShareResult, CarePlan]:
         review_link = await self._post_review_item(self.service.open(post), settings)
         if review_link is None and self._review_channel(settings) is None:
             await self.service.discard(post.id)
@@ -1262,8 +1372,7 @@ class Sharing(commands.Cog):
                 "server has no review channel. Nothing was kept.",
                 text,
             )
-            await self._care(interaction, assessment, source=label)
-            return ShareResult(Outcome.REFUSED)
+            return ShareResult(Outcome.REFUSED), NOT_POSTED
         if post.held_for_care:
             message = (
                 "Thank you for trusting the group with this. Before it's posted, a moderator will look at "
@@ -1280,22 +1389,68 @@ class Sharing(commands.Cog):
             view = HearthView(timeout=600)
             view.add_item(NotifyButton(post.id))
         await self._send(interaction, message + notes, **({"view": view} if view else {}))
-        await self._care(interaction, assessment, source=label, review_link=review_link)
-        return ShareResult(Outcome.HELD, post.id)
+        return ShareResult(Outcome.HELD, post.id), CarePlan(review_link=review_link)
+
+    async def _care_once_posted(self, post: Post, assessment: Assessment | None) -> CarePlan:
+        """Plan care for the author of a post that failed to go up now and will be tried again.
+
+        Moderators hear when it is up, with its link (as after the posting delay); if it is no
+        longer waiting, the author is cared for without an alert that would have nothing to open.
+        """
+        if assessment is None or not assessment.needs_care:
+            return NOT_POSTED
+        if await self.service.defer_care(post.id, str(assessment.level)):
+            return WHEN_POSTED
+        return NOT_POSTED
+
+    async def _failed(self, interaction: discord.Interaction, error: Exception, kept: str) -> None:
+        """Tell the member about an error on the way, handing back everything they typed."""
+        if isinstance(error, StorageBusyError):
+            await self._refuse(interaction, BUSY_MESSAGE, kept)
+            return
+        if isinstance(error, UserFacingError) and error.keep_text is None:
+            error.keep_text = kept
+        await self.bot.report_interaction_error(interaction, error)
+
+    async def _offer_care(
+        self,
+        interaction: discord.Interaction,
+        assessment: Assessment | None,
+        plan: CarePlan,
+        *,
+        source: str,
+    ) -> None:
+        """Show the writer private resources when their words call for it, whatever became of them."""
+        if assessment is None or not assessment.needs_care:
+            return
+        try:
+            if plan.when_posted:
+                await self._care_before_posting(interaction, assessment, source=source)
+            else:
+                await self._care(
+                    interaction,
+                    assessment,
+                    source=source,
+                    link=plan.link,
+                    review_link=plan.review_link,
+                    alert=plan.alert,
+                )
+        except Exception:
+            log.exception("could not offer care for an anonymous %s", source)
 
     # ----- replies --------------------------------------------------------
 
-    async def open_reply_modal(self, interaction: discord.Interaction, post_id: int) -> None:
-        """Open the reply form for a share (or the share a reply belongs to)."""
+    async def open_reply_form(self, interaction: discord.Interaction, message_id: int, post: Post) -> None:
+        """Open the reply form for a share (or the share a reply belongs to), shown by a message."""
         if interaction.guild_id is None:
             raise UserFacingError("Anonymous replies work inside a server.")
-        share = await self.service.share_for_reply(interaction.guild_id, post_id)
+        await self.service.share_for_reply(interaction.guild_id, post.id)
         refusal = await self.service.refusal_if_blocked(
             interaction.guild_id, interaction.user.id, self.bot.now()
         )
         if refusal:
             raise UserFacingError(refusal)
-        await interaction.response.send_modal(ReplyModal(share.id))
+        await interaction.response.send_modal(reply_form(message_id))
 
     async def reply_from_menu(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """Message menu: reply anonymously to a share or reply."""
@@ -1309,39 +1464,45 @@ class Sharing(commands.Cog):
         if guild_id is None:
             raise UserFacingError("Anonymous replies work inside a server.")
         post = None if message is None else await self.service.post_for_message(guild_id, message.id)
-        if post is None:
+        if post is None or message is None:
             raise UserFacingError(
                 "Anonymous replies work on anonymous shares and replies that are still here."
             )
-        await self.open_reply_modal(interaction, post.id)
+        await self.open_reply_form(interaction, message.id, post)
 
-    async def reply_text(self, interaction: discord.Interaction, share_id: int, text: str) -> ShareResult:
-        """Check and post (or hold) an anonymous reply; answer privately."""
+    async def reply_text(self, interaction: discord.Interaction, message_id: int, text: str) -> ShareResult:
+        """Check and post (or hold) an anonymous reply to the share a message shows; answer privately."""
         await self._defer(interaction)
         assert interaction.guild_id is not None
-        guild_id = interaction.guild_id
-        assessment = await self._assess(guild_id, text)
-        settings = await self._settings(guild_id)
+        # Assessed first, so that whatever becomes of the reply, its writer is cared for.
+        assessment = await self._assess(interaction.guild_id, text)
         try:
-            result = await self.service.submit_reply(
-                guild_id, interaction.user.id, share_id, self.bot.now(), text=text, assessment=assessment
-            )
-        except StorageBusyError:
-            await self._refuse(interaction, BUSY_MESSAGE, text)
-            return ShareResult(Outcome.REFUSED)
-        except UserFacingError as exc:
-            await self._refuse(interaction, exc.message, text)
-            return ShareResult(Outcome.REFUSED)
+            result, care = await self._reply(interaction, message_id, text, assessment)
+        except Exception as exc:
+            await self._failed(interaction, exc, text)
+            result, care = ShareResult(Outcome.REFUSED), NOT_POSTED
+        await self._offer_care(interaction, assessment, care, source="reply")
+        return result
+
+    async def _reply(
+        self, interaction: discord.Interaction, message_id: int, text: str, assessment: Assessment | None
+    ) -> tuple[ShareResult, CarePlan]:
+        guild_id = interaction.guild_id
+        assert guild_id is not None
+        answered = await self.service.post_for_message(guild_id, message_id)
+        if answered is None:
+            raise UserFacingError(f"Your reply wasn't posted: {REPLY_ORPHANED}.")
+        settings = await self._settings(guild_id)
+        result = await self.service.submit_reply(
+            guild_id, interaction.user.id, answered.id, self.bot.now(), text=text, assessment=assessment
+        )
         if result.outcome is Outcome.REFUSED or result.post is None:
             await self._refuse(interaction, result.reason, text)
-            await self._care(interaction, assessment, source="reply")
-            return ShareResult(Outcome.REFUSED)
+            return ShareResult(Outcome.REFUSED), NOT_POSTED
         post = result.post
         notes = "".join(f"\n{n}" for n in result.notes)
         if result.outcome is Outcome.HELD:
-            return await self._held(
-                interaction, post, settings, assessment, label="reply", notes=notes, text=text
-            )
+            return await self._held(interaction, post, settings, notes=notes, text=text)
         as_whom = f"**{post.pseudonym}**" + (" (marked as the original poster)" if post.is_op else "")
         if result.delay_seconds > 0:
             assert post.post_at is not None
@@ -1351,20 +1512,18 @@ class Sharing(commands.Cog):
                 f"Thank you. Your reply will appear in the thread within "
                 f"{_duration(result.delay_seconds)}, as {as_whom}.{notes}",
             )
-            await self._care_before_posting(interaction, assessment, source="reply")
-            return ShareResult(Outcome.QUEUED, post.id)
+            return ShareResult(Outcome.QUEUED, post.id), WHEN_POSTED
         link, trouble = await self._post_one(post.id)
+        if link is None and trouble:
+            await self._refuse(interaction, f"Your reply wasn't posted: {trouble}.", text)
+            return ShareResult(Outcome.REFUSED, post.id), NOT_POSTED
         if link is None:
-            told = (
-                f"Your reply wasn't posted: {trouble}."
-                if trouble
-                else f"Your reply is saved, but I couldn't post it just now. I'll keep trying.{notes}"
+            await self._send(
+                interaction, f"Your reply is saved, but I couldn't post it just now. I'll keep trying.{notes}"
             )
-            await self._send(interaction, told)
-            return ShareResult(Outcome.REFUSED if trouble else Outcome.QUEUED, post.id)
+            return ShareResult(Outcome.QUEUED, post.id), await self._care_once_posted(post, assessment)
         await self._send(interaction, f"Replied anonymously as {as_whom}: {link}{notes}")
-        await self._care(interaction, assessment, source="reply", link=link)
-        return ShareResult(Outcome.QUEUED, post.id, link)
+        return ShareResult(Outcome.QUEUED, post.id, link), CarePlan(link=link)
 
     # ----- reports -----------------------------------------------------------
 
@@ -1380,7 +1539,20 @@ class Sharing(commands.Cog):
                 "This works on anonymous shares and replies (and anonymous check-in notes). For other "
                 "messages, please message a moderator."
             )
-        await interaction.response.send_modal(ReportModal(post))
+        await interaction.response.send_modal(report_form(message.id))
+
+    async def report_message(self, interaction: discord.Interaction, message_id: int, reason: str) -> None:
+        """Report the anonymous post a message shows (from the report form)."""
+        await self._defer(interaction)
+        assert interaction.guild_id is not None
+        post = await self.service.post_for_message(interaction.guild_id, message_id)
+        if post is None:
+            raise UserFacingError(
+                "That post is no longer here, so there is nothing to report. Thank you for looking out "
+                "for the group.",
+                keep_text=reason,
+            )
+        await self.report(interaction, post, reason)
 
     async def report(self, interaction: discord.Interaction, post: Post, reason: str) -> None:
         """Tell the moderators about a post, with the reason; the reporter stays unnamed."""
@@ -1522,26 +1694,50 @@ class Sharing(commands.Cog):
     @app_commands.guild_only()
     async def myshares(self, interaction: discord.Interaction) -> None:
         await self._defer(interaction)
+        embed, view = await self._own_page(interaction, 0)
+        await self._send(interaction, embed=embed, view=view)
+
+    async def show_own_page(self, interaction: discord.Interaction, page: int) -> None:
+        """Turn /myshares to another page, in place."""
+        await defer_private(interaction, update=True)
+        embed, view = await self._own_page(interaction, page)
+        await interaction.edit_original_response(embed=embed, view=view, allowed_mentions=NO_MENTIONS)
+
+    async def _own_page(
+        self, interaction: discord.Interaction, page: int
+    ) -> tuple[discord.Embed, discord.ui.View]:
+        """Render one page of the member's own items, with Delete for each and paging buttons."""
         assert interaction.guild_id is not None
-        items = await self.service.mine(interaction.guild_id, interaction.user.id, LIST_LIMIT)
+        shown = await self.service.mine_page(interaction.guild_id, interaction.user.id, page, LIST_LIMIT)
         wants_dm = await self.service.dm_decisions(interaction.guild_id, interaction.user.id)
         embed = discord.Embed(title="Your anonymous shares and replies", colour=HEARTH_COLOUR)
-        if items:
-            lines = (mine_line(number, p) for number, p in enumerate(items, start=1))
-            embed.description = clip("\n".join(lines), EMBED_DESCRIPTION_LIMIT)
+        numbered = list(enumerate(shown.items, start=shown.first_number))
+        if numbered:
+            embed.description = clip("\n".join(mine_line(n, p) for n, p in numbered), EMBED_DESCRIPTION_LIMIT)
         else:
             embed.description = "You have no anonymous shares or replies here."
+        where = ""
+        if shown.pages > 1:
+            last = shown.first_number + len(shown.items) - 1
+            where = (
+                f"Showing {shown.first_number}–{last} of {shown.total} "
+                f"(page {shown.page + 1} of {shown.pages}). "
+            )
         embed.set_footer(
             text=(
-                "Only you can see this. Newest first. Deleting removes the post; deleting a share also "
-                "removes its thread. Decision DMs: " + ("on" if wants_dm else "off") + "."
+                f"{where}Only you can see this. Newest first. Deleting removes the post; deleting a share "
+                "also removes its thread. Decision DMs: " + ("on" if wants_dm else "off") + "."
             )
         )
         view = HearthView(timeout=900)
-        for number, post in enumerate(items[:LIST_LIMIT], start=1):
+        for number, post in numbered:
             view.add_item(DeleteOwnButton(post.id, number))
+        if shown.page > 0:
+            view.add_item(OwnPageButton(shown.page - 1, newer=True))
+        if shown.page + 1 < shown.pages:
+            view.add_item(OwnPageButton(shown.page + 1, newer=False))
         view.add_item(DmPreferenceButton(not wants_dm))
-        await self._send(interaction, embed=embed, view=view)
+        return embed, view
 
     async def confirm_delete(self, interaction: discord.Interaction, post_id: int) -> None:
         """Ask the member to confirm deleting one of their items."""

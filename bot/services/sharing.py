@@ -421,6 +421,17 @@ class OpenedPost:
 
 
 @dataclass(frozen=True)
+class OwnPage:
+    """One page of a member's own items: numbered for them from `first_number`, newest first."""
+
+    items: tuple[Post, ...]
+    page: int
+    pages: int
+    total: int
+    first_number: int
+
+
+@dataclass(frozen=True)
 class Decision:
     """A moderator's decision, with who (sealed id opened) should get a DM about it, if anyone."""
 
@@ -886,6 +897,10 @@ class SharingService:
         )
         return (False, None) if before is None else (True, self._notify_id(before))
 
+    async def defer_care(self, post_id: int, level: str) -> bool:
+        """Alert moderators about care once a waiting post is up; False if it no longer waits."""
+        return await self.store.set_care_level(post_id, level)
+
     async def post_failed(self, post_id: int, attempts: int, now: datetime) -> datetime:
         """Put a post back in the queue after a failure; return when it will be tried again."""
         retry_at = now + RETRY_DELAYS[min(attempts, len(RETRY_DELAYS)) - 1]
@@ -1015,6 +1030,18 @@ class SharingService:
     async def mine(self, guild_id: int, user_id: int, limit: int = 100) -> list[Post]:
         """Return a member's own shares and replies (found by ban key), newest first."""
         return await self.store.posts_by_author(guild_id, self.ban_key(guild_id, user_id), limit)
+
+    async def mine_page(self, guild_id: int, user_id: int, page: int, size: int) -> OwnPage:
+        """Return one page of a member's own shares and replies, newest first.
+
+        A page past the end (items were deleted since) shows the last page instead.
+        """
+        ban_key = self.ban_key(guild_id, user_id)
+        total = await self.store.count_by_author(guild_id, ban_key)
+        pages = max(1, math.ceil(total / size))
+        page = min(max(page, 0), pages - 1)
+        items = await self.store.posts_by_author(guild_id, ban_key, size, page * size)
+        return OwnPage(items=tuple(items), page=page, pages=pages, total=total, first_number=page * size + 1)
 
     async def own_post(self, guild_id: int, user_id: int, post_id: int) -> Post:
         """Return one of the member's own posts, or refuse without saying whose it is."""

@@ -221,6 +221,13 @@ def _time(moment: datetime | None) -> str | None:
 
 
 _SELECT_POST = f"SELECT {', '.join(_POST_COLUMNS)} FROM sharing_posts"
+# Once a post is posted, abandoned or rejected, everything about its content goes: the sealed
+# words, the sealed id for a decision DM, and what the safety check and the filters found in it
+# (flags such as a blocked term, and the care hold). Only ids, the pseudonym and the ban key remain.
+_FORGET_CONTENT = (
+    "title_enc = NULL, warning_enc = NULL, body_enc = NULL, notify_enc = NULL, care_level = NULL, "
+    "flags = '[]', held_for_care = 0"
+)
 
 
 class SharingStore:
@@ -418,13 +425,23 @@ class SharingStore:
         )
         return None if row is None else _post(row)
 
-    async def posts_by_author(self, guild_id: int, ban_key: str, limit: int = 100) -> list[Post]:
-        """Return a member's shares and replies in a guild, newest first."""
+    async def posts_by_author(
+        self, guild_id: int, ban_key: str, limit: int = 100, offset: int = 0
+    ) -> list[Post]:
+        """Return a member's shares and replies in a guild, newest first (from `offset` on)."""
         rows = await self.db.fetchall(
-            f"{_SELECT_POST} WHERE guild_id = ? AND ban_key = ? ORDER BY created_at DESC, rowid DESC LIMIT ?",
-            (guild_id, ban_key, limit),
+            f"{_SELECT_POST} WHERE guild_id = ? AND ban_key = ? ORDER BY created_at DESC, rowid DESC "
+            "LIMIT ? OFFSET ?",
+            (guild_id, ban_key, limit, offset),
         )
         return [_post(r) for r in rows]
+
+    async def count_by_author(self, guild_id: int, ban_key: str) -> int:
+        """Count a member's shares and replies in a guild."""
+        value = await self.db.fetchval(
+            "SELECT COUNT(*) FROM sharing_posts WHERE guild_id = ? AND ban_key = ?", (guild_id, ban_key)
+        )
+        return int(value or 0)
 
     async def count_by_status(self, guild_id: int | None = None) -> dict[str, int]:
         """Count posts per status, in one guild or all (/sharemod pending counts beyond its list)."""
@@ -459,6 +476,14 @@ class SharingStore:
             (QUEUED, to_db_time(retry_at), post_id, POSTING),
         )
 
+    async def set_care_level(self, post_id: int, level: str) -> bool:
+        """Remember to alert moderators about care once a waiting post is up; False if it no longer waits."""
+        changed = await self.db.execute(
+            "UPDATE sharing_posts SET care_level = ? WHERE id = ? AND status IN (?, ?)",
+            (level, post_id, QUEUED, POSTING),
+        )
+        return changed > 0
+
     async def retry_now(self, guild_id: int, now: datetime) -> int:
         """Bring a guild's queued posts forward to now (its sharing channel was just fixed)."""
         return await self.db.execute(
@@ -479,8 +504,7 @@ class SharingStore:
         before = await self.get_post(post_id)
         await self.db.execute(
             "UPDATE sharing_posts SET status = ?, channel_id = ?, message_id = ?, thread_id = ?, "
-            "posted_at = ?, title_enc = NULL, warning_enc = NULL, body_enc = NULL, notify_enc = NULL, "
-            "care_level = NULL WHERE id = ?",
+            f"posted_at = ?, {_FORGET_CONTENT} WHERE id = ?",
             (POSTED, channel_id, message_id, thread_id, to_db_time(now), post_id),
         )
         return before
@@ -488,8 +512,7 @@ class SharingStore:
     async def abandon(self, post_id: int, now: datetime, reason: str) -> bool:
         """Give up on a claimed post that can no longer go anywhere (its share was removed)."""
         changed = await self.db.execute(
-            "UPDATE sharing_posts SET status = ?, reject_reason = ?, decided_at = ?, title_enc = NULL, "
-            "warning_enc = NULL, body_enc = NULL, notify_enc = NULL, care_level = NULL "
+            f"UPDATE sharing_posts SET status = ?, reject_reason = ?, decided_at = ?, {_FORGET_CONTENT} "
             "WHERE id = ? AND status = ?",
             (REJECTED, reason, to_db_time(now), post_id, POSTING),
         )
@@ -549,8 +572,8 @@ class SharingStore:
             if row is None:
                 return None
             await tx.execute(
-                "UPDATE sharing_posts SET status = ?, reject_reason = ?, decided_at = ?, title_enc = NULL, "
-                "warning_enc = NULL, body_enc = NULL, notify_enc = NULL WHERE id = ?",
+                f"UPDATE sharing_posts SET status = ?, reject_reason = ?, decided_at = ?, {_FORGET_CONTENT} "
+                "WHERE id = ?",
                 (REJECTED, reason, to_db_time(now), post_id),
             )
             if action == "reject":
@@ -886,12 +909,29 @@ async def export_member(db: Database, keyring: Keyring, member: MemberRef) -> di
         "WHERE moderator_id = ? ORDER BY id",
         (member.user_id,),
     )
+    # Blocks the member made as a moderator carry their id (`created_by`) and their own reason;
+    # the block key stands for someone else, so it is left out.
+    made = await db.fetchall(
+        "SELECT guild_id, id, reason, created_at, expires_at FROM sharing_blocks "
+        "WHERE created_by = ? ORDER BY id",
+        (member.user_id,),
+    )
     return {
         "posts": posts,
         "recent_activity": activity,
         "preferences": prefs,
         "blocks": blocks,
         "moderator_actions": [dict(r) for r in actions],
+        "blocks_made": [
+            {
+                "guild_id": r["guild_id"],
+                "block_id": r["id"],
+                "reason": r["reason"],
+                "since": r["created_at"],
+                "until": r["expires_at"],
+            }
+            for r in made
+        ],
     }
 
 
@@ -938,10 +978,14 @@ PERSONAL_DATA = register_personal_data(
         erase_member,
         posts=posted_messages,
         description=(
-            "Your anonymous shares and replies, found by a one-way key; their words only while they "
-            "wait for a moderator or the posting delay. Your user id, encrypted, only while a decision "
-            "DM you asked for is waiting. For up to a day, when you shared, replied or reported (for "
-            "the rate limits), without the words."
+            "Your anonymous shares and replies, found by a one-way key (one that was not posted, with "
+            "the reason, for 30 days after the decision); their words only while they wait for a "
+            "moderator or the posting delay. Whether you asked for decision DMs, until you change it. "
+            "Your user id, "
+            "encrypted, only while a decision DM you asked for is waiting. For up to a day, when you "
+            "shared, replied or reported (for the rate limits), without the words. If you moderate: "
+            "what you did (the audit trail, kept as long as it says below) and the blocks you made, "
+            "with your id, until they end or are lifted."
         ),
         retention="shares",
     )

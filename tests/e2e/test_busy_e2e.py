@@ -14,6 +14,8 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from tests.e2e.checkin_helpers import MONDAY_8AM, add_schedule, checkin_posts, settle, tick
 from tests.e2e.test_exercises_steps import ANSWERS
 from tests.fakediscord.harness import Harness
@@ -21,6 +23,7 @@ from tests.fakediscord.harness import Harness
 BUSY_WORDS = "very busy"
 SHARE_FIELD = "What would you like to share?"
 SHARE = "Today I told my sister something I had kept to myself for years, and she simply listened."
+CRISIS = "Same here. I have decided to end my life this weekend and I have a plan."
 
 
 @asynccontextmanager
@@ -65,6 +68,7 @@ def kept(messages: list[Any]) -> str:
     return "".join(pieces)
 
 
+@pytest.mark.leak_scan
 async def test_a_share_submitted_while_the_database_is_busy_comes_back_whole(hearth: Harness) -> None:
     await (await hearth.actor("mod").slash("setup", sharing_channel=hearth.channels["sharing"])).reply()
     long_share = varied_text(3990)
@@ -80,6 +84,32 @@ async def test_a_share_submitted_while_the_database_is_busy_comes_back_whole(hea
 
     again = await (await hearth.actor("alice").slash("share")).submit({SHARE_FIELD: SHARE})
     assert "Shared anonymously" in (await again.reply()).text
+
+
+@pytest.mark.leak_scan
+async def test_a_crisis_reply_refused_by_a_busy_database_still_shows_resources(hearth: Harness) -> None:
+    channels = hearth.channels
+    await (
+        await hearth.actor("mod").slash(
+            "setup",
+            sharing_channel=channels["sharing"],
+            review_channel=channels["review"],
+            alerts_channel=channels["alerts"],
+        )
+    ).reply()
+    await (await (await hearth.actor("alice").slash("share")).submit({SHARE_FIELD: SHARE})).reply()
+    [posted] = hearth.fake.messages(channels["sharing"])
+    opened = await hearth.actor("bob", "sharing").click(posted, label="Reply anonymously")
+    async with busy_database(hearth):
+        result = await opened.submit({"Your reply": CRISIS})
+        await result.reply()
+        await result.wait_followups(1)
+    assert all(m.ephemeral for m in result.messages)
+    assert BUSY_WORDS in result.text and kept(result.messages) == CRISIS, "the words come back"
+    assert "You're not alone" in result.text and "Nobody has been told" in result.text
+    assert hearth.fake.messages(channels["alerts"]) == [], "no alert about a reply that was never kept"
+    assert hearth.fake.messages(channels["review"]) == []
+    assert await count(hearth, "sharing_posts") == 1, "only alice's share"
 
 
 async def test_a_journal_entry_comes_back_even_when_the_wait_outlasts_the_window(hearth: Harness) -> None:

@@ -80,6 +80,7 @@ def attention(reply: Any) -> str:
 # ----- anonymous shares -----------------------------------------------------------------------
 
 
+@pytest.mark.leak_scan
 async def test_a_deleted_sharing_channel_keeps_shares_and_tells_moderators_once(
     hearth: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -104,6 +105,7 @@ async def test_a_deleted_sharing_channel_keeps_shares_and_tells_moderators_once(
     assert attention(shown) == "", "the trouble is forgotten once the setting changed"
 
 
+@pytest.mark.leak_scan
 async def test_a_share_waits_while_hearth_cannot_send_and_goes_up_when_allowed_again(hearth: Harness) -> None:
     await setup_channels(hearth)
     overwrite = deny_send(hearth, "sharing")
@@ -124,6 +126,7 @@ async def test_a_share_waits_while_hearth_cannot_send_and_goes_up_when_allowed_a
     assert len(titled(hearth, "alerts", NOTICE_TITLE)) == 2
 
 
+@pytest.mark.leak_scan
 async def test_without_the_review_channel_held_items_go_to_the_alerts_channel(hearth: Harness) -> None:
     await setup_channels(hearth, vetting=True)
     deny_send(hearth, "review")
@@ -137,6 +140,7 @@ async def test_without_the_review_channel_held_items_go_to_the_alerts_channel(he
     assert "Approved and posted" in approved.text
 
 
+@pytest.mark.leak_scan
 async def test_held_items_wait_when_no_moderators_channel_takes_them(hearth: Harness) -> None:
     await setup_channels(hearth, vetting=True)
     deny_send(hearth, "review")
@@ -161,6 +165,7 @@ async def test_held_items_wait_when_no_moderators_channel_takes_them(hearth: Har
 # ----- reports and care alerts ----------------------------------------------------------------
 
 
+@pytest.mark.leak_scan
 async def test_a_report_reaches_the_review_channel_when_the_alerts_channel_is_gone(hearth: Harness) -> None:
     await setup_channels(hearth)
     await share(hearth, "alice")
@@ -262,6 +267,7 @@ async def test_without_an_alerts_channel_schedule_list_says_what_happened(hearth
 # ----- DMs closed ---------------------------------------------------------------------------------
 
 
+@pytest.mark.leak_scan
 async def test_a_decision_dm_to_closed_dms_is_tried_once_and_forgotten(
     hearth: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -289,6 +295,7 @@ async def test_a_decision_dm_to_closed_dms_is_tried_once_and_forgotten(
 REPLY_FIELD = "Your reply"
 
 
+@pytest.mark.leak_scan
 async def test_a_reply_whose_thread_was_deleted_is_not_retried_forever(hearth: Harness) -> None:
     await setup_channels(hearth)
     await share(hearth, "alice")
@@ -309,6 +316,7 @@ async def test_a_reply_whose_thread_was_deleted_is_not_retried_forever(hearth: H
     assert await cog.post_due() == 0 and not hearth.fake.world.channel_messages(thread)
 
 
+@pytest.mark.leak_scan
 async def test_a_reply_to_a_share_deleted_by_hand_is_not_kept_waiting(hearth: Harness) -> None:
     await setup_channels(hearth)
     await share(hearth, "alice")
@@ -342,6 +350,7 @@ async def test_a_group_exercise_schedule_in_a_deleted_channel_pauses_and_leaves_
     assert await db.fetchval("SELECT COUNT(*) FROM exercise_sessions WHERE status = 'active'") == 0
 
 
+@pytest.mark.leak_scan
 async def test_passing_trouble_is_retried_without_alarming_moderators(hearth: Harness) -> None:
     await setup_channels(hearth)
     # 503 is not retried by discord.py itself, so the share meets it at once.

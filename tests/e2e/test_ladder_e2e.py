@@ -94,6 +94,7 @@ async def test_typed_text_that_is_not_a_step_gets_a_kind_answer(hearth: Harness)
     assert "Please pick a step from the list" in refused.content
 
 
+@pytest.mark.leak_scan
 async def test_a_small_win_can_be_shared_anonymously_in_the_members_own_words(hearth: Harness) -> None:
     await (await hearth.actor("mod").slash("setup", sharing_channel=hearth.channels["sharing"])).reply()
     alice = hearth.actor("alice")

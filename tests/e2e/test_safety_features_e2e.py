@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from tests.e2e.privacy_helpers import needles, rows_mentioning
 from tests.fakediscord.harness import Harness
 
@@ -29,6 +31,7 @@ async def _share(hearth: Harness, who: str, text: str) -> Any:
     return submitted
 
 
+@pytest.mark.leak_scan
 async def test_a_crisis_share_gives_private_help_and_an_alert_that_cannot_identify(hearth: Harness) -> None:
     await _setup(hearth)
     alice = hearth.members["alice"]
@@ -57,6 +60,7 @@ async def test_a_journal_entry_never_alerts_even_when_concern_alerts_are_on(hear
     assert hearth.fake.messages(hearth.channels["alerts"]) == []
 
 
+@pytest.mark.leak_scan
 async def test_erasing_deletes_real_shares_from_the_channel_when_asked(hearth: Harness) -> None:
     await _setup(hearth)
     await _share(hearth, "alice", EVERYDAY)
@@ -120,6 +124,7 @@ async def test_an_everyday_faq_question_gets_no_care_message(hearth: Harness) ->
     assert hearth.fake.messages(hearth.channels["alerts"]) == []
 
 
+@pytest.mark.leak_scan
 async def test_erase_after_using_every_feature_leaves_no_trace(hearth: Harness) -> None:
     await _setup(hearth)
     sent = await hearth.actor("alice").slash("checkin", mood=4, note="A calm day, walked by the river.")

@@ -365,6 +365,40 @@ async def test_vetting_decisions_forget_the_text_and_are_audited(
     assert actions == [("reject", MODERATOR), ("approve", MODERATOR)]
 
 
+async def test_once_decided_a_post_keeps_only_ids_the_pseudonym_and_the_ban_key(
+    db: Database, keyring: Keyring
+) -> None:
+    """Posted, abandoned and rejected posts forget their flags and care hold with their words."""
+    service = make_service(db, keyring, shares_per_hour=10)
+    await service.change_settings(GUILD, MODERATOR, NOW, add_terms="grimthorpe")
+    flagged = f"{TEXT} Back at grimthorpe again."
+    held = [
+        (await share(service, text=flagged + f" ({n})", vetting=True, assessment=assessment)).post
+        for n, assessment in enumerate((CRISIS, CALM, CRISIS, CALM))
+    ]
+    for post in held:
+        assert post is not None and post.flags, "held with what the checks found"
+    assert held[0].held_for_care and FLAG_CRISIS in held[0].flags
+    crisis_posted, blocked_term_rejected, crisis_rejected, abandoned = (p.id for p in held)
+    await service.approve(GUILD, crisis_posted, MODERATOR, NOW)
+    await post_it(service, crisis_posted, 90)
+    await service.reject(GUILD, blocked_term_rejected, MODERATOR, "not this one", NOW)
+    await service.block_author(GUILD, crisis_rejected, MODERATOR, NOW, days=1, reason="")
+    await service.unblock(GUILD, 1, MODERATOR, NOW)
+    await service.approve(GUILD, abandoned, MODERATOR, NOW)
+    assert await service.claim(abandoned) is not None
+    await service.abandon(abandoned, NOW)
+
+    rows = await db.fetchall("SELECT * FROM sharing_posts ORDER BY created_at")
+    assert {r["status"] for r in rows} == {"posted", "rejected"}
+    for row in rows:
+        assert row["flags"] == "[]" and row["held_for_care"] == 0, dict(row)
+        for sealed in ("body_enc", "title_enc", "warning_enc", "notify_enc", "care_level"):
+            assert row[sealed] is None, (sealed, dict(row))
+    kept = " ".join(str(value) for row in rows for value in tuple(row))
+    assert FLAG_CRISIS not in kept and "blocked term" not in kept
+
+
 async def test_blocking_from_review_rejects_the_pending_share(service: SharingService) -> None:
     held = await share(service, vetting=True)
     decision = await service.block_author(GUILD, held.post.id, MODERATOR, NOW, days=30, reason="abuse")
@@ -474,6 +508,12 @@ async def test_personal_data_exports_and_erases_a_members_items(
     )
     exported = await entry.export(db, keyring, member)
     assert exported["blocks"] and "hurt someone" not in str(exported), "a block's reason is not exported"
+    assert exported["blocks_made"] == []
+    made = (await entry.export(db, keyring, moderator))["blocks_made"]
+    assert [(b["guild_id"], b["reason"], b["until"]) for b in made] == [(GUILD, "hurt someone named X", None)]
+    assert "block_key" not in str(made), "the key of the member blocked is not the moderator's data"
+    assert "decision DMs" in entry.description and "blocks you made" in entry.description
+    assert "audit trail" in entry.description
 
     async with db.transaction() as tx:
         await entry.erase(tx, member)
@@ -483,6 +523,7 @@ async def test_personal_data_exports_and_erases_a_members_items(
     assert (await entry.export(db, keyring, member))["posts"] == []
     assert await entry.posts(db, member) == []
     assert str(MODERATOR) not in await all_sharing_values(db)
+    assert (await entry.export(db, keyring, moderator))["blocks_made"] == [], "erasing unnames the blocks"
     assert member.ban_keys[GUILD] not in str(await all_sharing_values(db)), "the block keeps no ban key"
     refused = await share(service, text=TEXT + " after erasing")
     assert refused.outcome is Outcome.REFUSED, "erasing one's data does not lift a block"

@@ -44,7 +44,7 @@ KIND_WORDS = {
     "exercise_state": "unfinished exercises and their answers",
     "faq_misses": "FAQ questions nothing answered (never linked to whoever asked)",
     "audit": "the moderators' audit trail (what moderators did, never who wrote a post)",
-    "shares": "the records linking your posted shares and replies to your one-way key",
+    "shares": "the records linking your decided shares and replies (posted or not) to your one-way key",
     "ladder": "trust-ladder practice logs (the steps stay until you remove them)",
 }
 AREA_TITLES = {

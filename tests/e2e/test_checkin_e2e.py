@@ -152,7 +152,12 @@ async def test_no_distribution_with_fewer_than_five_moods_even_at_the_close(hear
     await hearth.actor("owner", "checkins").click(post, label="Pass")
     await tick(hearth, NINE + timedelta(hours=12))
     closed = hearth.fake.message(post.id)
-    assert mood_lines(fields_of(closed)) == [] and "4 members checked in." in closed.text
+    # It did close: the closed text, the buttons off, and still no spread of moods.
+    assert "This check-in has closed" in closed.text
+    assert closed.buttons and all(b.get("disabled") for b in closed.buttons)
+    fields = fields_of(closed)
+    assert mood_lines(fields) == [] and "How the group is doing" not in fields
+    assert "4 members checked in." in closed.text
 
 
 async def write_note(hearth: Harness, post, member: str, visibility_label: str, text: str):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -415,3 +416,84 @@ async def test_a_tick_during_a_test_post_leaves_it_alone(service, poster) -> Non
     assert test_report.posted == [occurrence.id]
     stored = await service.store.get_occurrence(occurrence.id)
     assert stored is not None and stored.state == "posted" and poster.posts == [occurrence.id]
+
+
+# Each case: a daily schedule's wall-clock time, and the instant it must go out on five local days
+# in a row, the clock change on the middle one. In a gap (spring-forward) the time moves on by the
+# length of the gap; in a repeated hour (fall-back) it goes out once, the first time.
+DST_CASES = {
+    "New York springs forward (02:30 is skipped)": (
+        "America/New_York",
+        "02:30",
+        ["2026-03-06T02:30-05:00", "2026-03-07T02:30-05:00", "2026-03-08T03:30-04:00",
+         "2026-03-09T02:30-04:00", "2026-03-10T02:30-04:00"],
+    ),
+    "New York falls back (01:30 happens twice)": (
+        "America/New_York",
+        "01:30",
+        ["2026-10-30T01:30-04:00", "2026-10-31T01:30-04:00", "2026-11-01T01:30-04:00",
+         "2026-11-02T01:30-05:00", "2026-11-03T01:30-05:00"],
+    ),
+    "Berlin springs forward (02:30 is skipped)": (
+        "Europe/Berlin",
+        "02:30",
+        ["2026-03-27T02:30+01:00", "2026-03-28T02:30+01:00", "2026-03-29T03:30+02:00",
+         "2026-03-30T02:30+02:00", "2026-03-31T02:30+02:00"],
+    ),
+    "Berlin falls back (02:30 happens twice)": (
+        "Europe/Berlin",
+        "02:30",
+        ["2026-10-23T02:30+02:00", "2026-10-24T02:30+02:00", "2026-10-25T02:30+02:00",
+         "2026-10-26T02:30+01:00", "2026-10-27T02:30+01:00"],
+    ),
+    "Lord Howe springs forward 30 minutes (02:15 is skipped)": (
+        "Australia/Lord_Howe",
+        "02:15",
+        ["2026-10-02T02:15+10:30", "2026-10-03T02:15+10:30", "2026-10-04T02:45+11:00",
+         "2026-10-05T02:15+11:00", "2026-10-06T02:15+11:00"],
+    ),
+    "Lord Howe falls back 30 minutes (01:45 happens twice)": (
+        "Australia/Lord_Howe",
+        "01:45",
+        ["2026-04-03T01:45+11:00", "2026-04-04T01:45+11:00", "2026-04-05T01:45+11:00",
+         "2026-04-06T01:45+10:30", "2026-04-07T01:45+10:30"],
+    ),
+    "Lord Howe at the very start of its gap": (
+        "Australia/Lord_Howe",
+        "02:00",
+        ["2026-10-02T02:00+10:30", "2026-10-03T02:00+10:30", "2026-10-04T02:30+11:00",
+         "2026-10-05T02:00+11:00", "2026-10-06T02:00+11:00"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(DST_CASES))
+async def test_across_a_clock_change_a_daily_check_in_goes_out_once_a_day_at_the_right_instant(
+    service, poster, case: str
+) -> None:
+    zone_name, at, expected_text = DST_CASES[case]
+    zone = ZoneInfo(zone_name)
+    expected = [datetime.fromisoformat(text).astimezone(UTC) for text in expected_text]
+    first_day = expected[0].astimezone(zone).date()
+    start = datetime.combine(first_day, time(0), tzinfo=zone).astimezone(UTC)
+    end = start + timedelta(days=5)
+    saved = await service.create_schedule(
+        GUILD, CHANNEL, time_text=at, days_text="daily", zone_text=zone_name, now=start
+    )
+    runner = runner_for(service, poster)
+    # The runner ticks every 15 minutes (the UTC clock runs straight through the local jump and
+    # through the repeated hour twice), and once more a second before each expected instant.
+    moments = {start + timedelta(minutes=15 * step) for step in range(5 * 24 * 4)}
+    moments |= {instant - timedelta(seconds=1) for instant in expected}
+    posted_at: dict[int, datetime] = {}
+    for now in sorted(moments):
+        for occurrence_id in (await runner.tick(now)).posted:
+            posted_at[occurrence_id] = now
+    assert end > expected[-1]
+    occurrences = await service.store.schedule_occurrences(saved.schedule.id)
+    assert all(o.state == "posted" for o in occurrences)
+    assert sorted(o.scheduled_for for o in occurrences) == expected
+    assert sorted(posted_at.values()) == expected  # each went out at its instant, not a tick late
+    local_days = [instant.astimezone(zone).date() for instant in sorted(posted_at.values())]
+    assert local_days == [first_day + timedelta(days=n) for n in range(5)]  # one per local day
+    assert len(poster.posts) == 5

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import logging
 import secrets
@@ -611,17 +612,19 @@ def post_nonce(occurrence: OccurrenceRow) -> str:
 
 
 class _OneNonce:
-    """A channel whose sends carry a fixed nonce; a group exercise's one post goes through it."""
+    """A channel whose sends carry a fixed nonce and wait at the pacer (for a group exercise's post)."""
 
-    def __init__(self, channel: Any, nonce: str) -> None:
+    def __init__(self, channel: Any, nonce: str, pacer: Pacer) -> None:
         self._channel = channel
         self._nonce = nonce
+        self._pacer = pacer
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._channel, name)
 
     async def send(self, *args: Any, **kwargs: Any) -> discord.Message:
         kwargs.setdefault("nonce", self._nonce)
+        await self._pacer.wait()
         return await self._channel.send(*args, **kwargs)
 
 
@@ -640,18 +643,28 @@ def _is_marked(data: dict[str, Any], occurrence_id: int) -> bool:
 
 
 class DiscordPoster:
-    """Posts, finds, closes and reminds through discord.py, on behalf of the runner."""
+    """Posts, finds, closes and reminds through discord.py, on behalf of the runner.
 
-    def __init__(self, bot: Hearth) -> None:
+    Every request waits its turn at the pacer first, so the runner's bursts (a reminder is up to
+    three requests, a search up to twenty) stay under Discord's global limit.
+    """
+
+    def __init__(self, bot: Hearth, pacer: Pacer) -> None:
         self.bot = bot
+        self.pacer = pacer
+
+    async def _request(self, make: Callable[[], Awaitable[T]]) -> T:
+        """Wait for the pacer, then send one request made by `make`."""
+        await self.pacer.wait()
+        return await _discord_call(make())
 
     def _channel(self, channel_id: int, guild_id: int | None = None) -> discord.PartialMessageable:
         return self.bot.get_partial_messageable(channel_id, guild_id=guild_id)
 
     async def post_checkin(self, occurrence: OccurrenceRow, tally: Tally) -> int:
         channel = self._channel(occurrence.channel_id, occurrence.guild_id)
-        message = await _discord_call(
-            channel.send(
+        message = await self._request(
+            lambda: channel.send(
                 embed=checkin_embed(occurrence, tally),
                 view=checkin_view(occurrence.id),
                 nonce=post_nonce(occurrence),
@@ -668,7 +681,7 @@ class DiscordPoster:
         channel = self.bot.get_channel(occurrence.channel_id) or self._channel(
             occurrence.channel_id, occurrence.guild_id
         )
-        once = _OneNonce(channel, post_nonce(occurrence))
+        once = _OneNonce(channel, post_nonce(occurrence), self.pacer)
         message = await _discord_call(post(once, occurrence.exercise_id, marker=marker(occurrence.id)))
         return message.id
 
@@ -682,8 +695,8 @@ class DiscordPoster:
         since = min(occurrence.claimed_at, datetime.now(UTC)) - HISTORY_SEARCH_SLACK
         after = discord.utils.time_snowflake(since)
         for _ in range(HISTORY_SEARCH_PAGES):
-            page = await _discord_call(
-                self.bot.http.logs_from(occurrence.channel_id, HISTORY_PAGE, after=after)
+            page = await self._request(
+                functools.partial(self.bot.http.logs_from, occurrence.channel_id, HISTORY_PAGE, after=after)
             )
             for data in page:
                 ours = int(data.get("author", {}).get("id", 0)) == self.bot.user.id
@@ -702,8 +715,8 @@ class DiscordPoster:
         message = self._channel(occurrence.channel_id, occurrence.guild_id).get_partial_message(
             occurrence.message_id
         )
-        await _discord_call(
-            message.edit(
+        await self._request(
+            lambda: message.edit(
                 embed=checkin_embed(occurrence, tally, closed=True),
                 view=checkin_view(occurrence.id, closed=True),
             )
@@ -716,13 +729,13 @@ class DiscordPoster:
         message = self._channel(occurrence.channel_id, occurrence.guild_id).get_partial_message(
             occurrence.message_id
         )
-        await _discord_call(message.edit(embed=checkin_embed(occurrence, tally)))
+        await self._request(lambda: message.edit(embed=checkin_embed(occurrence, tally)))
 
     async def dm_channel(self, reminder: ReminderRow) -> int:
         """Return the member's DM channel id (remembered, or opened now)."""
         if reminder.dm_channel_id is not None:
             return reminder.dm_channel_id
-        data = await _discord_call(self.bot.http.start_private_message(reminder.user_id))
+        data = await self._request(lambda: self.bot.http.start_private_message(reminder.user_id))
         return int(data["id"])
 
     async def can_see(self, user_id: int, occurrence: OccurrenceRow) -> bool:
@@ -732,7 +745,7 @@ class DiscordPoster:
         if guild is None or channel is None:
             return False
         try:
-            member = guild.get_member(user_id) or await _discord_call(guild.fetch_member(user_id))
+            member = guild.get_member(user_id) or await self._request(lambda: guild.fetch_member(user_id))
         except DeliveryError as exc:
             if exc.failure is Failure.NOT_FOUND:  # they left the server
                 return False
@@ -748,8 +761,8 @@ class DiscordPoster:
         link = f"https://discord.com/channels/{occurrence.guild_id}/{occurrence.channel_id}/{occurrence.message_id}"
         view = discord.ui.View()
         view.add_item(discord.ui.Button(label="Open the check-in", url=link))
-        await _discord_call(
-            self._channel(channel_id).send(
+        await self._request(
+            lambda: self._channel(channel_id).send(
                 content=(
                     f"A gentle reminder: **{clip(occurrence.title, 80)}** in <#{occurrence.channel_id}> is "
                     f"open until <t:{closes}:t> (<t:{closes}:R>). "
@@ -766,8 +779,8 @@ class DiscordPoster:
         view = discord.ui.View(timeout=None)
         for m in MOODS:
             view.add_item(PersonalMoodButton(m.score))
-        await _discord_call(
-            self._channel(channel_id).send(
+        await self._request(
+            lambda: self._channel(channel_id).send(
                 content=(
                     "Hi, it's your check-in reminder. How are you today? Pick a mood below; only you "
                     "will see it.\n-# `/pause` takes a break; `/reminders off` stops these."
@@ -781,12 +794,9 @@ class DiscordPoster:
 class CountRefresher:
     """Updates a check-in's public count at most once per pause, however many members click."""
 
-    def __init__(
-        self, delay: float, refresh: Callable[[int], Awaitable[None]], pacer: Pacer | None = None
-    ) -> None:
+    def __init__(self, delay: float, refresh: Callable[[int], Awaitable[None]]) -> None:
         self.delay = delay
         self._refresh = refresh
-        self._pacer = pacer
         self._dirty: set[int] = set()
         self._tasks: dict[int, asyncio.Task[None]] = {}
 
@@ -803,8 +813,6 @@ class CountRefresher:
             while occurrence_id in self._dirty:
                 await asyncio.sleep(self.delay)
                 self._dirty.discard(occurrence_id)
-                if self._pacer is not None:
-                    await self._pacer.wait()
                 try:
                     await self._refresh(occurrence_id)
                 except DeliveryError as exc:
@@ -848,17 +856,18 @@ class Checkins(commands.Cog):
             bot.content.parts["prompts"],
             exercise_ids=_exercise_ids(library),
         )
+        # One pacer for every request the runner's work sends (posts, searches, closes, reminders,
+        # count updates), so together they stay under Discord's global limit.
         self.pacer = Pacer(settings.posts_per_second)
-        self.poster = DiscordPoster(bot)
+        self.poster = DiscordPoster(bot, self.pacer)
         self.runner = CheckinRunner(
             self.service,
             self.poster,
-            pacer=self.pacer,
             workers=settings.post_workers,
             on_idle=self._arm,
             on_trouble=self._tell_trouble,
         )
-        self.counts = CountRefresher(settings.count_refresh_seconds, self._refresh_count, self.pacer)
+        self.counts = CountRefresher(settings.count_refresh_seconds, self._refresh_count)
         self.anonymous_limit = HourlyLimit(settings.anonymous_notes_per_hour)
         self.startup_task: asyncio.Task[None] | None = None
         self.load_seconds = 0.0

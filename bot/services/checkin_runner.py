@@ -11,14 +11,16 @@ no test ever waits for real minutes. A tick:
    still within grace, else record it as skipped; unable to search means
    `unknown` (never a second post), and moderators are told;
 2. claims what is due in one transaction, then posts each claim through a bounded
-   pool of workers that share one pacer, so a burst of check-ins stays under
-   Discord's global rate limit; each post is confirmed with its message id;
+   pool of workers; each post is confirmed with its message id;
 3. closes check-ins whose window has ended;
 4. sends the one reminder at 80% of a window to members who opted in and have
    not answered, and the personal reminders whose time has come.
 
 Posting goes through a `CheckinPoster` that the cog implements with discord.py,
-so this module stays free of Discord.
+so this module stays free of Discord. The poster waits its turn at one shared `Pacer`
+before every request it sends, however many a task needs (a reminder may fetch the
+member and open a DM channel before it sends; a search may read up to twenty pages),
+so a burst stays under Discord's global rate limit.
 """
 
 from __future__ import annotations
@@ -75,7 +77,10 @@ class DeliveryError(Exception):
 
 
 class CheckinPoster(Protocol):
-    """What the runner needs from Discord; the cog implements it."""
+    """What the runner needs from Discord; the cog implements it.
+
+    Every request a method sends waits its turn at the poster's pacer first.
+    """
 
     async def post_checkin(self, occurrence: OccurrenceRow, tally: Tally) -> int:
         """Post a check-in's embed and buttons; return the message id."""
@@ -101,7 +106,7 @@ class Pacer:
     """Spaces requests to `rate` a second, first come first served, never bunching them.
 
     discord.py handles each route's own limits and retries a 429, but nothing in it keeps a
-    burst under the global limit; this does, for every request the runner makes. Three rules
+    burst under the global limit; this does, for every request the poster sends. Three rules
     decide when the next request may go:
 
     - its theoretical time, one interval after the previous one's (the generic cell rate
@@ -164,9 +169,8 @@ async def run_pool(
     items: Iterable[T] | AsyncIterator[Iterable[T]],
     work: Callable[[T], Awaitable[None]],
     workers: int,
-    pacer: Pacer | None,
 ) -> None:
-    """Run `work` on every item with at most `workers` at once, each waiting its turn at the pacer.
+    """Run `work` on every item with at most `workers` at once.
 
     Items may also arrive in batches from an async iterator while the workers are already busy.
     A failing item is logged and the others go on.
@@ -191,8 +195,6 @@ async def run_pool(
             item = await queue.get()
             if item is _DONE:
                 return
-            if pacer is not None:
-                await pacer.wait()
             try:
                 await work(item)
             except Exception:
@@ -229,7 +231,6 @@ class CheckinRunner:
         service: CheckinService,
         poster: CheckinPoster,
         *,
-        pacer: Pacer,
         workers: int = 16,
         on_idle: Callable[[datetime | None], Awaitable[None] | None] | None = None,
         on_trouble: Callable[[OccurrenceRow, Trouble], Awaitable[None]] | None = None,
@@ -237,7 +238,6 @@ class CheckinRunner:
         self.service = service
         self.store = service.store
         self.poster = poster
-        self.pacer = pacer
         self.workers = workers
         self.on_idle = on_idle
         # Told when a post fails for good (the schedule may be paused) or its fate is unknown.
@@ -261,7 +261,7 @@ class CheckinRunner:
                     report.skipped.extend(batch.skipped_ids)
                     yield batch.claimed
 
-            await run_pool(claims(), lambda o: self._post(o, report), self.workers, self.pacer)
+            await run_pool(claims(), lambda o: self._post(o, report), self.workers)
             await self._close_due(now, report)
             await self._remind_due(now, report)
             await self._personal_reminders(now, report)
@@ -276,7 +276,6 @@ class CheckinRunner:
             self._in_flight.add(occurrence.id)
         report = TickReport(now)
         try:
-            await self.pacer.wait()
             await self._post(occurrence, report)
         finally:
             self._in_flight.discard(occurrence.id)
@@ -387,7 +386,6 @@ class CheckinRunner:
         async with self._claim_lock:
             orphans = [o for o in await self.store.claimed_occurrences() if o.id not in self._in_flight]
         for occurrence in orphans:
-            await self.pacer.wait()
             try:
                 found = await self.poster.find_posted(occurrence)
             except DeliveryError as exc:
@@ -431,11 +429,10 @@ class CheckinRunner:
             await self.store.mark_closed([occurrence.id])
             report.closed.append(occurrence.id)
 
-        await run_pool(due, close, self.workers, self.pacer)
+        await run_pool(due, close, self.workers)
 
     async def _look_again(self, occurrence: OccurrenceRow, now: datetime) -> OccurrenceRow:
         """At the close of a check-in whose fate was unknown, search once more, to close it if it went out."""
-        await self.pacer.wait()
         try:
             found = await self.poster.find_posted(occurrence)
         except DeliveryError:
@@ -467,7 +464,7 @@ class CheckinRunner:
                 await self.store.set_dm_channel(reminder.user_id, channel)
             report.reminded.append(reminder.user_id)
 
-        await run_pool(pairs, remind, self.workers, self.pacer)
+        await run_pool(pairs, remind, self.workers)
 
     async def _personal_reminders(self, now: datetime, report: TickReport) -> None:
         sendable: list[ReminderRow] = []
@@ -504,7 +501,7 @@ class CheckinRunner:
                 await self.store.set_dm_channel(reminder.user_id, channel)
             report.personal_reminded.append(reminder.user_id)
 
-        await run_pool(unique, send, self.workers, self.pacer)
+        await run_pool(unique, send, self.workers)
 
     async def _reminder_failed(
         self, reminder: ReminderRow, exc: DeliveryError, channel_id: int | None, report: TickReport

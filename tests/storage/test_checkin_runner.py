@@ -110,7 +110,7 @@ def poster() -> RecordingPoster:
 
 
 def runner_for(service: CheckinService, poster: RecordingPoster, **kwargs) -> CheckinRunner:
-    return CheckinRunner(service, poster, pacer=Pacer(10_000), **kwargs)
+    return CheckinRunner(service, poster, **kwargs)
 
 
 async def schedule(service: CheckinService, channel: int = CHANNEL, **kwargs) -> int:
@@ -378,7 +378,7 @@ async def test_run_pool_takes_items_in_batches_while_working() -> None:
     async def work(item: int) -> None:
         done.append(item)
 
-    await run_pool(batches(), work, 2, None)
+    await run_pool(batches(), work, 2)
     assert sorted(done) == list(range(9))
 
 
@@ -390,7 +390,7 @@ async def test_run_pool_survives_a_failing_item() -> None:
             raise RuntimeError("boom")
         done.append(item)
 
-    await run_pool(range(6), work, 2, None)
+    await run_pool(range(6), work, 2)
     assert sorted(done) == [0, 1, 2, 4, 5]
 
 

@@ -448,7 +448,7 @@ class CheckinRunner:
         await self.store.skip_stale_reminders(now)
         pairs: list[tuple[ReminderRow, OccurrenceRow]] = []
         for occurrence in await self.store.claim_reminder_pass(now):
-            for reminder in await self.store.reminder_recipients(occurrence.id, occurrence.guild_id, now):
+            for reminder in await self.service.reminder_recipients(occurrence, now):
                 pairs.append((reminder, occurrence))
 
         async def remind(pair: tuple[ReminderRow, OccurrenceRow]) -> None:

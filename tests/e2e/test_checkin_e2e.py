@@ -304,6 +304,26 @@ async def test_one_reminder_at_eighty_percent_only_to_those_who_opted_in(hearth:
     assert hearth.fake.dm_messages(hearth.members["carol"]) == []  # never opted in
 
 
+async def test_an_anonymous_note_counts_as_answered_for_the_reminder(hearth: Harness) -> None:
+    for name in ("alice", "carol"):
+        turned_on = await hearth.actor(name, "checkins").slash("reminders on", time="20:00", timezone="UTC")
+        assert "Reminders are on" in (await turned_on.reply()).text
+    post = await posted_checkin(hearth)
+    shared = await write_note(hearth, post, "alice", "The group, anonymously", "a small win today")
+    assert "Shared anonymously" in shared.text  # her only answer: no mood, no pass
+    report = await tick(hearth, NINE + timedelta(hours=9, minutes=36))
+    assert report.reminded == [hearth.members["carol"].user.id]
+    assert len(hearth.fake.dm_messages(hearth.members["alice"])) == 1  # only "reminders are on"
+    carol_dms = hearth.fake.dm_messages(hearth.members["carol"])
+    assert len(carol_dms) == 2 and "gentle reminder" in carol_dms[1].text
+    # Nothing new ties Alice to her anonymous note: its row holds only the per-check-in keyed hash.
+    db = hearth.running_bot.db
+    assert db is not None
+    rows = await db.fetchall("SELECT * FROM checkin_anonymous_notes")
+    alice_id = str(hearth.members["alice"].user.id)
+    assert len(rows) == 1 and all(alice_id not in str(value) for value in tuple(rows[0]))
+
+
 async def test_dms_closed_at_opt_in_is_explained_and_reminders_stay_off(hearth: Harness) -> None:
     await hearth.actor("mod", "general").slash("setup", checkin_channel=hearth.channels["checkins"])
     dave = hearth.add_member("dave", dms_open=False)

@@ -866,6 +866,7 @@ class Checkins(commands.Cog):
             workers=settings.post_workers,
             on_idle=self._arm,
             on_trouble=self._tell_trouble,
+            checkin_channel_of=self._checkin_channel_of,
         )
         self.counts = CountRefresher(settings.count_refresh_seconds, self._refresh_count)
         self.anonymous_limit = HourlyLimit(settings.anonymous_notes_per_hour)
@@ -1008,6 +1009,16 @@ class Checkins(commands.Cog):
         if self.bot.now() >= occurrence.closes_at:
             return
         await self.poster.refresh_count(occurrence, await self.service.tally(occurrence))
+
+    async def _checkin_channel_of(self, guild_id: int) -> int | None:
+        """Return where a server's group check-ins are: its check-in channel, else a schedule's channel."""
+        if not guild_id:
+            return None
+        if self.bot.guild_settings is not None:
+            settings = await self.bot.guild_settings.get(guild_id)
+            if settings.checkin_channel_id:
+                return settings.checkin_channel_id
+        return await self.service.checkin_channel_of(guild_id)
 
     async def _notice(self, user_id: int) -> str:
         shown, channel_id = await self.service.store.take_dm_closed_notice(user_id)
@@ -1398,16 +1409,8 @@ class Checkins(commands.Cog):
             if exc.failure not in (Failure.DM_CLOSED, Failure.FORBIDDEN):
                 raise UserFacingError("I couldn't reach Discord to set that up. Please try again.") from exc
             await self.service.reminders_off(interaction.user.id, interaction.guild_id, now)
-            settings = (
-                await self.bot.guild_settings.get(interaction.guild_id)
-                if (interaction.guild_id and self.bot.guild_settings)
-                else None
-            )
-            where = (
-                f"in <#{settings.checkin_channel_id}>"
-                if settings and settings.checkin_channel_id
-                else "in this server's check-in channel"
-            )
+            channel_id = await self._checkin_channel_of(interaction.guild_id or 0)
+            where = f"in <#{channel_id}>" if channel_id else "in this server's check-in channel"
             await interaction.followup.send(
                 "I couldn't send you a DM: your DMs seem to be closed, so I've left reminders off. "
                 f"You'll still see group check-ins {where}. If you'd like reminders, allow direct "

@@ -234,6 +234,7 @@ class CheckinRunner:
         workers: int = 16,
         on_idle: Callable[[datetime | None], Awaitable[None] | None] | None = None,
         on_trouble: Callable[[OccurrenceRow, Trouble], Awaitable[None]] | None = None,
+        checkin_channel_of: Callable[[int], Awaitable[int | None]] | None = None,
     ) -> None:
         self.service = service
         self.store = service.store
@@ -242,6 +243,8 @@ class CheckinRunner:
         self.on_idle = on_idle
         # Told when a post fails for good (the schedule may be paused) or its fate is unknown.
         self.on_trouble = on_trouble
+        # Where a server's group check-ins are, for the note to a member whose DMs are closed.
+        self.checkin_channel_of = checkin_channel_of
         self._tick_lock = asyncio.Lock()
         self._claim_lock = asyncio.Lock()
         # Occurrences this process is posting right now; a tick never treats them as orphans.
@@ -495,13 +498,22 @@ class CheckinRunner:
             try:
                 channel = await self.poster.send_personal_reminder(reminder)
             except DeliveryError as exc:
-                await self._reminder_failed(reminder, exc, None, report)
+                await self._reminder_failed(reminder, exc, await self._checkin_channel(reminder), report)
                 return
             if channel is not None and channel != reminder.dm_channel_id:
                 await self.store.set_dm_channel(reminder.user_id, channel)
             report.personal_reminded.append(reminder.user_id)
 
         await run_pool(unique, send, self.workers)
+
+    async def _checkin_channel(self, reminder: ReminderRow) -> int | None:
+        if self.checkin_channel_of is None or not reminder.guild_id:
+            return None
+        try:
+            return await self.checkin_channel_of(reminder.guild_id)
+        except Exception:
+            log.exception("could not look up a server's check-in channel")
+            return None
 
     async def _reminder_failed(
         self, reminder: ReminderRow, exc: DeliveryError, channel_id: int | None, report: TickReport

@@ -980,6 +980,12 @@ class CheckinService:
 
         return [r for r in candidates if not wrote_anonymously(r.user_id)]
 
+    async def checkin_channel_of(self, guild_id: int) -> int | None:
+        """Return the channel of a server's group check-ins, from its schedules (running ones first)."""
+        schedules = [s for s in await self.store.guild_schedules(guild_id) if s.kind == "checkin"]
+        schedules.sort(key=lambda s: (s.paused, s.id))
+        return schedules[0].channel_id if schedules else None
+
     async def dm_closed(self, user_id: int, channel_id: int | None, now: datetime) -> None:
         """A reminder could not be delivered (DMs closed): turn reminders off and leave one notice."""
         await self.store.disable_reminders(user_id, now)

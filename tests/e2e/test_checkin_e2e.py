@@ -357,6 +357,30 @@ async def test_dms_closed_later_turns_reminders_off_and_tells_the_member_once(he
     assert "DMs are closed" not in again.text
 
 
+@pytest.mark.parametrize("where", ["setup", "schedule"])
+async def test_dms_closed_at_a_personal_reminder_names_the_servers_check_in_channel(
+    hearth: Harness, where: str
+) -> None:
+    # The server's check-in channel is the one /setup names, else the channel its check-ins go to.
+    await hearth.add_channel("daily-checkin")
+    if where == "setup":
+        done = await hearth.actor("mod", "general").slash(
+            "setup", checkin_channel=hearth.channels["daily-checkin"]
+        )
+        await done.reply()
+    else:
+        await add_schedule(hearth, channel="daily-checkin")
+    erin = hearth.add_member("erin")
+    await (await hearth.actor(erin, "general").slash("reminders on", time="20:00", timezone="UTC")).reply()
+    erin.user.dms_open = False
+    report = await tick(hearth, datetime(2026, 6, 1, 20, tzinfo=UTC))  # her own 20:00 reminder
+    assert report.dm_closed == [erin.user.id] and report.personal_reminded == []
+    told = await (await hearth.actor(erin, "general").slash("mood")).reply()
+    channel = hearth.channels["daily-checkin"]
+    assert "DMs are closed" in told.text and f"in <#{channel.id}>" in told.text
+    assert "your server's check-in channel" not in told.text
+
+
 async def test_mood_buttons_keep_working_after_a_restart(hearth: Harness) -> None:
     post = await posted_checkin(hearth)
     await hearth.restart()

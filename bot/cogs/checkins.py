@@ -241,15 +241,40 @@ def _pick(ids: list[str], preferred: tuple[str, ...], word: str) -> str | None:
     return next((i for i in ids if word in i), None)
 
 
-LOW_MOOD_TEXT = (
-    "That sounds like a hard day. Thank you for saying so; that takes courage here. "
-    "If it would help, try a short breathing or grounding exercise below, just for you. "
-    "If you need someone now, **/resources** lists helplines."
-)
+def low_mood_text(*, buttons: bool, exercises: bool) -> str:
+    """Return the care line for a mood of 1 or 2, offering exercises only in the way they are there.
+
+    `buttons`: the breathing and grounding buttons come with the reply; `exercises`: `/exercise`
+    is available (the exercises area is loaded).
+    """
+    if buttons:
+        offer = (
+            "If it would help, try a short breathing or grounding exercise with the buttons below, "
+            "just for you. "
+        )
+    elif exercises:
+        offer = "If it would help, `/exercise` has a short breathing or grounding exercise, just for you. "
+    else:
+        offer = ""
+    return (
+        "That sounds like a hard day. Thank you for saying so; that takes courage here. "
+        f"{offer}If you need someone now, **/resources** lists helplines."
+    )
 
 
-def thank_you_text(score: int | None, previous: int | None, was_new: bool) -> str:
-    """Return the private thank-you for a mood (or a pass)."""
+def low_mood_reply(bot: Hearth, score: int) -> tuple[str, discord.ui.View | None]:
+    """Return the care line and buttons for a mood (empty and None above a low mood)."""
+    if score > LOW_MOOD:
+        return "", None
+    view = low_mood_view(bot)
+    text = low_mood_text(buttons=view is not None, exercises=bot.get_cog("Exercises") is not None)
+    return text, view
+
+
+def thank_you_text(
+    score: int | None, previous: int | None, was_new: bool, low_mood_line: str | None = None
+) -> str:
+    """Return the private thank-you for a mood (or a pass); `low_mood_line` follows a mood of 1 or 2."""
     if score is None:
         return "Thank you for stopping by. Passing is always okay; you're still part of this."
     chosen = mood(score)
@@ -260,7 +285,8 @@ def thank_you_text(score: int | None, previous: int | None, was_new: bool) -> st
     else:
         line = f"Changed to {chosen.emoji} **{chosen.label}**. Only you can see it."
     if score <= LOW_MOOD:
-        return f"{line}\n\n{LOW_MOOD_TEXT}"
+        care = low_mood_line or low_mood_text(buttons=False, exercises=False)
+        return f"{line}\n\n{care}"
     return f"{line} Click another mood any time before it closes to change it."
 
 
@@ -1030,9 +1056,9 @@ class Checkins(commands.Cog):
         """A mood button: record or change the member's one answer, thank them privately."""
         result = await self.service.record_mood(occurrence_id, interaction.user.id, score, self.bot.now())
         self.counts.touch(occurrence_id)
-        text = thank_you_text(score, result.previous_mood, result.was_new)
+        care, view = low_mood_reply(self.bot, score)
+        text = thank_you_text(score, result.previous_mood, result.was_new, care)
         text += await self._notice(interaction.user.id)
-        view = low_mood_view(self.bot) if score <= LOW_MOOD else None
         if view is not None:
             await interaction.response.send_message(text, ephemeral=True, view=view)
         else:
@@ -1312,10 +1338,10 @@ class Checkins(commands.Cog):
         await self.service.personal_checkin(
             interaction.user.id, interaction.guild_id, score, None, self.bot.now()
         )
-        text = thank_you_text(score, None, True).replace(
+        care, view = low_mood_reply(self.bot, score)
+        text = thank_you_text(score, None, True, care).replace(
             " Click another mood any time before it closes to change it.", " Thank you."
         )
-        view = low_mood_view(self.bot) if score <= LOW_MOOD else None
         if view is not None:
             await interaction.response.edit_message(content=text, view=view)
         else:
@@ -1342,13 +1368,13 @@ class Checkins(commands.Cog):
             await self.service.personal_checkin(
                 interaction.user.id, interaction.guild_id, score, note, self.bot.now()
             )
-        text = thank_you_text(score, None, True).replace(
+        care, view = low_mood_reply(self.bot, score)
+        text = thank_you_text(score, None, True, care).replace(
             " Click another mood any time before it closes to change it.", ""
         )
         if note:
             text += "\nYour words are kept privately, only for you."
         text += "\n`/mood` shows your history." + await self._notice(interaction.user.id)
-        view = low_mood_view(self.bot) if score <= LOW_MOOD else None
         if view is not None:
             await interaction.followup.send(text, ephemeral=True, view=view)
         else:

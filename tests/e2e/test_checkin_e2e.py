@@ -87,7 +87,7 @@ async def test_a_low_mood_is_offered_breathing_grounding_and_resources_privately
     post = await posted_checkin(hearth)
     reply = await hearth.actor("carol", "checkins").click(post, label="1 · Rough")
     assert reply.ephemeral
-    assert "/resources" in reply.text
+    assert "/resources" in reply.text and "with the buttons below" in reply.text
     buttons = {b.get("label"): b.get("custom_id") for b in reply.message.buttons}
     assert buttons == {
         "Breathe with me": "hearth:exercise:start:box-breathing",
@@ -99,6 +99,30 @@ async def test_a_low_mood_is_offered_breathing_grounding_and_resources_privately
     # Nothing about Carol's mood reaches the channel.
     assert "Rough" not in "\n".join(m.text for m in hearth.fake.messages(hearth.channels["checkins"])
                                     if m.id != post.id)
+
+
+async def test_a_low_mood_reply_offers_only_what_it_shows(hearth: Harness) -> None:
+    post = await posted_checkin(hearth)
+    bot = hearth.running_bot
+    # Without the breathing and grounding exercises among the content: no buttons, so the reply
+    # points to /exercise instead of to buttons "below".
+    library = bot.content.parts["exercises"]
+    bot.content.parts["exercises"] = {}
+    try:
+        reply = await hearth.actor("carol", "checkins").click(post, label="2 · Low")
+    finally:
+        bot.content.parts["exercises"] = library
+    assert reply.message.buttons == []
+    assert "below" not in reply.text and "`/exercise`" in reply.text and "/resources" in reply.text
+    # Without the exercises area at all: no exercise is offered, only the helplines.
+    await bot.remove_cog("Exercises")
+    for seen in (
+        (await hearth.actor("alice", "checkins").click(post, label="1 · Rough")).message,
+        await (await hearth.actor("bob", "general").slash("checkin", mood=1)).reply(),
+    ):
+        assert seen.buttons == []
+        assert "exercise" not in seen.text and "below" not in seen.text
+        assert "/resources" in seen.text
 
 
 async def test_pass_counts_as_checked_in_without_a_mood(hearth: Harness) -> None:

@@ -16,7 +16,8 @@ import hashlib
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -84,6 +85,7 @@ from bot.storage.db import StorageBusyError
 
 if TYPE_CHECKING:
     from bot.app import Hearth
+    from bot.services.safety import Assessment
 
 log = logging.getLogger(__name__)
 
@@ -861,6 +863,15 @@ class CountRefresher:
         self._dirty.clear()
 
 
+@dataclass
+class _CareFor:
+    """What care a member's words call for, and where moderators could open them once posted."""
+
+    assessment: Assessment | None
+    anonymous: bool
+    link: str | None = None
+
+
 # ----- the cog ---------------------------------------------------------------------------------------------
 
 
@@ -1105,58 +1116,60 @@ class Checkins(commands.Cog):
     async def save_note(
         self, interaction: discord.Interaction, occurrence_id: int, visibility: str, text: str
     ) -> None:
-        """Store a note, show it where the member chose, and offer care if the words call for it."""
+        """Store a note, show it where the member chose, and offer care if the words call for it.
+
+        The words are assessed before anything else, so words that call for care bring it on every
+        path: shared, kept privately, refused, or not saved at all.
+        """
         await interaction.response.defer(ephemeral=True, thinking=True)
-        now = self.bot.now()
-        occurrence = await self.service.store.get_occurrence(occurrence_id)
-        if occurrence is None:
-            raise UserFacingError("I can't find this check-in any more.", keep_text=text)
-        key = ban_key_for(self.bot.keyring, occurrence.guild_id, interaction.user.id)
-        notes: tuple[str, ...] = ()
-        if visibility == "anonymous":
-            text, notes = await self._anonymous_rules(interaction, occurrence, text, now)
-        with keeping(text):
-            saved = await self.service.save_note(
-                occurrence_id, interaction.user.id, text, visibility, now, key
-            )
-        if visibility == "anonymous":
-            self.anonymous_limit.add((occurrence.guild_id, interaction.user.id), now)
-        self.counts.touch(occurrence_id)
-        await self._retire_previous(saved)
-        link: str | None = None
-        name: str | None = None
-        if visibility in ("group", "anonymous"):
-            name = (
-                interaction.user.display_name
-                if visibility == "group"
-                else pseudonym_for(
-                    self.bot.keyring, occurrence.guild_id, f"checkin:{occurrence.id}", interaction.user.id
+        async with self._caring(interaction, text, anonymous=visibility == "anonymous") as care:
+            now = self.bot.now()
+            occurrence = await self.service.store.get_occurrence(occurrence_id)
+            if occurrence is None:
+                raise UserFacingError("I can't find this check-in any more.", keep_text=text)
+            key = ban_key_for(self.bot.keyring, occurrence.guild_id, interaction.user.id)
+            notes: tuple[str, ...] = ()
+            if visibility == "anonymous":
+                text, notes = await self._anonymous_rules(interaction, occurrence, text, now)
+            with keeping(text):
+                saved = await self.service.save_note(
+                    occurrence_id, interaction.user.id, text, visibility, now, key
                 )
-            )
-            try:
-                link = await self._show_in_thread(saved, name)
-            except DeliveryError as exc:
-                log.warning("could not post a check-in note in its thread (%s)", exc.failure)
-                await interaction.followup.send(
-                    "I saved your words privately, but I couldn't post them in the check-in's thread "
-                    "(I may be missing permission there). A moderator can check my permissions.",
-                    ephemeral=True,
+            if visibility == "anonymous":
+                self.anonymous_limit.add((occurrence.guild_id, interaction.user.id), now)
+            self.counts.touch(occurrence_id)
+            await self._retire_previous(saved)
+            name: str | None = None
+            if visibility in ("group", "anonymous"):
+                name = (
+                    interaction.user.display_name
+                    if visibility == "group"
+                    else pseudonym_for(
+                        self.bot.keyring, occurrence.guild_id, f"checkin:{occurrence.id}", interaction.user.id
+                    )
                 )
-                await self._care(interaction, saved, None)
-                return
-        if visibility == "private":
-            reply = "Saved. Only you can see these words (they're in `/mydata`, nowhere else)."
-        elif visibility == "group":
-            reply = f"Shared in the check-in's thread under your name: {link}"
-        else:
-            reply = (
-                f"Shared anonymously in the check-in's thread as **{name}**: {link}\n"
-                "No one else can see that it was you."
-            )
-            if notes:
-                reply += "\n" + " ".join(notes)
-        await interaction.followup.send(reply + await self._notice(interaction.user.id), ephemeral=True)
-        await self._care(interaction, saved, link)
+                try:
+                    care.link = await self._show_in_thread(saved, name)
+                except DeliveryError as exc:
+                    log.warning("could not post a check-in note in its thread (%s)", exc.failure)
+                    await interaction.followup.send(
+                        "I saved your words privately, but I couldn't post them in the check-in's thread "
+                        "(I may be missing permission there). A moderator can check my permissions.",
+                        ephemeral=True,
+                    )
+                    return
+            if visibility == "private":
+                reply = "Saved. Only you can see these words (they're in `/mydata`, nowhere else)."
+            elif visibility == "group":
+                reply = f"Shared in the check-in's thread under your name: {care.link}"
+            else:
+                reply = (
+                    f"Shared anonymously in the check-in's thread as **{name}**: {care.link}\n"
+                    "No one else can see that it was you."
+                )
+                if notes:
+                    reply += "\n" + " ".join(notes)
+            await interaction.followup.send(reply + await self._notice(interaction.user.id), ephemeral=True)
 
     async def _anonymous_rules(
         self, interaction: discord.Interaction, occurrence: OccurrenceRow, text: str, now: datetime
@@ -1164,15 +1177,13 @@ class Checkins(commands.Cog):
         """Apply the server's anonymous-sharing rules and this area's hourly limit to anonymous words.
 
         Return the words to post (links stripped as the server asks, mentions neutralised) and
-        notes for the member, or refuse with their words handed back. Refused words that call
-        for care still bring it.
+        notes for the member, or refuse with their words handed back.
         """
         with keeping(text):
             checked = await self.bot.sharing.check_anonymous_text(
                 occurrence.guild_id, interaction.user.id, text, now
             )
         if checked.text is None:
-            await self._care_for(interaction, occurrence.guild_id, text, visibility="anonymous", link=None)
             raise UserFacingError(checked.refusal, keep_text=text)
         until = self.anonymous_limit.full_until((occurrence.guild_id, interaction.user.id), now)
         if until is not None:
@@ -1185,32 +1196,57 @@ class Checkins(commands.Cog):
             )
         return checked.text, checked.notes
 
-    async def _care(self, interaction: discord.Interaction, saved: NoteSaved, link: str | None) -> None:
-        await self._care_for(
-            interaction, saved.occurrence.guild_id, saved.text, visibility=saved.visibility, link=link
-        )
-
-    async def _care_for(
-        self, interaction: discord.Interaction, guild_id: int, text: str, *, visibility: str, link: str | None
-    ) -> None:
+    async def _assess(self, guild_id: int | None, text: str | None) -> Assessment | None:
+        """Classify a member's words for care; a busy database falls back to the built-in phrases."""
         safety = getattr(self.bot, "safety", None)
-        if safety is None:
+        if safety is None or not text:
+            return None
+        try:
+            return await safety.assess(guild_id, text)
+        except StorageBusyError:
+            return safety.assess_builtin(text)
+
+    @contextlib.asynccontextmanager
+    async def _caring(
+        self, interaction: discord.Interaction, text: str | None, *, anonymous: bool
+    ) -> AsyncIterator[_CareFor]:
+        """Assess a member's words first, then offer care once the handler ends, however it ends.
+
+        On a refusal or an error the care comes before the message that hands the words back.
+        The handler sets `link` once the words are posted where moderators can open them.
+        """
+        care = _CareFor(await self._assess(interaction.guild_id, text), anonymous)
+        try:
+            yield care
+        except Exception:
+            await self._offer_care(interaction, care)
+            raise
+        await self._offer_care(interaction, care)
+
+    async def _offer_care(self, interaction: discord.Interaction, care: _CareFor) -> None:
+        """Show private resources; alert moderators about named words, or anonymous words they can open.
+
+        Named words (private, under a name, /checkin) alert like a /faq question: the member is
+        named so a moderator can reach out, and the words are never quoted. Anonymous words alert
+        only when posted: with nothing to open and no one named, an alert could only worry.
+        """
+        if care.assessment is None or not care.assessment.needs_care:
             return
         try:
             from bot.cogs._care import offer_care
         except ImportError:  # the safety area is not installed
             return
-        assessment = await safety.assess(guild_id, text)
-        if not assessment.needs_care:
-            return
-        await offer_care(
-            interaction,
-            assessment,
-            source="check-in note",
-            link=link,
-            alert=visibility != "private",
-            anonymous=visibility == "anonymous",
-        )
+        try:
+            await offer_care(
+                interaction,
+                care.assessment,
+                source="check-in note",
+                link=care.link,
+                alert=not care.anonymous or care.link is not None,
+                anonymous=care.anonymous,
+            )
+        except Exception:
+            log.exception("could not offer care resources for a check-in note")
 
     async def _retire_previous(self, saved: NoteSaved) -> None:
         """Remove a note's earlier thread message when it moves to another visibility."""
@@ -1364,27 +1400,22 @@ class Checkins(commands.Cog):
     ) -> None:
         score = mood.value
         await defer_private(interaction)
-        with keeping(note):
-            await self.service.personal_checkin(
-                interaction.user.id, interaction.guild_id, score, note, self.bot.now()
+        async with self._caring(interaction, note, anonymous=False):
+            with keeping(note):
+                await self.service.personal_checkin(
+                    interaction.user.id, interaction.guild_id, score, note, self.bot.now()
+                )
+            care, view = low_mood_reply(self.bot, score)
+            text = thank_you_text(score, None, True, care).replace(
+                " Click another mood any time before it closes to change it.", ""
             )
-        care, view = low_mood_reply(self.bot, score)
-        text = thank_you_text(score, None, True, care).replace(
-            " Click another mood any time before it closes to change it.", ""
-        )
-        if note:
-            text += "\nYour words are kept privately, only for you."
-        text += "\n`/mood` shows your history." + await self._notice(interaction.user.id)
-        if view is not None:
-            await interaction.followup.send(text, ephemeral=True, view=view)
-        else:
-            await interaction.followup.send(text, ephemeral=True)
-        safety = getattr(self.bot, "safety", None)
-        if note and safety is not None:
-            from bot.cogs._care import offer_care
-
-            assessment = await safety.assess(interaction.guild_id, note)
-            await offer_care(interaction, assessment, source="check-in note", alert=False)
+            if note:
+                text += "\nYour words are kept privately, only for you."
+            text += "\n`/mood` shows your history." + await self._notice(interaction.user.id)
+            if view is not None:
+                await interaction.followup.send(text, ephemeral=True, view=view)
+            else:
+                await interaction.followup.send(text, ephemeral=True)
 
     @app_commands.command(
         name="mood", description="Your own mood history: 30 and 90 days, weekly averages, streak"

@@ -289,6 +289,59 @@ async def test_crisis_words_in_a_group_note_reach_resources_and_moderators(heart
     assert alert is not None
 
 
+async def test_crisis_words_in_a_private_note_reach_moderators_by_name_without_the_words(
+    hearth: Harness,
+) -> None:
+    if getattr(hearth.running_bot, "safety", None) is None:
+        pytest.skip("the safety area is not installed")
+    await hearth.actor("mod", "general").slash("setup", alerts_channel=hearth.channels["alerts"])
+    post = await posted_checkin(hearth)
+    actor = hearth.actor("alice", "checkins")
+    chooser = await actor.click(post, label="Add a few words")
+    opened = await actor.click(chooser, label="Only me")
+    submitted = await actor.submit(opened, {"Your words": "I want to end my life"})
+    await hearth.fake.wait_until(lambda: len(submitted.messages) >= 2, what="the care message")
+    saved, care = submitted.messages
+    assert "Only you can see these words" in saved.text
+    assert care.ephemeral and "not alone" in care.text and "moderators know" in care.text
+    alert = await hearth.fake.wait_for_message(hearth.channels["alerts"], lambda m: "check-in note" in m.text)
+    assert hearth.members["alice"].user.mention in alert.text  # a moderator can reach out to her
+    assert "end my life" not in alert.text and "Open the" not in alert.text  # the words stay hers
+    assert hearth.fake.world.threads_of(hearth.channels["checkins"]) == []  # and nowhere public
+
+
+@pytest.mark.parametrize("where", ["checkin", "note"])
+async def test_crisis_words_not_saved_on_a_busy_database_still_bring_care(
+    hearth: Harness, where: str
+) -> None:
+    from tests.e2e.test_busy_e2e import busy_database
+
+    setup = await hearth.actor("mod", "general").slash("setup", alerts_channel=hearth.channels["alerts"])
+    await setup.reply()
+    words = "I want to end my life"
+    if where == "checkin":
+        async with busy_database(hearth):
+            result = await hearth.actor("alice", "general").slash("checkin", mood=1, note=words)
+            await hearth.fake.wait_until(lambda: len(result.messages) >= 2, what="care and the refusal")
+    else:
+        post = await posted_checkin(hearth)
+        actor = hearth.actor("alice", "checkins")
+        chooser = await actor.click(post, label="Add a few words")
+        opened = await actor.click(chooser, label="The group, under my name")
+        async with busy_database(hearth):
+            result = await actor.submit(opened, {"Your words": words})
+            await hearth.fake.wait_until(lambda: len(result.messages) >= 2, what="care and the refusal")
+    assert all(m.ephemeral for m in result.messages)
+    texts = [m.text for m in result.messages]
+    assert any("not alone" in t for t in texts), texts  # helplines, privately
+    assert any("very busy" in t and words in t for t in texts), texts  # and her words handed back
+    alert = await hearth.fake.wait_for_message(hearth.channels["alerts"], lambda m: "check-in note" in m.text)
+    assert hearth.members["alice"].user.mention in alert.text and words not in alert.text
+    assert hearth.fake.world.threads_of(hearth.channels["checkins"]) == []
+    alice_id = hearth.members["alice"].user.id
+    assert await cog(hearth).service.store.user_moods(alice_id, NINE - timedelta(days=9)) == []  # not saved
+
+
 async def test_the_window_closes_and_the_buttons_say_so(hearth: Harness) -> None:
     post = await posted_checkin(hearth)
     alice = hearth.actor("alice", "checkins")

@@ -93,6 +93,7 @@ T = TypeVar("T")
 
 CLOSED_COLOUR = discord.Colour(0x8D99AE)
 DM_CLOSED_CODE = 50007
+DISCORD_GLOBAL_LIMIT = 50  # requests a second
 THREAD_EXISTS_CODE = 160004
 SWEEP_SECONDS = 60
 WAKEUP_JOB = "checkin:wakeup"
@@ -652,8 +653,8 @@ class _OneNonce:
 
     async def send(self, *args: Any, **kwargs: Any) -> discord.Message:
         kwargs.setdefault("nonce", self._nonce)
-        await self._pacer.wait()
-        return await self._channel.send(*args, **kwargs)
+        async with self._pacer.slot():
+            return await self._channel.send(*args, **kwargs)
 
 
 def _is_marked(data: dict[str, Any], occurrence_id: int) -> bool:
@@ -682,9 +683,9 @@ class DiscordPoster:
         self.pacer = pacer
 
     async def _request(self, make: Callable[[], Awaitable[T]]) -> T:
-        """Wait for the pacer, then send one request made by `make`."""
-        await self.pacer.wait()
-        return await _discord_call(make())
+        """Send one request made by `make`, holding a slot at the pacer until its answer is back."""
+        async with self.pacer.slot():
+            return await _discord_call(make())
 
     def _channel(self, channel_id: int, guild_id: int | None = None) -> discord.PartialMessageable:
         return self.bot.get_partial_messageable(channel_id, guild_id=guild_id)
@@ -894,8 +895,9 @@ class Checkins(commands.Cog):
             exercise_ids=_exercise_ids(library),
         )
         # One pacer for every request the runner's work sends (posts, searches, closes, reminders,
-        # count updates), so together they stay under Discord's global limit.
-        self.pacer = Pacer(settings.posts_per_second)
+        # count updates): evenly spaced at the configured rate, and never more than Discord's
+        # global limit in a second, even while making up for a stall.
+        self.pacer = Pacer(settings.posts_per_second, per_window=DISCORD_GLOBAL_LIMIT)
         self.poster = DiscordPoster(bot, self.pacer)
         self.runner = CheckinRunner(
             self.service,

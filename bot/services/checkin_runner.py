@@ -26,6 +26,7 @@ so a burst stays under Discord's global rate limit.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
@@ -103,20 +104,28 @@ class CheckinPoster(Protocol):
 
 
 class Pacer:
-    """Spaces requests to `rate` a second, first come first served, never bunching them.
+    """Spaces requests to `rate` a second, first come first served, never more than Discord allows.
 
     discord.py handles each route's own limits and retries a 429, but nothing in it keeps a
-    burst under the global limit; this does, for every request the poster sends. Three rules
-    decide when the next request may go:
+    burst under the global limit; this does, for every request the poster sends. A request
+    holds a slot (`async with pacer.slot(): ...`) from when it may go until its answer is back.
+    Three rules decide when the next one may go:
 
     - its theoretical time, one interval after the previous one's (the generic cell rate
       algorithm with no burst), so the average rate holds;
-    - at least `min_gap` of an interval after the request actually sent before it, so the
-      requests after a late one (the event loop was busy) follow a little sooner, never at
-      once: up to `catch_up` seconds of lost time are made up that way, anything older is lost;
-    - no more than `per_window` requests (the rate, rounded down) in any one-second window,
-      counted on the times they actually left: lost time is made up only with the places a
-      stall left empty in the last second.
+    - at least `min_gap` of an interval after the request sent before it, so the requests after
+      a late one (the event loop was busy) follow a little sooner, never at once: up to
+      `catch_up` seconds of lost time are made up that way, anything older is lost;
+    - fewer than `per_window` requests (the rate, rounded down, unless given) either still
+      waiting for their answer or answered within the last `window` seconds.
+
+    The last rule is what keeps Discord's count: a request reaches Discord after it leaves and
+    before its answer is back, so any `window` seconds in which Discord sees `per_window + 1` of
+    them would hold the arrival of the last one to leave, and when that one left, the others
+    were all waiting for an answer or answered less than `window` ago. However late requests
+    leave or arrive (a busy event loop, a slow network), Discord never counts more than
+    `per_window` in a window. Only a request discord.py sends again by itself within a window
+    (a 429 it was told to retry sooner) could add one; check-in routes are not retried that fast.
     """
 
     def __init__(
@@ -140,25 +149,51 @@ class Pacer:
         self._clock = clock
         self._sleep = sleep
         self._due = -math.inf  # the theoretical time of the next request
-        self._sent: deque[float] = deque(maxlen=self.limit)  # when the latest requests left
+        self._last_sent = -math.inf
+        self._answered: deque[float] = deque()  # when the requests of the last window were answered
+        self._waiting = 0  # requests sent and not yet answered
+        self._answer = asyncio.Event()
         self._lock = asyncio.Lock()
 
     async def wait(self) -> None:
-        """Return when the next request may be sent."""
+        """Return when the next request may be sent (for a request answered at once)."""
+        async with self.slot():
+            pass
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Hold a slot for one request: enter when it may be sent, leave once its answer is back."""
+        await self._take()
+        try:
+            yield
+        finally:
+            self._waiting -= 1
+            self._answered.append(self._clock())
+            self._answer.set()
+
+    async def _take(self) -> None:
         asked = self._clock()
         async with self._lock:
             now = self._clock()
             # A request that came after its theoretical time found the pacer idle: nothing was
             # lost, so nothing is made up. One that queued was held up by a late predecessor.
             due = asked if asked > self._due else max(self._due, now - self._catch_up)
-            allowed_at = max(due, now)
-            if self._sent:
-                allowed_at = max(allowed_at, self._sent[-1] + self._min_gap)
-            if len(self._sent) == self.limit:
-                allowed_at = max(allowed_at, self._sent[0] + self.window)
+            allowed_at = max(due, now, self._last_sent + self._min_gap)
             if allowed_at > now:
                 await self._sleep(allowed_at - now)
-            self._sent.append(max(self._clock(), allowed_at))
+            while True:
+                now = max(self._clock(), allowed_at)
+                while self._answered and self._answered[0] <= now - self.window:
+                    self._answered.popleft()
+                if self._waiting + len(self._answered) < self.limit:
+                    break
+                if self._answered:
+                    await self._sleep(self._answered[0] + self.window - now)
+                else:  # every slot is waiting for its answer
+                    self._answer.clear()
+                    await self._answer.wait()
+            self._waiting += 1
+            self._last_sent = now
             self._due = due + self.interval
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import random
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -365,6 +366,59 @@ async def test_an_idle_pacer_banks_nothing() -> None:
         await pacer.wait()
         sent.append(clock[0])
     assert [round(b - a, 6) for a, b in itertools.pairwise(sent)] == [round(1 / 48, 6)] * 9
+
+
+async def test_a_request_holds_its_place_in_the_window_until_a_window_after_its_answer() -> None:
+    clock = [0.0]
+
+    async def fake_sleep(seconds: float) -> None:
+        clock[0] += seconds
+        await asyncio.sleep(0)
+
+    pacer = Pacer(100, per_window=2, clock=lambda: clock[0], sleep=fake_sleep)
+    answered = asyncio.Event()
+    third_sent: list[float] = []
+
+    async def slow() -> None:
+        async with pacer.slot():
+            await answered.wait()
+
+    async def third() -> None:
+        async with pacer.slot():
+            third_sent.append(clock[0])
+
+    slow_ones = [asyncio.create_task(slow()) for _ in range(2)]
+    waiting = asyncio.create_task(third())
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert third_sent == []  # both places are taken by requests still waiting for an answer
+    clock[0] = 5.0
+    answered.set()
+    await asyncio.gather(*slow_ones, waiting)
+    assert third_sent == [pytest.approx(6.0)]  # one window after those answers
+
+
+async def test_late_and_slow_requests_never_put_more_than_the_limit_in_any_window_on_arrival() -> None:
+    # Real time, scaled down: 50 requests per 0.1 s. Each request reaches "Discord" after a random
+    # delay and is answered a little later, as when the event loop or the network is slow; counted
+    # on arrival, no window ever holds more than 50, however the delays fall.
+    rng = random.Random(7)
+    loop = asyncio.get_running_loop()
+    pacer = Pacer(600, per_window=50, window=0.1, clock=loop.time)
+    arrivals: list[float] = []
+
+    async def request() -> None:
+        async with pacer.slot():
+            await asyncio.sleep(rng.uniform(0, 0.03))
+            arrivals.append(loop.time())
+            await asyncio.sleep(rng.uniform(0, 0.01))
+
+    await asyncio.gather(*(request() for _ in range(400)))
+    arrivals.sort()
+    busiest = max(
+        sum(1 for t in arrivals[index:] if t < start + 0.1) for index, start in enumerate(arrivals)
+    )
+    assert len(arrivals) == 400 and busiest <= 50
 
 
 async def test_run_pool_takes_items_in_batches_while_working() -> None:

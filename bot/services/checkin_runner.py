@@ -182,7 +182,8 @@ class Pacer:
             if allowed_at > now:
                 await self._sleep(allowed_at - now)
             while True:
-                now = max(self._clock(), allowed_at)
+                # Counted on the clock as it is (a sleep may end a little early), never ahead of it.
+                now = self._clock()
                 while self._answered and self._answered[0] <= now - self.window:
                     self._answered.popleft()
                 if self._waiting + len(self._answered) < self.limit:
@@ -193,7 +194,7 @@ class Pacer:
                     self._answer.clear()
                     await self._answer.wait()
             self._waiting += 1
-            self._last_sent = now
+            self._last_sent = max(now, allowed_at)
             self._due = due + self.interval
 
 

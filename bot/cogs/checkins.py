@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -83,6 +85,7 @@ from bot.storage.db import StorageBusyError
 
 if TYPE_CHECKING:
     from bot.app import Hearth
+    from bot.services.safety import Assessment
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +93,7 @@ T = TypeVar("T")
 
 CLOSED_COLOUR = discord.Colour(0x8D99AE)
 DM_CLOSED_CODE = 50007
+DISCORD_GLOBAL_LIMIT = 50  # requests a second
 THREAD_EXISTS_CODE = 160004
 SWEEP_SECONDS = 60
 WAKEUP_JOB = "checkin:wakeup"
@@ -240,15 +244,40 @@ def _pick(ids: list[str], preferred: tuple[str, ...], word: str) -> str | None:
     return next((i for i in ids if word in i), None)
 
 
-LOW_MOOD_TEXT = (
-    "That sounds like a hard day. Thank you for saying so; that takes courage here. "
-    "If it would help, try a short breathing or grounding exercise below, just for you. "
-    "If you need someone now, **/resources** lists helplines."
-)
+def low_mood_text(*, buttons: bool, exercises: bool) -> str:
+    """Return the care line for a mood of 1 or 2, offering exercises only in the way they are there.
+
+    `buttons`: the breathing and grounding buttons come with the reply; `exercises`: `/exercise`
+    is available (the exercises area is loaded).
+    """
+    if buttons:
+        offer = (
+            "If it would help, try a short breathing or grounding exercise with the buttons below, "
+            "just for you. "
+        )
+    elif exercises:
+        offer = "If it would help, `/exercise` has a short breathing or grounding exercise, just for you. "
+    else:
+        offer = ""
+    return (
+        "That sounds like a hard day. Thank you for saying so; that takes courage here. "
+        f"{offer}If you need someone now, **/resources** lists helplines."
+    )
 
 
-def thank_you_text(score: int | None, previous: int | None, was_new: bool) -> str:
-    """Return the private thank-you for a mood (or a pass)."""
+def low_mood_reply(bot: Hearth, score: int) -> tuple[str, discord.ui.View | None]:
+    """Return the care line and buttons for a mood (empty and None above a low mood)."""
+    if score > LOW_MOOD:
+        return "", None
+    view = low_mood_view(bot)
+    text = low_mood_text(buttons=view is not None, exercises=bot.get_cog("Exercises") is not None)
+    return text, view
+
+
+def thank_you_text(
+    score: int | None, previous: int | None, was_new: bool, low_mood_line: str | None = None
+) -> str:
+    """Return the private thank-you for a mood (or a pass); `low_mood_line` follows a mood of 1 or 2."""
     if score is None:
         return "Thank you for stopping by. Passing is always okay; you're still part of this."
     chosen = mood(score)
@@ -259,7 +288,8 @@ def thank_you_text(score: int | None, previous: int | None, was_new: bool) -> st
     else:
         line = f"Changed to {chosen.emoji} **{chosen.label}**. Only you can see it."
     if score <= LOW_MOOD:
-        return f"{line}\n\n{LOW_MOOD_TEXT}"
+        care = low_mood_line or low_mood_text(buttons=False, exercises=False)
+        return f"{line}\n\n{care}"
     return f"{line} Click another mood any time before it closes to change it."
 
 
@@ -611,18 +641,20 @@ def post_nonce(occurrence: OccurrenceRow) -> str:
 
 
 class _OneNonce:
-    """A channel whose sends carry a fixed nonce; a group exercise's one post goes through it."""
+    """A channel whose sends carry a fixed nonce and wait at the pacer (for a group exercise's post)."""
 
-    def __init__(self, channel: Any, nonce: str) -> None:
+    def __init__(self, channel: Any, nonce: str, pacer: Pacer) -> None:
         self._channel = channel
         self._nonce = nonce
+        self._pacer = pacer
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._channel, name)
 
     async def send(self, *args: Any, **kwargs: Any) -> discord.Message:
         kwargs.setdefault("nonce", self._nonce)
-        return await self._channel.send(*args, **kwargs)
+        async with self._pacer.slot():
+            return await self._channel.send(*args, **kwargs)
 
 
 def _is_marked(data: dict[str, Any], occurrence_id: int) -> bool:
@@ -640,18 +672,28 @@ def _is_marked(data: dict[str, Any], occurrence_id: int) -> bool:
 
 
 class DiscordPoster:
-    """Posts, finds, closes and reminds through discord.py, on behalf of the runner."""
+    """Posts, finds, closes and reminds through discord.py, on behalf of the runner.
 
-    def __init__(self, bot: Hearth) -> None:
+    Every request waits its turn at the pacer first, so the runner's bursts (a reminder is up to
+    three requests, a search up to twenty) stay under Discord's global limit.
+    """
+
+    def __init__(self, bot: Hearth, pacer: Pacer) -> None:
         self.bot = bot
+        self.pacer = pacer
+
+    async def _request(self, make: Callable[[], Awaitable[T]]) -> T:
+        """Send one request made by `make`, holding a slot at the pacer until its answer is back."""
+        async with self.pacer.slot():
+            return await _discord_call(make())
 
     def _channel(self, channel_id: int, guild_id: int | None = None) -> discord.PartialMessageable:
         return self.bot.get_partial_messageable(channel_id, guild_id=guild_id)
 
     async def post_checkin(self, occurrence: OccurrenceRow, tally: Tally) -> int:
         channel = self._channel(occurrence.channel_id, occurrence.guild_id)
-        message = await _discord_call(
-            channel.send(
+        message = await self._request(
+            lambda: channel.send(
                 embed=checkin_embed(occurrence, tally),
                 view=checkin_view(occurrence.id),
                 nonce=post_nonce(occurrence),
@@ -668,7 +710,7 @@ class DiscordPoster:
         channel = self.bot.get_channel(occurrence.channel_id) or self._channel(
             occurrence.channel_id, occurrence.guild_id
         )
-        once = _OneNonce(channel, post_nonce(occurrence))
+        once = _OneNonce(channel, post_nonce(occurrence), self.pacer)
         message = await _discord_call(post(once, occurrence.exercise_id, marker=marker(occurrence.id)))
         return message.id
 
@@ -682,8 +724,8 @@ class DiscordPoster:
         since = min(occurrence.claimed_at, datetime.now(UTC)) - HISTORY_SEARCH_SLACK
         after = discord.utils.time_snowflake(since)
         for _ in range(HISTORY_SEARCH_PAGES):
-            page = await _discord_call(
-                self.bot.http.logs_from(occurrence.channel_id, HISTORY_PAGE, after=after)
+            page = await self._request(
+                functools.partial(self.bot.http.logs_from, occurrence.channel_id, HISTORY_PAGE, after=after)
             )
             for data in page:
                 ours = int(data.get("author", {}).get("id", 0)) == self.bot.user.id
@@ -702,8 +744,8 @@ class DiscordPoster:
         message = self._channel(occurrence.channel_id, occurrence.guild_id).get_partial_message(
             occurrence.message_id
         )
-        await _discord_call(
-            message.edit(
+        await self._request(
+            lambda: message.edit(
                 embed=checkin_embed(occurrence, tally, closed=True),
                 view=checkin_view(occurrence.id, closed=True),
             )
@@ -716,13 +758,13 @@ class DiscordPoster:
         message = self._channel(occurrence.channel_id, occurrence.guild_id).get_partial_message(
             occurrence.message_id
         )
-        await _discord_call(message.edit(embed=checkin_embed(occurrence, tally)))
+        await self._request(lambda: message.edit(embed=checkin_embed(occurrence, tally)))
 
     async def dm_channel(self, reminder: ReminderRow) -> int:
         """Return the member's DM channel id (remembered, or opened now)."""
         if reminder.dm_channel_id is not None:
             return reminder.dm_channel_id
-        data = await _discord_call(self.bot.http.start_private_message(reminder.user_id))
+        data = await self._request(lambda: self.bot.http.start_private_message(reminder.user_id))
         return int(data["id"])
 
     async def can_see(self, user_id: int, occurrence: OccurrenceRow) -> bool:
@@ -732,7 +774,7 @@ class DiscordPoster:
         if guild is None or channel is None:
             return False
         try:
-            member = guild.get_member(user_id) or await _discord_call(guild.fetch_member(user_id))
+            member = guild.get_member(user_id) or await self._request(lambda: guild.fetch_member(user_id))
         except DeliveryError as exc:
             if exc.failure is Failure.NOT_FOUND:  # they left the server
                 return False
@@ -748,8 +790,8 @@ class DiscordPoster:
         link = f"https://discord.com/channels/{occurrence.guild_id}/{occurrence.channel_id}/{occurrence.message_id}"
         view = discord.ui.View()
         view.add_item(discord.ui.Button(label="Open the check-in", url=link))
-        await _discord_call(
-            self._channel(channel_id).send(
+        await self._request(
+            lambda: self._channel(channel_id).send(
                 content=(
                     f"A gentle reminder: **{clip(occurrence.title, 80)}** in <#{occurrence.channel_id}> is "
                     f"open until <t:{closes}:t> (<t:{closes}:R>). "
@@ -766,8 +808,8 @@ class DiscordPoster:
         view = discord.ui.View(timeout=None)
         for m in MOODS:
             view.add_item(PersonalMoodButton(m.score))
-        await _discord_call(
-            self._channel(channel_id).send(
+        await self._request(
+            lambda: self._channel(channel_id).send(
                 content=(
                     "Hi, it's your check-in reminder. How are you today? Pick a mood below; only you "
                     "will see it.\n-# `/pause` takes a break; `/reminders off` stops these."
@@ -781,12 +823,9 @@ class DiscordPoster:
 class CountRefresher:
     """Updates a check-in's public count at most once per pause, however many members click."""
 
-    def __init__(
-        self, delay: float, refresh: Callable[[int], Awaitable[None]], pacer: Pacer | None = None
-    ) -> None:
+    def __init__(self, delay: float, refresh: Callable[[int], Awaitable[None]]) -> None:
         self.delay = delay
         self._refresh = refresh
-        self._pacer = pacer
         self._dirty: set[int] = set()
         self._tasks: dict[int, asyncio.Task[None]] = {}
 
@@ -803,8 +842,6 @@ class CountRefresher:
             while occurrence_id in self._dirty:
                 await asyncio.sleep(self.delay)
                 self._dirty.discard(occurrence_id)
-                if self._pacer is not None:
-                    await self._pacer.wait()
                 try:
                     await self._refresh(occurrence_id)
                 except DeliveryError as exc:
@@ -825,6 +862,15 @@ class CountRefresher:
             task.cancel()
         self._tasks.clear()
         self._dirty.clear()
+
+
+@dataclass
+class _CareFor:
+    """What care a member's words call for, and where moderators could open them once posted."""
+
+    assessment: Assessment | None
+    anonymous: bool
+    link: str | None = None
 
 
 # ----- the cog ---------------------------------------------------------------------------------------------
@@ -848,17 +894,20 @@ class Checkins(commands.Cog):
             bot.content.parts["prompts"],
             exercise_ids=_exercise_ids(library),
         )
-        self.pacer = Pacer(settings.posts_per_second)
-        self.poster = DiscordPoster(bot)
+        # One pacer for every request the runner's work sends (posts, searches, closes, reminders,
+        # count updates): evenly spaced at the configured rate, and never more than Discord's
+        # global limit in a second, even while making up for a stall.
+        self.pacer = Pacer(settings.posts_per_second, per_window=DISCORD_GLOBAL_LIMIT)
+        self.poster = DiscordPoster(bot, self.pacer)
         self.runner = CheckinRunner(
             self.service,
             self.poster,
-            pacer=self.pacer,
             workers=settings.post_workers,
             on_idle=self._arm,
             on_trouble=self._tell_trouble,
+            checkin_channel_of=self._checkin_channel_of,
         )
-        self.counts = CountRefresher(settings.count_refresh_seconds, self._refresh_count, self.pacer)
+        self.counts = CountRefresher(settings.count_refresh_seconds, self._refresh_count)
         self.anonymous_limit = HourlyLimit(settings.anonymous_notes_per_hour)
         self.startup_task: asyncio.Task[None] | None = None
         self.load_seconds = 0.0
@@ -1000,6 +1049,16 @@ class Checkins(commands.Cog):
             return
         await self.poster.refresh_count(occurrence, await self.service.tally(occurrence))
 
+    async def _checkin_channel_of(self, guild_id: int) -> int | None:
+        """Return where a server's group check-ins are: its check-in channel, else a schedule's channel."""
+        if not guild_id:
+            return None
+        if self.bot.guild_settings is not None:
+            settings = await self.bot.guild_settings.get(guild_id)
+            if settings.checkin_channel_id:
+                return settings.checkin_channel_id
+        return await self.service.checkin_channel_of(guild_id)
+
     async def _notice(self, user_id: int) -> str:
         shown, channel_id = await self.service.store.take_dm_closed_notice(user_id)
         return notice_text(channel_id) if shown else ""
@@ -1010,9 +1069,9 @@ class Checkins(commands.Cog):
         """A mood button: record or change the member's one answer, thank them privately."""
         result = await self.service.record_mood(occurrence_id, interaction.user.id, score, self.bot.now())
         self.counts.touch(occurrence_id)
-        text = thank_you_text(score, result.previous_mood, result.was_new)
+        care, view = low_mood_reply(self.bot, score)
+        text = thank_you_text(score, result.previous_mood, result.was_new, care)
         text += await self._notice(interaction.user.id)
-        view = low_mood_view(self.bot) if score <= LOW_MOOD else None
         if view is not None:
             await interaction.response.send_message(text, ephemeral=True, view=view)
         else:
@@ -1059,58 +1118,60 @@ class Checkins(commands.Cog):
     async def save_note(
         self, interaction: discord.Interaction, occurrence_id: int, visibility: str, text: str
     ) -> None:
-        """Store a note, show it where the member chose, and offer care if the words call for it."""
+        """Store a note, show it where the member chose, and offer care if the words call for it.
+
+        The words are assessed before anything else, so words that call for care bring it on every
+        path: shared, kept privately, refused, or not saved at all.
+        """
         await interaction.response.defer(ephemeral=True, thinking=True)
-        now = self.bot.now()
-        occurrence = await self.service.store.get_occurrence(occurrence_id)
-        if occurrence is None:
-            raise UserFacingError("I can't find this check-in any more.", keep_text=text)
-        key = ban_key_for(self.bot.keyring, occurrence.guild_id, interaction.user.id)
-        notes: tuple[str, ...] = ()
-        if visibility == "anonymous":
-            text, notes = await self._anonymous_rules(interaction, occurrence, text, now)
-        with keeping(text):
-            saved = await self.service.save_note(
-                occurrence_id, interaction.user.id, text, visibility, now, key
-            )
-        if visibility == "anonymous":
-            self.anonymous_limit.add((occurrence.guild_id, interaction.user.id), now)
-        self.counts.touch(occurrence_id)
-        await self._retire_previous(saved)
-        link: str | None = None
-        name: str | None = None
-        if visibility in ("group", "anonymous"):
-            name = (
-                interaction.user.display_name
-                if visibility == "group"
-                else pseudonym_for(
-                    self.bot.keyring, occurrence.guild_id, f"checkin:{occurrence.id}", interaction.user.id
+        async with self._caring(interaction, text, anonymous=visibility == "anonymous") as care:
+            now = self.bot.now()
+            occurrence = await self.service.store.get_occurrence(occurrence_id)
+            if occurrence is None:
+                raise UserFacingError("I can't find this check-in any more.", keep_text=text)
+            key = ban_key_for(self.bot.keyring, occurrence.guild_id, interaction.user.id)
+            notes: tuple[str, ...] = ()
+            if visibility == "anonymous":
+                text, notes = await self._anonymous_rules(interaction, occurrence, text, now)
+            with keeping(text):
+                saved = await self.service.save_note(
+                    occurrence_id, interaction.user.id, text, visibility, now, key
                 )
-            )
-            try:
-                link = await self._show_in_thread(saved, name)
-            except DeliveryError as exc:
-                log.warning("could not post a check-in note in its thread (%s)", exc.failure)
-                await interaction.followup.send(
-                    "I saved your words privately, but I couldn't post them in the check-in's thread "
-                    "(I may be missing permission there). A moderator can check my permissions.",
-                    ephemeral=True,
+            if visibility == "anonymous":
+                self.anonymous_limit.add((occurrence.guild_id, interaction.user.id), now)
+            self.counts.touch(occurrence_id)
+            await self._retire_previous(saved)
+            name: str | None = None
+            if visibility in ("group", "anonymous"):
+                name = (
+                    interaction.user.display_name
+                    if visibility == "group"
+                    else pseudonym_for(
+                        self.bot.keyring, occurrence.guild_id, f"checkin:{occurrence.id}", interaction.user.id
+                    )
                 )
-                await self._care(interaction, saved, None)
-                return
-        if visibility == "private":
-            reply = "Saved. Only you can see these words (they're in `/mydata`, nowhere else)."
-        elif visibility == "group":
-            reply = f"Shared in the check-in's thread under your name: {link}"
-        else:
-            reply = (
-                f"Shared anonymously in the check-in's thread as **{name}**: {link}\n"
-                "No one else can see that it was you."
-            )
-            if notes:
-                reply += "\n" + " ".join(notes)
-        await interaction.followup.send(reply + await self._notice(interaction.user.id), ephemeral=True)
-        await self._care(interaction, saved, link)
+                try:
+                    care.link = await self._show_in_thread(saved, name)
+                except DeliveryError as exc:
+                    log.warning("could not post a check-in note in its thread (%s)", exc.failure)
+                    await interaction.followup.send(
+                        "I saved your words privately, but I couldn't post them in the check-in's thread "
+                        "(I may be missing permission there). A moderator can check my permissions.",
+                        ephemeral=True,
+                    )
+                    return
+            if visibility == "private":
+                reply = "Saved. Only you can see these words (they're in `/mydata`, nowhere else)."
+            elif visibility == "group":
+                reply = f"Shared in the check-in's thread under your name: {care.link}"
+            else:
+                reply = (
+                    f"Shared anonymously in the check-in's thread as **{name}**: {care.link}\n"
+                    "No one else can see that it was you."
+                )
+                if notes:
+                    reply += "\n" + " ".join(notes)
+            await interaction.followup.send(reply + await self._notice(interaction.user.id), ephemeral=True)
 
     async def _anonymous_rules(
         self, interaction: discord.Interaction, occurrence: OccurrenceRow, text: str, now: datetime
@@ -1118,15 +1179,13 @@ class Checkins(commands.Cog):
         """Apply the server's anonymous-sharing rules and this area's hourly limit to anonymous words.
 
         Return the words to post (links stripped as the server asks, mentions neutralised) and
-        notes for the member, or refuse with their words handed back. Refused words that call
-        for care still bring it.
+        notes for the member, or refuse with their words handed back.
         """
         with keeping(text):
             checked = await self.bot.sharing.check_anonymous_text(
                 occurrence.guild_id, interaction.user.id, text, now
             )
         if checked.text is None:
-            await self._care_for(interaction, occurrence.guild_id, text, visibility="anonymous", link=None)
             raise UserFacingError(checked.refusal, keep_text=text)
         until = self.anonymous_limit.full_until((occurrence.guild_id, interaction.user.id), now)
         if until is not None:
@@ -1139,32 +1198,57 @@ class Checkins(commands.Cog):
             )
         return checked.text, checked.notes
 
-    async def _care(self, interaction: discord.Interaction, saved: NoteSaved, link: str | None) -> None:
-        await self._care_for(
-            interaction, saved.occurrence.guild_id, saved.text, visibility=saved.visibility, link=link
-        )
-
-    async def _care_for(
-        self, interaction: discord.Interaction, guild_id: int, text: str, *, visibility: str, link: str | None
-    ) -> None:
+    async def _assess(self, guild_id: int | None, text: str | None) -> Assessment | None:
+        """Classify a member's words for care; a busy database falls back to the built-in phrases."""
         safety = getattr(self.bot, "safety", None)
-        if safety is None:
+        if safety is None or not text:
+            return None
+        try:
+            return await safety.assess(guild_id, text)
+        except StorageBusyError:
+            return safety.assess_builtin(text)
+
+    @contextlib.asynccontextmanager
+    async def _caring(
+        self, interaction: discord.Interaction, text: str | None, *, anonymous: bool
+    ) -> AsyncIterator[_CareFor]:
+        """Assess a member's words first, then offer care once the handler ends, however it ends.
+
+        On a refusal or an error the care comes before the message that hands the words back.
+        The handler sets `link` once the words are posted where moderators can open them.
+        """
+        care = _CareFor(await self._assess(interaction.guild_id, text), anonymous)
+        try:
+            yield care
+        except Exception:
+            await self._offer_care(interaction, care)
+            raise
+        await self._offer_care(interaction, care)
+
+    async def _offer_care(self, interaction: discord.Interaction, care: _CareFor) -> None:
+        """Show private resources; alert moderators about named words, or anonymous words they can open.
+
+        Named words (private, under a name, /checkin) alert like a /faq question: the member is
+        named so a moderator can reach out, and the words are never quoted. Anonymous words alert
+        only when posted: with nothing to open and no one named, an alert could only worry.
+        """
+        if care.assessment is None or not care.assessment.needs_care:
             return
         try:
             from bot.cogs._care import offer_care
         except ImportError:  # the safety area is not installed
             return
-        assessment = await safety.assess(guild_id, text)
-        if not assessment.needs_care:
-            return
-        await offer_care(
-            interaction,
-            assessment,
-            source="check-in note",
-            link=link,
-            alert=visibility != "private",
-            anonymous=visibility == "anonymous",
-        )
+        try:
+            await offer_care(
+                interaction,
+                care.assessment,
+                source="check-in note",
+                link=care.link,
+                alert=not care.anonymous or care.link is not None,
+                anonymous=care.anonymous,
+            )
+        except Exception:
+            log.exception("could not offer care resources for a check-in note")
 
     async def _retire_previous(self, saved: NoteSaved) -> None:
         """Remove a note's earlier thread message when it moves to another visibility."""
@@ -1292,10 +1376,10 @@ class Checkins(commands.Cog):
         await self.service.personal_checkin(
             interaction.user.id, interaction.guild_id, score, None, self.bot.now()
         )
-        text = thank_you_text(score, None, True).replace(
+        care, view = low_mood_reply(self.bot, score)
+        text = thank_you_text(score, None, True, care).replace(
             " Click another mood any time before it closes to change it.", " Thank you."
         )
-        view = low_mood_view(self.bot) if score <= LOW_MOOD else None
         if view is not None:
             await interaction.response.edit_message(content=text, view=view)
         else:
@@ -1318,27 +1402,22 @@ class Checkins(commands.Cog):
     ) -> None:
         score = mood.value
         await defer_private(interaction)
-        with keeping(note):
-            await self.service.personal_checkin(
-                interaction.user.id, interaction.guild_id, score, note, self.bot.now()
+        async with self._caring(interaction, note, anonymous=False):
+            with keeping(note):
+                await self.service.personal_checkin(
+                    interaction.user.id, interaction.guild_id, score, note, self.bot.now()
+                )
+            care, view = low_mood_reply(self.bot, score)
+            text = thank_you_text(score, None, True, care).replace(
+                " Click another mood any time before it closes to change it.", ""
             )
-        text = thank_you_text(score, None, True).replace(
-            " Click another mood any time before it closes to change it.", ""
-        )
-        if note:
-            text += "\nYour words are kept privately, only for you."
-        text += "\n`/mood` shows your history." + await self._notice(interaction.user.id)
-        view = low_mood_view(self.bot) if score <= LOW_MOOD else None
-        if view is not None:
-            await interaction.followup.send(text, ephemeral=True, view=view)
-        else:
-            await interaction.followup.send(text, ephemeral=True)
-        safety = getattr(self.bot, "safety", None)
-        if note and safety is not None:
-            from bot.cogs._care import offer_care
-
-            assessment = await safety.assess(interaction.guild_id, note)
-            await offer_care(interaction, assessment, source="check-in note", alert=False)
+            if note:
+                text += "\nYour words are kept privately, only for you."
+            text += "\n`/mood` shows your history." + await self._notice(interaction.user.id)
+            if view is not None:
+                await interaction.followup.send(text, ephemeral=True, view=view)
+            else:
+                await interaction.followup.send(text, ephemeral=True)
 
     @app_commands.command(
         name="mood", description="Your own mood history: 30 and 90 days, weekly averages, streak"
@@ -1389,16 +1468,8 @@ class Checkins(commands.Cog):
             if exc.failure not in (Failure.DM_CLOSED, Failure.FORBIDDEN):
                 raise UserFacingError("I couldn't reach Discord to set that up. Please try again.") from exc
             await self.service.reminders_off(interaction.user.id, interaction.guild_id, now)
-            settings = (
-                await self.bot.guild_settings.get(interaction.guild_id)
-                if (interaction.guild_id and self.bot.guild_settings)
-                else None
-            )
-            where = (
-                f"in <#{settings.checkin_channel_id}>"
-                if settings and settings.checkin_channel_id
-                else "in this server's check-in channel"
-            )
+            channel_id = await self._checkin_channel_of(interaction.guild_id or 0)
+            where = f"in <#{channel_id}>" if channel_id else "in this server's check-in channel"
             await interaction.followup.send(
                 "I couldn't send you a DM: your DMs seem to be closed, so I've left reminders off. "
                 f"You'll still see group check-ins {where}. If you'd like reminders, allow direct "

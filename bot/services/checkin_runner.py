@@ -11,19 +11,22 @@ no test ever waits for real minutes. A tick:
    still within grace, else record it as skipped; unable to search means
    `unknown` (never a second post), and moderators are told;
 2. claims what is due in one transaction, then posts each claim through a bounded
-   pool of workers that share one pacer, so a burst of check-ins stays under
-   Discord's global rate limit; each post is confirmed with its message id;
+   pool of workers; each post is confirmed with its message id;
 3. closes check-ins whose window has ended;
 4. sends the one reminder at 80% of a window to members who opted in and have
    not answered, and the personal reminders whose time has come.
 
 Posting goes through a `CheckinPoster` that the cog implements with discord.py,
-so this module stays free of Discord.
+so this module stays free of Discord. The poster waits its turn at one shared `Pacer`
+before every request it sends, however many a task needs (a reminder may fetch the
+member and open a DM channel before it sends; a search may read up to twenty pages),
+so a burst stays under Discord's global rate limit.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
@@ -75,7 +78,10 @@ class DeliveryError(Exception):
 
 
 class CheckinPoster(Protocol):
-    """What the runner needs from Discord; the cog implements it."""
+    """What the runner needs from Discord; the cog implements it.
+
+    Every request a method sends waits its turn at the poster's pacer first.
+    """
 
     async def post_checkin(self, occurrence: OccurrenceRow, tally: Tally) -> int:
         """Post a check-in's embed and buttons; return the message id."""
@@ -98,20 +104,28 @@ class CheckinPoster(Protocol):
 
 
 class Pacer:
-    """Spaces requests to `rate` a second, first come first served, never bunching them.
+    """Spaces requests to `rate` a second, first come first served, never more than Discord allows.
 
     discord.py handles each route's own limits and retries a 429, but nothing in it keeps a
-    burst under the global limit; this does, for every request the runner makes. Three rules
-    decide when the next request may go:
+    burst under the global limit; this does, for every request the poster sends. A request
+    holds a slot (`async with pacer.slot(): ...`) from when it may go until its answer is back.
+    Three rules decide when the next one may go:
 
     - its theoretical time, one interval after the previous one's (the generic cell rate
       algorithm with no burst), so the average rate holds;
-    - at least `min_gap` of an interval after the request actually sent before it, so the
-      requests after a late one (the event loop was busy) follow a little sooner, never at
-      once: up to `catch_up` seconds of lost time are made up that way, anything older is lost;
-    - no more than `per_window` requests (the rate, rounded down) in any one-second window,
-      counted on the times they actually left: lost time is made up only with the places a
-      stall left empty in the last second.
+    - at least `min_gap` of an interval after the request sent before it, so the requests after
+      a late one (the event loop was busy) follow a little sooner, never at once: up to
+      `catch_up` seconds of lost time are made up that way, anything older is lost;
+    - fewer than `per_window` requests (the rate, rounded down, unless given) either still
+      waiting for their answer or answered within the last `window` seconds.
+
+    The last rule is what keeps Discord's count: a request reaches Discord after it leaves and
+    before its answer is back, so any `window` seconds in which Discord sees `per_window + 1` of
+    them would hold the arrival of the last one to leave, and when that one left, the others
+    were all waiting for an answer or answered less than `window` ago. However late requests
+    leave or arrive (a busy event loop, a slow network), Discord never counts more than
+    `per_window` in a window. Only a request discord.py sends again by itself within a window
+    (a 429 it was told to retry sooner) could add one; check-in routes are not retried that fast.
     """
 
     def __init__(
@@ -135,25 +149,52 @@ class Pacer:
         self._clock = clock
         self._sleep = sleep
         self._due = -math.inf  # the theoretical time of the next request
-        self._sent: deque[float] = deque(maxlen=self.limit)  # when the latest requests left
+        self._last_sent = -math.inf
+        self._answered: deque[float] = deque()  # when the requests of the last window were answered
+        self._waiting = 0  # requests sent and not yet answered
+        self._answer = asyncio.Event()
         self._lock = asyncio.Lock()
 
     async def wait(self) -> None:
-        """Return when the next request may be sent."""
+        """Return when the next request may be sent (for a request answered at once)."""
+        async with self.slot():
+            pass
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Hold a slot for one request: enter when it may be sent, leave once its answer is back."""
+        await self._take()
+        try:
+            yield
+        finally:
+            self._waiting -= 1
+            self._answered.append(self._clock())
+            self._answer.set()
+
+    async def _take(self) -> None:
         asked = self._clock()
         async with self._lock:
             now = self._clock()
             # A request that came after its theoretical time found the pacer idle: nothing was
             # lost, so nothing is made up. One that queued was held up by a late predecessor.
             due = asked if asked > self._due else max(self._due, now - self._catch_up)
-            allowed_at = max(due, now)
-            if self._sent:
-                allowed_at = max(allowed_at, self._sent[-1] + self._min_gap)
-            if len(self._sent) == self.limit:
-                allowed_at = max(allowed_at, self._sent[0] + self.window)
+            allowed_at = max(due, now, self._last_sent + self._min_gap)
             if allowed_at > now:
                 await self._sleep(allowed_at - now)
-            self._sent.append(max(self._clock(), allowed_at))
+            while True:
+                # Counted on the clock as it is (a sleep may end a little early), never ahead of it.
+                now = self._clock()
+                while self._answered and self._answered[0] <= now - self.window:
+                    self._answered.popleft()
+                if self._waiting + len(self._answered) < self.limit:
+                    break
+                if self._answered:
+                    await self._sleep(self._answered[0] + self.window - now)
+                else:  # every slot is waiting for its answer
+                    self._answer.clear()
+                    await self._answer.wait()
+            self._waiting += 1
+            self._last_sent = max(now, allowed_at)
             self._due = due + self.interval
 
 
@@ -164,9 +205,8 @@ async def run_pool(
     items: Iterable[T] | AsyncIterator[Iterable[T]],
     work: Callable[[T], Awaitable[None]],
     workers: int,
-    pacer: Pacer | None,
 ) -> None:
-    """Run `work` on every item with at most `workers` at once, each waiting its turn at the pacer.
+    """Run `work` on every item with at most `workers` at once.
 
     Items may also arrive in batches from an async iterator while the workers are already busy.
     A failing item is logged and the others go on.
@@ -191,8 +231,6 @@ async def run_pool(
             item = await queue.get()
             if item is _DONE:
                 return
-            if pacer is not None:
-                await pacer.wait()
             try:
                 await work(item)
             except Exception:
@@ -229,19 +267,20 @@ class CheckinRunner:
         service: CheckinService,
         poster: CheckinPoster,
         *,
-        pacer: Pacer,
         workers: int = 16,
         on_idle: Callable[[datetime | None], Awaitable[None] | None] | None = None,
         on_trouble: Callable[[OccurrenceRow, Trouble], Awaitable[None]] | None = None,
+        checkin_channel_of: Callable[[int], Awaitable[int | None]] | None = None,
     ) -> None:
         self.service = service
         self.store = service.store
         self.poster = poster
-        self.pacer = pacer
         self.workers = workers
         self.on_idle = on_idle
         # Told when a post fails for good (the schedule may be paused) or its fate is unknown.
         self.on_trouble = on_trouble
+        # Where a server's group check-ins are, for the note to a member whose DMs are closed.
+        self.checkin_channel_of = checkin_channel_of
         self._tick_lock = asyncio.Lock()
         self._claim_lock = asyncio.Lock()
         # Occurrences this process is posting right now; a tick never treats them as orphans.
@@ -261,7 +300,7 @@ class CheckinRunner:
                     report.skipped.extend(batch.skipped_ids)
                     yield batch.claimed
 
-            await run_pool(claims(), lambda o: self._post(o, report), self.workers, self.pacer)
+            await run_pool(claims(), lambda o: self._post(o, report), self.workers)
             await self._close_due(now, report)
             await self._remind_due(now, report)
             await self._personal_reminders(now, report)
@@ -276,7 +315,6 @@ class CheckinRunner:
             self._in_flight.add(occurrence.id)
         report = TickReport(now)
         try:
-            await self.pacer.wait()
             await self._post(occurrence, report)
         finally:
             self._in_flight.discard(occurrence.id)
@@ -387,7 +425,6 @@ class CheckinRunner:
         async with self._claim_lock:
             orphans = [o for o in await self.store.claimed_occurrences() if o.id not in self._in_flight]
         for occurrence in orphans:
-            await self.pacer.wait()
             try:
                 found = await self.poster.find_posted(occurrence)
             except DeliveryError as exc:
@@ -431,11 +468,10 @@ class CheckinRunner:
             await self.store.mark_closed([occurrence.id])
             report.closed.append(occurrence.id)
 
-        await run_pool(due, close, self.workers, self.pacer)
+        await run_pool(due, close, self.workers)
 
     async def _look_again(self, occurrence: OccurrenceRow, now: datetime) -> OccurrenceRow:
         """At the close of a check-in whose fate was unknown, search once more, to close it if it went out."""
-        await self.pacer.wait()
         try:
             found = await self.poster.find_posted(occurrence)
         except DeliveryError:
@@ -451,7 +487,7 @@ class CheckinRunner:
         await self.store.skip_stale_reminders(now)
         pairs: list[tuple[ReminderRow, OccurrenceRow]] = []
         for occurrence in await self.store.claim_reminder_pass(now):
-            for reminder in await self.store.reminder_recipients(occurrence.id, occurrence.guild_id, now):
+            for reminder in await self.service.reminder_recipients(occurrence, now):
                 pairs.append((reminder, occurrence))
 
         async def remind(pair: tuple[ReminderRow, OccurrenceRow]) -> None:
@@ -467,7 +503,7 @@ class CheckinRunner:
                 await self.store.set_dm_channel(reminder.user_id, channel)
             report.reminded.append(reminder.user_id)
 
-        await run_pool(pairs, remind, self.workers, self.pacer)
+        await run_pool(pairs, remind, self.workers)
 
     async def _personal_reminders(self, now: datetime, report: TickReport) -> None:
         sendable: list[ReminderRow] = []
@@ -498,13 +534,22 @@ class CheckinRunner:
             try:
                 channel = await self.poster.send_personal_reminder(reminder)
             except DeliveryError as exc:
-                await self._reminder_failed(reminder, exc, None, report)
+                await self._reminder_failed(reminder, exc, await self._checkin_channel(reminder), report)
                 return
             if channel is not None and channel != reminder.dm_channel_id:
                 await self.store.set_dm_channel(reminder.user_id, channel)
             report.personal_reminded.append(reminder.user_id)
 
-        await run_pool(unique, send, self.workers, self.pacer)
+        await run_pool(unique, send, self.workers)
+
+    async def _checkin_channel(self, reminder: ReminderRow) -> int | None:
+        if self.checkin_channel_of is None or not reminder.guild_id:
+            return None
+        try:
+            return await self.checkin_channel_of(reminder.guild_id)
+        except Exception:
+            log.exception("could not look up a server's check-in channel")
+            return None
 
     async def _reminder_failed(
         self, reminder: ReminderRow, exc: DeliveryError, channel_id: int | None, report: TickReport

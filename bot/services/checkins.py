@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from bot.config import CheckinSettings
 from bot.content_areas.prompts import PromptLibrary
 from bot.errors import UserFacingError
+from bot.services.identity import ban_key_for
 from bot.services.schedules import (
     Recurrence,
     ResolvedTime,
@@ -39,6 +40,7 @@ from bot.storage.checkins import (
     PauseRow,
     ReminderRow,
     ScheduleRow,
+    anonymous_author_key,
 )
 from bot.storage.db import Transaction
 
@@ -958,6 +960,31 @@ class CheckinService:
     async def reminders_off(self, user_id: int, guild_id: int | None, now: datetime) -> bool:
         """Turn a member's reminders off for this server (or DMs); say whether they were on."""
         return bool(await self.store.disable_reminders(user_id, now, guild_id or 0))
+
+    async def reminder_recipients(self, occurrence: OccurrenceRow, now: datetime) -> list[ReminderRow]:
+        """Return who gets a check-in's one reminder: opted in, not paused, and not yet there.
+
+        Being there includes an anonymous note. Nothing links a member to one; each candidate's
+        key for this check-in is worked out here and looked for among the notes' keys.
+        """
+        candidates = await self.store.reminder_recipients(occurrence.id, occurrence.guild_id, now)
+        authors = await self.store.anonymous_author_keys(occurrence.id)
+        if not authors:
+            return candidates
+        keyring = self.store.keyring
+        guild_id = occurrence.guild_id
+
+        def wrote_anonymously(user_id: int) -> bool:
+            ban_key = ban_key_for(keyring, guild_id, user_id)
+            return anonymous_author_key(keyring, guild_id, occurrence.id, ban_key) in authors
+
+        return [r for r in candidates if not wrote_anonymously(r.user_id)]
+
+    async def checkin_channel_of(self, guild_id: int) -> int | None:
+        """Return the channel of a server's group check-ins, from its schedules (running ones first)."""
+        schedules = [s for s in await self.store.guild_schedules(guild_id) if s.kind == "checkin"]
+        schedules.sort(key=lambda s: (s.paused, s.id))
+        return schedules[0].channel_id if schedules else None
 
     async def dm_closed(self, user_id: int, channel_id: int | None, now: datetime) -> None:
         """A reminder could not be delivered (DMs closed): turn reminders off and leave one notice."""

@@ -722,6 +722,13 @@ class CheckinStore:
         )
         return [self._anonymous(r) for r in rows]
 
+    async def anonymous_author_keys(self, occurrence_id: int) -> set[str]:
+        """Return the keyed hashes that stand for the authors of a check-in's anonymous notes."""
+        rows = await self.db.fetchall(
+            "SELECT author_key FROM checkin_anonymous_notes WHERE occurrence_id = ?", (occurrence_id,)
+        )
+        return {r["author_key"] for r in rows}
+
     async def set_anonymous_message(self, note_id: int, message_id: int | None) -> None:
         """Remember (sealed) which thread message shows an anonymous note."""
         await self.db.execute(
@@ -822,7 +829,10 @@ class CheckinStore:
     async def reminder_recipients(
         self, occurrence_id: int, guild_id: int, now: datetime
     ) -> list[ReminderRow]:
-        """Return members of a server who opted in, are not paused, and have not answered a check-in."""
+        """Return members of a server who opted in, are not paused, and have no answer on a check-in.
+
+        An anonymous note is not linked to its author here; the service leaves its author out.
+        """
         rows = await self.db.fetchall(
             "SELECT r.* FROM checkin_reminders r WHERE r.guild_id = ? AND r.enabled = 1 "
             "AND NOT EXISTS (SELECT 1 FROM checkin_answers a "

@@ -108,6 +108,55 @@ async def test_anonymous_notes_have_an_hourly_limit(hearth: Harness) -> None:
     assert "Shared anonymously" in again.text and "changed once more" in thread_messages(hearth)[0].text
 
 
+@pytest.mark.hearth_config(checkins={"anonymous_notes_per_hour": 1})
+async def test_crisis_words_refused_by_the_hourly_limit_still_bring_helplines(hearth: Harness) -> None:
+    setup = await hearth.actor("mod", "general").slash(
+        "setup", alerts_channel=hearth.channels["alerts"], region="UK"
+    )
+    await setup.reply()
+    post = await posted_checkin(hearth)
+    await write_note(hearth, post, "alice", ANONYMOUSLY, "first words")
+    actor = hearth.actor("alice", "checkins")
+    chooser = await actor.click(post, label="Add a few words")
+    opened = await actor.click(chooser, label=ANONYMOUSLY)
+    words = "I want to end my life"
+    submitted = await actor.submit(opened, {"Your words": words})
+    await hearth.fake.wait_until(lambda: len(submitted.messages) >= 2, what="care and the refusal")
+    care, refused = submitted.messages
+    assert care.ephemeral and care.embed["title"] == "You're not alone" and "116 123" in care.text
+    assert "Nobody has been told" in care.text
+    assert refused.ephemeral and "a lot of anonymous words this hour" in refused.text
+    assert words in refused.text  # handed back to copy
+    # Nothing was posted, so moderators get no alert with nothing to open.
+    assert hearth.fake.messages(hearth.channels["alerts"]) == []
+    [note] = thread_messages(hearth)
+    assert "first words" in note.text
+
+
+async def test_the_alert_about_a_crisis_anonymous_note_cannot_identify_its_author(hearth: Harness) -> None:
+    alerts = hearth.channels["alerts"]
+    await (await hearth.actor("mod", "general").slash("setup", alerts_channel=alerts)).reply()
+    post = await posted_checkin(hearth)
+    alice = hearth.members["alice"]
+    words = "I want to end my life"
+    shared = await write_note(hearth, post, "alice", ANONYMOUSLY, words)
+    assert "Shared anonymously" in shared.text
+    alert = await hearth.fake.wait_for_message(alerts, lambda m: "check-in note" in m.text, timeout=3)
+    [note] = thread_messages(hearth)
+    assert alert.embed["title"] == "Someone may be in crisis"
+    assert "anonymously" in alert.text and f"/{note.id})" in alert.text  # the note itself, to open
+    sent = hearth.fake.journal.select("POST /channels/{channel_id}/messages", channel_id=alerts.id)
+    shown = alert.text + json.dumps(alert.embeds) + json.dumps(alert.components)
+    shown += "".join(json.dumps(entry.json) for entry in sent)
+    pseudonym = note.embed["author"]["name"]
+    traces = [str(alice.user.id), alice.user.username, alice.user.mention, f"<@!{alice.user.id}>", pseudonym]
+    traces += [name for name in (alice.nick, alice.user.global_name) if name]
+    for trace in traces:
+        assert trace not in shown, trace
+    assert words not in shown and "end my life" not in shown
+    assert not alert.content  # no ping, no name in the content either
+
+
 @pytest.mark.leak_scan(False)  # words shared under a name name their writer, as they should
 async def test_words_shared_under_a_name_cannot_then_go_anonymous(hearth: Harness) -> None:
     post = await posted_checkin(hearth)

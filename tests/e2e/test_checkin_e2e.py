@@ -87,7 +87,7 @@ async def test_a_low_mood_is_offered_breathing_grounding_and_resources_privately
     post = await posted_checkin(hearth)
     reply = await hearth.actor("carol", "checkins").click(post, label="1 · Rough")
     assert reply.ephemeral
-    assert "/resources" in reply.text
+    assert "/resources" in reply.text and "with the buttons below" in reply.text
     buttons = {b.get("label"): b.get("custom_id") for b in reply.message.buttons}
     assert buttons == {
         "Breathe with me": "hearth:exercise:start:box-breathing",
@@ -99,6 +99,30 @@ async def test_a_low_mood_is_offered_breathing_grounding_and_resources_privately
     # Nothing about Carol's mood reaches the channel.
     assert "Rough" not in "\n".join(m.text for m in hearth.fake.messages(hearth.channels["checkins"])
                                     if m.id != post.id)
+
+
+async def test_a_low_mood_reply_offers_only_what_it_shows(hearth: Harness) -> None:
+    post = await posted_checkin(hearth)
+    bot = hearth.running_bot
+    # Without the breathing and grounding exercises among the content: no buttons, so the reply
+    # points to /exercise instead of to buttons "below".
+    library = bot.content.parts["exercises"]
+    bot.content.parts["exercises"] = {}
+    try:
+        reply = await hearth.actor("carol", "checkins").click(post, label="2 · Low")
+    finally:
+        bot.content.parts["exercises"] = library
+    assert reply.message.buttons == []
+    assert "below" not in reply.text and "`/exercise`" in reply.text and "/resources" in reply.text
+    # Without the exercises area at all: no exercise is offered, only the helplines.
+    await bot.remove_cog("Exercises")
+    for seen in (
+        (await hearth.actor("alice", "checkins").click(post, label="1 · Rough")).message,
+        await (await hearth.actor("bob", "general").slash("checkin", mood=1)).reply(),
+    ):
+        assert seen.buttons == []
+        assert "exercise" not in seen.text and "below" not in seen.text
+        assert "/resources" in seen.text
 
 
 async def test_pass_counts_as_checked_in_without_a_mood(hearth: Harness) -> None:
@@ -152,7 +176,12 @@ async def test_no_distribution_with_fewer_than_five_moods_even_at_the_close(hear
     await hearth.actor("owner", "checkins").click(post, label="Pass")
     await tick(hearth, NINE + timedelta(hours=12))
     closed = hearth.fake.message(post.id)
-    assert mood_lines(fields_of(closed)) == [] and "4 members checked in." in closed.text
+    # It did close: the closed text, the buttons off, and still no spread of moods.
+    assert "This check-in has closed" in closed.text
+    assert closed.buttons and all(b.get("disabled") for b in closed.buttons)
+    fields = fields_of(closed)
+    assert mood_lines(fields) == [] and "How the group is doing" not in fields
+    assert "4 members checked in." in closed.text
 
 
 async def write_note(hearth: Harness, post, member: str, visibility_label: str, text: str):
@@ -260,6 +289,59 @@ async def test_crisis_words_in_a_group_note_reach_resources_and_moderators(heart
     assert alert is not None
 
 
+async def test_crisis_words_in_a_private_note_reach_moderators_by_name_without_the_words(
+    hearth: Harness,
+) -> None:
+    if getattr(hearth.running_bot, "safety", None) is None:
+        pytest.skip("the safety area is not installed")
+    await hearth.actor("mod", "general").slash("setup", alerts_channel=hearth.channels["alerts"])
+    post = await posted_checkin(hearth)
+    actor = hearth.actor("alice", "checkins")
+    chooser = await actor.click(post, label="Add a few words")
+    opened = await actor.click(chooser, label="Only me")
+    submitted = await actor.submit(opened, {"Your words": "I want to end my life"})
+    await hearth.fake.wait_until(lambda: len(submitted.messages) >= 2, what="the care message")
+    saved, care = submitted.messages
+    assert "Only you can see these words" in saved.text
+    assert care.ephemeral and "not alone" in care.text and "moderators know" in care.text
+    alert = await hearth.fake.wait_for_message(hearth.channels["alerts"], lambda m: "check-in note" in m.text)
+    assert hearth.members["alice"].user.mention in alert.text  # a moderator can reach out to her
+    assert "end my life" not in alert.text and "Open the" not in alert.text  # the words stay hers
+    assert hearth.fake.world.threads_of(hearth.channels["checkins"]) == []  # and nowhere public
+
+
+@pytest.mark.parametrize("where", ["checkin", "note"])
+async def test_crisis_words_not_saved_on_a_busy_database_still_bring_care(
+    hearth: Harness, where: str
+) -> None:
+    from tests.e2e.test_busy_e2e import busy_database
+
+    setup = await hearth.actor("mod", "general").slash("setup", alerts_channel=hearth.channels["alerts"])
+    await setup.reply()
+    words = "I want to end my life"
+    if where == "checkin":
+        async with busy_database(hearth):
+            result = await hearth.actor("alice", "general").slash("checkin", mood=1, note=words)
+            await hearth.fake.wait_until(lambda: len(result.messages) >= 2, what="care and the refusal")
+    else:
+        post = await posted_checkin(hearth)
+        actor = hearth.actor("alice", "checkins")
+        chooser = await actor.click(post, label="Add a few words")
+        opened = await actor.click(chooser, label="The group, under my name")
+        async with busy_database(hearth):
+            result = await actor.submit(opened, {"Your words": words})
+            await hearth.fake.wait_until(lambda: len(result.messages) >= 2, what="care and the refusal")
+    assert all(m.ephemeral for m in result.messages)
+    texts = [m.text for m in result.messages]
+    assert any("not alone" in t for t in texts), texts  # helplines, privately
+    assert any("very busy" in t and words in t for t in texts), texts  # and her words handed back
+    alert = await hearth.fake.wait_for_message(hearth.channels["alerts"], lambda m: "check-in note" in m.text)
+    assert hearth.members["alice"].user.mention in alert.text and words not in alert.text
+    assert hearth.fake.world.threads_of(hearth.channels["checkins"]) == []
+    alice_id = hearth.members["alice"].user.id
+    assert await cog(hearth).service.store.user_moods(alice_id, NINE - timedelta(days=9)) == []  # not saved
+
+
 async def test_the_window_closes_and_the_buttons_say_so(hearth: Harness) -> None:
     post = await posted_checkin(hearth)
     alice = hearth.actor("alice", "checkins")
@@ -299,6 +381,26 @@ async def test_one_reminder_at_eighty_percent_only_to_those_who_opted_in(hearth:
     assert hearth.fake.dm_messages(hearth.members["carol"]) == []  # never opted in
 
 
+async def test_an_anonymous_note_counts_as_answered_for_the_reminder(hearth: Harness) -> None:
+    for name in ("alice", "carol"):
+        turned_on = await hearth.actor(name, "checkins").slash("reminders on", time="20:00", timezone="UTC")
+        assert "Reminders are on" in (await turned_on.reply()).text
+    post = await posted_checkin(hearth)
+    shared = await write_note(hearth, post, "alice", "The group, anonymously", "a small win today")
+    assert "Shared anonymously" in shared.text  # her only answer: no mood, no pass
+    report = await tick(hearth, NINE + timedelta(hours=9, minutes=36))
+    assert report.reminded == [hearth.members["carol"].user.id]
+    assert len(hearth.fake.dm_messages(hearth.members["alice"])) == 1  # only "reminders are on"
+    carol_dms = hearth.fake.dm_messages(hearth.members["carol"])
+    assert len(carol_dms) == 2 and "gentle reminder" in carol_dms[1].text
+    # Nothing new ties Alice to her anonymous note: its row holds only the per-check-in keyed hash.
+    db = hearth.running_bot.db
+    assert db is not None
+    rows = await db.fetchall("SELECT * FROM checkin_anonymous_notes")
+    alice_id = str(hearth.members["alice"].user.id)
+    assert len(rows) == 1 and all(alice_id not in str(value) for value in tuple(rows[0]))
+
+
 async def test_dms_closed_at_opt_in_is_explained_and_reminders_stay_off(hearth: Harness) -> None:
     await hearth.actor("mod", "general").slash("setup", checkin_channel=hearth.channels["checkins"])
     dave = hearth.add_member("dave", dms_open=False)
@@ -330,6 +432,30 @@ async def test_dms_closed_later_turns_reminders_off_and_tells_the_member_once(he
     assert "DMs are closed" in told.text and f"<#{hearth.channels['checkins'].id}>" in told.text
     again = await erin_actor.click(post, label="3 · Okay")
     assert "DMs are closed" not in again.text
+
+
+@pytest.mark.parametrize("where", ["setup", "schedule"])
+async def test_dms_closed_at_a_personal_reminder_names_the_servers_check_in_channel(
+    hearth: Harness, where: str
+) -> None:
+    # The server's check-in channel is the one /setup names, else the channel its check-ins go to.
+    await hearth.add_channel("daily-checkin")
+    if where == "setup":
+        done = await hearth.actor("mod", "general").slash(
+            "setup", checkin_channel=hearth.channels["daily-checkin"]
+        )
+        await done.reply()
+    else:
+        await add_schedule(hearth, channel="daily-checkin")
+    erin = hearth.add_member("erin")
+    await (await hearth.actor(erin, "general").slash("reminders on", time="20:00", timezone="UTC")).reply()
+    erin.user.dms_open = False
+    report = await tick(hearth, datetime(2026, 6, 1, 20, tzinfo=UTC))  # her own 20:00 reminder
+    assert report.dm_closed == [erin.user.id] and report.personal_reminded == []
+    told = await (await hearth.actor(erin, "general").slash("mood")).reply()
+    channel = hearth.channels["daily-checkin"]
+    assert "DMs are closed" in told.text and f"in <#{channel.id}>" in told.text
+    assert "your server's check-in channel" not in told.text
 
 
 async def test_mood_buttons_keep_working_after_a_restart(hearth: Harness) -> None:

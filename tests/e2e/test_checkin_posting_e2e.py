@@ -261,3 +261,29 @@ async def test_no_reminder_for_members_who_left_or_can_no_longer_see_the_channel
     assert len(hearth.fake.dm_messages(hearth.members["alice"])) == 2
     for name in ("bob", "carol"):
         assert len(hearth.fake.dm_messages(hearth.members[name])) == 1  # only "reminders are on"
+
+
+# ----- a burst of reminders within Discord's global limit ------------------------------------------
+
+
+@pytest.mark.hearth_options(rate_limits=True)
+async def test_a_burst_of_group_reminders_stays_under_the_global_rate_limit(hearth: Harness) -> None:
+    # Each reminder is several requests (look the member up, open the DM channel, send), and all
+    # are due at the same moment: every one of them waits its turn, none is refused.
+    names = [f"member{n}" for n in range(60)]
+    members = [hearth.add_member(name) for name in names]
+    service = cog(hearth).service
+    for member in members:
+        await service.reminders_on(member.user.id, hearth.guild.id, "20:00", "UTC", None, hearth.clock())
+    await add_schedule(hearth)
+    await tick(hearth, NINE)
+    mark = hearth.fake.journal.mark
+    report = await tick(hearth, NINE + timedelta(hours=9, minutes=36))
+    assert sorted(report.reminded) == sorted(m.user.id for m in members)
+    for member in members:
+        [dm] = hearth.fake.dm_messages(member)
+        assert "gentle reminder" in dm.text
+    sent = hearth.fake.journal.select(after=mark)
+    assert len(sent) >= 3 * len(members)
+    assert hearth.fake.ratelimits.violation_count == 0, hearth.fake.ratelimits.violations[:5]
+    assert [e for e in sent if e.status == 429] == []

@@ -28,6 +28,9 @@ NINE = datetime(2026, 6, 1, 9, tzinfo=UTC)
 async def frozen_monday(hearth: Harness) -> None:
     await settle(hearth)
     hearth.clock.set(MONDAY_8AM)
+    # Discord's `enforce_nonce` looks back a few minutes; here those minutes pass on the test's
+    # clock, so a repost long after the first one is a second message, as on Discord.
+    hearth.fake.nonce_clock = hearth.clock
 
 
 async def occurrences(hearth: Harness, schedule_id: int):
@@ -79,8 +82,13 @@ async def test_the_grace_window_is_configurable(hearth: Harness, down_for: int, 
     assert row.state == ("posted" if posted else "skipped")
 
 
+# Restarted well past Discord's few minutes of `enforce_nonce` (a second post would be a second
+# message), and well within the 2-hour grace (a missing post would be posted again).
+BACK_AFTER_KILL = timedelta(minutes=30)
+
+
 async def kill_after_posting(hearth: Harness, schedule_id: int, posts: Callable[[], list[Any]]) -> None:
-    """Post what is due at nine, kill the bot before it records the message id, and start it again."""
+    """Post what is due at nine, kill the bot before it records the message id, start it again later."""
     never = asyncio.Event()
 
     async def die_before_confirming(*args: object) -> None:
@@ -94,8 +102,22 @@ async def kill_after_posting(hearth: Harness, schedule_id: int, posts: Callable[
     await hearth.kill()
     [row] = await occurrences_after_kill(hearth, schedule_id)
     assert row.state == "claimed" and row.message_id is None
+    hearth.clock.set(NINE + BACK_AFTER_KILL)
     await hearth.start()
     await settle(hearth)  # the first tick looks for the post by its marker
+
+
+def posts_sent(hearth: Harness, occurrence_id: int) -> list[Any]:
+    """Return every request that posted an occurrence in the check-ins channel (answered or not)."""
+    wanted = f"Hearth check-in #{occurrence_id}"
+
+    def carries_marker(entry: Any) -> bool:
+        embeds = (entry.json or {}).get("embeds") or []
+        return any(((e.get("footer") or {}).get("text") or "").startswith(wanted) for e in embeds)
+
+    return hearth.fake.journal.select(
+        "POST /channels/{channel_id}/messages", carries_marker, channel_id=hearth.channels["checkins"].id
+    )
 
 
 async def kill_before_posting(
@@ -130,9 +152,10 @@ async def kill_before_posting(
 async def test_killed_after_posting_but_before_confirming_is_not_posted_again(hearth: Harness) -> None:
     schedule_id = await add_schedule(hearth)
     await kill_after_posting(hearth, schedule_id, lambda: checkin_posts(hearth))
-    await tick(hearth, NINE + timedelta(minutes=1))
-    [post] = checkin_posts(hearth)
+    await tick(hearth, NINE + BACK_AFTER_KILL + timedelta(minutes=1))
+    [post] = checkin_posts(hearth)  # members see it once
     [row] = await occurrences(hearth, schedule_id)
+    assert len(posts_sent(hearth, row.id)) == 1  # and Hearth never sent it a second time
     assert row.state == "posted" and row.message_id == post.id
     reply = await hearth.actor("alice", "checkins").click(post, label="4 · Good")
     assert "Thank you for checking in" in reply.text
@@ -173,10 +196,11 @@ async def test_a_group_exercise_killed_after_posting_is_not_posted_again(
     title = EXERCISES[exercise]
     schedule_id = await add_schedule(hearth, exercise=exercise)
     await kill_after_posting(hearth, schedule_id, lambda: exercise_posts(hearth, title))
-    await tick(hearth, NINE + timedelta(minutes=1))
+    await tick(hearth, NINE + BACK_AFTER_KILL + timedelta(minutes=1))
     await tick(hearth, NINE + timedelta(hours=13))  # long after a check-in's window would close
-    [post] = exercise_posts(hearth, title)
+    [post] = exercise_posts(hearth, title)  # the group sees it once
     [row] = await occurrences(hearth, schedule_id)
+    assert len(posts_sent(hearth, row.id)) == 1  # and Hearth never sent it a second time
     assert row.state == "posted" and row.message_id == post.id
     # Still the exercise the group follows, never edited into a closed check-in.
     shown = hearth.fake.message(post.id)

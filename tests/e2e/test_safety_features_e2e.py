@@ -105,14 +105,43 @@ async def test_a_crisis_faq_question_gets_help_and_moderators_can_reach_out(hear
     assert hearth.fake.messages(hearth.channels["general"]) == []
 
 
-async def test_a_crisis_note_in_a_personal_check_in_stays_private(hearth: Harness) -> None:
+async def test_a_crisis_note_in_a_personal_check_in_reaches_moderators_by_name_only(hearth: Harness) -> None:
     await _setup(hearth)
+    carol = hearth.members["carol"]
     result = await hearth.actor("carol").slash("checkin", mood=1, note="I wish I was dead, honestly")
     assert result.ephemeral
     care = await result.wait_followups(1)
     assert care[-1].ephemeral and care[-1].embed["title"] == "You're not alone"
-    assert "116 123" in care[-1].text
-    assert hearth.fake.messages(hearth.channels["alerts"]) == []
+    assert "116 123" in care[-1].text and "moderators know" in care[-1].text
+    # Like a /faq question: the member is named so a moderator can reach out; the words stay hers,
+    # and there is nothing to open (the note is private).
+    alert = await hearth.fake.wait_for_message(
+        hearth.channels["alerts"], lambda m: "check-in note" in m.text, timeout=3
+    )
+    assert alert.embed["title"] == "Someone may be in crisis"
+    assert carol.user.mention in alert.text
+    assert "dead" not in alert.text and "Open the" not in alert.text
+    assert hearth.fake.messages(hearth.channels["general"]) == []
+
+
+async def test_concern_in_a_personal_check_in_note_alerts_only_when_the_server_chose_it(
+    hearth: Harness,
+) -> None:
+    await _setup(hearth)
+    bob, carol = hearth.members["bob"], hearth.members["carol"]
+    first = await hearth.actor("bob").slash("checkin", mood=2, note="I feel so hopeless lately")
+    care = await first.wait_followups(1)
+    assert care[-1].embed["title"] == "You're not alone" and "Nobody has been told" in care[-1].text
+    await (await hearth.actor("mod").slash("safety alerts", level="concern")).reply()
+    second = await hearth.actor("carol").slash("checkin", mood=2, note="I feel so hopeless lately")
+    care = await second.wait_followups(1)
+    assert "moderators know" in care[-1].text
+    alert = await hearth.fake.wait_for_message(
+        hearth.channels["alerts"], lambda m: "check-in note" in m.text, timeout=3
+    )
+    assert alert.embed["title"] == "Someone may be struggling" and carol.user.mention in alert.text
+    [only] = [m for m in hearth.fake.messages(hearth.channels["alerts"]) if "check-in note" in m.text]
+    assert bob.user.mention not in only.text
 
 
 async def test_an_everyday_faq_question_gets_no_care_message(hearth: Harness) -> None:

@@ -150,6 +150,12 @@ class FakeDiscord:
         self._command_ids: dict[tuple[int | None, int, str], int] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self.app_owner = User(id=new_snowflake(), username="hearth-developer")
+        # The clock `enforce_nonce`'s window is measured on: real time unless a test sets its own
+        # (`fake.nonce_clock = hearth.clock`), so a restart "hours later" on the test's clock is
+        # past the window, as it would be on Discord.
+        self.nonce_clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        # (channel id, nonce) -> [(message id, when it was sent on the nonce clock)]
+        self._nonce_sends: dict[tuple[int, Any], list[tuple[int, datetime]]] = {}
         self.world.add_listener(self._notify)
 
     # ----- lifecycle -----
@@ -800,6 +806,9 @@ class FakeDiscord:
             channel.archived = False
         message = self._new_message(channel, payload, call.files)
         message.nonce = payload.get("nonce")
+        if message.nonce is not None:
+            sends = self._nonce_sends.setdefault((channel.id, message.nonce), [])
+            sends.append((message.id, self.nonce_clock()))
         data = message.payload(self.world)
         intents = self._identified_intents()
         wanted = INTENT_DIRECT_MESSAGES if channel.is_dm else INTENT_GUILD_MESSAGES
@@ -811,13 +820,14 @@ class FakeDiscord:
         """Return the bot's message with this nonce sent in the channel in the last few minutes.
 
         This is `enforce_nonce`: Discord returns that message instead of creating a second one.
+        "The last few minutes" are counted on `nonce_clock`.
         """
-        horizon = datetime.now(UTC) - NONCE_WINDOW
-        for message_id in reversed(channel.message_ids):
-            earlier = self.world.messages[message_id]
-            if earlier.created_at < horizon:
-                return None
-            if earlier.nonce == nonce and earlier.author.id == self.world.bot_user.id and not earlier.deleted:
+        horizon = self.nonce_clock() - NONCE_WINDOW
+        for message_id, sent_at in reversed(self._nonce_sends.get((channel.id, nonce), [])):
+            earlier = self.world.messages.get(message_id)
+            if earlier is None or sent_at < horizon:
+                continue
+            if earlier.author.id == self.world.bot_user.id and not earlier.deleted:
                 return earlier
         return None
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from datetime import UTC, datetime
+import random
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -109,7 +111,7 @@ def poster() -> RecordingPoster:
 
 
 def runner_for(service: CheckinService, poster: RecordingPoster, **kwargs) -> CheckinRunner:
-    return CheckinRunner(service, poster, pacer=Pacer(10_000), **kwargs)
+    return CheckinRunner(service, poster, **kwargs)
 
 
 async def schedule(service: CheckinService, channel: int = CHANNEL, **kwargs) -> int:
@@ -366,6 +368,59 @@ async def test_an_idle_pacer_banks_nothing() -> None:
     assert [round(b - a, 6) for a, b in itertools.pairwise(sent)] == [round(1 / 48, 6)] * 9
 
 
+async def test_a_request_holds_its_place_in_the_window_until_a_window_after_its_answer() -> None:
+    clock = [0.0]
+
+    async def fake_sleep(seconds: float) -> None:
+        clock[0] += seconds
+        await asyncio.sleep(0)
+
+    pacer = Pacer(100, per_window=2, clock=lambda: clock[0], sleep=fake_sleep)
+    answered = asyncio.Event()
+    third_sent: list[float] = []
+
+    async def slow() -> None:
+        async with pacer.slot():
+            await answered.wait()
+
+    async def third() -> None:
+        async with pacer.slot():
+            third_sent.append(clock[0])
+
+    slow_ones = [asyncio.create_task(slow()) for _ in range(2)]
+    waiting = asyncio.create_task(third())
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert third_sent == []  # both places are taken by requests still waiting for an answer
+    clock[0] = 5.0
+    answered.set()
+    await asyncio.gather(*slow_ones, waiting)
+    assert third_sent == [pytest.approx(6.0)]  # one window after those answers
+
+
+async def test_late_and_slow_requests_never_put_more_than_the_limit_in_any_window_on_arrival() -> None:
+    # Real time, scaled down: 50 requests per 0.1 s. Each request reaches "Discord" after a random
+    # delay and is answered a little later, as when the event loop or the network is slow; counted
+    # on arrival, no window ever holds more than 50, however the delays fall.
+    rng = random.Random(7)
+    loop = asyncio.get_running_loop()
+    pacer = Pacer(600, per_window=50, window=0.1, clock=loop.time)
+    arrivals: list[float] = []
+
+    async def request() -> None:
+        async with pacer.slot():
+            await asyncio.sleep(rng.uniform(0, 0.03))
+            arrivals.append(loop.time())
+            await asyncio.sleep(rng.uniform(0, 0.01))
+
+    await asyncio.gather(*(request() for _ in range(400)))
+    arrivals.sort()
+    busiest = max(
+        sum(1 for t in arrivals[index:] if t < start + 0.1) for index, start in enumerate(arrivals)
+    )
+    assert len(arrivals) == 400 and busiest <= 50
+
+
 async def test_run_pool_takes_items_in_batches_while_working() -> None:
     done: list[int] = []
 
@@ -377,7 +432,7 @@ async def test_run_pool_takes_items_in_batches_while_working() -> None:
     async def work(item: int) -> None:
         done.append(item)
 
-    await run_pool(batches(), work, 2, None)
+    await run_pool(batches(), work, 2)
     assert sorted(done) == list(range(9))
 
 
@@ -389,7 +444,7 @@ async def test_run_pool_survives_a_failing_item() -> None:
             raise RuntimeError("boom")
         done.append(item)
 
-    await run_pool(range(6), work, 2, None)
+    await run_pool(range(6), work, 2)
     assert sorted(done) == [0, 1, 2, 4, 5]
 
 
@@ -415,3 +470,84 @@ async def test_a_tick_during_a_test_post_leaves_it_alone(service, poster) -> Non
     assert test_report.posted == [occurrence.id]
     stored = await service.store.get_occurrence(occurrence.id)
     assert stored is not None and stored.state == "posted" and poster.posts == [occurrence.id]
+
+
+# Each case: a daily schedule's wall-clock time, and the instant it must go out on five local days
+# in a row, the clock change on the middle one. In a gap (spring-forward) the time moves on by the
+# length of the gap; in a repeated hour (fall-back) it goes out once, the first time.
+DST_CASES = {
+    "New York springs forward (02:30 is skipped)": (
+        "America/New_York",
+        "02:30",
+        ["2026-03-06T02:30-05:00", "2026-03-07T02:30-05:00", "2026-03-08T03:30-04:00",
+         "2026-03-09T02:30-04:00", "2026-03-10T02:30-04:00"],
+    ),
+    "New York falls back (01:30 happens twice)": (
+        "America/New_York",
+        "01:30",
+        ["2026-10-30T01:30-04:00", "2026-10-31T01:30-04:00", "2026-11-01T01:30-04:00",
+         "2026-11-02T01:30-05:00", "2026-11-03T01:30-05:00"],
+    ),
+    "Berlin springs forward (02:30 is skipped)": (
+        "Europe/Berlin",
+        "02:30",
+        ["2026-03-27T02:30+01:00", "2026-03-28T02:30+01:00", "2026-03-29T03:30+02:00",
+         "2026-03-30T02:30+02:00", "2026-03-31T02:30+02:00"],
+    ),
+    "Berlin falls back (02:30 happens twice)": (
+        "Europe/Berlin",
+        "02:30",
+        ["2026-10-23T02:30+02:00", "2026-10-24T02:30+02:00", "2026-10-25T02:30+02:00",
+         "2026-10-26T02:30+01:00", "2026-10-27T02:30+01:00"],
+    ),
+    "Lord Howe springs forward 30 minutes (02:15 is skipped)": (
+        "Australia/Lord_Howe",
+        "02:15",
+        ["2026-10-02T02:15+10:30", "2026-10-03T02:15+10:30", "2026-10-04T02:45+11:00",
+         "2026-10-05T02:15+11:00", "2026-10-06T02:15+11:00"],
+    ),
+    "Lord Howe falls back 30 minutes (01:45 happens twice)": (
+        "Australia/Lord_Howe",
+        "01:45",
+        ["2026-04-03T01:45+11:00", "2026-04-04T01:45+11:00", "2026-04-05T01:45+11:00",
+         "2026-04-06T01:45+10:30", "2026-04-07T01:45+10:30"],
+    ),
+    "Lord Howe at the very start of its gap": (
+        "Australia/Lord_Howe",
+        "02:00",
+        ["2026-10-02T02:00+10:30", "2026-10-03T02:00+10:30", "2026-10-04T02:30+11:00",
+         "2026-10-05T02:00+11:00", "2026-10-06T02:00+11:00"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(DST_CASES))
+async def test_across_a_clock_change_a_daily_check_in_goes_out_once_a_day_at_the_right_instant(
+    service, poster, case: str
+) -> None:
+    zone_name, at, expected_text = DST_CASES[case]
+    zone = ZoneInfo(zone_name)
+    expected = [datetime.fromisoformat(text).astimezone(UTC) for text in expected_text]
+    first_day = expected[0].astimezone(zone).date()
+    start = datetime.combine(first_day, time(0), tzinfo=zone).astimezone(UTC)
+    end = start + timedelta(days=5)
+    saved = await service.create_schedule(
+        GUILD, CHANNEL, time_text=at, days_text="daily", zone_text=zone_name, now=start
+    )
+    runner = runner_for(service, poster)
+    # The runner ticks every 15 minutes (the UTC clock runs straight through the local jump and
+    # through the repeated hour twice), and once more a second before each expected instant.
+    moments = {start + timedelta(minutes=15 * step) for step in range(5 * 24 * 4)}
+    moments |= {instant - timedelta(seconds=1) for instant in expected}
+    posted_at: dict[int, datetime] = {}
+    for now in sorted(moments):
+        for occurrence_id in (await runner.tick(now)).posted:
+            posted_at[occurrence_id] = now
+    assert end > expected[-1]
+    occurrences = await service.store.schedule_occurrences(saved.schedule.id)
+    assert all(o.state == "posted" for o in occurrences)
+    assert sorted(o.scheduled_for for o in occurrences) == expected
+    assert sorted(posted_at.values()) == expected  # each went out at its instant, not a tick late
+    local_days = [instant.astimezone(zone).date() for instant in sorted(posted_at.values())]
+    assert local_days == [first_day + timedelta(days=n) for n in range(5)]  # one per local day
+    assert len(poster.posts) == 5

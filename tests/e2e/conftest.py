@@ -22,6 +22,7 @@ the closest one wins.
 from __future__ import annotations
 
 import gc
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import nullcontext
 from pathlib import Path
@@ -35,6 +36,9 @@ from tests.fakediscord.world import World
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Every test's bot loads its cogs afresh (discord.py re-imports an extension on load).
+    # Where PYTHONDONTWRITEBYTECODE is set, that meant compiling them again for every test.
+    sys.dont_write_bytecode = False
     for line in (
         "expect_errors: logged errors from discord.py or the bot do not fail this test",
         "allow_unknown_routes: calls to routes the fake Discord does not know do not fail this test",

@@ -19,7 +19,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -413,6 +413,18 @@ def _cog(interaction: discord.Interaction) -> Checkins:
     return cog  # type: ignore[return-value]
 
 
+def _mood_button(score: int, custom_id: str, *, disabled: bool = False) -> discord.ui.Button[Any]:
+    """Return the button for one mood, with its word and face (on a check-in and in a reminder DM)."""
+    m = mood(score)
+    return discord.ui.Button(
+        label=m.label,
+        emoji=m.emoji,
+        style=discord.ButtonStyle.secondary,
+        disabled=disabled,
+        custom_id=custom_id,
+    )
+
+
 class MoodButton(
     HearthDynamicItem[discord.ui.Button[Any]],
     template=r"hearth:checkin:mood:(?P<occ>\d{1,20}):(?P<score>[1-5])",
@@ -420,15 +432,8 @@ class MoodButton(
     """A mood button on a check-in; its custom id holds the check-in and the score, never a user."""
 
     def __init__(self, occurrence_id: int, score: int, *, disabled: bool = False) -> None:
-        m = mood(score)
         super().__init__(
-            discord.ui.Button(
-                label=m.label,
-                emoji=m.emoji,
-                style=discord.ButtonStyle.secondary,
-                disabled=disabled,
-                custom_id=f"hearth:checkin:mood:{occurrence_id}:{score}",
-            )
+            _mood_button(score, f"hearth:checkin:mood:{occurrence_id}:{score}", disabled=disabled)
         )
         self.occurrence_id = occurrence_id
         self.score = score
@@ -443,19 +448,28 @@ class MoodButton(
         await _cog(interaction).answer_mood(interaction, self.occurrence_id, self.score)
 
 
-class WordsButton(
-    HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth:checkin:words:(?P<occ>\d{1,20})"
+class OccurrenceButton(
+    HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth:checkin:abstract-occurrence"
 ):
-    """ "Add a few words": asks who should see the words, then opens the note form."""
+    """A check-in button whose custom id is `hearth:checkin:<action>:<occurrence id>`, never a user.
+
+    A subclass gives its template (the occurrence id in its `occ` group), its `action`, the
+    button's look, and `handle`.
+    """
+
+    action: ClassVar[str]
+    label: ClassVar[str]
+    emoji: ClassVar[str | None] = None
+    style: ClassVar[discord.ButtonStyle] = discord.ButtonStyle.secondary
 
     def __init__(self, occurrence_id: int, *, disabled: bool = False) -> None:
         super().__init__(
             discord.ui.Button(
-                label="Add a few words",
-                emoji="✏️",
-                style=discord.ButtonStyle.primary,
+                label=self.label,
+                emoji=self.emoji,
+                style=self.style,
                 disabled=disabled,
-                custom_id=f"hearth:checkin:words:{occurrence_id}",
+                custom_id=f"hearth:checkin:{self.action}:{occurrence_id}",
             )
         )
         self.occurrence_id = occurrence_id
@@ -463,8 +477,17 @@ class WordsButton(
     @classmethod
     async def from_custom_id(
         cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: Any, /
-    ) -> WordsButton:
+    ) -> Self:
         return cls(int(match["occ"]))
+
+
+class WordsButton(OccurrenceButton, template=r"hearth:checkin:words:(?P<occ>\d{1,20})"):
+    """ "Add a few words": asks who should see the words, then opens the note form."""
+
+    action = "words"
+    label = "Add a few words"
+    emoji = "✏️"
+    style = discord.ButtonStyle.primary
 
     async def handle(self, interaction: discord.Interaction) -> None:
         await _cog(interaction).choose_visibility(interaction, self.occurrence_id)
@@ -498,27 +521,11 @@ class NoteVisibilityButton(
         await _cog(interaction).open_note_form(interaction, self.occurrence_id, self.visibility)
 
 
-class PassButton(
-    HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth:checkin:pass:(?P<occ>\d{1,20})"
-):
+class PassButton(OccurrenceButton, template=r"hearth:checkin:pass:(?P<occ>\d{1,20})"):
     """ "Pass": present, without a mood."""
 
-    def __init__(self, occurrence_id: int, *, disabled: bool = False) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="Pass",
-                style=discord.ButtonStyle.secondary,
-                disabled=disabled,
-                custom_id=f"hearth:checkin:pass:{occurrence_id}",
-            )
-        )
-        self.occurrence_id = occurrence_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: Any, /
-    ) -> PassButton:
-        return cls(int(match["occ"]))
+    action = "pass"
+    label = "Pass"
 
     async def handle(self, interaction: discord.Interaction) -> None:
         await _cog(interaction).answer_pass(interaction, self.occurrence_id)
@@ -530,15 +537,7 @@ class PersonalMoodButton(
     """A mood button in a reminder DM: records a personal check-in for whoever clicks it."""
 
     def __init__(self, score: int) -> None:
-        m = mood(score)
-        super().__init__(
-            discord.ui.Button(
-                label=m.label,
-                emoji=m.emoji,
-                style=discord.ButtonStyle.secondary,
-                custom_id=f"hearth:checkin:personal:{score}",
-            )
-        )
+        super().__init__(_mood_button(score, f"hearth:checkin:personal:{score}"))
         self.score = score
 
     @classmethod

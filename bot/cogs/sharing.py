@@ -16,7 +16,7 @@ import re
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import discord
 from apscheduler.triggers.cron import CronTrigger
@@ -345,36 +345,43 @@ class ReplyButton(
         await _cog(interaction).reply_to_message(interaction, interaction.message)
 
 
-class ApproveButton(HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth:share:approve:(?P<id>\d+)"):
-    """Approve a held share or reply (review channel)."""
+class PostActionButton(HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth:share:abstract-post"):
+    """A button that acts on one share or reply; its custom id is `hearth:share:<action>:<post id>`.
+
+    A subclass gives its template (the post id in its `id` group), its `action`, the button's
+    look, and `handle`.
+    """
+
+    action: ClassVar[str]
+    label: ClassVar[str]
+    style: ClassVar[discord.ButtonStyle] = discord.ButtonStyle.secondary
 
     def __init__(self, post_id: int) -> None:
-        super().__init__(_button("Approve", f"hearth:share:approve:{post_id}", discord.ButtonStyle.success))
+        super().__init__(_button(self.label, f"hearth:share:{self.action}:{post_id}", self.style))
         self.post_id = post_id
 
     @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: Any, match: re.Match[str]
-    ) -> ApproveButton:
+    async def from_custom_id(cls, interaction: discord.Interaction, item: Any, match: re.Match[str]) -> Self:
         return cls(int(match["id"]))
+
+
+class ApproveButton(PostActionButton, template=r"hearth:share:approve:(?P<id>\d+)"):
+    """Approve a held share or reply (review channel)."""
+
+    action = "approve"
+    label = "Approve"
+    style = discord.ButtonStyle.success
 
     async def handle(self, interaction: discord.Interaction) -> None:
         await _require_moderator(interaction)
         await _cog(interaction).approve(interaction, self.post_id)
 
 
-class RejectButton(HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth:share:reject:(?P<id>\d+)"):
+class RejectButton(PostActionButton, template=r"hearth:share:reject:(?P<id>\d+)"):
     """Reject a held share or reply, with a reason (review channel)."""
 
-    def __init__(self, post_id: int) -> None:
-        super().__init__(_button("Reject", f"hearth:share:reject:{post_id}", discord.ButtonStyle.secondary))
-        self.post_id = post_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: Any, match: re.Match[str]
-    ) -> RejectButton:
-        return cls(int(match["id"]))
+    action = "reject"
+    label = "Reject"
 
     async def handle(self, interaction: discord.Interaction) -> None:
         await _require_moderator(interaction)
@@ -383,38 +390,23 @@ class RejectButton(HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth:
         await interaction.response.send_modal(reject_form(post.id))
 
 
-class BlockButton(HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth:share:block:(?P<id>\d+)"):
+class BlockButton(PostActionButton, template=r"hearth:share:block:(?P<id>\d+)"):
     """Block the author of a post by ban key (review item, report alert, moderator menu)."""
 
-    def __init__(self, post_id: int) -> None:
-        super().__init__(_button("Block author", f"hearth:share:block:{post_id}", discord.ButtonStyle.danger))
-        self.post_id = post_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: Any, match: re.Match[str]
-    ) -> BlockButton:
-        return cls(int(match["id"]))
+    action = "block"
+    label = "Block author"
+    style = discord.ButtonStyle.danger
 
     async def handle(self, interaction: discord.Interaction) -> None:
         await _require_moderator(interaction)
         await interaction.response.send_modal(block_form(self.post_id))
 
 
-class RemoveButton(HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth:share:remove:(?P<id>\d+)"):
+class RemoveButton(PostActionButton, template=r"hearth:share:remove:(?P<id>\d+)"):
     """Remove an anonymous post (report alert, moderator menu)."""
 
-    def __init__(self, post_id: int) -> None:
-        super().__init__(
-            _button("Remove post", f"hearth:share:remove:{post_id}", discord.ButtonStyle.secondary)
-        )
-        self.post_id = post_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: Any, match: re.Match[str]
-    ) -> RemoveButton:
-        return cls(int(match["id"]))
+    action = "remove"
+    label = "Remove post"
 
     async def handle(self, interaction: discord.Interaction) -> None:
         await _require_moderator(interaction)
@@ -480,43 +472,22 @@ class OwnPageButton(
         await _cog(interaction).show_own_page(interaction, self.page)
 
 
-class ConfirmDeleteButton(
-    HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth:share:delete-yes:(?P<id>\d+)"
-):
+class ConfirmDeleteButton(PostActionButton, template=r"hearth:share:delete-yes:(?P<id>\d+)"):
     """Delete one of your own items, for real."""
 
-    def __init__(self, post_id: int) -> None:
-        super().__init__(
-            _button("Yes, delete it", f"hearth:share:delete-yes:{post_id}", discord.ButtonStyle.danger)
-        )
-        self.post_id = post_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: Any, match: re.Match[str]
-    ) -> ConfirmDeleteButton:
-        return cls(int(match["id"]))
+    action = "delete-yes"
+    label = "Yes, delete it"
+    style = discord.ButtonStyle.danger
 
     async def handle(self, interaction: discord.Interaction) -> None:
         await _cog(interaction).delete_own(interaction, self.post_id)
 
 
-class NotifyButton(HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth:share:notify:(?P<id>\d+)"):
+class NotifyButton(PostActionButton, template=r"hearth:share:notify:(?P<id>\d+)"):
     """Ask for one DM when a held item is decided."""
 
-    def __init__(self, post_id: int) -> None:
-        super().__init__(
-            _button(
-                "DM me when it's decided", f"hearth:share:notify:{post_id}", discord.ButtonStyle.secondary
-            )
-        )
-        self.post_id = post_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: Any, match: re.Match[str]
-    ) -> NotifyButton:
-        return cls(int(match["id"]))
+    action = "notify"
+    label = "DM me when it's decided"
 
     async def handle(self, interaction: discord.Interaction) -> None:
         await _cog(interaction).request_decision_dm(interaction, self.post_id)

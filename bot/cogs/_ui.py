@@ -95,6 +95,17 @@ def hearth(interaction: discord.Interaction) -> Hearth:
     return interaction.client  # type: ignore[return-value]
 
 
+def loaded_cog(interaction: discord.Interaction, name: str) -> Any:
+    """Return the loaded cog that a persistent item hands its click to.
+
+    Found by name, not class: discord.py loads each extension as a fresh module object,
+    and another cog may hold a module's items from an earlier import.
+    """
+    cog = hearth(interaction).get_cog(name)
+    assert cog is not None
+    return cog
+
+
 async def is_moderator(interaction: discord.Interaction) -> bool:
     """Say whether the member has Manage Server or this guild's moderator role."""
     if interaction.guild_id is None or not isinstance(interaction.user, discord.Member):

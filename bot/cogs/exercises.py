@@ -29,6 +29,7 @@ from bot.cogs._ui import (
     defer_private,
     hearth,
     is_moderator,
+    loaded_cog,
     modal_custom_id,
     report,
     routed_modal,
@@ -340,11 +341,7 @@ def invitation_embed(exercise: Exercise) -> discord.Embed:
 
 
 def _cog(interaction: discord.Interaction) -> Exercises:
-    cog = interaction.client.get_cog("Exercises")  # type: ignore[attr-defined]
-    # Compared by name, not class: discord.py loads each extension as a fresh module object,
-    # and another cog may hold this module's helpers from an earlier import.
-    assert cog is not None
-    return cast("Exercises", cog)
+    return cast("Exercises", loaded_cog(interaction, "Exercises"))
 
 
 class StartButton(

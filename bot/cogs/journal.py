@@ -25,6 +25,7 @@ from bot.cogs._ui import (
     clip,
     defer_private,
     hearth,
+    loaded_cog,
     modal_custom_id,
     report,
     routed_modal,
@@ -271,11 +272,7 @@ _ENTRY_LABELS = {
 
 
 def _cog(interaction: discord.Interaction) -> Journal:
-    cog = interaction.client.get_cog("Journal")  # type: ignore[attr-defined]
-    # Compared by name, not class: discord.py loads each extension as a fresh module object,
-    # and another cog may hold this module's helpers from an earlier import.
-    assert cog is not None
-    return cast("Journal", cog)
+    return cast("Journal", loaded_cog(interaction, "Journal"))
 
 
 class PromptButton(

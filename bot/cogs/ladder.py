@@ -15,6 +15,7 @@ from bot.cogs._ui import (
     clip,
     defer_private,
     hearth,
+    loaded_cog,
     modal_custom_id,
     report,
     routed_modal,
@@ -114,10 +115,7 @@ def log_embed(result: LogResult, before: int, after: int) -> discord.Embed:
 
 
 def _cog(interaction: discord.Interaction) -> LadderCog:
-    # Compared by name, not class: discord.py loads each extension as a fresh module object.
-    cog = interaction.client.get_cog("Ladder")  # type: ignore[attr-defined]
-    assert cog is not None
-    return cast("LadderCog", cog)
+    return cast("LadderCog", loaded_cog(interaction, "Ladder"))
 
 
 class ShareMilestoneButton(

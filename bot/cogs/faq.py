@@ -11,7 +11,7 @@ import asyncio
 import io
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import discord
 from discord import app_commands
@@ -168,71 +168,64 @@ async def learn_card(service: FaqService, guild_id: int | None, topic: Topic,
 # ----- persistent buttons ------------------------------------------------------------
 
 
-class PostButton(
-    HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth:faq:post:(?P<entry>[a-z0-9-]{1,48})"
-):
+class FaqEntryButton(HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth:faq:abstract-entry"):
+    """A button that shows one FAQ entry; its custom id is `hearth:faq:<action>:<entry id>`.
+
+    A subclass gives its template (the entry id in its `entry` group), its `action`, the button's
+    look, and `handle`.
+    """
+
+    action: ClassVar[str]
+    label: ClassVar[str] = "Open"
+    style: ClassVar[discord.ButtonStyle] = discord.ButtonStyle.secondary
+
+    def __init__(self, entry_id: str, *, label: str | None = None, row: int | None = None) -> None:
+        super().__init__(discord.ui.Button(label=self.label if label is None else label, style=self.style,
+                                           row=row, custom_id=f"hearth:faq:{self.action}:{entry_id}"))
+        self.entry_id = entry_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
+                             match: re.Match[str], /) -> Self:
+        return cls(match["entry"])
+
+    async def entry(self, interaction: discord.Interaction) -> FaqEntry:
+        """Return the entry as this server sees it now; tell the member if it has gone."""
+        entry = await faq_service(interaction).entry(interaction.guild_id, self.entry_id)
+        if entry is None:
+            raise UserFacingError("That answer is no longer in this server's FAQ.")
+        return entry
+
+
+class PostButton(FaqEntryButton, template=r"hearth:faq:post:(?P<entry>[a-z0-9-]{1,48})"):
     """Post an answer in the channel, for a member who wants to show it to the group."""
 
-    def __init__(self, entry_id: str) -> None:
-        super().__init__(discord.ui.Button(label="Post in channel", style=discord.ButtonStyle.secondary,
-                                           custom_id=f"hearth:faq:post:{entry_id}"))
-        self.entry_id = entry_id
-
-    @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
-                             match: re.Match[str], /) -> PostButton:
-        return cls(match["entry"])
+    action = "post"
+    label = "Post in channel"
 
     async def handle(self, interaction: discord.Interaction) -> None:
-        service = faq_service(interaction)
-        entry = await service.entry(interaction.guild_id, self.entry_id)
-        if entry is None:
-            raise UserFacingError("That answer is no longer in this server's FAQ.")
-        await interaction.response.send_message(embed=answer_embed(service, entry, shared=True))
+        entry = await self.entry(interaction)
+        embed = answer_embed(faq_service(interaction), entry, shared=True)
+        await interaction.response.send_message(embed=embed)
 
 
-class ShowButton(
-    HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth:faq:show:(?P<entry>[a-z0-9-]{1,48})"
-):
+class ShowButton(FaqEntryButton, template=r"hearth:faq:show:(?P<entry>[a-z0-9-]{1,48})"):
     """Open a related entry privately, without replacing the message it sits on."""
 
-    def __init__(self, entry_id: str, *, label: str = "Open", row: int | None = None) -> None:
-        super().__init__(discord.ui.Button(label=label, style=discord.ButtonStyle.secondary, row=row,
-                                           custom_id=f"hearth:faq:show:{entry_id}"))
-        self.entry_id = entry_id
-
-    @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
-                             match: re.Match[str], /) -> ShowButton:
-        return cls(match["entry"])
+    action = "show"
 
     async def handle(self, interaction: discord.Interaction) -> None:
-        entry = await faq_service(interaction).entry(interaction.guild_id, self.entry_id)
-        if entry is None:
-            raise UserFacingError("That answer is no longer in this server's FAQ.")
-        await send_answer(interaction, entry)
+        await send_answer(interaction, await self.entry(interaction))
 
 
-class PickButton(
-    HearthDynamicItem[discord.ui.Button[Any]], template=r"hearth:faq:pick:(?P<entry>[a-z0-9-]{1,48})"
-):
+class PickButton(FaqEntryButton, template=r"hearth:faq:pick:(?P<entry>[a-z0-9-]{1,48})"):
     """A "Did you mean" choice: the answer replaces the question."""
 
-    def __init__(self, entry_id: str, *, label: str = "Open") -> None:
-        super().__init__(discord.ui.Button(label=label, style=discord.ButtonStyle.primary,
-                                           custom_id=f"hearth:faq:pick:{entry_id}"))
-        self.entry_id = entry_id
-
-    @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
-                             match: re.Match[str], /) -> PickButton:
-        return cls(match["entry"])
+    action = "pick"
+    style = discord.ButtonStyle.primary
 
     async def handle(self, interaction: discord.Interaction) -> None:
-        entry = await faq_service(interaction).entry(interaction.guild_id, self.entry_id)
-        if entry is None:
-            raise UserFacingError("That answer is no longer in this server's FAQ.")
-        await send_answer(interaction, entry, edit=True)
+        await send_answer(interaction, await self.entry(interaction), edit=True)
 
 
 class LearnPageButton(

@@ -614,6 +614,29 @@ class SharingService:
             f"You can post again in about {minutes} minute{'s' if minutes != 1 else ''}.",
         )
 
+    async def _decision_dm_token(self, guild_id: int, ban_key: str, user_id: int, hold: bool) -> str | None:
+        """Seal whom to tell about a held post's decision, if the member wants decision DMs."""
+        if hold and await self.store.dm_decisions(guild_id, ban_key):
+            return self.keyring.encrypt(str(user_id), context=NOTIFY_CONTEXT)
+        return None
+
+    async def _admit(
+        self, new: NewPost, rule: EventRule, now: datetime, *, notes: tuple[str, ...], delay: int
+    ) -> Submission:
+        """Write a share or reply, unless its hourly limit or the same text posted lately refuses it."""
+        admission = await self.store.admit(new, rule)
+        if admission.post is None:
+            return self._admission_refusal(
+                admission.limited_until, admission.repeated, now, rule.kind, rule.limit
+            )
+        return Submission(
+            Outcome.HELD if new.status == PENDING else Outcome.QUEUED,
+            post=admission.post,
+            notes=notes,
+            held_for_care=new.held_for_care,
+            delay_seconds=delay,
+        )
+
     async def submit_share(
         self,
         guild_id: int,
@@ -652,12 +675,7 @@ class SharingService:
         whole = "\n".join(p for p in (title, content_warning, text) if p)
         blocked_terms = find_blocked_terms(whole, config.blocked_terms)
         if blocked_terms and not (vetting or crisis or unassessed):
-            shown = ", ".join(f"“{t}”" for t in blocked_terms[:5])
-            return Submission(
-                Outcome.REFUSED,
-                f"Your share uses words this server doesn't allow here ({shown}). "
-                "Please rephrase and try again.",
-            )
+            return _blocked_terms_refusal("share", blocked_terms)
         notes = _link_notes(links)
         if title:
             title = apply_link_policy(title, config.link_policy).text
@@ -668,9 +686,7 @@ class SharingService:
         hold = vetting or crisis or unassessed or bool(blocked_terms)
         delay = 0 if hold else self.pick_delay(config)
         epoch = config.name_epoch
-        notify = None
-        if hold and await self.store.dm_decisions(guild_id, ban_key):
-            notify = self.keyring.encrypt(str(user_id), context=NOTIFY_CONTEXT)
+        notify = await self._decision_dm_token(guild_id, ban_key, user_id, hold)
         new = NewPost(
             guild_id=guild_id,
             kind="share",
@@ -694,18 +710,7 @@ class SharingService:
             text_hash=self._text_hash(guild_id, "share", "", text),
             limit=self.settings.shares_per_hour,
         )
-        admission = await self.store.admit(new, rule)
-        if admission.post is None:
-            return self._admission_refusal(
-                admission.limited_until, admission.repeated, now, "share", self.settings.shares_per_hour
-            )
-        return Submission(
-            Outcome.HELD if hold else Outcome.QUEUED,
-            post=admission.post,
-            notes=notes,
-            held_for_care=crisis,
-            delay_seconds=delay,
-        )
+        return await self._admit(new, rule, now, notes=notes, delay=delay)
 
     async def check_anonymous_text(
         self, guild_id: int, user_id: int, text: str, now: datetime
@@ -794,20 +799,13 @@ class SharingService:
             return Submission(Outcome.REFUSED, refusal)
         blocked_terms = find_blocked_terms(text, config.blocked_terms)
         if blocked_terms and not (crisis or unassessed):
-            shown = ", ".join(f"“{t}”" for t in blocked_terms[:5])
-            return Submission(
-                Outcome.REFUSED,
-                f"Your reply uses words this server doesn't allow here ({shown}). "
-                "Please rephrase and try again.",
-            )
+            return _blocked_terms_refusal("reply", blocked_terms)
         flags = _flags(unassessed, crisis, blocked_terms)
         hold = crisis or unassessed
         delay = 0 if hold else self.pick_delay(config)
         # The thread keeps the naming round it started with, so a rotation never renames anyone in it.
         name = self.pseudonym(guild_id, share.id, user_id, share.name_epoch)
-        notify = None
-        if hold and await self.store.dm_decisions(guild_id, ban_key):
-            notify = self.keyring.encrypt(str(user_id), context=NOTIFY_CONTEXT)
+        notify = await self._decision_dm_token(guild_id, ban_key, user_id, hold)
         new = NewPost(
             guild_id=guild_id,
             kind="reply",
@@ -829,18 +827,7 @@ class SharingService:
             text_hash=self._text_hash(guild_id, "reply", str(share.id), text),
             limit=self.settings.replies_per_hour,
         )
-        admission = await self.store.admit(new, rule)
-        if admission.post is None:
-            return self._admission_refusal(
-                admission.limited_until, admission.repeated, now, "reply", self.settings.replies_per_hour
-            )
-        return Submission(
-            Outcome.HELD if hold else Outcome.QUEUED,
-            post=admission.post,
-            notes=_link_notes(links),
-            held_for_care=crisis,
-            delay_seconds=delay,
-        )
+        return await self._admit(new, rule, now, notes=_link_notes(links), delay=delay)
 
     def open(self, post: Post) -> OpenedPost:
         """Open a post's sealed text (only pending and queued posts still have it)."""
@@ -1112,6 +1099,14 @@ def _split_terms(raw: str | None) -> list[str]:
     if not raw:
         return []
     return [" ".join(t.split()) for t in re.split(r"[,\n]", raw) if t.strip()]
+
+
+def _blocked_terms_refusal(what: str, blocked_terms: list[str]) -> Submission:
+    shown = ", ".join(f"“{t}”" for t in blocked_terms[:5])
+    return Submission(
+        Outcome.REFUSED,
+        f"Your {what} uses words this server doesn't allow here ({shown}). Please rephrase and try again.",
+    )
 
 
 def _link_notes(links: LinkCheck) -> tuple[str, ...]:

@@ -14,7 +14,7 @@ from bot.errors import UserFacingError
 from bot.services.checkins import CheckinClosedError, CheckinService
 from bot.services.identity import ban_key_for
 from bot.storage.checkins import CheckinStore, erase_member, export_member
-from bot.storage.crypto import Keyring, generate_master_key
+from bot.storage.crypto import Keyring
 from bot.storage.db import Database
 from bot.storage.personal import REGISTRY, MemberRef
 from tests.storage.checkin_helpers import claim_all
@@ -27,19 +27,6 @@ ALICE, BOB, CARA = 1001, 1002, 1003
 
 def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
-
-
-@pytest.fixture
-async def db(tmp_path: Path):
-    database = await Database.open(tmp_path / "hearth.db")
-    await database.migrate()
-    yield database
-    await database.close()
-
-
-@pytest.fixture
-def keyring() -> Keyring:
-    return Keyring.parse(generate_master_key())
 
 
 @pytest.fixture

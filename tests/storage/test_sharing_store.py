@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -40,19 +39,6 @@ class FakeAssessment:
 
 CALM = FakeAssessment("none")
 CRISIS = FakeAssessment("crisis")
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "hearth.db")
-    await database.migrate()
-    yield database
-    await database.close()
-
-
-@pytest.fixture
-def keyring() -> Keyring:
-    return Keyring.parse(generate_master_key())
 
 
 def make_service(db: Database, keyring: Keyring, **settings: int) -> SharingService:

@@ -18,6 +18,7 @@ from bot.storage.crypto import Keyring
 from bot.storage.db import Database
 from bot.storage.personal import REGISTRY, MemberRef
 from tests.storage.checkin_helpers import claim_all
+from tests.storage.migration_helpers import older_database
 
 CONTENT = Path(__file__).resolve().parents[2] / "content"
 GUILD = 111
@@ -303,16 +304,9 @@ async def test_notes_kept_by_an_older_hearth_move_to_per_check_in_keys(
     tmp_path: Path, keyring: Keyring
 ) -> None:
     """The migration renames the old table; the check-ins area moves its rows at start."""
-    from bot.storage.db import MIGRATIONS_DIR, available_migrations
+    from bot.storage.db import MIGRATIONS_DIR
 
-    older = tmp_path / "older"
-    older.mkdir()
-    for number, path in available_migrations():
-        if number < 14:
-            (older / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
-    db = await Database.open(tmp_path / "old.db")
-    try:
-        await db.migrate(older)
+    async with older_database(tmp_path, before=14) as db:
         nine, nine_pm = "2026-05-01T09:00:00+00:00", "2026-05-01T21:00:00+00:00"
         await db.execute(
             "INSERT INTO checkin_occurrences (id, guild_id, channel_id, kind, title, scheduled_for, state, "
@@ -338,8 +332,6 @@ async def test_notes_kept_by_an_older_hearth_move_to_per_check_in_keys(
         assert "checkin_anonymous_notes_legacy" not in tables
         dump = " ".join(str(v) for v in tuple(await db.fetchone("SELECT * FROM checkin_anonymous_notes")))
         assert key not in dump and "5555" not in dump and "10:11" not in dump
-    finally:
-        await db.close()
 
 
 async def test_claims_come_in_a_small_first_batch_then_hundreds(service: CheckinService) -> None:

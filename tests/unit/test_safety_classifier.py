@@ -6,6 +6,7 @@ printed by `test_the_table_meets_the_targets`, and quoted in the README's safety
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -167,6 +168,40 @@ def level_of(book: PhraseBook, text: str) -> CrisisLevel:
     return book.classify(text).level
 
 
+@dataclass(frozen=True)
+class RoundFigures:
+    crisis_recall: float
+    false_positive_rate: float
+
+
+def measure_round(
+    book: PhraseBook,
+    name: str,
+    crisis: list[str],
+    concern: list[str],
+    everyday: list[str],
+    capsys: pytest.CaptureFixture[str],
+) -> RoundFigures:
+    """Classify one later round of texts, print its figures and what it missed, and return them."""
+    crisis_hits = [t for t in crisis if level_of(book, t) is CRISIS]
+    care = crisis + concern
+    care_hits = [t for t in care if level_of(book, t) is not NONE]
+    false_positives = [t for t in everyday if level_of(book, t) is not NONE]
+    crisis_recall = len(crisis_hits) / len(crisis)
+    false_positive_rate = len(false_positives) / len(everyday)
+    with capsys.disabled():
+        print(
+            f"\nsafety classifier, {name} round: crisis recall {len(crisis_hits)}/{len(crisis)} "
+            f"= {crisis_recall:.1%}; care recall {len(care_hits)}/{len(care)} "
+            f"= {len(care_hits) / len(care):.1%}; false positives {len(false_positives)}/"
+            f"{len(everyday)} = {false_positive_rate:.1%}"
+        )
+        print("  missed crisis:", sorted(set(crisis) - set(crisis_hits)))
+        print("  missed care:", sorted(set(care) - set(care_hits)))
+        print("  false positives:", false_positives)
+    return RoundFigures(crisis_recall, false_positive_rate)
+
+
 def test_the_table_is_big_and_balanced() -> None:
     flagged = len(CRISIS_TEXTS) + len(CONCERN_TEXTS)
     assert len(TABLE) >= 80
@@ -304,22 +339,9 @@ SECOND_EVERYDAY = [
 
 
 def test_second_round_figures(book: PhraseBook, capsys: pytest.CaptureFixture[str]) -> None:
-    crisis_hits = [t for t in SECOND_CRISIS if level_of(book, t) is CRISIS]
-    care = SECOND_CRISIS + SECOND_CONCERN
-    care_hits = [t for t in care if level_of(book, t) is not NONE]
-    false_positives = [t for t in SECOND_EVERYDAY if level_of(book, t) is not NONE]
-    with capsys.disabled():
-        print(
-            f"\nsafety classifier, second round: crisis recall {len(crisis_hits)}/{len(SECOND_CRISIS)} "
-            f"= {len(crisis_hits) / len(SECOND_CRISIS):.1%}; care recall {len(care_hits)}/{len(care)} "
-            f"= {len(care_hits) / len(care):.1%}; false positives {len(false_positives)}/"
-            f"{len(SECOND_EVERYDAY)} = {len(false_positives) / len(SECOND_EVERYDAY):.1%}"
-        )
-        print("  missed crisis:", sorted(set(SECOND_CRISIS) - set(crisis_hits)))
-        print("  missed care:", sorted(set(care) - set(care_hits)))
-        print("  false positives:", false_positives)
-    assert len(crisis_hits) / len(SECOND_CRISIS) >= 0.85
-    assert len(false_positives) / len(SECOND_EVERYDAY) <= 0.05
+    figures = measure_round(book, "second", SECOND_CRISIS, SECOND_CONCERN, SECOND_EVERYDAY, capsys)
+    assert figures.crisis_recall >= 0.85
+    assert figures.false_positive_rate <= 0.05
 
 
 # A third round, written after tuning on the first two. Before the list was tuned on it, it
@@ -393,19 +415,6 @@ THIRD_EVERYDAY = [
 
 
 def test_third_round_figures(book: PhraseBook, capsys: pytest.CaptureFixture[str]) -> None:
-    crisis_hits = [t for t in THIRD_CRISIS if level_of(book, t) is CRISIS]
-    care = THIRD_CRISIS + THIRD_CONCERN
-    care_hits = [t for t in care if level_of(book, t) is not NONE]
-    false_positives = [t for t in THIRD_EVERYDAY if level_of(book, t) is not NONE]
-    with capsys.disabled():
-        print(
-            f"\nsafety classifier, third round: crisis recall {len(crisis_hits)}/{len(THIRD_CRISIS)} "
-            f"= {len(crisis_hits) / len(THIRD_CRISIS):.1%}; care recall {len(care_hits)}/{len(care)} "
-            f"= {len(care_hits) / len(care):.1%}; false positives {len(false_positives)}/"
-            f"{len(THIRD_EVERYDAY)} = {len(false_positives) / len(THIRD_EVERYDAY):.1%}"
-        )
-        print("  missed crisis:", sorted(set(THIRD_CRISIS) - set(crisis_hits)))
-        print("  missed care:", sorted(set(care) - set(care_hits)))
-        print("  false positives:", false_positives)
-    assert len(crisis_hits) / len(THIRD_CRISIS) >= 0.95
-    assert len(false_positives) / len(THIRD_EVERYDAY) <= 0.05
+    figures = measure_round(book, "third", THIRD_CRISIS, THIRD_CONCERN, THIRD_EVERYDAY, capsys)
+    assert figures.crisis_recall >= 0.95
+    assert figures.false_positive_rate <= 0.05

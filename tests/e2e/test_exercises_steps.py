@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.slow_writes import slow_down_write
 from tests.fakediscord.harness import Harness
 
 
@@ -78,15 +79,9 @@ async def test_next_is_acknowledged_in_time_when_saving_the_step_is_slow(
     hearth: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sessions = hearth.bot.get_cog("Exercises").service.sessions  # type: ignore[union-attr]
-    move = sessions.move
-
-    async def slow_move(*args: Any, **kwargs: Any) -> bool:
-        await asyncio.sleep(3.5)  # a busy database holds the write past Discord's 3 seconds
-        return await move(*args, **kwargs)
-
     alice = hearth.actor("alice")
     started = await alice.slash("exercise", name="grounding-5-4-3-2-1")
-    monkeypatch.setattr(sessions, "move", slow_move)
+    move = slow_down_write(monkeypatch, sessions, "move")
     clicked = await alice.click(started, label="Next")
     assert clicked.type == 6 and clicked.latency < 3
     await clicked.reply(timeout=8)

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.checkin_helpers import MONDAY_8AM, add_schedule, checkin_posts, settle, tick
-from tests.e2e.test_exercises_steps import ANSWERS
+from tests.e2e.test_exercises_steps import ANSWERS, answer_step
 from tests.fakediscord.harness import Harness
 
 BUSY_WORDS = "very busy"
@@ -126,8 +126,7 @@ async def test_a_thought_record_keeps_its_last_answers_and_saves_once_later(hear
     alice = hearth.actor("alice")
     current = await alice.slash("exercise", name="thought-record")
     for answers in ANSWERS[:-1]:
-        current = await (await alice.click(current, label="Answer")).submit(answers)
-        await current.reply()
+        current = await answer_step(alice, current, answers)
     opened = await alice.click(current, label="Answer")
     async with busy_database(hearth):
         failed = await opened.submit(ANSWERS[-1])
@@ -137,8 +136,7 @@ async def test_a_thought_record_keeps_its_last_answers_and_saves_once_later(hear
     assert await count(hearth, "journal_entries") == 0
     assert "### A balanced thought" in failed.message.embeds[0]["description"], "still at the last step"
 
-    done = await (await alice.click(failed, label="Answer")).submit(ANSWERS[-1])
-    await done.reply()
+    done = await answer_step(alice, failed, ANSWERS[-1])
     assert done.message.embeds[0]["description"].startswith("## Saved to your journal")
     assert await count(hearth, "journal_entries") == 1
 

@@ -20,16 +20,18 @@ import pytest
 
 from bot.cogs.privacy import privacy_service
 from tests.e2e.leak_scan import LogCapture, assert_no_leaks
+from tests.e2e.sharing_helpers import (
+    CRISIS_TEXT,
+    OTHER_TEXT,
+    REPLY_FIELD,
+    SHARE_FIELD,
+    TEXT,
+    set_up_sharing,
+    share,
+)
 from tests.fakediscord.harness import Harness
 from tests.sharing_markdown import hidden_and_shown
 
-SHARE_FIELD = "What would you like to share?"
-WARNING_FIELD = "Content warning (optional)"
-TITLE_FIELD = "Title (optional)"
-REPLY_FIELD = "Your reply"
-TEXT = "Today I told my sister something I had kept to myself for years, and she simply listened."
-OTHER_TEXT = "I noticed I checked my partner's phone again, then stopped myself and breathed instead."
-CRISIS_TEXT = "I have decided to end my life this weekend and I have a plan."
 CONCERN_TEXT = "Some days I feel hopeless and like a burden to everyone around me."
 
 
@@ -39,34 +41,11 @@ pytestmark = pytest.mark.leak_scan
 @pytest.fixture
 async def sharing(hearth: Harness) -> Harness:
     """Set up the sharing, review and alerts channels (the module's leak scan runs afterwards)."""
-    channels = hearth.channels
-    done = await hearth.actor("mod").slash(
-        "setup",
-        sharing_channel=channels["sharing"],
-        review_channel=channels["review"],
-        alerts_channel=channels["alerts"],
-    )
-    await done.reply()
+    await set_up_sharing(hearth)
     return hearth
 
 
 # ----- helpers ---------------------------------------------------------------------------------
-
-
-async def share(
-    hearth: Harness, who: str, text: str = TEXT, *, title: str | None = None, warning: str | None = None
-) -> Any:
-    """Use /share and submit the modal; return the submission's result, once answered."""
-    opened = await hearth.actor(who).slash("share")
-    assert opened.modal.title == "Share anonymously"
-    values = {SHARE_FIELD: text}
-    if title:
-        values[TITLE_FIELD] = title
-    if warning:
-        values[WARNING_FIELD] = warning
-    submitted = await opened.submit(values)
-    await submitted.reply()
-    return submitted
 
 
 def posts(hearth: Harness, channel: str = "sharing") -> list[Any]:

@@ -74,6 +74,13 @@ async def reply_by_button(hearth: Harness, who: str, message: Any, text: str) ->
     return submitted
 
 
+async def held_for_review(hearth: Harness, who: str = "alice", text: str = TEXT, **details: str) -> Any:
+    """Turn review before posting on, and share as `who`; return the item moderators are shown."""
+    await (await hearth.actor("mod").slash("setup", vetting=True)).reply()
+    await share(hearth, who, text, **details)
+    return hearth.fake.last_message(hearth.channels["review"])
+
+
 async def approve_latest(hearth: Harness, moderator: str = "mod") -> Any:
     """Approve the newest review item as a moderator; return the review item."""
     item = hearth.fake.last_message(hearth.channels["review"])
@@ -365,8 +372,7 @@ async def test_a_blocked_author_is_refused_after_names_rotate_and_blocks_list_no
 
 async def test_the_audit_log_tells_an_erased_moderator_from_an_author(sharing: Harness) -> None:
     hearth = sharing
-    await (await hearth.actor("mod").slash("setup", vetting=True)).reply()
-    await share(hearth, "alice", TEXT)
+    await held_for_review(hearth)
     await approve_latest(hearth)
     mine = await hearth.actor("alice").slash("myshares")
     await mine.reply()
@@ -384,9 +390,7 @@ async def test_the_audit_log_tells_an_erased_moderator_from_an_author(sharing: H
 
 async def test_a_moderator_who_is_not_one_cannot_approve(sharing: Harness) -> None:
     hearth = sharing
-    await (await hearth.actor("mod").slash("setup", vetting=True)).reply()
-    await share(hearth, "alice", TEXT)
-    item = hearth.fake.last_message(hearth.channels["review"])
+    item = await held_for_review(hearth)
     refused = await hearth.actor("mod2", "review").click(item, label="Approve")
     assert refused.ephemeral and "moderators" in refused.text
     assert posts(hearth) == []
@@ -637,9 +641,7 @@ async def test_a_care_alert_for_a_delayed_share_waits_for_the_post(sharing: Harn
 
 async def test_erasing_before_a_decision_withdraws_the_review_item(sharing: Harness) -> None:
     hearth = sharing
-    await (await hearth.actor("mod").slash("setup", vetting=True)).reply()
-    await share(hearth, "alice", TEXT, title="A long-kept secret")
-    item = hearth.fake.last_message(hearth.channels["review"])
+    item = await held_for_review(hearth, title="A long-kept secret")
     assert TEXT in item.text and item.buttons
     await privacy_service(hearth.bot).erase(
         hearth.members["alice"].id, hearth.clock.now(), delete_posts=False, guild_ids=[hearth.guild.id]
@@ -714,8 +716,7 @@ async def test_two_hundred_members_share_at_once(sharing: Harness) -> None:
 
 async def test_decision_dms_only_when_the_member_turned_them_on(sharing: Harness) -> None:
     hearth = sharing
-    await (await hearth.actor("mod").slash("setup", vetting=True)).reply()
-    await share(hearth, "bob", TEXT)
+    await held_for_review(hearth, "bob")
     await approve_latest(hearth)
     assert hearth.fake.dm_messages(hearth.members["bob"]) == [], "no DM unless asked for"
 
@@ -776,9 +777,7 @@ async def test_held_items_go_to_the_alerts_channel_without_a_review_channel(shar
 
 async def test_pending_posts_again_only_the_review_items_that_are_missing(sharing: Harness) -> None:
     hearth = sharing
-    await (await hearth.actor("mod").slash("setup", vetting=True)).reply()
-    await share(hearth, "alice", TEXT)
-    first = hearth.fake.last_message(hearth.channels["review"])
+    first = await held_for_review(hearth)
     listed = await (await hearth.actor("mod").slash("sharemod pending")).reply()
     assert "1 already in place, 0 posted again" in listed.text
     assert hearth.fake.last_message(hearth.channels["review"]).id == first.id, "no second copy"
@@ -996,9 +995,7 @@ async def test_forms_opened_before_a_restart_still_submit_after_it(sharing: Harn
 
 async def test_a_moderators_forms_survive_a_restart_and_check_the_moderator_again(sharing: Harness) -> None:
     hearth = sharing
-    await (await hearth.actor("mod").slash("setup", vetting=True)).reply()
-    await share(hearth, "alice", TEXT)
-    item = hearth.fake.last_message(hearth.channels["review"])
+    item = await held_for_review(hearth)
     rejecting = await hearth.actor("mod", "review").click(item, label="Reject")
     await hearth.restart()
     done = await rejecting.submit({"Reason (the author can see it)": "Not this one."})
@@ -1086,11 +1083,7 @@ async def test_the_clean_up_runs_soon_after_a_start_and_catches_up_a_missed_day(
     from datetime import UTC, datetime, timedelta
 
     hearth = sharing
-    await (await hearth.actor("mod").slash("setup", vetting=True)).reply()
-    await share(hearth, "alice", TEXT)
-    opened = await hearth.actor("mod", "review").click(
-        hearth.fake.last_message(hearth.channels["review"]), label="Reject"
-    )
+    opened = await hearth.actor("mod", "review").click(await held_for_review(hearth), label="Reject")
     await (await opened.submit({"Reason (the author can see it)": "Not this one."})).reply()
     await share(hearth, "bob", OTHER_TEXT)
     opened = await hearth.actor("mod", "review").click(

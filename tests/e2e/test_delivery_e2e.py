@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.checkin_helpers import MONDAY_8AM, add_schedule, checkin_posts, settle, tick
-from tests.e2e.sharing_helpers import CRISIS_TEXT, OTHER_TEXT, TEXT, set_up_sharing, share
+from tests.e2e.sharing_helpers import CRISIS_TEXT, OTHER_TEXT, REPLY_FIELD, TEXT, set_up_sharing, share
 from tests.fakediscord import Overwrite, Perm
 from tests.fakediscord.harness import Harness
 
@@ -270,15 +270,18 @@ async def test_a_decision_dm_to_closed_dms_is_tried_once_and_forgotten(
 
 # ----- deleted threads and messages ----------------------------------------------------------------
 
-REPLY_FIELD = "Your reply"
-
-
-@pytest.mark.leak_scan
-async def test_a_reply_whose_thread_was_deleted_is_not_retried_forever(hearth: Harness) -> None:
+async def posted_share_with_thread(hearth: Harness) -> tuple[Any, Any]:
+    """Alice shares (no vetting); return her post and the thread that holds its replies."""
     await set_up_sharing(hearth)
     await share(hearth, "alice")
     [posted] = hearth.fake.messages(hearth.channels["sharing"])
     [thread] = hearth.fake.world.threads_of(hearth.channels["sharing"])
+    return posted, thread
+
+
+@pytest.mark.leak_scan
+async def test_a_reply_whose_thread_was_deleted_is_not_retried_forever(hearth: Harness) -> None:
+    posted, thread = await posted_share_with_thread(hearth)
     await hearth.delete_channel(thread)
     opened = await hearth.actor("bob", "sharing").click(posted, label="Reply anonymously")
     result = await (await opened.submit({REPLY_FIELD: "That took courage, and it matters."})).reply()
@@ -296,10 +299,7 @@ async def test_a_reply_whose_thread_was_deleted_is_not_retried_forever(hearth: H
 
 @pytest.mark.leak_scan
 async def test_a_reply_to_a_share_deleted_by_hand_is_not_kept_waiting(hearth: Harness) -> None:
-    await set_up_sharing(hearth)
-    await share(hearth, "alice")
-    [posted] = hearth.fake.messages(hearth.channels["sharing"])
-    [thread] = hearth.fake.world.threads_of(hearth.channels["sharing"])
+    posted, thread = await posted_share_with_thread(hearth)
     opened = await hearth.actor("bob", "sharing").click(posted, label="Reply anonymously")
     posted.deleted = True
     await hearth.delete_channel(thread)

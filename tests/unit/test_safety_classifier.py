@@ -6,7 +6,6 @@ printed by `test_the_table_meets_the_targets`, and quoted in the README's safety
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -168,40 +167,6 @@ def level_of(book: PhraseBook, text: str) -> CrisisLevel:
     return book.classify(text).level
 
 
-@dataclass(frozen=True)
-class RoundFigures:
-    crisis_recall: float
-    false_positive_rate: float
-
-
-def measure_round(
-    book: PhraseBook,
-    name: str,
-    crisis: list[str],
-    concern: list[str],
-    everyday: list[str],
-    capsys: pytest.CaptureFixture[str],
-) -> RoundFigures:
-    """Classify one later round of texts, print its figures and what it missed, and return them."""
-    crisis_hits = [t for t in crisis if level_of(book, t) is CRISIS]
-    care = crisis + concern
-    care_hits = [t for t in care if level_of(book, t) is not NONE]
-    false_positives = [t for t in everyday if level_of(book, t) is not NONE]
-    crisis_recall = len(crisis_hits) / len(crisis)
-    false_positive_rate = len(false_positives) / len(everyday)
-    with capsys.disabled():
-        print(
-            f"\nsafety classifier, {name} round: crisis recall {len(crisis_hits)}/{len(crisis)} "
-            f"= {crisis_recall:.1%}; care recall {len(care_hits)}/{len(care)} "
-            f"= {len(care_hits) / len(care):.1%}; false positives {len(false_positives)}/"
-            f"{len(everyday)} = {false_positive_rate:.1%}"
-        )
-        print("  missed crisis:", sorted(set(crisis) - set(crisis_hits)))
-        print("  missed care:", sorted(set(care) - set(care_hits)))
-        print("  false positives:", false_positives)
-    return RoundFigures(crisis_recall, false_positive_rate)
-
-
 def test_the_table_is_big_and_balanced() -> None:
     flagged = len(CRISIS_TEXTS) + len(CONCERN_TEXTS)
     assert len(TABLE) >= 80
@@ -338,12 +303,6 @@ SECOND_EVERYDAY = [
 ]
 
 
-def test_second_round_figures(book: PhraseBook, capsys: pytest.CaptureFixture[str]) -> None:
-    figures = measure_round(book, "second", SECOND_CRISIS, SECOND_CONCERN, SECOND_EVERYDAY, capsys)
-    assert figures.crisis_recall >= 0.85
-    assert figures.false_positive_rate <= 0.05
-
-
 # A third round, written after tuning on the first two. Before the list was tuned on it, it
 # measured: crisis recall 10/20 (50%), care recall 17/30 (57%), false positives 0/30.
 THIRD_CRISIS = [
@@ -414,7 +373,35 @@ THIRD_EVERYDAY = [
 ]
 
 
-def test_third_round_figures(book: PhraseBook, capsys: pytest.CaptureFixture[str]) -> None:
-    figures = measure_round(book, "third", THIRD_CRISIS, THIRD_CONCERN, THIRD_EVERYDAY, capsys)
-    assert figures.crisis_recall >= 0.95
-    assert figures.false_positive_rate <= 0.05
+@pytest.mark.parametrize(
+    ("name", "crisis", "concern", "everyday", "least_crisis_recall"),
+    [
+        pytest.param("second", SECOND_CRISIS, SECOND_CONCERN, SECOND_EVERYDAY, 0.85, id="second"),
+        pytest.param("third", THIRD_CRISIS, THIRD_CONCERN, THIRD_EVERYDAY, 0.95, id="third"),
+    ],
+)
+def test_a_later_round_meets_its_targets(
+    book: PhraseBook,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    crisis: list[str],
+    concern: list[str],
+    everyday: list[str],
+    least_crisis_recall: float,
+) -> None:
+    crisis_hits = [t for t in crisis if level_of(book, t) is CRISIS]
+    care = crisis + concern
+    care_hits = [t for t in care if level_of(book, t) is not NONE]
+    false_positives = [t for t in everyday if level_of(book, t) is not NONE]
+    with capsys.disabled():
+        print(
+            f"\nsafety classifier, {name} round: crisis recall {len(crisis_hits)}/{len(crisis)} "
+            f"= {len(crisis_hits) / len(crisis):.1%}; care recall {len(care_hits)}/{len(care)} "
+            f"= {len(care_hits) / len(care):.1%}; false positives {len(false_positives)}/"
+            f"{len(everyday)} = {len(false_positives) / len(everyday):.1%}"
+        )
+        print("  missed crisis:", sorted(set(crisis) - set(crisis_hits)))
+        print("  missed care:", sorted(set(care) - set(care_hits)))
+        print("  false positives:", false_positives)
+    assert len(crisis_hits) / len(crisis) >= least_crisis_recall
+    assert len(false_positives) / len(everyday) <= 0.05

@@ -88,6 +88,19 @@ async def approve_latest(hearth: Harness, moderator: str = "mod") -> Any:
     return item
 
 
+async def delay_shares_by(hearth: Harness, seconds: int) -> Any:
+    """Turn on a random delay of up to 600 seconds, drawn as `seconds` for now; return the sharing cog."""
+    await (await hearth.actor("mod").slash("sharemod settings", delay_seconds=600)).reply()
+    cog = hearth.bot.get_cog("Sharing")
+    draw_delay(cog, seconds)
+    return cog
+
+
+def draw_delay(cog: Any, seconds: int) -> None:
+    """Make the random delay of the next shares come out as `seconds`."""
+    cog.service.rng.randint = lambda low, high: seconds
+
+
 def thread_posts(hearth: Harness, thread: Any) -> list[Any]:
     return hearth.fake.world.channel_messages(thread)
 
@@ -551,35 +564,31 @@ async def test_the_random_delay_holds_a_share_back_then_posts_it(sharing: Harnes
     hearth = sharing
     too_long = await hearth.actor("mod").slash("sharemod settings", delay_seconds=601)
     assert "at most 600 seconds" in (await too_long.reply()).text
-    await (await hearth.actor("mod").slash("sharemod settings", delay_seconds=600)).reply()
-    cog = hearth.bot.get_cog("Sharing")
-    cog.service.rng.randint = lambda low, high: 300  # type: ignore[method-assign,union-attr]
+    cog = await delay_shares_by(hearth, 300)
     result = await share(hearth, "alice", TEXT)
     assert "within about 5 minutes" in result.text
     assert posts(hearth) == []
-    assert await cog.post_due() == 0  # type: ignore[union-attr]
+    assert await cog.post_due() == 0
     hearth.clock.advance(seconds=301)
-    assert await cog.post_due() == 1  # type: ignore[union-attr]
+    assert await cog.post_due() == 1
     assert len(posts(hearth)) == 1
-    assert await cog.post_due() == 0, "posted exactly once"  # type: ignore[union-attr]
+    assert await cog.post_due() == 0, "posted exactly once"
 
 
 @pytest.mark.hearth_config(sharing={"max_delay_seconds": 600})
 async def test_no_button_or_number_tells_which_share_was_written_first(sharing: Harness) -> None:
     hearth = sharing
-    await (await hearth.actor("mod").slash("sharemod settings", delay_seconds=600)).reply()
-    cog = hearth.bot.get_cog("Sharing")
-    cog.service.rng.randint = lambda low, high: 500  # type: ignore[union-attr]
+    cog = await delay_shares_by(hearth, 500)
     await share(hearth, "alice", TEXT)  # written first, shown last
     hearth.clock.advance(seconds=20)
-    cog.service.rng.randint = lambda low, high: 0  # type: ignore[union-attr]
+    draw_delay(cog, 0)
     await share(hearth, "bob", OTHER_TEXT)
     [bobs_post] = posts(hearth)
     await reply_by_button(hearth, "carol", bobs_post, "Thank you for writing this.")
     bobs_list = await (await hearth.actor("bob").slash("myshares")).reply()
     assert "**#1** · share" in bobs_list.text, "members number their own items, 1, 2, 3"
     hearth.clock.advance(seconds=481)
-    assert await cog.post_due() == 1  # type: ignore[union-attr]
+    assert await cog.post_due() == 1
     alices_post = posts(hearth)[-1]
 
     ids = [str(row["id"]) for row in await hearth.bot.db.fetchall("SELECT id FROM sharing_posts")]
@@ -599,12 +608,10 @@ async def test_no_button_or_number_tells_which_share_was_written_first(sharing: 
 @pytest.mark.hearth_config(sharing={"max_delay_seconds": 600})
 async def test_a_waiting_share_is_not_posted_once_its_author_is_blocked(sharing: Harness) -> None:
     hearth = sharing
-    await (await hearth.actor("mod").slash("sharemod settings", delay_seconds=600)).reply()
-    cog = hearth.bot.get_cog("Sharing")
-    cog.service.rng.randint = lambda low, high: 300  # type: ignore[union-attr]
+    cog = await delay_shares_by(hearth, 300)
     waiting = await share(hearth, "alice", TEXT)
     assert "within about 5 minutes" in waiting.text
-    cog.service.rng.randint = lambda low, high: 0  # type: ignore[union-attr]
+    draw_delay(cog, 0)
     await share(hearth, "alice", OTHER_TEXT)
     [posted] = posts(hearth)
     menu = await hearth.actor("mod", "sharing").message_command("Moderate anonymous post", posted)
@@ -612,7 +619,7 @@ async def test_a_waiting_share_is_not_posted_once_its_author_is_blocked(sharing:
     await (await blocking.submit({"Reason (only moderators see it)": "harassment"})).reply()
     review_before = len(hearth.fake.messages(hearth.channels["review"]))
     hearth.clock.advance(seconds=301)
-    assert await cog.post_due() == 0  # type: ignore[union-attr]
+    assert await cog.post_due() == 0
     assert posts(hearth) == [posted], "the waiting share never goes up"
     assert len(hearth.fake.messages(hearth.channels["review"])) == review_before, "moderators learn nothing"
     mine = await (await hearth.actor("alice").slash("myshares")).reply()
@@ -623,9 +630,7 @@ async def test_a_waiting_share_is_not_posted_once_its_author_is_blocked(sharing:
 async def test_a_care_alert_for_a_delayed_share_waits_for_the_post(sharing: Harness) -> None:
     hearth = sharing
     await (await hearth.actor("mod").slash("safety alerts", level="concern")).reply()
-    await (await hearth.actor("mod").slash("sharemod settings", delay_seconds=600)).reply()
-    cog = hearth.bot.get_cog("Sharing")
-    cog.service.rng.randint = lambda low, high: 300  # type: ignore[union-attr]
+    cog = await delay_shares_by(hearth, 300)
     alerts = hearth.channels["alerts"]
     before = len(hearth.fake.messages(alerts))
     result = await share(hearth, "alice", CONCERN_TEXT)
@@ -633,7 +638,7 @@ async def test_a_care_alert_for_a_delayed_share_waits_for_the_post(sharing: Harn
     assert "You're not alone" in result.text and "When your post appears" in result.text
     assert len(hearth.fake.messages(alerts)) == before, "no alert yet: it would show when it was written"
     hearth.clock.advance(seconds=301)
-    assert await cog.post_due() == 1  # type: ignore[union-attr]
+    assert await cog.post_due() == 1
     [posted] = posts(hearth)
     alert = hearth.fake.last_message(alerts)
     assert "may be struggling" in alert.text and posted.jump_url.rsplit("/", 1)[1] in json.dumps(alert.embeds)

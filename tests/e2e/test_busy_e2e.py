@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 
 from tests.e2e.checkin_helpers import MONDAY_8AM, add_schedule, checkin_posts, settle, tick
-from tests.e2e.test_exercises_steps import ANSWERS
+from tests.e2e.sharing_helpers import SHARE_FIELD, set_up_sharing
+from tests.e2e.test_exercises_steps import ANSWERS, answer_step
 from tests.fakediscord.harness import Harness
 
 BUSY_WORDS = "very busy"
-SHARE_FIELD = "What would you like to share?"
 SHARE = "Today I told my sister something I had kept to myself for years, and she simply listened."
 CRISIS = "Same here. I have decided to end my life this weekend and I have a plan."
 
@@ -89,14 +89,7 @@ async def test_a_share_submitted_while_the_database_is_busy_comes_back_whole(hea
 @pytest.mark.leak_scan
 async def test_a_crisis_reply_refused_by_a_busy_database_still_shows_resources(hearth: Harness) -> None:
     channels = hearth.channels
-    await (
-        await hearth.actor("mod").slash(
-            "setup",
-            sharing_channel=channels["sharing"],
-            review_channel=channels["review"],
-            alerts_channel=channels["alerts"],
-        )
-    ).reply()
+    await set_up_sharing(hearth)
     await (await (await hearth.actor("alice").slash("share")).submit({SHARE_FIELD: SHARE})).reply()
     [posted] = hearth.fake.messages(channels["sharing"])
     opened = await hearth.actor("bob", "sharing").click(posted, label="Reply anonymously")
@@ -126,8 +119,7 @@ async def test_a_thought_record_keeps_its_last_answers_and_saves_once_later(hear
     alice = hearth.actor("alice")
     current = await alice.slash("exercise", name="thought-record")
     for answers in ANSWERS[:-1]:
-        current = await (await alice.click(current, label="Answer")).submit(answers)
-        await current.reply()
+        current = await answer_step(alice, current, answers)
     opened = await alice.click(current, label="Answer")
     async with busy_database(hearth):
         failed = await opened.submit(ANSWERS[-1])
@@ -137,8 +129,7 @@ async def test_a_thought_record_keeps_its_last_answers_and_saves_once_later(hear
     assert await count(hearth, "journal_entries") == 0
     assert "### A balanced thought" in failed.message.embeds[0]["description"], "still at the last step"
 
-    done = await (await alice.click(failed, label="Answer")).submit(ANSWERS[-1])
-    await done.reply()
+    done = await answer_step(alice, failed, ANSWERS[-1])
     assert done.message.embeds[0]["description"].startswith("## Saved to your journal")
     assert await count(hearth, "journal_entries") == 1
 

@@ -17,7 +17,9 @@ from tests.e2e.checkin_helpers import (
     settle,
     tick,
 )
+from tests.fakediscord.actors import InteractionResult
 from tests.fakediscord.harness import Harness
+from tests.fakediscord.world import Message
 
 pytestmark = pytest.mark.hearth_config(checkins={"count_refresh_seconds": 0.0})
 
@@ -184,14 +186,19 @@ async def test_no_distribution_with_fewer_than_five_moods_even_at_the_close(hear
     assert "4 members checked in." in closed.text
 
 
-async def write_note(hearth: Harness, post, member: str, visibility_label: str, text: str):
+async def submit_note(
+    hearth: Harness, post, member: str, visibility_label: str, text: str
+) -> InteractionResult:
     actor = hearth.actor(member, "checkins")
     chooser = await actor.click(post, label="Add a few words")
     assert chooser.ephemeral and "Who should see your words?" in chooser.text
     opened = await actor.click(chooser, label=visibility_label)
     assert opened.modal is not None
-    submitted = await actor.submit(opened, {"Your words": text})
-    return await submitted.reply()
+    return await actor.submit(opened, {"Your words": text})
+
+
+async def write_note(hearth: Harness, post, member: str, visibility_label: str, text: str):
+    return await (await submit_note(hearth, post, member, visibility_label, text)).reply()
 
 
 async def test_a_note_at_each_visibility(hearth: Harness) -> None:
@@ -272,17 +279,20 @@ async def test_the_note_form_is_filled_with_earlier_words(hearth: Harness) -> No
     assert opened.modal.field("Your words").value == "remember this"
 
 
-async def test_crisis_words_in_a_group_note_reach_resources_and_moderators(hearth: Harness) -> None:
+async def crisis_note(hearth: Harness, visibility_label: str) -> tuple[Message, Message]:
+    """Alice writes words of crisis in a note, with an alerts channel set; return her reply and the care."""
     if getattr(hearth.running_bot, "safety", None) is None:
         pytest.skip("the safety area is not installed")
     await hearth.actor("mod", "general").slash("setup", alerts_channel=hearth.channels["alerts"])
     post = await posted_checkin(hearth)
-    actor = hearth.actor("alice", "checkins")
-    chooser = await actor.click(post, label="Add a few words")
-    opened = await actor.click(chooser, label="The group, under my name")
-    submitted = await actor.submit(opened, {"Your words": "I want to end my life"})
+    submitted = await submit_note(hearth, post, "alice", visibility_label, "I want to end my life")
     await hearth.fake.wait_until(lambda: len(submitted.messages) >= 2, what="the care message")
-    shared, care = submitted.messages
+    reply, care = submitted.messages
+    return reply, care
+
+
+async def test_crisis_words_in_a_group_note_reach_resources_and_moderators(hearth: Harness) -> None:
+    shared, care = await crisis_note(hearth, "The group, under my name")
     assert "under your name" in shared.text
     assert care.ephemeral and "not alone" in care.text
     alert = await hearth.fake.wait_for_message(hearth.channels["alerts"], lambda m: "check-in note" in m.text)
@@ -292,16 +302,7 @@ async def test_crisis_words_in_a_group_note_reach_resources_and_moderators(heart
 async def test_crisis_words_in_a_private_note_reach_moderators_by_name_without_the_words(
     hearth: Harness,
 ) -> None:
-    if getattr(hearth.running_bot, "safety", None) is None:
-        pytest.skip("the safety area is not installed")
-    await hearth.actor("mod", "general").slash("setup", alerts_channel=hearth.channels["alerts"])
-    post = await posted_checkin(hearth)
-    actor = hearth.actor("alice", "checkins")
-    chooser = await actor.click(post, label="Add a few words")
-    opened = await actor.click(chooser, label="Only me")
-    submitted = await actor.submit(opened, {"Your words": "I want to end my life"})
-    await hearth.fake.wait_until(lambda: len(submitted.messages) >= 2, what="the care message")
-    saved, care = submitted.messages
+    saved, care = await crisis_note(hearth, "Only me")
     assert "Only you can see these words" in saved.text
     assert care.ephemeral and "not alone" in care.text and "moderators know" in care.text
     alert = await hearth.fake.wait_for_message(hearth.channels["alerts"], lambda m: "check-in note" in m.text)

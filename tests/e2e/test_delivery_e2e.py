@@ -15,33 +15,11 @@ from typing import Any
 import pytest
 
 from tests.e2e.checkin_helpers import MONDAY_8AM, add_schedule, checkin_posts, settle, tick
+from tests.e2e.sharing_helpers import CRISIS_TEXT, OTHER_TEXT, REPLY_FIELD, TEXT, set_up_sharing, share
 from tests.fakediscord import Overwrite, Perm
 from tests.fakediscord.harness import Harness
 
-SHARE_FIELD = "What would you like to share?"
-TEXT = "Today I told my sister something I had kept to myself for years, and she simply listened."
-OTHER_TEXT = "I noticed I checked my partner's phone again, then stopped myself and breathed instead."
-CRISIS_TEXT = "I have decided to end my life this weekend and I have a plan."
 NOTICE_TITLE = "Hearth can't post in a channel"
-
-
-async def setup_channels(hearth: Harness, **extra: Any) -> None:
-    channels = hearth.channels
-    done = await hearth.actor("mod").slash(
-        "setup",
-        sharing_channel=channels["sharing"],
-        review_channel=channels["review"],
-        alerts_channel=channels["alerts"],
-        **extra,
-    )
-    await done.reply()
-
-
-async def share(hearth: Harness, who: str, text: str = TEXT) -> Any:
-    opened = await hearth.actor(who).slash("share")
-    submitted = await opened.submit({SHARE_FIELD: text})
-    await submitted.reply()
-    return submitted
 
 
 def deny_send(hearth: Harness, channel: str) -> Overwrite:
@@ -84,7 +62,7 @@ def attention(reply: Any) -> str:
 async def test_a_deleted_sharing_channel_keeps_shares_and_tells_moderators_once(
     hearth: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
-    await setup_channels(hearth)
+    await set_up_sharing(hearth)
     await hearth.delete_channel("sharing")
     with caplog.at_level(logging.WARNING, logger="bot"):
         first = await share(hearth, "alice")
@@ -107,7 +85,7 @@ async def test_a_deleted_sharing_channel_keeps_shares_and_tells_moderators_once(
 
 @pytest.mark.leak_scan
 async def test_a_share_waits_while_hearth_cannot_send_and_goes_up_when_allowed_again(hearth: Harness) -> None:
-    await setup_channels(hearth)
+    await set_up_sharing(hearth)
     overwrite = deny_send(hearth, "sharing")
     result = await share(hearth, "alice")
     assert "missing a permission" in result.text and "saved safely" in result.text
@@ -128,7 +106,7 @@ async def test_a_share_waits_while_hearth_cannot_send_and_goes_up_when_allowed_a
 
 @pytest.mark.leak_scan
 async def test_without_the_review_channel_held_items_go_to_the_alerts_channel(hearth: Harness) -> None:
-    await setup_channels(hearth, vetting=True)
+    await set_up_sharing(hearth, vetting=True)
     deny_send(hearth, "review")
     result = await share(hearth, "alice")
     assert "waiting for a moderator" in result.text
@@ -142,7 +120,7 @@ async def test_without_the_review_channel_held_items_go_to_the_alerts_channel(he
 
 @pytest.mark.leak_scan
 async def test_held_items_wait_when_no_moderators_channel_takes_them(hearth: Harness) -> None:
-    await setup_channels(hearth, vetting=True)
+    await set_up_sharing(hearth, vetting=True)
     deny_send(hearth, "review")
     deny_send(hearth, "alerts")
     result = await share(hearth, "alice")
@@ -167,7 +145,7 @@ async def test_held_items_wait_when_no_moderators_channel_takes_them(hearth: Har
 
 @pytest.mark.leak_scan
 async def test_a_report_reaches_the_review_channel_when_the_alerts_channel_is_gone(hearth: Harness) -> None:
-    await setup_channels(hearth)
+    await set_up_sharing(hearth)
     await share(hearth, "alice")
     [posted] = hearth.fake.messages(hearth.channels["sharing"])
     await hearth.delete_channel("alerts")
@@ -184,7 +162,7 @@ async def test_a_report_reaches_the_review_channel_when_the_alerts_channel_is_go
 async def test_a_care_alert_that_cannot_be_posted_waits_for_setup(
     hearth: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
-    await setup_channels(hearth)
+    await set_up_sharing(hearth)
     deny_send(hearth, "alerts")
     deny_send(hearth, "review")
     with caplog.at_level(logging.WARNING, logger="bot"):
@@ -202,7 +180,7 @@ async def test_a_care_alert_that_cannot_be_posted_waits_for_setup(
 
 
 async def test_waiting_notices_go_out_when_a_route_works_again(hearth: Harness) -> None:
-    await setup_channels(hearth)
+    await set_up_sharing(hearth)
     alerts_block = deny_send(hearth, "alerts")
     review_block = deny_send(hearth, "review")
     asked = await hearth.actor("alice").slash("faq", question=CRISIS_TEXT)
@@ -228,7 +206,7 @@ async def frozen_monday(hearth: Harness) -> None:
 
 async def test_a_schedule_whose_channel_was_deleted_pauses_and_moderators_hear_once(hearth: Harness) -> None:
     await frozen_monday(hearth)
-    await setup_channels(hearth)
+    await set_up_sharing(hearth)
     schedule_id = await add_schedule(hearth)
     await hearth.delete_channel("checkins")
     report = await tick(hearth, NINE)
@@ -271,7 +249,7 @@ async def test_without_an_alerts_channel_schedule_list_says_what_happened(hearth
 async def test_a_decision_dm_to_closed_dms_is_tried_once_and_forgotten(
     hearth: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
-    await setup_channels(hearth, vetting=True)
+    await set_up_sharing(hearth, vetting=True)
     hearth.members["alice"].user.dms_open = False
     held = await share(hearth, "alice")
     asked = await held.click(label="DM me when it's decided")
@@ -292,15 +270,18 @@ async def test_a_decision_dm_to_closed_dms_is_tried_once_and_forgotten(
 
 # ----- deleted threads and messages ----------------------------------------------------------------
 
-REPLY_FIELD = "Your reply"
+async def posted_share_with_thread(hearth: Harness) -> tuple[Any, Any]:
+    """Alice shares (no vetting); return her post and the thread that holds its replies."""
+    await set_up_sharing(hearth)
+    await share(hearth, "alice")
+    [posted] = hearth.fake.messages(hearth.channels["sharing"])
+    [thread] = hearth.fake.world.threads_of(hearth.channels["sharing"])
+    return posted, thread
 
 
 @pytest.mark.leak_scan
 async def test_a_reply_whose_thread_was_deleted_is_not_retried_forever(hearth: Harness) -> None:
-    await setup_channels(hearth)
-    await share(hearth, "alice")
-    [posted] = hearth.fake.messages(hearth.channels["sharing"])
-    [thread] = hearth.fake.world.threads_of(hearth.channels["sharing"])
+    posted, thread = await posted_share_with_thread(hearth)
     await hearth.delete_channel(thread)
     opened = await hearth.actor("bob", "sharing").click(posted, label="Reply anonymously")
     result = await (await opened.submit({REPLY_FIELD: "That took courage, and it matters."})).reply()
@@ -318,10 +299,7 @@ async def test_a_reply_whose_thread_was_deleted_is_not_retried_forever(hearth: H
 
 @pytest.mark.leak_scan
 async def test_a_reply_to_a_share_deleted_by_hand_is_not_kept_waiting(hearth: Harness) -> None:
-    await setup_channels(hearth)
-    await share(hearth, "alice")
-    [posted] = hearth.fake.messages(hearth.channels["sharing"])
-    [thread] = hearth.fake.world.threads_of(hearth.channels["sharing"])
+    posted, thread = await posted_share_with_thread(hearth)
     opened = await hearth.actor("bob", "sharing").click(posted, label="Reply anonymously")
     posted.deleted = True
     await hearth.delete_channel(thread)
@@ -338,7 +316,7 @@ async def test_a_group_exercise_schedule_in_a_deleted_channel_pauses_and_leaves_
     hearth: Harness,
 ) -> None:
     await frozen_monday(hearth)
-    await setup_channels(hearth)
+    await set_up_sharing(hearth)
     schedule_id = await add_schedule(hearth, exercise="grounding-5-4-3-2-1")
     await hearth.delete_channel("checkins")
     report = await tick(hearth, NINE)
@@ -352,7 +330,7 @@ async def test_a_group_exercise_schedule_in_a_deleted_channel_pauses_and_leaves_
 
 @pytest.mark.leak_scan
 async def test_passing_trouble_is_retried_without_alarming_moderators(hearth: Harness) -> None:
-    await setup_channels(hearth)
+    await set_up_sharing(hearth)
     # 503 is not retried by discord.py itself, so the share meets it at once.
     hearth.fake.faults.server_error(
         "POST /channels/{channel_id}/messages", status=503, channel_id=hearth.channels["sharing"].id

@@ -7,30 +7,43 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _check_config(tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    config = tmp_path / "config.toml"
-    config.write_text(f'[bot]\ncontent_dir = "{tmp_path / "content"}"\n', encoding="utf-8")
+@pytest.fixture
+def content(tmp_path: Path) -> Path:
+    """A copy of the shipped content, free to break."""
+    shutil.copytree(REPO / "content", tmp_path / "content")
+    return tmp_path / "content"
+
+
+def _replace_in(path: Path, old: str, new: str, count: int = -1) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{path.name} no longer holds {old!r}"
+    path.write_text(text.replace(old, new, count), encoding="utf-8")
+
+
+def _check_config(content: Path) -> subprocess.CompletedProcess[str]:
+    config = content.parent / "config.toml"
+    config.write_text(f'[bot]\ncontent_dir = "{content}"\n', encoding="utf-8")
     return subprocess.run(
         [sys.executable, "-m", "bot", "--config", str(config), "check-config"],
         cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
     )
 
 
-def test_a_malformed_exercise_file_is_named_with_its_field(tmp_path: Path) -> None:
-    shutil.copytree(REPO / "content", tmp_path / "content")
-    box = tmp_path / "content" / "exercises" / "box-breathing.toml"
-    box.write_text(box.read_text(encoding="utf-8").replace(
+def test_a_malformed_exercise_file_is_named_with_its_field(content: Path) -> None:
+    _replace_in(
+        content / "exercises" / "box-breathing.toml",
         '{ label = "Hold", seconds = 4 },\n    { label = "Breathe out"',
         '{ label = "Hold", seconds = "four" },\n    { label = "Breathe out"',
-    ), encoding="utf-8")
-    steps = tmp_path / "content" / "exercises" / "grounding-5-4-3-2-1.toml"
-    steps.write_text(steps.read_text(encoding="utf-8").replace('title = "Three things you can hear"\n', ""),
-                     encoding="utf-8")
+    )
+    steps = content / "exercises" / "grounding-5-4-3-2-1.toml"
+    _replace_in(steps, 'title = "Three things you can hear"\n', "")
 
-    result = _check_config(tmp_path)
+    result = _check_config(content)
 
     assert result.returncode == 1
     lines = result.stdout.splitlines()
@@ -41,25 +54,19 @@ def test_a_malformed_exercise_file_is_named_with_its_field(tmp_path: Path) -> No
     assert "2 problem(s) found" in result.stderr
 
 
-def test_the_shipped_content_passes_check_config(tmp_path: Path) -> None:
-    shutil.copytree(REPO / "content", tmp_path / "content")
-    result = _check_config(tmp_path)
+def test_the_shipped_content_passes_check_config(content: Path) -> None:
+    result = _check_config(content)
     assert result.returncode == 0, result.stdout
 
 
-def test_check_config_names_a_rating_left_unmarked_and_a_mistyped_kind(tmp_path: Path) -> None:
-    shutil.copytree(REPO / "content", tmp_path / "content")
-    record = tmp_path / "content" / "exercises" / "thought-record.toml"
-    text = record.read_text(encoding="utf-8")
+def test_check_config_names_a_rating_left_unmarked_and_a_mistyped_kind(content: Path) -> None:
+    record = content / "exercises" / "thought-record.toml"
     unmarked = 'placeholder = "A number from 0 to 100"\nrating = true\nmax_length = 3\n'
-    assert text.count(unmarked) == 2
-    record.write_text(text.replace(unmarked, 'placeholder = "A number from 0 to 100"\nmax_length = 3\n', 1),
-                      encoding="utf-8")
-    soothing = tmp_path / "content" / "exercises" / "self-soothing.toml"
-    soothing.write_text(soothing.read_text(encoding="utf-8").replace('kind = "steps"', 'kind = "step"'),
-                        encoding="utf-8")
+    assert record.read_text(encoding="utf-8").count(unmarked) == 2
+    _replace_in(record, unmarked, 'placeholder = "A number from 0 to 100"\nmax_length = 3\n', count=1)
+    _replace_in(content / "exercises" / "self-soothing.toml", 'kind = "steps"', 'kind = "step"')
 
-    result = _check_config(tmp_path)
+    result = _check_config(content)
 
     assert result.returncode == 1
     lines = result.stdout.splitlines()

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from bot.cogs.exercises import PacerTiming
+from tests.fakediscord.actors import Actor, InteractionResult
 from tests.fakediscord.harness import Harness
 
 CALLBACK = "POST /interactions/{webhook_id}/{webhook_token}/callback"
@@ -32,6 +33,13 @@ async def _wait_for_heading(hearth: Harness, message_id: int, heading: str, with
         return bool(embeds) and embeds[0].get("description", "").startswith(heading)
 
     await hearth.fake.wait_until(shows, timeout=within, what=f"the pacer to show {heading!r}")
+
+
+async def _first_breath(hearth: Harness, alice: Actor, name: str) -> InteractionResult:
+    """Start a breathing exercise and wait until its pacer shows the first breath in."""
+    started = await alice.slash("exercise", name=name)
+    await _wait_for_heading(hearth, started.message.id, "## Breathe in for 4")
+    return started
 
 
 async def test_box_breathing_edits_one_private_message_at_each_phase_on_time(hearth: Harness) -> None:
@@ -77,8 +85,7 @@ async def test_stop_ends_the_pacer_at_once_and_nothing_is_edited_afterwards(hear
     _use_timing(hearth, PacerTiming(scale=0.1, min_edit_interval=0.1))
     journal = hearth.fake.journal
     alice = hearth.actor("alice")
-    started = await alice.slash("exercise", name="breathing-4-7-8")
-    await _wait_for_heading(hearth, started.message.id, "## Breathe in for 4")
+    started = await _first_breath(hearth, alice, "breathing-4-7-8")
 
     stopped = await alice.click(started, label="Stop")
     assert stopped.type == 7
@@ -94,8 +101,7 @@ async def test_stopped_stays_the_last_word_when_an_edit_on_its_way_is_slow(heart
     _use_timing(hearth, PacerTiming(scale=0.1, min_edit_interval=0.1))
     journal = hearth.fake.journal
     alice = hearth.actor("alice")
-    started = await alice.slash("exercise", name="box-breathing")
-    await _wait_for_heading(hearth, started.message.id, "## Breathe in for 4")
+    started = await _first_breath(hearth, alice, "box-breathing")
     slow = hearth.fake.faults.delay(WEBHOOK_EDIT, seconds=0.8)
     await hearth.fake.wait_until(lambda: slow.hits == 1, timeout=2, what="a slow pacer edit")
 
@@ -226,8 +232,7 @@ async def test_a_group_pacer_keeps_inside_the_channel_edit_limit(hearth: Harness
 async def test_a_restart_tells_the_member_their_pacer_stopped(hearth: Harness) -> None:
     _use_timing(hearth, PacerTiming(scale=0.2, min_edit_interval=0.1))
     alice = hearth.actor("alice")
-    started = await alice.slash("exercise", name="box-breathing")
-    await _wait_for_heading(hearth, started.message.id, "## Breathe in for 4")
+    started = await _first_breath(hearth, alice, "box-breathing")
     await hearth.restart()
     shown = hearth.fake.message(started.message.id)
     assert shown.embeds[0]["description"].startswith(

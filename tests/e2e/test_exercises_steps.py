@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.slow_writes import slow_down_write
 from tests.fakediscord.harness import Harness
 
 
@@ -78,15 +79,9 @@ async def test_next_is_acknowledged_in_time_when_saving_the_step_is_slow(
     hearth: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sessions = hearth.bot.get_cog("Exercises").service.sessions  # type: ignore[union-attr]
-    move = sessions.move
-
-    async def slow_move(*args: Any, **kwargs: Any) -> bool:
-        await asyncio.sleep(3.5)  # a busy database holds the write past Discord's 3 seconds
-        return await move(*args, **kwargs)
-
     alice = hearth.actor("alice")
     started = await alice.slash("exercise", name="grounding-5-4-3-2-1")
-    monkeypatch.setattr(sessions, "move", slow_move)
+    move = slow_down_write(monkeypatch, sessions, "move")
     clicked = await alice.click(started, label="Next")
     assert clicked.type == 6 and clicked.latency < 3
     await clicked.reply(timeout=8)
@@ -134,6 +129,13 @@ ANSWERS = [
     {"A more balanced thought": "She is probably busy with exams; it isn't about me.",
      "The emotion now, from 0 to 100": "40"},
 ]
+
+
+async def answer_step(alice: Any, current: Any, answers: dict[str, str]) -> Any:
+    """Open the step's form, submit `answers` and wait until the exercise has moved on."""
+    moved = await (await alice.click(current, label="Answer")).submit(answers)
+    await moved.reply()
+    return moved
 
 
 async def test_a_full_thought_record_is_saved_to_the_journal(hearth: Harness) -> None:
@@ -187,8 +189,7 @@ async def test_starting_another_exercise_keeps_a_half_done_thought_record(hearth
     record = await alice.slash("exercise", name="thought-record")
     current = record
     for answers in ANSWERS[:2]:
-        current = await (await alice.click(current, label="Answer")).submit(answers)
-        await current.reply()
+        current = await answer_step(alice, current, answers)
 
     grounding = await alice.slash("exercise", name="grounding-5-4-3-2-1")
     assert "### Five things you can see" in _desc(grounding)
@@ -210,8 +211,7 @@ async def test_starting_another_exercise_keeps_a_half_done_thought_record(hearth
     assert _footer(resumed).startswith("Step 4 of 5")
     current = resumed
     for answers in ANSWERS[3:]:
-        current = await (await alice.click(current, label="Answer")).submit(answers)
-        await current.reply()
+        current = await answer_step(alice, current, answers)
     saved = _desc(current)
     assert saved.startswith("## Saved to your journal")
     assert "**Situation:** My friend read my message and didn't answer all evening." in saved
@@ -222,8 +222,7 @@ async def test_starting_another_exercise_keeps_a_half_done_thought_record(hearth
 async def test_stopping_a_thought_record_says_its_answers_are_deleted(hearth: Harness) -> None:
     alice = hearth.actor("alice")
     current = await alice.slash("exercise", name="thought-record")
-    current = await (await alice.click(current, label="Answer")).submit(ANSWERS[0])
-    await current.reply()
+    current = await answer_step(alice, current, ANSWERS[0])
     stopped = await alice.click(current, label="Stop")
     assert _desc(stopped) == (
         "## Stopped\nYour answers to this thought record have been deleted, and nothing was saved to your "
@@ -243,8 +242,7 @@ async def test_stopping_a_thought_record_says_its_answers_are_deleted(hearth: Ha
 async def test_back_in_a_thought_record_shows_the_earlier_answer_ready_to_change(hearth: Harness) -> None:
     alice = hearth.actor("alice")
     current = await alice.slash("exercise", name="thought-record")
-    current = await (await alice.click(current, label="Answer")).submit(ANSWERS[0])
-    await current.reply()
+    current = await answer_step(alice, current, ANSWERS[0])
     back = await alice.click(current, label="Back")
     assert "### The situation" in _desc(back)
     assert "My friend read my message" in _desc(back)
@@ -262,19 +260,13 @@ async def test_a_thought_record_survives_a_restart_with_its_form_open(hearth: Ha
     assert "### The automatic thought" in _desc(moved)
 
 
-async def _answer(alice: Any, current: Any, answers: dict[str, str]) -> Any:
-    moved = await (await alice.click(current, label="Answer")).submit(answers)
-    await moved.reply()
-    return moved
-
-
 async def test_crisis_words_in_a_thought_record_step_get_care_at_once_and_privately(
     hearth: Harness,
 ) -> None:
     await (await hearth.actor("mod").slash("setup", alerts_channel=hearth.channels["alerts"])).reply()
     alice = hearth.actor("alice")
-    current = await _answer(alice, await alice.slash("exercise", name="thought-record"), ANSWERS[0])
-    current = await _answer(alice, current, {"What went through your mind?": "I want to die."})
+    current = await answer_step(alice, await alice.slash("exercise", name="thought-record"), ANSWERS[0])
+    current = await answer_step(alice, current, {"What went through your mind?": "I want to die."})
     (care,) = await current.wait_followups(1)
     assert care.ephemeral and care.embeds[0]["title"] == "You're not alone"
     assert "carrying something really heavy" in care.text
@@ -291,7 +283,7 @@ async def test_crisis_words_in_a_thought_record_step_get_care_even_when_the_step
     from tests.e2e.test_busy_e2e import busy_database  # here: that module imports ANSWERS from this one
 
     alice = hearth.actor("alice")
-    current = await _answer(alice, await alice.slash("exercise", name="thought-record"), ANSWERS[0])
+    current = await answer_step(alice, await alice.slash("exercise", name="thought-record"), ANSWERS[0])
     opened = await alice.click(current, label="Answer")
     async with busy_database(hearth):
         failed = await opened.submit({"What went through your mind?": "I want to die."})
@@ -304,19 +296,19 @@ async def test_crisis_words_in_a_thought_record_step_get_care_even_when_the_step
 
 async def test_thought_record_care_is_offered_once_per_level(hearth: Harness) -> None:
     alice = hearth.actor("alice")
-    current = await _answer(alice, await alice.slash("exercise", name="thought-record"), ANSWERS[0])
-    current = await _answer(alice, current, {"What went through your mind?": "I feel so hopeless."})
+    current = await answer_step(alice, await alice.slash("exercise", name="thought-record"), ANSWERS[0])
+    current = await answer_step(alice, current, {"What went through your mind?": "I feel so hopeless."})
     (care,) = await current.wait_followups(1)
     assert "It sounds like things are hard" in care.text
 
     # The same worry again at the next step is not met with the same resources again ...
-    current = await _answer(alice, current, {"Which emotion?": "hopeless, I feel so hopeless",
-                                             "How strong, from 0 to 100?": "90"})
+    current = await answer_step(alice, current, {"Which emotion?": "hopeless, I feel so hopeless",
+                                                 "How strong, from 0 to 100?": "90"})
     await asyncio.sleep(0.3)
     assert current.followups == []
     # ... but words that worry more are.
-    current = await _answer(alice, current, {"Evidence that supports the thought": "I want to die.",
-                                             "Evidence that doesn't fit it": "None."})
+    current = await answer_step(alice, current, {"Evidence that supports the thought": "I want to die.",
+                                                 "Evidence that doesn't fit it": "None."})
     (care,) = await current.wait_followups(1)
     assert "carrying something really heavy" in care.text
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.slow_writes import slow_down_write
 from tests.e2e.test_busy_e2e import busy_database
 from tests.fakediscord.harness import Harness
 
@@ -154,18 +155,12 @@ async def test_deleting_an_entry_is_acknowledged_in_time_when_the_delete_is_slow
     hearth: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = hearth.bot.get_cog("Journal").service.store  # type: ignore[union-attr]
-    delete = store.delete
-
-    async def slow_delete(*args: Any, **kwargs: Any) -> bool:
-        await asyncio.sleep(3.5)  # a busy database holds the write past Discord's 3 seconds
-        return await delete(*args, **kwargs)
-
     alice = hearth.actor("alice")
     await _write(hearth, "alice", "A quiet evening, and I let myself rest.")
     listed = await (await alice.slash("journal entries")).reply()
     read = await alice.select(listed, [listed.selects[0]["options"][0]["value"]])
     confirm = await alice.click(read, label="Delete")
-    monkeypatch.setattr(store, "delete", slow_delete)
+    slow_down_write(monkeypatch, store, "delete")
     clicked = await alice.click(confirm, label="Delete for good")
     assert clicked.type == 6 and clicked.latency < 3
     await clicked.reply(timeout=8)

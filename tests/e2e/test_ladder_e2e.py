@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_busy_e2e import busy_database
+from tests.e2e.test_busy_e2e import busy_database, count
 from tests.fakediscord.harness import Harness
 
 
@@ -172,11 +172,6 @@ async def test_privacy_says_how_long_ladder_ratings_are_kept(hearth: Harness) ->
     )
 
 
-async def _count(hearth: Harness, table: str) -> int:
-    assert hearth.bot.db is not None
-    return int(await hearth.bot.db.fetchval(f"SELECT COUNT(*) FROM {table}"))
-
-
 async def test_a_try_logged_while_the_database_is_busy_is_answered_in_time_and_saved_once(
     hearth: Harness,
 ) -> None:
@@ -190,11 +185,11 @@ async def test_a_try_logged_while_the_database_is_busy_is_answered_in_time_and_s
         reply = await result.reply(timeout=8)
     assert reply.ephemeral and "very busy" in reply.text
     assert "before 50, after 30" in reply.text and "Nothing was saved" in reply.text
-    assert await _count(hearth, "ladder_logs") == 0
+    assert await count(hearth, "ladder_logs") == 0
 
     again = await alice.slash("ladder log", step=step, before=50, after=30)
     assert "Discomfort before: **50**, after: **30**." in (await again.reply()).text
-    assert await _count(hearth, "ladder_logs") == 1, "the try is logged once"
+    assert await count(hearth, "ladder_logs") == 1, "the try is logged once"
 
 
 async def test_a_step_removed_while_the_database_is_busy_is_answered_in_time_and_kept(
@@ -212,4 +207,4 @@ async def test_a_step_removed_while_the_database_is_busy_is_answered_in_time_and
 
     removed = await (await alice.slash("ladder remove", step=step)).reply()
     assert removed.content == "Removed **Share a worry with my sister** and its history from your ladder."
-    assert await _count(hearth, "ladder_steps") == 0
+    assert await count(hearth, "ladder_steps") == 0

@@ -3,39 +3,22 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
 from tests.e2e.privacy_helpers import needles, rows_mentioning
+from tests.e2e.sharing_helpers import set_up_sharing, share
 from tests.fakediscord.harness import Harness
 
-SHARE_FIELD = "What would you like to share?"
 EVERYDAY = "Today I told my sister something I had kept to myself for years, and she simply listened."
 CRISIS = "Honestly everyone would be better off without me, I don't want to be here anymore."
 
 
-async def _setup(hearth: Harness) -> None:
-    channels = hearth.channels
-    done = await hearth.actor("mod").slash(
-        "setup", sharing_channel=channels["sharing"], review_channel=channels["review"],
-        alerts_channel=channels["alerts"], region="UK",
-    )
-    await done.reply()
-
-
-async def _share(hearth: Harness, who: str, text: str) -> Any:
-    opened = await hearth.actor(who).slash("share")
-    submitted = await opened.submit({SHARE_FIELD: text})
-    await submitted.reply()
-    return submitted
-
-
 @pytest.mark.leak_scan
 async def test_a_crisis_share_gives_private_help_and_an_alert_that_cannot_identify(hearth: Harness) -> None:
-    await _setup(hearth)
+    await set_up_sharing(hearth, region="UK")
     alice = hearth.members["alice"]
-    result = await _share(hearth, "alice", CRISIS)
+    result = await share(hearth, "alice", CRISIS)
     await result.wait_followups(1)
     assert all(m.ephemeral for m in result.messages)
     assert "116 123" in result.text  # the server's region (UK) helplines, privately
@@ -50,7 +33,7 @@ async def test_a_crisis_share_gives_private_help_and_an_alert_that_cannot_identi
 
 
 async def test_a_journal_entry_never_alerts_even_when_concern_alerts_are_on(hearth: Harness) -> None:
-    await _setup(hearth)
+    await set_up_sharing(hearth, region="UK")
     await hearth.actor("mod").slash("safety alerts", level="concern")
     opened = await hearth.actor("bob").slash("journal write")
     saved = await opened.submit({"Your entry": "I want to kill myself some nights."})
@@ -62,9 +45,9 @@ async def test_a_journal_entry_never_alerts_even_when_concern_alerts_are_on(hear
 
 @pytest.mark.leak_scan
 async def test_erasing_deletes_real_shares_from_the_channel_when_asked(hearth: Harness) -> None:
-    await _setup(hearth)
-    await _share(hearth, "alice", EVERYDAY)
-    await _share(hearth, "bob", "I noticed I checked my partner's phone again, then stopped and breathed.")
+    await set_up_sharing(hearth, region="UK")
+    await share(hearth, "alice", EVERYDAY)
+    await share(hearth, "bob", "I noticed I checked my partner's phone again, then stopped and breathed.")
     alice_post, bob_post = hearth.fake.messages(hearth.channels["sharing"])
 
     exported = await (await hearth.actor("alice").slash("mydata export")).reply()
@@ -89,7 +72,7 @@ async def test_erasing_deletes_real_shares_from_the_channel_when_asked(hearth: H
 
 
 async def test_a_crisis_faq_question_gets_help_and_moderators_can_reach_out(hearth: Harness) -> None:
-    await _setup(hearth)
+    await set_up_sharing(hearth, region="UK")
     alice = hearth.members["alice"]
     result = await hearth.actor("alice").slash("faq", question="is there any reason to keep living")
     reply = await result.reply()
@@ -106,7 +89,7 @@ async def test_a_crisis_faq_question_gets_help_and_moderators_can_reach_out(hear
 
 
 async def test_a_crisis_note_in_a_personal_check_in_reaches_moderators_by_name_only(hearth: Harness) -> None:
-    await _setup(hearth)
+    await set_up_sharing(hearth, region="UK")
     carol = hearth.members["carol"]
     result = await hearth.actor("carol").slash("checkin", mood=1, note="I wish I was dead, honestly")
     assert result.ephemeral
@@ -127,7 +110,7 @@ async def test_a_crisis_note_in_a_personal_check_in_reaches_moderators_by_name_o
 async def test_concern_in_a_personal_check_in_note_alerts_only_when_the_server_chose_it(
     hearth: Harness,
 ) -> None:
-    await _setup(hearth)
+    await set_up_sharing(hearth, region="UK")
     bob, carol = hearth.members["bob"], hearth.members["carol"]
     first = await hearth.actor("bob").slash("checkin", mood=2, note="I feel so hopeless lately")
     care = await first.wait_followups(1)
@@ -145,7 +128,7 @@ async def test_concern_in_a_personal_check_in_note_alerts_only_when_the_server_c
 
 
 async def test_an_everyday_faq_question_gets_no_care_message(hearth: Harness) -> None:
-    await _setup(hearth)
+    await set_up_sharing(hearth, region="UK")
     question = "what is the difference between trust issues and caution"
     result = await hearth.actor("bob").slash("faq", question=question)
     reply = await result.reply()
@@ -155,13 +138,13 @@ async def test_an_everyday_faq_question_gets_no_care_message(hearth: Harness) ->
 
 @pytest.mark.leak_scan
 async def test_erase_after_using_every_feature_leaves_no_trace(hearth: Harness) -> None:
-    await _setup(hearth)
+    await set_up_sharing(hearth, region="UK")
     sent = await hearth.actor("alice").slash("checkin", mood=4, note="A calm day, walked by the river.")
     await sent.reply()
     opened = await hearth.actor("alice").slash("journal write")
     sent = await opened.submit({"Your entry": "I noticed I trusted a friend with a small thing today."})
     await sent.reply()
-    await _share(hearth, "alice", EVERYDAY)
+    await share(hearth, "alice", EVERYDAY)
     await (await hearth.actor("bob").slash("checkin", mood=3, note="Bob's own note.")).reply()
 
     exported = await (await hearth.actor("alice").slash("mydata export")).reply()

@@ -20,16 +20,18 @@ import pytest
 
 from bot.cogs.privacy import privacy_service
 from tests.e2e.leak_scan import LogCapture, assert_no_leaks
+from tests.e2e.sharing_helpers import (
+    CRISIS_TEXT,
+    OTHER_TEXT,
+    REPLY_FIELD,
+    SHARE_FIELD,
+    TEXT,
+    set_up_sharing,
+    share,
+)
 from tests.fakediscord.harness import Harness
 from tests.sharing_markdown import hidden_and_shown
 
-SHARE_FIELD = "What would you like to share?"
-WARNING_FIELD = "Content warning (optional)"
-TITLE_FIELD = "Title (optional)"
-REPLY_FIELD = "Your reply"
-TEXT = "Today I told my sister something I had kept to myself for years, and she simply listened."
-OTHER_TEXT = "I noticed I checked my partner's phone again, then stopped myself and breathed instead."
-CRISIS_TEXT = "I have decided to end my life this weekend and I have a plan."
 CONCERN_TEXT = "Some days I feel hopeless and like a burden to everyone around me."
 
 
@@ -39,34 +41,11 @@ pytestmark = pytest.mark.leak_scan
 @pytest.fixture
 async def sharing(hearth: Harness) -> Harness:
     """Set up the sharing, review and alerts channels (the module's leak scan runs afterwards)."""
-    channels = hearth.channels
-    done = await hearth.actor("mod").slash(
-        "setup",
-        sharing_channel=channels["sharing"],
-        review_channel=channels["review"],
-        alerts_channel=channels["alerts"],
-    )
-    await done.reply()
+    await set_up_sharing(hearth)
     return hearth
 
 
 # ----- helpers ---------------------------------------------------------------------------------
-
-
-async def share(
-    hearth: Harness, who: str, text: str = TEXT, *, title: str | None = None, warning: str | None = None
-) -> Any:
-    """Use /share and submit the modal; return the submission's result, once answered."""
-    opened = await hearth.actor(who).slash("share")
-    assert opened.modal.title == "Share anonymously"
-    values = {SHARE_FIELD: text}
-    if title:
-        values[TITLE_FIELD] = title
-    if warning:
-        values[WARNING_FIELD] = warning
-    submitted = await opened.submit(values)
-    await submitted.reply()
-    return submitted
 
 
 def posts(hearth: Harness, channel: str = "sharing") -> list[Any]:
@@ -95,11 +74,31 @@ async def reply_by_button(hearth: Harness, who: str, message: Any, text: str) ->
     return submitted
 
 
+async def held_for_review(hearth: Harness, who: str = "alice", text: str = TEXT, **details: str) -> Any:
+    """Turn review before posting on, and share as `who`; return the item moderators are shown."""
+    await (await hearth.actor("mod").slash("setup", vetting=True)).reply()
+    await share(hearth, who, text, **details)
+    return hearth.fake.last_message(hearth.channels["review"])
+
+
 async def approve_latest(hearth: Harness, moderator: str = "mod") -> Any:
     """Approve the newest review item as a moderator; return the review item."""
     item = hearth.fake.last_message(hearth.channels["review"])
     await (await hearth.actor(moderator, "review").click(item, label="Approve")).reply()
     return item
+
+
+async def delay_shares_by(hearth: Harness, seconds: int) -> Any:
+    """Turn on a random delay of up to 600 seconds, drawn as `seconds` for now; return the sharing cog."""
+    await (await hearth.actor("mod").slash("sharemod settings", delay_seconds=600)).reply()
+    cog = hearth.bot.get_cog("Sharing")
+    draw_delay(cog, seconds)
+    return cog
+
+
+def draw_delay(cog: Any, seconds: int) -> None:
+    """Make the random delay of the next shares come out as `seconds`."""
+    cog.service.rng.randint = lambda low, high: seconds
 
 
 def thread_posts(hearth: Harness, thread: Any) -> list[Any]:
@@ -386,8 +385,7 @@ async def test_a_blocked_author_is_refused_after_names_rotate_and_blocks_list_no
 
 async def test_the_audit_log_tells_an_erased_moderator_from_an_author(sharing: Harness) -> None:
     hearth = sharing
-    await (await hearth.actor("mod").slash("setup", vetting=True)).reply()
-    await share(hearth, "alice", TEXT)
+    await held_for_review(hearth)
     await approve_latest(hearth)
     mine = await hearth.actor("alice").slash("myshares")
     await mine.reply()
@@ -405,9 +403,7 @@ async def test_the_audit_log_tells_an_erased_moderator_from_an_author(sharing: H
 
 async def test_a_moderator_who_is_not_one_cannot_approve(sharing: Harness) -> None:
     hearth = sharing
-    await (await hearth.actor("mod").slash("setup", vetting=True)).reply()
-    await share(hearth, "alice", TEXT)
-    item = hearth.fake.last_message(hearth.channels["review"])
+    item = await held_for_review(hearth)
     refused = await hearth.actor("mod2", "review").click(item, label="Approve")
     assert refused.ephemeral and "moderators" in refused.text
     assert posts(hearth) == []
@@ -568,35 +564,31 @@ async def test_the_random_delay_holds_a_share_back_then_posts_it(sharing: Harnes
     hearth = sharing
     too_long = await hearth.actor("mod").slash("sharemod settings", delay_seconds=601)
     assert "at most 600 seconds" in (await too_long.reply()).text
-    await (await hearth.actor("mod").slash("sharemod settings", delay_seconds=600)).reply()
-    cog = hearth.bot.get_cog("Sharing")
-    cog.service.rng.randint = lambda low, high: 300  # type: ignore[method-assign,union-attr]
+    cog = await delay_shares_by(hearth, 300)
     result = await share(hearth, "alice", TEXT)
     assert "within about 5 minutes" in result.text
     assert posts(hearth) == []
-    assert await cog.post_due() == 0  # type: ignore[union-attr]
+    assert await cog.post_due() == 0
     hearth.clock.advance(seconds=301)
-    assert await cog.post_due() == 1  # type: ignore[union-attr]
+    assert await cog.post_due() == 1
     assert len(posts(hearth)) == 1
-    assert await cog.post_due() == 0, "posted exactly once"  # type: ignore[union-attr]
+    assert await cog.post_due() == 0, "posted exactly once"
 
 
 @pytest.mark.hearth_config(sharing={"max_delay_seconds": 600})
 async def test_no_button_or_number_tells_which_share_was_written_first(sharing: Harness) -> None:
     hearth = sharing
-    await (await hearth.actor("mod").slash("sharemod settings", delay_seconds=600)).reply()
-    cog = hearth.bot.get_cog("Sharing")
-    cog.service.rng.randint = lambda low, high: 500  # type: ignore[union-attr]
+    cog = await delay_shares_by(hearth, 500)
     await share(hearth, "alice", TEXT)  # written first, shown last
     hearth.clock.advance(seconds=20)
-    cog.service.rng.randint = lambda low, high: 0  # type: ignore[union-attr]
+    draw_delay(cog, 0)
     await share(hearth, "bob", OTHER_TEXT)
     [bobs_post] = posts(hearth)
     await reply_by_button(hearth, "carol", bobs_post, "Thank you for writing this.")
     bobs_list = await (await hearth.actor("bob").slash("myshares")).reply()
     assert "**#1** · share" in bobs_list.text, "members number their own items, 1, 2, 3"
     hearth.clock.advance(seconds=481)
-    assert await cog.post_due() == 1  # type: ignore[union-attr]
+    assert await cog.post_due() == 1
     alices_post = posts(hearth)[-1]
 
     ids = [str(row["id"]) for row in await hearth.bot.db.fetchall("SELECT id FROM sharing_posts")]
@@ -616,12 +608,10 @@ async def test_no_button_or_number_tells_which_share_was_written_first(sharing: 
 @pytest.mark.hearth_config(sharing={"max_delay_seconds": 600})
 async def test_a_waiting_share_is_not_posted_once_its_author_is_blocked(sharing: Harness) -> None:
     hearth = sharing
-    await (await hearth.actor("mod").slash("sharemod settings", delay_seconds=600)).reply()
-    cog = hearth.bot.get_cog("Sharing")
-    cog.service.rng.randint = lambda low, high: 300  # type: ignore[union-attr]
+    cog = await delay_shares_by(hearth, 300)
     waiting = await share(hearth, "alice", TEXT)
     assert "within about 5 minutes" in waiting.text
-    cog.service.rng.randint = lambda low, high: 0  # type: ignore[union-attr]
+    draw_delay(cog, 0)
     await share(hearth, "alice", OTHER_TEXT)
     [posted] = posts(hearth)
     menu = await hearth.actor("mod", "sharing").message_command("Moderate anonymous post", posted)
@@ -629,7 +619,7 @@ async def test_a_waiting_share_is_not_posted_once_its_author_is_blocked(sharing:
     await (await blocking.submit({"Reason (only moderators see it)": "harassment"})).reply()
     review_before = len(hearth.fake.messages(hearth.channels["review"]))
     hearth.clock.advance(seconds=301)
-    assert await cog.post_due() == 0  # type: ignore[union-attr]
+    assert await cog.post_due() == 0
     assert posts(hearth) == [posted], "the waiting share never goes up"
     assert len(hearth.fake.messages(hearth.channels["review"])) == review_before, "moderators learn nothing"
     mine = await (await hearth.actor("alice").slash("myshares")).reply()
@@ -640,9 +630,7 @@ async def test_a_waiting_share_is_not_posted_once_its_author_is_blocked(sharing:
 async def test_a_care_alert_for_a_delayed_share_waits_for_the_post(sharing: Harness) -> None:
     hearth = sharing
     await (await hearth.actor("mod").slash("safety alerts", level="concern")).reply()
-    await (await hearth.actor("mod").slash("sharemod settings", delay_seconds=600)).reply()
-    cog = hearth.bot.get_cog("Sharing")
-    cog.service.rng.randint = lambda low, high: 300  # type: ignore[union-attr]
+    cog = await delay_shares_by(hearth, 300)
     alerts = hearth.channels["alerts"]
     before = len(hearth.fake.messages(alerts))
     result = await share(hearth, "alice", CONCERN_TEXT)
@@ -650,7 +638,7 @@ async def test_a_care_alert_for_a_delayed_share_waits_for_the_post(sharing: Harn
     assert "You're not alone" in result.text and "When your post appears" in result.text
     assert len(hearth.fake.messages(alerts)) == before, "no alert yet: it would show when it was written"
     hearth.clock.advance(seconds=301)
-    assert await cog.post_due() == 1  # type: ignore[union-attr]
+    assert await cog.post_due() == 1
     [posted] = posts(hearth)
     alert = hearth.fake.last_message(alerts)
     assert "may be struggling" in alert.text and posted.jump_url.rsplit("/", 1)[1] in json.dumps(alert.embeds)
@@ -658,9 +646,7 @@ async def test_a_care_alert_for_a_delayed_share_waits_for_the_post(sharing: Harn
 
 async def test_erasing_before_a_decision_withdraws_the_review_item(sharing: Harness) -> None:
     hearth = sharing
-    await (await hearth.actor("mod").slash("setup", vetting=True)).reply()
-    await share(hearth, "alice", TEXT, title="A long-kept secret")
-    item = hearth.fake.last_message(hearth.channels["review"])
+    item = await held_for_review(hearth, title="A long-kept secret")
     assert TEXT in item.text and item.buttons
     await privacy_service(hearth.bot).erase(
         hearth.members["alice"].id, hearth.clock.now(), delete_posts=False, guild_ids=[hearth.guild.id]
@@ -735,8 +721,7 @@ async def test_two_hundred_members_share_at_once(sharing: Harness) -> None:
 
 async def test_decision_dms_only_when_the_member_turned_them_on(sharing: Harness) -> None:
     hearth = sharing
-    await (await hearth.actor("mod").slash("setup", vetting=True)).reply()
-    await share(hearth, "bob", TEXT)
+    await held_for_review(hearth, "bob")
     await approve_latest(hearth)
     assert hearth.fake.dm_messages(hearth.members["bob"]) == [], "no DM unless asked for"
 
@@ -797,9 +782,7 @@ async def test_held_items_go_to_the_alerts_channel_without_a_review_channel(shar
 
 async def test_pending_posts_again_only_the_review_items_that_are_missing(sharing: Harness) -> None:
     hearth = sharing
-    await (await hearth.actor("mod").slash("setup", vetting=True)).reply()
-    await share(hearth, "alice", TEXT)
-    first = hearth.fake.last_message(hearth.channels["review"])
+    first = await held_for_review(hearth)
     listed = await (await hearth.actor("mod").slash("sharemod pending")).reply()
     assert "1 already in place, 0 posted again" in listed.text
     assert hearth.fake.last_message(hearth.channels["review"]).id == first.id, "no second copy"
@@ -1017,9 +1000,7 @@ async def test_forms_opened_before_a_restart_still_submit_after_it(sharing: Harn
 
 async def test_a_moderators_forms_survive_a_restart_and_check_the_moderator_again(sharing: Harness) -> None:
     hearth = sharing
-    await (await hearth.actor("mod").slash("setup", vetting=True)).reply()
-    await share(hearth, "alice", TEXT)
-    item = hearth.fake.last_message(hearth.channels["review"])
+    item = await held_for_review(hearth)
     rejecting = await hearth.actor("mod", "review").click(item, label="Reject")
     await hearth.restart()
     done = await rejecting.submit({"Reason (the author can see it)": "Not this one."})
@@ -1107,11 +1088,7 @@ async def test_the_clean_up_runs_soon_after_a_start_and_catches_up_a_missed_day(
     from datetime import UTC, datetime, timedelta
 
     hearth = sharing
-    await (await hearth.actor("mod").slash("setup", vetting=True)).reply()
-    await share(hearth, "alice", TEXT)
-    opened = await hearth.actor("mod", "review").click(
-        hearth.fake.last_message(hearth.channels["review"]), label="Reject"
-    )
+    opened = await hearth.actor("mod", "review").click(await held_for_review(hearth), label="Reject")
     await (await opened.submit({"Reason (the author can see it)": "Not this one."})).reply()
     await share(hearth, "bob", OTHER_TEXT)
     opened = await hearth.actor("mod", "review").click(

@@ -17,7 +17,7 @@ from bot.content_areas.prompts import load_prompts
 from bot.services.checkin_runner import CheckinRunner, DeliveryError, Failure, Pacer, run_pool
 from bot.services.checkins import CheckinService, Tally
 from bot.storage.checkins import CheckinStore, OccurrenceRow, ReminderRow
-from bot.storage.crypto import Keyring, generate_master_key
+from bot.storage.crypto import Keyring
 from bot.storage.db import Database
 from tests.storage.checkin_helpers import claim_all
 
@@ -89,17 +89,8 @@ class RecordingPoster:
 
 
 @pytest.fixture
-async def db(tmp_path: Path):
-    database = await Database.open(tmp_path / "hearth.db")
-    await database.migrate()
-    yield database
-    await database.close()
-
-
-@pytest.fixture
-def service(db: Database) -> CheckinService:
+def service(db: Database, keyring: Keyring) -> CheckinService:
     _, prompts = load_prompts(ContentReader(CONTENT))
-    keyring = Keyring.parse(generate_master_key())
     return CheckinService(
         CheckinStore(db, keyring), CheckinSettings(), prompts, exercise_ids=["box-breathing"]
     )

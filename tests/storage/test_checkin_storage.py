@@ -14,10 +14,11 @@ from bot.errors import UserFacingError
 from bot.services.checkins import CheckinClosedError, CheckinService
 from bot.services.identity import ban_key_for
 from bot.storage.checkins import CheckinStore, erase_member, export_member
-from bot.storage.crypto import Keyring, generate_master_key
+from bot.storage.crypto import Keyring
 from bot.storage.db import Database
 from bot.storage.personal import REGISTRY, MemberRef
 from tests.storage.checkin_helpers import claim_all
+from tests.storage.migration_helpers import older_database
 
 CONTENT = Path(__file__).resolve().parents[2] / "content"
 GUILD = 111
@@ -27,19 +28,6 @@ ALICE, BOB, CARA = 1001, 1002, 1003
 
 def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
-
-
-@pytest.fixture
-async def db(tmp_path: Path):
-    database = await Database.open(tmp_path / "hearth.db")
-    await database.migrate()
-    yield database
-    await database.close()
-
-
-@pytest.fixture
-def keyring() -> Keyring:
-    return Keyring.parse(generate_master_key())
 
 
 @pytest.fixture
@@ -316,16 +304,9 @@ async def test_notes_kept_by_an_older_hearth_move_to_per_check_in_keys(
     tmp_path: Path, keyring: Keyring
 ) -> None:
     """The migration renames the old table; the check-ins area moves its rows at start."""
-    from bot.storage.db import MIGRATIONS_DIR, available_migrations
+    from bot.storage.db import MIGRATIONS_DIR
 
-    older = tmp_path / "older"
-    older.mkdir()
-    for number, path in available_migrations():
-        if number < 14:
-            (older / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
-    db = await Database.open(tmp_path / "old.db")
-    try:
-        await db.migrate(older)
+    async with older_database(tmp_path, before=14) as db:
         nine, nine_pm = "2026-05-01T09:00:00+00:00", "2026-05-01T21:00:00+00:00"
         await db.execute(
             "INSERT INTO checkin_occurrences (id, guild_id, channel_id, kind, title, scheduled_for, state, "
@@ -351,8 +332,6 @@ async def test_notes_kept_by_an_older_hearth_move_to_per_check_in_keys(
         assert "checkin_anonymous_notes_legacy" not in tables
         dump = " ".join(str(v) for v in tuple(await db.fetchone("SELECT * FROM checkin_anonymous_notes")))
         assert key not in dump and "5555" not in dump and "10:11" not in dump
-    finally:
-        await db.close()
 
 
 async def test_claims_come_in_a_small_first_batch_then_hundreds(service: CheckinService) -> None:

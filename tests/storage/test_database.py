@@ -13,14 +13,6 @@ from bot.storage.db import Database, available_migrations, backup_file, from_db_
 from bot.storage.settings import SettingsStore
 
 
-@pytest.fixture
-async def db(tmp_path: Path):
-    database = await Database.open(tmp_path / "hearth.db")
-    await database.migrate()
-    yield database
-    await database.close()
-
-
 async def test_pragmas(db: Database) -> None:
     assert (await db.fetchval("PRAGMA journal_mode")).lower() == "wal"
     assert await db.fetchval("PRAGMA foreign_keys") == 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from bot.services.exercises import (
 )
 from bot.services.journal import EntryNotFoundError, JournalService
 from bot.services.ladder import LadderService, StepNotFoundError
-from bot.storage.crypto import Keyring, generate_master_key
+from bot.storage.crypto import Keyring
 from bot.storage.db import Database
 from bot.storage.exercises import ExerciseSessionStore
 from bot.storage.journal import JournalStore
@@ -31,19 +30,6 @@ from bot.storage.personal import REGISTRY, MemberRef
 CONTENT = Path(__file__).resolve().parents[2] / "content"
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
 GUILD, ALICE, BOB = 100, 1001, 1002
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "hearth.db")
-    await database.migrate()
-    yield database
-    await database.close()
-
-
-@pytest.fixture
-def keyring() -> Keyring:
-    return Keyring.parse(generate_master_key())
 
 
 @pytest.fixture

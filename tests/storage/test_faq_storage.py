@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 from bot.content import check_content
 from bot.errors import UserFacingError
 from bot.services.faq import FaqService, ImportProblems, Origin, Verdict
-from bot.storage.crypto import Keyring, generate_master_key
+from bot.storage.crypto import Keyring
 from bot.storage.db import Database
 from bot.storage.faq import FaqStore
 from bot.storage.privacy import RETENTION_RULES, SENSITIVE_COLUMNS, purge_guild
@@ -23,17 +22,9 @@ GUILD, OTHER = 111, 222
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "hearth.db")
-    await database.migrate()
-    yield database
-    await database.close()
-
-
-@pytest.fixture
-def service(db: Database) -> FaqService:
+def service(db: Database, keyring: Keyring) -> FaqService:
     content, _ = check_content(CONTENT)
-    store = FaqStore(db, Keyring.parse(generate_master_key()))
+    store = FaqStore(db, keyring)
     return FaqService(content.parts["faq"], store, misses_days=90)
 
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from bot.services.notices import NoticeBoard
-from bot.storage.crypto import Keyring, generate_master_key
+from bot.storage.crypto import Keyring
 from bot.storage.db import Database
 from bot.storage.notices import NoticeStore
 from bot.storage.personal import REGISTRY, MemberRef
@@ -19,11 +17,8 @@ GUILD, CHANNEL, MEMBER = 10, 20, 30
 
 
 @pytest.fixture
-async def board(tmp_path: Path) -> AsyncIterator[NoticeBoard]:
-    database = await Database.open(tmp_path / "hearth.db")
-    await database.migrate()
-    yield NoticeBoard(NoticeStore(database, Keyring.parse(generate_master_key())))
-    await database.close()
+def board(db: Database, keyring: Keyring) -> NoticeBoard:
+    return NoticeBoard(NoticeStore(db, keyring))
 
 
 async def test_a_trouble_is_kept_once_until_it_ends(board: NoticeBoard) -> None:

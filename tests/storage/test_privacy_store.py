@@ -29,25 +29,17 @@ NOTE = "diary.body"
 
 
 @pytest.fixture
-def keyring() -> Keyring:
-    return Keyring.parse(generate_master_key())
-
-
-@pytest.fixture
-async def db(tmp_path: Path):
-    database = await Database.open(tmp_path / "hearth.db")
-    await database.migrate()
-    # A stand-in area: named notes (encrypted) and anonymous posts found by ban key.
-    await database.execute(
+async def db(db: Database) -> Database:
+    """The migrated database with a stand-in area: sealed named notes, and anonymous posts by ban key."""
+    await db.execute(
         "CREATE TABLE diary (id INTEGER PRIMARY KEY, guild_id INTEGER, user_id INTEGER, body TEXT, "
         "created_at TEXT)"
     )
-    await database.execute(
+    await db.execute(
         "CREATE TABLE anon_posts (id INTEGER PRIMARY KEY, guild_id INTEGER, ban_key TEXT, "
         "channel_id INTEGER, message_id INTEGER, created_at TEXT)"
     )
-    yield database
-    await database.close()
+    return db
 
 
 async def _export(db: Database, keyring: Keyring, member: MemberRef) -> dict[str, Any]:

@@ -15,14 +15,6 @@ NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
 
 @pytest.fixture
-async def db(tmp_path: Path):
-    database = await Database.open(tmp_path / "hearth.db")
-    await database.migrate()
-    yield database
-    await database.close()
-
-
-@pytest.fixture
 def service(db: Database) -> SafetyService:
     return build_safety_service(load_content(CONTENT), db)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,10 +15,11 @@ from bot.errors import UserFacingError
 from bot.services.identity import ban_key_for
 from bot.services.sharing import FLAG_CRISIS, FLAG_SAFETY_DOWN, Outcome, SharingService
 from bot.storage.crypto import DecryptionError, Keyring, generate_master_key
-from bot.storage.db import Database, available_migrations
+from bot.storage.db import Database
 from bot.storage.personal import REGISTRY, MemberRef
 from bot.storage.privacy import RETENTION_RULES, purge_older_than
 from bot.storage.sharing import BODY_CONTEXT, SharingStore
+from tests.storage.migration_helpers import older_database
 
 GUILD = 5550001
 AUTHOR = 771234567890123456
@@ -40,19 +40,6 @@ class FakeAssessment:
 
 CALM = FakeAssessment("none")
 CRISIS = FakeAssessment("crisis")
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "hearth.db")
-    await database.migrate()
-    yield database
-    await database.close()
-
-
-@pytest.fixture
-def keyring() -> Keyring:
-    return Keyring.parse(generate_master_key())
 
 
 def make_service(db: Database, keyring: Keyring, **settings: int) -> SharingService:
@@ -565,14 +552,7 @@ async def test_an_erasure_leaves_only_the_review_messages_to_withdraw(
 async def test_blocks_an_older_hearth_kept_under_ban_keys_move_to_block_keys(
     tmp_path: Path, keyring: Keyring
 ) -> None:
-    before = tmp_path / "before-0013"
-    before.mkdir()
-    for number, path in available_migrations():
-        if number < 13:
-            (before / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
-    database = await Database.open(tmp_path / "old.db")
-    try:
-        await database.migrate(before)
+    async with older_database(tmp_path, before=13) as database:
         ban_key = ban_key_for(keyring, GUILD, AUTHOR)
         await database.execute(
             "INSERT INTO sharing_blocks (id, guild_id, ban_key, reason, created_by, created_at, expires_at) "
@@ -588,5 +568,3 @@ async def test_blocks_an_older_hearth_kept_under_ban_keys_move_to_block_keys(
         assert ban_key not in str(await all_sharing_values(database))
         refused = await share(service)
         assert refused.outcome is Outcome.REFUSED
-    finally:
-        await database.close()

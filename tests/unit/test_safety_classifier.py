@@ -303,25 +303,6 @@ SECOND_EVERYDAY = [
 ]
 
 
-def test_second_round_figures(book: PhraseBook, capsys: pytest.CaptureFixture[str]) -> None:
-    crisis_hits = [t for t in SECOND_CRISIS if level_of(book, t) is CRISIS]
-    care = SECOND_CRISIS + SECOND_CONCERN
-    care_hits = [t for t in care if level_of(book, t) is not NONE]
-    false_positives = [t for t in SECOND_EVERYDAY if level_of(book, t) is not NONE]
-    with capsys.disabled():
-        print(
-            f"\nsafety classifier, second round: crisis recall {len(crisis_hits)}/{len(SECOND_CRISIS)} "
-            f"= {len(crisis_hits) / len(SECOND_CRISIS):.1%}; care recall {len(care_hits)}/{len(care)} "
-            f"= {len(care_hits) / len(care):.1%}; false positives {len(false_positives)}/"
-            f"{len(SECOND_EVERYDAY)} = {len(false_positives) / len(SECOND_EVERYDAY):.1%}"
-        )
-        print("  missed crisis:", sorted(set(SECOND_CRISIS) - set(crisis_hits)))
-        print("  missed care:", sorted(set(care) - set(care_hits)))
-        print("  false positives:", false_positives)
-    assert len(crisis_hits) / len(SECOND_CRISIS) >= 0.85
-    assert len(false_positives) / len(SECOND_EVERYDAY) <= 0.05
-
-
 # A third round, written after tuning on the first two. Before the list was tuned on it, it
 # measured: crisis recall 10/20 (50%), care recall 17/30 (57%), false positives 0/30.
 THIRD_CRISIS = [
@@ -392,20 +373,35 @@ THIRD_EVERYDAY = [
 ]
 
 
-def test_third_round_figures(book: PhraseBook, capsys: pytest.CaptureFixture[str]) -> None:
-    crisis_hits = [t for t in THIRD_CRISIS if level_of(book, t) is CRISIS]
-    care = THIRD_CRISIS + THIRD_CONCERN
+@pytest.mark.parametrize(
+    ("name", "crisis", "concern", "everyday", "least_crisis_recall"),
+    [
+        pytest.param("second", SECOND_CRISIS, SECOND_CONCERN, SECOND_EVERYDAY, 0.85, id="second"),
+        pytest.param("third", THIRD_CRISIS, THIRD_CONCERN, THIRD_EVERYDAY, 0.95, id="third"),
+    ],
+)
+def test_a_later_round_meets_its_targets(
+    book: PhraseBook,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    crisis: list[str],
+    concern: list[str],
+    everyday: list[str],
+    least_crisis_recall: float,
+) -> None:
+    crisis_hits = [t for t in crisis if level_of(book, t) is CRISIS]
+    care = crisis + concern
     care_hits = [t for t in care if level_of(book, t) is not NONE]
-    false_positives = [t for t in THIRD_EVERYDAY if level_of(book, t) is not NONE]
+    false_positives = [t for t in everyday if level_of(book, t) is not NONE]
     with capsys.disabled():
         print(
-            f"\nsafety classifier, third round: crisis recall {len(crisis_hits)}/{len(THIRD_CRISIS)} "
-            f"= {len(crisis_hits) / len(THIRD_CRISIS):.1%}; care recall {len(care_hits)}/{len(care)} "
+            f"\nsafety classifier, {name} round: crisis recall {len(crisis_hits)}/{len(crisis)} "
+            f"= {len(crisis_hits) / len(crisis):.1%}; care recall {len(care_hits)}/{len(care)} "
             f"= {len(care_hits) / len(care):.1%}; false positives {len(false_positives)}/"
-            f"{len(THIRD_EVERYDAY)} = {len(false_positives) / len(THIRD_EVERYDAY):.1%}"
+            f"{len(everyday)} = {len(false_positives) / len(everyday):.1%}"
         )
-        print("  missed crisis:", sorted(set(THIRD_CRISIS) - set(crisis_hits)))
+        print("  missed crisis:", sorted(set(crisis) - set(crisis_hits)))
         print("  missed care:", sorted(set(care) - set(care_hits)))
         print("  false positives:", false_positives)
-    assert len(crisis_hits) / len(THIRD_CRISIS) >= 0.95
-    assert len(false_positives) / len(THIRD_EVERYDAY) <= 0.05
+    assert len(crisis_hits) / len(crisis) >= least_crisis_recall
+    assert len(false_positives) / len(everyday) <= 0.05

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -32,114 +33,105 @@ def daily(at: time, zone: str) -> Recurrence:
     return Recurrence(at, EVERY_DAY, ZoneInfo(zone))
 
 
-# (zone, spring-forward date, a time in the gap, the shifted wall time, its UTC instant,
-#  fall-back date, a time in the repeated span, the UTC instant of its first occurrence,
-#  the UTC instant of its second occurrence)
+@dataclass(frozen=True)
+class DstCase:
+    """One zone's two clock changes in 2026."""
+
+    zone: str
+    spring: date  # the day the clocks go forward
+    gap_time: time  # a wall time skipped that day
+    shifted: time  # the wall time it is shifted to
+    gap_instant: datetime  # the UTC instant of the shifted time
+    fall: date  # the day the clocks go back
+    repeat_time: time  # a wall time that happens twice that day
+    first: datetime  # the UTC instant of its first occurrence
+    second: datetime  # the UTC instant of its second occurrence
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.zone)
+
+
 CASES = [
     pytest.param(
-        "America/New_York",
-        date(2026, 3, 8),
-        time(2, 30),
-        time(3, 30),
-        utc(2026, 3, 8, 7, 30),
-        date(2026, 11, 1),
-        time(1, 30),
-        utc(2026, 11, 1, 5, 30),
-        utc(2026, 11, 1, 6, 30),
+        DstCase("America/New_York",
+                spring=date(2026, 3, 8), gap_time=time(2, 30), shifted=time(3, 30),
+                gap_instant=utc(2026, 3, 8, 7, 30),
+                fall=date(2026, 11, 1), repeat_time=time(1, 30),
+                first=utc(2026, 11, 1, 5, 30), second=utc(2026, 11, 1, 6, 30)),
         id="new-york",
     ),
     pytest.param(
-        "Europe/Berlin",
-        date(2026, 3, 29),
-        time(2, 30),
-        time(3, 30),
-        utc(2026, 3, 29, 1, 30),
-        date(2026, 10, 25),
-        time(2, 30),
-        utc(2026, 10, 25, 0, 30),
-        utc(2026, 10, 25, 1, 30),
+        DstCase("Europe/Berlin",
+                spring=date(2026, 3, 29), gap_time=time(2, 30), shifted=time(3, 30),
+                gap_instant=utc(2026, 3, 29, 1, 30),
+                fall=date(2026, 10, 25), repeat_time=time(2, 30),
+                first=utc(2026, 10, 25, 0, 30), second=utc(2026, 10, 25, 1, 30)),
         id="berlin",
     ),
     pytest.param(
         # Lord Howe Island moves its clocks by 30 minutes: 02:00 -> 02:30 in October,
         # and 02:00 -> 01:30 in April.
-        "Australia/Lord_Howe",
-        date(2026, 10, 4),
-        time(2, 15),
-        time(2, 45),
-        utc(2026, 10, 3, 15, 45),
-        date(2026, 4, 5),
-        time(1, 45),
-        utc(2026, 4, 4, 14, 45),
-        utc(2026, 4, 4, 15, 15),
+        DstCase("Australia/Lord_Howe",
+                spring=date(2026, 10, 4), gap_time=time(2, 15), shifted=time(2, 45),
+                gap_instant=utc(2026, 10, 3, 15, 45),
+                fall=date(2026, 4, 5), repeat_time=time(1, 45),
+                first=utc(2026, 4, 4, 14, 45), second=utc(2026, 4, 4, 15, 15)),
         id="lord-howe",
     ),
 ]
 
 
-@pytest.mark.parametrize(
-    ("zone", "spring", "gap_time", "shifted", "gap_instant", "fall", "repeat_time", "first", "second"),
-    CASES,
-)
+@pytest.mark.parametrize("case", CASES)
 class TestDaylightSaving:
-    def test_a_time_in_the_gap_is_shifted_forward_by_the_gap(
-        self, zone, spring, gap_time, shifted, gap_instant, fall, repeat_time, first, second
-    ) -> None:
-        resolved = resolve_local(spring, gap_time, ZoneInfo(zone))
+    def test_a_time_in_the_gap_is_shifted_forward_by_the_gap(self, case: DstCase) -> None:
+        resolved = resolve_local(case.spring, case.gap_time, case.tz)
         assert resolved.kind is LocalTimeKind.GAP
-        assert resolved.shifted_to == shifted
-        assert resolved.instant == gap_instant
-        assert resolved.instant.astimezone(ZoneInfo(zone)).time() == shifted
+        assert resolved.shifted_to == case.shifted
+        assert resolved.instant == case.gap_instant
+        assert resolved.instant.astimezone(case.tz).time() == case.shifted
 
-    def test_spring_forward_day_fires_once_at_the_shifted_time(
-        self, zone, spring, gap_time, shifted, gap_instant, fall, repeat_time, first, second
-    ) -> None:
-        recurrence = daily(gap_time, zone)
-        start = datetime.combine(spring - timedelta(days=1), time(12), tzinfo=ZoneInfo(zone))
-        end = datetime.combine(spring + timedelta(days=1), time(12), tzinfo=ZoneInfo(zone))
+    def test_spring_forward_day_fires_once_at_the_shifted_time(self, case: DstCase) -> None:
+        recurrence = daily(case.gap_time, case.zone)
+        start = datetime.combine(case.spring - timedelta(days=1), time(12), tzinfo=case.tz)
+        end = datetime.combine(case.spring + timedelta(days=1), time(12), tzinfo=case.tz)
         fired = list(recurrence.between(start.astimezone(UTC), end.astimezone(UTC)))
-        assert fired.count(gap_instant) == 1
+        assert fired.count(case.gap_instant) == 1
         assert len(fired) == 2  # the gap day and the day after: one each
-        assert recurrence.next_after(start.astimezone(UTC)) == gap_instant
+        assert recurrence.next_after(start.astimezone(UTC)) == case.gap_instant
 
-    def test_a_repeated_time_fires_once_at_its_first_occurrence(
-        self, zone, spring, gap_time, shifted, gap_instant, fall, repeat_time, first, second
-    ) -> None:
-        resolved = resolve_local(fall, repeat_time, ZoneInfo(zone))
+    def test_a_repeated_time_fires_once_at_its_first_occurrence(self, case: DstCase) -> None:
+        resolved = resolve_local(case.fall, case.repeat_time, case.tz)
         assert resolved.kind is LocalTimeKind.REPEATED
-        assert resolved.instant == first
-        recurrence = daily(repeat_time, zone)
-        start = first - timedelta(hours=12)
-        fired = list(recurrence.between(start, first + timedelta(hours=20)))
-        assert fired == [first]
+        assert resolved.instant == case.first
+        recurrence = daily(case.repeat_time, case.zone)
+        start = case.first - timedelta(hours=12)
+        fired = list(recurrence.between(start, case.first + timedelta(hours=20)))
+        assert fired == [case.first]
         # Asked just after the first 01:30, the next run is the following day, not the second 01:30.
-        following = recurrence.next_after(first)
-        assert following != second
-        assert following.astimezone(ZoneInfo(zone)).date() == fall + timedelta(days=1)
-        assert following.astimezone(ZoneInfo(zone)).time() == repeat_time
+        following = recurrence.next_after(case.first)
+        assert following != case.second
+        assert following.astimezone(case.tz).date() == case.fall + timedelta(days=1)
+        assert following.astimezone(case.tz).time() == case.repeat_time
 
-    def test_a_year_of_daily_times_gives_exactly_one_instant_per_day(
-        self, zone, spring, gap_time, shifted, gap_instant, fall, repeat_time, first, second
-    ) -> None:
-        for at in (gap_time, repeat_time, time(0, 0), time(12, 0), time(23, 45)):
-            recurrence = daily(at, zone)
+    def test_a_year_of_daily_times_gives_exactly_one_instant_per_day(self, case: DstCase) -> None:
+        for at in (case.gap_time, case.repeat_time, time(0, 0), time(12, 0), time(23, 45)):
+            recurrence = daily(at, case.zone)
             start = utc(2026, 1, 1)
             fired = list(recurrence.between(start, start + timedelta(days=365)))
-            local_days = [f.astimezone(ZoneInfo(zone)).date() for f in fired]
+            local_days = [f.astimezone(case.tz).date() for f in fired]
             assert len(set(local_days)) == len(local_days), f"{at} fired twice on a day"
             assert fired == sorted(fired)
             assert len(fired) in (365, 366)
 
-    def test_the_moderator_is_told_about_both_changes(
-        self, zone, spring, gap_time, shifted, gap_instant, fall, repeat_time, first, second
-    ) -> None:
+    def test_the_moderator_is_told_about_both_changes(self, case: DstCase) -> None:
         # (In Berlin 02:30 is both skipped in March and repeated in October.)
-        gap_notes = {n.kind: n for n in daily(gap_time, zone).clock_notes(utc(2026, 1, 1))}
-        text = describe_clock_note(gap_notes[LocalTimeKind.GAP], zone)
-        assert f"{shifted:%H:%M} instead" in text and f" {spring.day} {spring:%B}" in text
-        repeat_notes = {n.kind: n for n in daily(repeat_time, zone).clock_notes(utc(2026, 1, 1))}
-        text = describe_clock_note(repeat_notes[LocalTimeKind.REPEATED], zone)
-        assert "posted once" in text and f" {fall.day} {fall:%B}" in text
+        gap_notes = {n.kind: n for n in daily(case.gap_time, case.zone).clock_notes(utc(2026, 1, 1))}
+        text = describe_clock_note(gap_notes[LocalTimeKind.GAP], case.zone)
+        assert f"{case.shifted:%H:%M} instead" in text and f" {case.spring.day} {case.spring:%B}" in text
+        repeat_notes = {n.kind: n for n in daily(case.repeat_time, case.zone).clock_notes(utc(2026, 1, 1))}
+        text = describe_clock_note(repeat_notes[LocalTimeKind.REPEATED], case.zone)
+        assert "posted once" in text and f" {case.fall.day} {case.fall:%B}" in text
 
 
 def test_an_ordinary_time_has_no_clock_notes() -> None:

@@ -62,7 +62,7 @@ def _load_settings_or_exit(args: argparse.Namespace) -> Settings:
 
 async def _run(settings: Settings, token: str) -> int:
     from bot.content import ContentError, load_content
-    from bot.storage.crypto import ENV_VAR, SecretKeyError, key_file_path, load_keyring
+    from bot.storage.crypto import ENV_VAR, KeyMismatchError, SecretKeyError, key_file_path, load_keyring
     from bot.storage.db import DatabaseInUseError, run_lock
 
     try:
@@ -80,22 +80,31 @@ async def _run(settings: Settings, token: str) -> int:
         return 2
     try:
         with run_lock(settings.database_path):
-            return await _run_bot(settings, token, keyring, content, new_key_file)
+            return await _run_bot(settings, token, keyring, content)
     except DatabaseInUseError:
         print(f"hearth: another Hearth is already running on {settings.database_path}; stop it first "
               "(two on one database would post every check-in twice).", file=sys.stderr)
         return 2
+    except KeyMismatchError:
+        if new_key_file:
+            # The new key protects nothing yet; leaving it would hide that the real one is missing.
+            key_file.unlink(missing_ok=True)
+            print(f"hearth: {key_file} is missing, and the database beside it was sealed with that key. "
+                  f"Restore the key file from the backup made with the database, or set {ENV_VAR}.",
+                  file=sys.stderr)
+        else:
+            print(f"hearth: the secret key ({ENV_VAR} or {key_file}) is not the one this database was "
+                  "sealed with. Use the key that was backed up with the database.", file=sys.stderr)
+        return 2
 
 
-async def _run_bot(settings: Settings, token: str, keyring: Keyring, content: Content,
-                   new_key_file: bool) -> int:
+async def _run_bot(settings: Settings, token: str, keyring: Keyring, content: Content) -> int:
+    """Run the bot until it is stopped; a key the database refuses raises KeyMismatchError."""
     import aiohttp
     import discord
 
     from bot.app import create_bot
-    from bot.storage.crypto import ENV_VAR, KeyMismatchError, key_file_path
 
-    key_file = key_file_path(settings.database_path)
     bot = create_bot(settings, keyring=keyring, content=content)
     loop = asyncio.get_running_loop()
     stopping: list[asyncio.Task[None]] = []
@@ -111,17 +120,6 @@ async def _run_bot(settings: Settings, token: str, keyring: Keyring, content: Co
         await bot.start(token)
     except discord.LoginFailure:
         print(REJECTED_TOKEN, file=sys.stderr)
-        return 2
-    except KeyMismatchError:
-        if new_key_file:
-            # The new key protects nothing yet; leaving it would hide that the real one is missing.
-            key_file.unlink(missing_ok=True)
-            print(f"hearth: {key_file} is missing, and the database beside it was sealed with that key. "
-                  f"Restore the key file from the backup made with the database, or set {ENV_VAR}.",
-                  file=sys.stderr)
-        else:
-            print(f"hearth: the secret key ({ENV_VAR} or {key_file}) is not the one this database was "
-                  "sealed with. Use the key that was backed up with the database.", file=sys.stderr)
         return 2
     except (aiohttp.ClientConnectionError, TimeoutError) as exc:
         log.debug("could not reach Discord", exc_info=exc)

@@ -1198,14 +1198,11 @@ class Checkins(commands.Cog):
         return checked.text, checked.notes
 
     async def _assess(self, guild_id: int | None, text: str | None) -> Assessment | None:
-        """Classify a member's words for care; a busy database falls back to the built-in phrases."""
+        """Classify a member's words for care (None without words or without the safety area)."""
         safety = getattr(self.bot, "safety", None)
         if safety is None or not text:
             return None
-        try:
-            return await safety.assess(guild_id, text)
-        except StorageBusyError:
-            return safety.assess_builtin(text)
+        return await safety.assess_for_care(guild_id, text)
 
     @contextlib.asynccontextmanager
     async def _caring(

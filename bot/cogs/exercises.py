@@ -37,7 +37,6 @@ from bot.cogs._ui import (
 )
 from bot.cogs.journal import (
     answer_update,
-    assess_private_text,
     journal_service,
     member_ids,
     offer_private_care,
@@ -835,7 +834,7 @@ class Exercises(commands.Cog, name="Exercises"):
         # Each step is checked as it comes (a member may stop or walk away before the last one),
         # and before it is stored, so a failed save still offers care.
         written = "\n".join(v for v in values.values() if v.strip())
-        assessment = await assess_private_text(interaction, written)
+        assessment = await hearth(interaction).safety.assess_for_care(interaction.guild_id, written)
         offered = self._care_offered.pop(session_id, set())
         try:
             result = await self.service.answer(session_id, step, values, actor, hearth(interaction).now())

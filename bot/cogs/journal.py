@@ -88,19 +88,6 @@ def member_ids(interaction: discord.Interaction) -> tuple[int, int]:
     return interaction.guild_id, interaction.user.id
 
 
-async def assess_private_text(interaction: discord.Interaction, text: str) -> Assessment:
-    """Assess a member's private words before saving them, so care never depends on the save.
-
-    When the guild's own phrases can't be read, the built-in ones still decide.
-    """
-    bot = hearth(interaction)
-    try:
-        return await bot.safety.assess(interaction.guild_id, text)
-    except Exception as exc:
-        log.warning("assessed private words with the built-in phrases only (%s)", type(exc).__name__)
-        return bot.safety.assess_builtin(text)
-
-
 async def offer_private_care(
     interaction: discord.Interaction, assessment: Assessment, *, offered: set[CrisisLevel] | None = None
 ) -> None:
@@ -515,7 +502,7 @@ class Journal(commands.Cog, name="Journal"):
         if prompt_id is not None and prompt_id not in prompt_pool(self.bot):
             prompt_id = None
         await defer_private(interaction)
-        assessment = await assess_private_text(interaction, text)
+        assessment = await hearth(interaction).safety.assess_for_care(interaction.guild_id, text)
         try:
             await self.service.write(
                 guild_id=guild_id,

@@ -9,6 +9,7 @@ inside a known idiom does not count.
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from bisect import bisect_left, bisect_right
@@ -23,6 +24,8 @@ from bot.errors import UserFacingError
 
 if TYPE_CHECKING:
     from bot.storage.safety import GuildPhrase, SafetyStore
+
+log = logging.getLogger(__name__)
 
 
 class CrisisLevel(StrEnum):
@@ -1116,6 +1119,18 @@ class SafetyService:
     def assess_builtin(self, text: str) -> Assessment:
         """Classify text with the built-in phrases only (no database)."""
         return self.book.classify(text)
+
+    async def assess_for_care(self, guild_id: int | None, text: str) -> Assessment:
+        """Classify words that are about to be saved, so that care never depends on the database.
+
+        When the guild's own phrases can't be read (a busy or failing database), the built-in
+        ones still decide.
+        """
+        try:
+            return await self.assess(guild_id, text)
+        except Exception as exc:
+            log.warning("assessed words with the built-in phrases only (%s)", type(exc).__name__)
+            return self.assess_builtin(text)
 
     async def _guild_phrases(self, guild_id: int) -> tuple[Phrase, ...]:
         cached = self._guild_cache.get(guild_id)

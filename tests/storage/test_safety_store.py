@@ -8,7 +8,7 @@ import pytest
 from bot.content import load_content
 from bot.errors import UserFacingError
 from bot.services.safety import CrisisLevel, SafetyService, build_safety_service
-from bot.storage.db import Database
+from bot.storage.db import Database, StorageBusyError
 
 CONTENT = Path(__file__).resolve().parents[2] / "content"
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
@@ -27,6 +27,24 @@ async def test_a_guild_phrase_counts_only_in_its_guild(service: SafetyService) -
     assert here.matched == ("going to the blue bridge",)
     assert (await service.assess(2, "I am going to the blue bridge tonight")).level is CrisisLevel.NONE
     assert (await service.assess(None, "I am going to the blue bridge tonight")).level is CrisisLevel.NONE
+
+
+async def test_words_about_to_be_saved_are_assessed_even_when_the_guild_phrases_cannot_be_read(
+    service: SafetyService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await service.add_phrase(1, "going to the blue bridge", "crisis", NOW)
+    service.forget_guild(1)
+
+    async def busy(guild_id: int) -> list[object]:
+        raise StorageBusyError("database is locked")
+
+    assert service.store is not None
+    monkeypatch.setattr(service.store, "list_phrases", busy)
+    with pytest.raises(StorageBusyError):
+        await service.assess(1, "I want to kill myself")
+    # The built-in phrases still decide; the guild's own can't be read just now.
+    assert (await service.assess_for_care(1, "I want to kill myself")).level is CrisisLevel.CRISIS
+    assert (await service.assess_for_care(1, "going to the blue bridge")).level is CrisisLevel.NONE
 
 
 async def test_removing_a_phrase_stops_it_matching(service: SafetyService) -> None:

@@ -11,12 +11,13 @@ import secrets
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import discord
 import yarl
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 from discord import app_commands
 from discord.ext import commands
 
@@ -272,6 +273,37 @@ class Hearth(commands.Bot):
             await self.run_job(name, job)
 
         return run
+
+    def schedule_daily(
+        self,
+        job_id: str,
+        job: Callable[[], Awaitable[object]],
+        *,
+        hour: int,
+        minute: int,
+        after_start: timedelta,
+        misfire_grace_seconds: int,
+    ) -> tuple[str, str]:
+        """Run a clean-up job daily at hour:minute UTC, and once `after_start` after start-up.
+
+        The run after start-up is what makes a bot that is down at that time of day, or restarted
+        every day, still run it. Returns both job ids, for the cog to remove on unload.
+        """
+        assert self.scheduler is not None
+        guarded = self.guarded(job_id, job)
+        self.scheduler.add_job(
+            guarded,
+            CronTrigger(hour=hour, minute=minute, timezone=UTC),
+            id=job_id,
+            replace_existing=True,
+            coalesce=True,
+            misfire_grace_time=misfire_grace_seconds,
+        )
+        startup_id = f"{job_id}:startup"
+        self.scheduler.add_job(
+            guarded, "date", run_date=datetime.now(UTC) + after_start, id=startup_id, replace_existing=True
+        )
+        return job_id, startup_id
 
     async def run_job(self, name: str, job: Callable[[], Awaitable[object]]) -> None:
         """Run a scheduled job: a busy database is a warning, anything unexpected an error with a code.

@@ -8,11 +8,10 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import discord
-from apscheduler.triggers.cron import CronTrigger
 from discord import app_commands
 from discord.ext import commands
 
@@ -271,22 +270,15 @@ class Privacy(commands.Cog):
         self._tasks: set[asyncio.Task[Any]] = set()
         # The check of which guilds Hearth is still in, run after each connection (tests await it).
         self.reconcile_task: asyncio.Task[None] | None = None
+        self._retention_jobs: tuple[str, ...] = ()
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(EraseButton)
         scheduler = self.bot.scheduler
         if scheduler is not None:
-            scheduler.add_job(
-                self.bot.guarded(RETENTION_JOB_ID, self.run_retention),
-                CronTrigger(hour=3, minute=30, timezone="UTC"),
-                id=RETENTION_JOB_ID, replace_existing=True, coalesce=True, misfire_grace_time=3600,
-            )
-            # Once soon after start-up too, so a bot restarted daily still cleans up.
-            scheduler.add_job(
-                self.bot.guarded(RETENTION_JOB_ID, self.run_retention),
-                "date",
-                run_date=datetime.now(UTC) + timedelta(minutes=5),
-                id=f"{RETENTION_JOB_ID}:startup", replace_existing=True,
+            self._retention_jobs = self.bot.schedule_daily(
+                RETENTION_JOB_ID, self.run_retention, hour=3, minute=30,
+                after_start=timedelta(minutes=5), misfire_grace_seconds=3600,
             )
             # The safety net behind the timer that deletes each erased post at its moment.
             scheduler.add_job(
@@ -305,7 +297,7 @@ class Privacy(commands.Cog):
         for task in list(self._tasks):
             task.cancel()
         if self.bot.scheduler is not None:
-            for job_id in (RETENTION_JOB_ID, f"{RETENTION_JOB_ID}:startup", DELETIONS_JOB_ID):
+            for job_id in (*self._retention_jobs, DELETIONS_JOB_ID):
                 if self.bot.scheduler.get_job(job_id) is not None:
                     self.bot.scheduler.remove_job(job_id)
 

@@ -15,11 +15,10 @@ import logging
 import re
 from collections.abc import Coroutine
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import discord
-from apscheduler.triggers.cron import CronTrigger
 from discord import app_commands
 from discord.ext import commands
 
@@ -79,7 +78,6 @@ CARE_HOLD_COLOUR = discord.Colour(0xD62828)
 DONE_COLOUR = discord.Colour(0x81B29A)
 QUEUE_SWEEP_SECONDS = 60
 CLEANUP_JOB_ID = "sharing:cleanup"
-CLEANUP_STARTUP_JOB_ID = "sharing:cleanup:startup"
 CLEANUP_GRACE_SECONDS = 23 * 3600
 CLEANUP_AFTER_START = timedelta(minutes=7)
 REMOVED_THREAD_NAME = "Removed share"
@@ -686,6 +684,7 @@ class Sharing(commands.Cog):
     def __init__(self, bot: Hearth) -> None:
         self.bot = bot
         self.service: SharingService = bot.sharing
+        self._cleanup_jobs: tuple[str, ...] = ()
         self.reply_menu = app_commands.ContextMenu(name="Reply anonymously", callback=self.reply_from_menu)
         self.report_menu = app_commands.ContextMenu(
             name="Report to moderators", callback=self.report_from_menu
@@ -718,22 +717,11 @@ class Sharing(commands.Cog):
                 id="sharing:queue",
                 replace_existing=True,
             )
-            # Daily, and caught up later if Hearth was down at 04:17 (within a day, once).
-            scheduler.add_job(
-                self.bot.guarded(CLEANUP_JOB_ID, self.purge),
-                CronTrigger(hour=4, minute=17, timezone=UTC),
-                id=CLEANUP_JOB_ID,
-                replace_existing=True,
-                coalesce=True,
-                misfire_grace_time=CLEANUP_GRACE_SECONDS,
-            )
-            # Once soon after start-up too, so a bot that is never up at 04:17 still cleans up.
-            scheduler.add_job(
-                self.bot.guarded(CLEANUP_JOB_ID, self.purge),
-                "date",
-                run_date=datetime.now(UTC) + CLEANUP_AFTER_START,
-                id=CLEANUP_STARTUP_JOB_ID,
-                replace_existing=True,
+            # Daily at 04:17 (caught up within a day if the event loop was held up), and once soon
+            # after each start, so a bot that is never up at 04:17 still cleans up.
+            self._cleanup_jobs = self.bot.schedule_daily(
+                CLEANUP_JOB_ID, self.purge, hour=4, minute=17,
+                after_start=CLEANUP_AFTER_START, misfire_grace_seconds=CLEANUP_GRACE_SECONDS,
             )
 
     async def cog_unload(self) -> None:
@@ -742,7 +730,7 @@ class Sharing(commands.Cog):
         self.bot.remove_dynamic_items(*DYNAMIC_ITEMS)
         scheduler = self.bot.scheduler
         if scheduler is not None:
-            for job_id in ("sharing:queue", CLEANUP_JOB_ID, CLEANUP_STARTUP_JOB_ID):
+            for job_id in ("sharing:queue", *self._cleanup_jobs):
                 if scheduler.get_job(job_id) is not None:
                     scheduler.remove_job(job_id)
         for handle in self._timers.values():

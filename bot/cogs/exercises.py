@@ -783,20 +783,15 @@ class Exercises(commands.Cog, name="Exercises"):
         finally:
             self.forget_run(run)
 
-    async def stop_run(self, run: PacerRun) -> bool:
-        """Stop a pacer and wait a little for any edit already on its way.
+    async def stop_run(self, run: PacerRun) -> None:
+        """Stop a pacer and wait a little (`stop_wait`) for any edit already on its way.
 
-        Return True when the pacer has settled (nothing more of it can land on the message),
-        False when an edit was still on its way after `stop_wait`: the pacer task then ends as
-        soon as that edit returns.
+        An edit still on its way after that ends the pacer task as soon as it returns.
         """
         run.stopped.set()
-        settled = True
         if run.task is not None and not run.task.done():
-            done, _ = await asyncio.wait({run.task}, timeout=self.pacer_timing.stop_wait)
-            settled = bool(done)
+            await asyncio.wait({run.task}, timeout=self.pacer_timing.stop_wait)
         self.forget_run(run)
-        return settled
 
     def forget_care(self, session_id: int) -> None:
         """Forget which care levels a thought-record session was offered (it has ended)."""

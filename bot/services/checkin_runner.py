@@ -155,11 +155,6 @@ class Pacer:
         self._answer = asyncio.Event()
         self._lock = asyncio.Lock()
 
-    async def wait(self) -> None:
-        """Return when the next request may be sent (for a request answered at once)."""
-        async with self.slot():
-            pass
-
     @contextlib.asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
         """Hold a slot for one request: enter when it may be sent, leave once its answer is back."""

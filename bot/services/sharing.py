@@ -1014,10 +1014,6 @@ class SharingService:
 
     # ----- authors -----------------------------------------------------
 
-    async def mine(self, guild_id: int, user_id: int, limit: int = 100) -> list[Post]:
-        """Return a member's own shares and replies (found by ban key), newest first."""
-        return await self.store.posts_by_author(guild_id, self.ban_key(guild_id, user_id), limit)
-
     async def mine_page(self, guild_id: int, user_id: int, page: int, size: int) -> OwnPage:
         """Return one page of a member's own shares and replies, newest first.
 

@@ -491,7 +491,7 @@ async def test_myshares_pages_through_every_item_and_deletes_an_old_one(sharing:
     deleted = await asking.click(label="Yes, delete it")
     assert "Deleted your share" in (await deleted.reply()).text
     assert await hearth.bot.sharing.waiting_count(hearth.guild.id) == 21
-    rows = await hearth.bot.sharing.mine(hearth.guild.id, alice.id)
+    rows = (await hearth.bot.sharing.mine_page(hearth.guild.id, alice.id, 0, 100)).items
     assert "Item number 1:" not in " ".join(hearth.bot.sharing.open(p).text for p in rows), "the oldest went"
 
     # The buttons carry only a page number: they show whoever clicks them their own items.

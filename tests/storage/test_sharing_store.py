@@ -144,7 +144,7 @@ async def test_post_ids_are_random_so_they_do_not_tell_which_came_first(
         ids.append(result.post.id)
     assert all(1_000_000 <= i < 10_000_000 for i in ids)
     assert ids != sorted(ids) and ids != sorted(ids, reverse=True)
-    mine = await service.mine(GUILD, AUTHOR, limit=50)
+    mine = (await service.mine_page(GUILD, AUTHOR, 0, 50)).items
     assert [p.id for p in mine] == ids[::-1], "a member's own list is still newest first"
 
 
@@ -390,7 +390,7 @@ async def test_blocking_from_review_rejects_the_pending_share(service: SharingSe
     held = await share(service, vetting=True)
     decision = await service.block_author(GUILD, held.post.id, MODERATOR, NOW, days=30, reason="abuse")
     assert decision.post.status == "pending"  # as it was just before
-    mine = await service.mine(GUILD, AUTHOR)
+    mine = (await service.mine_page(GUILD, AUTHOR, 0, 100)).items
     assert mine[0].status == "rejected" and mine[0].body_enc is None
     assert [e.action for e in await service.audit_log(GUILD)] == ["block"]
 
@@ -437,8 +437,8 @@ async def test_members_see_and_delete_only_their_own_items(service: SharingServi
     first = await share(service)
     await post_it(service, first.post.id, 60)
     reply = await service.submit_reply(GUILD, OTHER, first.post.id, NOW, text="hugs", assessment=CALM)
-    assert [p.id for p in await service.mine(GUILD, AUTHOR)] == [first.post.id]
-    assert [p.id for p in await service.mine(GUILD, OTHER)] == [reply.post.id]
+    assert [p.id for p in (await service.mine_page(GUILD, AUTHOR, 0, 100)).items] == [first.post.id]
+    assert [p.id for p in (await service.mine_page(GUILD, OTHER, 0, 100)).items] == [reply.post.id]
     with pytest.raises(UserFacingError, match="among yours"):
         await service.delete_own(GUILD, OTHER, first.post.id, NOW)
     gone = await service.delete_own(GUILD, AUTHOR, first.post.id, NOW)

@@ -30,7 +30,6 @@ import contextlib
 import logging
 import math
 import time
-from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -38,6 +37,7 @@ from enum import StrEnum
 from typing import Any, Protocol, TypeVar
 
 from bot.services.checkins import CheckinService, Tally, recurrence_of, start_of_local_day
+from bot.services.pacing import AnswerWindow
 from bot.storage.checkins import OccurrenceRow, ReminderRow, ScheduleRow
 
 log = logging.getLogger(__name__)
@@ -116,16 +116,12 @@ class Pacer:
     - at least `min_gap` of an interval after the request sent before it, so the requests after
       a late one (the event loop was busy) follow a little sooner, never at once: up to
       `catch_up` seconds of lost time are made up that way, anything older is lost;
-    - fewer than `per_window` requests (the rate, rounded down, unless given) either still
-      waiting for their answer or answered within the last `window` seconds.
+    - a place in an `AnswerWindow` of `per_window` requests (the rate, rounded down, unless
+      given) in `window` seconds, held until `window` after the answer.
 
-    The last rule is what keeps Discord's count: a request reaches Discord after it leaves and
-    before its answer is back, so any `window` seconds in which Discord sees `per_window + 1` of
-    them would hold the arrival of the last one to leave, and when that one left, the others
-    were all waiting for an answer or answered less than `window` ago. However late requests
-    leave or arrive (a busy event loop, a slow network), Discord never counts more than
-    `per_window` in a window. Only a request discord.py sends again by itself within a window
-    (a 429 it was told to retry sooner) could add one; check-in routes are not retried that fast.
+    The last rule is what keeps Discord's count: Discord never counts more than `per_window` in
+    a window. Only a request discord.py sends again by itself within a window (a 429 it was told
+    to retry sooner) could add one; check-in routes are not retried that fast.
     """
 
     def __init__(
@@ -142,17 +138,14 @@ class Pacer:
         if rate <= 0 or not 0 < min_gap <= 1 or (per_window is not None and per_window < 1):
             raise ValueError("a pacer needs a positive rate, a window of at least 1 and a gap of at most 1")
         self.interval = 1.0 / rate
-        self.limit = per_window if per_window is not None else max(1, math.floor(rate * window + 1e-9))
-        self.window = window
+        limit = per_window if per_window is not None else max(1, math.floor(rate * window + 1e-9))
+        self._window = AnswerWindow(limit, window, clock=clock, sleep=sleep)
         self._min_gap = min_gap * self.interval
         self._catch_up = catch_up
         self._clock = clock
         self._sleep = sleep
         self._due = -math.inf  # the theoretical time of the next request
         self._last_sent = -math.inf
-        self._answered: deque[float] = deque()  # when the requests of the last window were answered
-        self._waiting = 0  # requests sent and not yet answered
-        self._answer = asyncio.Event()
         self._lock = asyncio.Lock()
 
     @contextlib.asynccontextmanager
@@ -162,9 +155,7 @@ class Pacer:
         try:
             yield
         finally:
-            self._waiting -= 1
-            self._answered.append(self._clock())
-            self._answer.set()
+            self._window.give_back()
 
     async def _take(self) -> None:
         asked = self._clock()
@@ -176,20 +167,7 @@ class Pacer:
             allowed_at = max(due, now, self._last_sent + self._min_gap)
             if allowed_at > now:
                 await self._sleep(allowed_at - now)
-            while True:
-                # Counted on the clock as it is (a sleep may end a little early), never ahead of it.
-                now = self._clock()
-                while self._answered and self._answered[0] <= now - self.window:
-                    self._answered.popleft()
-                if self._waiting + len(self._answered) < self.limit:
-                    break
-                if self._answered:
-                    await self._sleep(self._answered[0] + self.window - now)
-                else:  # every slot is waiting for its answer
-                    self._answer.clear()
-                    await self._answer.wait()
-            self._waiting += 1
-            self._last_sent = max(now, allowed_at)
+            self._last_sent = max(await self._window.take(), allowed_at)
             self._due = due + self.interval
 
 

@@ -17,7 +17,6 @@ import secrets
 import time
 import unicodedata
 import urllib.parse
-from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from typing import Any, Protocol
 from bot.config import SharingSettings
 from bot.errors import UserFacingError
 from bot.services.identity import ban_key_for, pseudonym_for
+from bot.services.pacing import AnswerWindow
 from bot.storage.crypto import DecryptionError, Keyring
 from bot.storage.sharing import (
     BODY_CONTEXT,
@@ -308,10 +308,8 @@ def pseudonym_scope(share_id: int, epoch: int) -> str:
 
 @dataclass
 class _Lane:
+    window: AnswerWindow
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    freed: asyncio.Event = field(default_factory=asyncio.Event)
-    in_flight: int = 0
-    finished: deque[float] = field(default_factory=deque)
 
 
 MAX_IDLE_LANES = 1000
@@ -322,10 +320,8 @@ class ChannelPacer:
 
     Discord allows 5 new messages, and 5 new threads, per channel in 5 seconds. discord.py
     learns a bucket only from the answer to its first request, so a burst of shares sent at
-    once overruns it. Here a request takes a slot before it is sent and gives it back only
-    `window` seconds after its answer came: its answer comes after Discord counted it, so
-    however late the request arrived there, no `limit + 1` of them ever fall in one window.
-    Waiters are served in order.
+    once overruns it. Here each key has its own `AnswerWindow`: a request holds its place until
+    `window` seconds after its answer. Waiters are served in order.
     """
 
     def __init__(
@@ -347,26 +343,17 @@ class ChannelPacer:
     @asynccontextmanager
     async def slot(self, key: Hashable) -> AsyncIterator[None]:
         """Wait for a free slot for `key`, hold it while the request runs, then let it age out."""
-        lane = self._lanes.setdefault(key, _Lane())
+        lane = self._lanes.get(key)
+        if lane is None:
+            lane = self._lanes[key] = _Lane(
+                AnswerWindow(self.limit, self.window, clock=self._clock, sleep=self._sleep)
+            )
         async with lane.lock:
-            while True:
-                now = self._clock()
-                while lane.finished and lane.finished[0] + self.window <= now:
-                    lane.finished.popleft()
-                if lane.in_flight + len(lane.finished) < self.limit:
-                    break
-                if lane.finished:
-                    await self._sleep(lane.finished[0] + self.window - now)
-                else:
-                    lane.freed.clear()
-                    await lane.freed.wait()
-            lane.in_flight += 1
+            await lane.window.take()
         try:
             yield
         finally:
-            lane.in_flight -= 1
-            lane.finished.append(self._clock())
-            lane.freed.set()
+            lane.window.give_back()
             self._forget_idle()
 
     def _forget_idle(self) -> None:
@@ -375,8 +362,7 @@ class ChannelPacer:
             return
         cutoff = self._clock() - self.window
         for key, lane in list(self._lanes.items()):
-            idle = lane.in_flight == 0 and not lane.lock.locked()
-            if idle and (not lane.finished or lane.finished[-1] <= cutoff):
+            if not lane.lock.locked() and lane.window.idle_since(cutoff):
                 del self._lanes[key]
 
 

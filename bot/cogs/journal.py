@@ -182,7 +182,7 @@ def entry_modal(prompt: JournalPrompt | None) -> discord.ui.Modal:
 def list_message(page: JournalPage, note: str = "") -> tuple[discord.Embed, discord.ui.View | None]:
     """Render one page of the member's entries with a menu to read one and buttons to page."""
     embed = discord.Embed(title="Your journal", colour=JOURNAL_COLOUR)
-    if not page.entries:
+    if not page.items:
         embed.description = (note + "\n\n" if note else "") + (
             "Your journal is empty. Write your first entry with **/journal write** "
             "(add `prompt: True` for a question to start from)."
@@ -190,7 +190,7 @@ def list_message(page: JournalPage, note: str = "") -> tuple[discord.Embed, disc
         embed.set_footer(text=PRIVATE_FOOTER)
         return embed, None
     lines = [note, ""] if note else []
-    for entry in page.entries:
+    for entry in page.items:
         lines.append(f"**{when_text(entry.created_at)}** · {kind_label(entry)}\n{preview(entry)}")
     embed.description = clip("\n".join(lines), EMBED_DESCRIPTION_LIMIT)
     embed.set_footer(
@@ -206,7 +206,7 @@ def list_message(page: JournalPage, note: str = "") -> tuple[discord.Embed, disc
                     description=clip(preview(entry), 100),
                     value=str(entry.id),
                 )
-                for entry in page.entries
+                for entry in page.items
             ]
         )
     )

@@ -1691,9 +1691,9 @@ class Sharing(commands.Cog):
         view = HearthView(timeout=900)
         for number, post in numbered:
             view.add_item(DeleteOwnButton(post.id, number))
-        if shown.page > 0:
+        if shown.has_previous:
             view.add_item(OwnPageButton(shown.page - 1, newer=True))
-        if shown.page + 1 < shown.pages:
+        if shown.has_next:
             view.add_item(OwnPageButton(shown.page + 1, newer=False))
         view.add_item(DmPreferenceButton(not wants_dm))
         return embed, view

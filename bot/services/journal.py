@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 
 from bot.content_areas.exercises import JournalPrompt
 from bot.errors import UserFacingError
+from bot.services.paging import Page, load_page
 from bot.storage.journal import JournalEntry, JournalStore
 
 ENTRY_LIMIT = 4000
@@ -23,24 +22,8 @@ class EntryNotFoundError(UserFacingError):
         super().__init__("I can't find that journal entry. It may have been deleted.")
 
 
-@dataclass(frozen=True)
-class JournalPage:
-    """One page of a member's entries, newest first."""
-
-    entries: tuple[JournalEntry, ...]
-    page: int
-    pages: int
-    total: int
-
-    @property
-    def has_previous(self) -> bool:
-        """Say whether a newer page exists."""
-        return self.page > 0
-
-    @property
-    def has_next(self) -> bool:
-        """Say whether an older page exists."""
-        return self.page + 1 < self.pages
+# One page of a member's entries, newest first.
+JournalPage = Page[JournalEntry]
 
 
 def preview(entry: JournalEntry, limit: int = PREVIEW_LIMIT) -> str:
@@ -91,11 +74,12 @@ class JournalService:
 
     async def page(self, guild_id: int, user_id: int, page: int) -> JournalPage:
         """Return one page of entries, newest first; a page past the end shows the last page."""
-        total = await self.store.count(guild_id, user_id)
-        pages = max(1, math.ceil(total / PAGE_SIZE))
-        page = max(0, min(page, pages - 1))
-        entries = await self.store.page(guild_id, user_id, offset=page * PAGE_SIZE, limit=PAGE_SIZE)
-        return JournalPage(tuple(entries), page, pages, total)
+        return await load_page(
+            page,
+            PAGE_SIZE,
+            lambda: self.store.count(guild_id, user_id),
+            lambda offset, limit: self.store.page(guild_id, user_id, offset=offset, limit=limit),
+        )
 
     async def read(self, entry_id: int, user_id: int) -> JournalEntry:
         """Return one of the member's own entries."""

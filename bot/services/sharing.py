@@ -28,6 +28,7 @@ from bot.config import SharingSettings
 from bot.errors import UserFacingError
 from bot.services.identity import ban_key_for, pseudonym_for
 from bot.services.pacing import AnswerWindow
+from bot.services.paging import Page, load_page
 from bot.storage.crypto import DecryptionError, Keyring
 from bot.storage.sharing import (
     BODY_CONTEXT,
@@ -404,17 +405,6 @@ class OpenedPost:
     text: str
     title: str | None
     content_warning: str | None
-
-
-@dataclass(frozen=True)
-class OwnPage:
-    """One page of a member's own items: numbered for them from `first_number`, newest first."""
-
-    items: tuple[Post, ...]
-    page: int
-    pages: int
-    total: int
-    first_number: int
 
 
 @dataclass(frozen=True)
@@ -1000,17 +990,15 @@ class SharingService:
 
     # ----- authors -----------------------------------------------------
 
-    async def mine_page(self, guild_id: int, user_id: int, page: int, size: int) -> OwnPage:
-        """Return one page of a member's own shares and replies, newest first.
-
-        A page past the end (items were deleted since) shows the last page instead.
-        """
+    async def mine_page(self, guild_id: int, user_id: int, page: int, size: int) -> Page[Post]:
+        """Return one page of a member's own shares and replies (found by ban key), newest first."""
         ban_key = self.ban_key(guild_id, user_id)
-        total = await self.store.count_by_author(guild_id, ban_key)
-        pages = max(1, math.ceil(total / size))
-        page = min(max(page, 0), pages - 1)
-        items = await self.store.posts_by_author(guild_id, ban_key, size, page * size)
-        return OwnPage(items=tuple(items), page=page, pages=pages, total=total, first_number=page * size + 1)
+        return await load_page(
+            page,
+            size,
+            lambda: self.store.count_by_author(guild_id, ban_key),
+            lambda offset, limit: self.store.posts_by_author(guild_id, ban_key, limit, offset),
+        )
 
     async def own_post(self, guild_id: int, user_id: int, post_id: int) -> Post:
         """Return one of the member's own posts, or refuse without saying whose it is."""

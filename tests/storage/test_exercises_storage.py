@@ -135,9 +135,9 @@ async def test_journal_write_page_read_delete_and_export(db: Database, keyring: 
     await journal.write(guild_id=GUILD, user_id=BOB, text="Bob's own words", now=NOW)
     first = await journal.page(GUILD, ALICE, 0)
     assert (first.total, first.pages, first.has_next, first.has_previous) == (7, 2, True, False)
-    assert first.entries[0].body == "Day 6: a quiet walk helped"
+    assert first.items[0].body == "Day 6: a quiet walk helped"
     last = await journal.page(GUILD, ALICE, 9)
-    assert last.page == 1 and len(last.entries) == 2
+    assert last.page == 1 and len(last.items) == 2
     assert await journal.page_of(await journal.read(ids[0], ALICE)) == 1
     with pytest.raises(EntryNotFoundError):
         await journal.read(ids[0], BOB)
